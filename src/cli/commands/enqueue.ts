@@ -1,0 +1,68 @@
+// `bench --site S enqueue METHOD [...]`: put one job (or one per line of --kwargs-file) on a queue
+// and print the job id(s).
+import { Command } from 'commander';
+import { BenchError } from '../../errors.js';
+import { BenchClient } from '../../queue/client.js';
+import { globals, positiveInt, requireSite } from '../context.js';
+import { parseKwargsOption, readKwargsFile } from '../kwargs.js';
+import { printResult } from '../output.js';
+
+interface EnqueueFlags {
+  queue: string;
+  timeout?: number;
+  kwargs?: string;
+  kwargsFile?: string;
+  jobId?: string;
+  jobName?: string;
+  atFront?: boolean;
+  user?: string;
+  json?: boolean;
+}
+
+export function makeEnqueueCommand(): Command {
+  return new Command('enqueue')
+    .description('enqueue a job for --site: METHOD is a dotted path such as myapp.tasks.process_data')
+    .argument('<method>', 'dotted path app.module.function')
+    .option('-q, --queue <queue>', 'queue to put the job on', 'default')
+    .option('-t, --timeout <seconds>', "job timeout (default: the queue's)", positiveInt('--timeout'))
+    .option('--kwargs <json>', 'keyword arguments as a JSON object')
+    .option('--kwargs-file <file>', 'one JSON object per line, one job each ("-" reads stdin)')
+    .option('--job-id <id>', 'your id for the job (stored as SITE||ID)')
+    .option('--job-name <name>', 'display name (default: the method)')
+    .option('--at-front', 'put the job at the front of the queue')
+    .option('--user <user>', 'user the job runs as')
+    .option('--json', 'print JSON')
+    .action(async (method: string, flags: EnqueueFlags, command: Command) => {
+      const site = requireSite(command);
+      if (flags.kwargs !== undefined && flags.kwargsFile !== undefined) {
+        throw new BenchError('ERR_USAGE', 'use either --kwargs or --kwargs-file, not both', { exitCode: 2 });
+      }
+      if (flags.kwargsFile !== undefined && flags.jobId !== undefined) {
+        throw new BenchError('ERR_USAGE', '--job-id names one job; it cannot be used with --kwargs-file', { exitCode: 2 });
+      }
+      const kwargsList = flags.kwargsFile !== undefined ? await readKwargsFile(flags.kwargsFile) : undefined;
+      const kwargs = flags.kwargs !== undefined ? parseKwargsOption(flags.kwargs) : undefined;
+      const client = await BenchClient.open({ benchPath: globals(command).benchPath, verifyMethod: true });
+      try {
+        const options = {
+          site,
+          queue: flags.queue,
+          ...(flags.timeout !== undefined && { timeout: flags.timeout }),
+          ...(flags.jobName !== undefined && { jobName: flags.jobName }),
+          ...(flags.atFront !== undefined && { atFront: flags.atFront }),
+          ...(flags.user !== undefined && { user: flags.user }),
+        };
+        if (kwargsList) {
+          const started = Date.now();
+          const ids = await client.enqueueMany(method, kwargsList, options);
+          const seconds = (Date.now() - started) / 1000;
+          printResult(Boolean(flags.json), { count: ids.length, queue: flags.queue, seconds, ids }, `enqueued ${ids.length} jobs on ${flags.queue} in ${seconds.toFixed(2)} s`);
+        } else {
+          const id = await client.enqueue(method, { ...options, ...(kwargs && { kwargs }), ...(flags.jobId !== undefined && { jobId: flags.jobId }) });
+          printResult(Boolean(flags.json), { id, queue: flags.queue }, id);
+        }
+      } finally {
+        await client.close();
+      }
+    });
+}

@@ -1,0 +1,50 @@
+// `bench worker`: run a worker on this bench's queues until stopped (SIGTERM/SIGINT: warm shutdown;
+// a second signal: cold shutdown), or with --burst until the queues are empty.
+import { Command, Option } from 'commander';
+import { createLogger } from '../../log/logger.js';
+import { DEQUEUE_STRATEGIES, type DequeueStrategy } from '../../worker/strategy.js';
+import { Worker } from '../../worker/worker.js';
+import { benchFrom, positiveInt } from '../context.js';
+
+interface WorkerFlags {
+  queue?: string;
+  burst?: boolean;
+  quiet?: boolean;
+  strategy: DequeueStrategy;
+  concurrency: number;
+}
+
+export function makeWorkerCommand(): Command {
+  return new Command('worker')
+    .description('run a worker: claims jobs from the queues and runs them in a child process')
+    .option('--queue <queues>', 'comma-separated queues in priority order (default: all)')
+    .option('--burst', 'exit 0 once every listened queue is empty')
+    .option('--quiet', 'log warnings and errors only')
+    .addOption(new Option('--strategy <strategy>', 'order of looking at several queues').choices(DEQUEUE_STRATEGIES).default('default'))
+    .option('--concurrency <n>', 'jobs one child runs at once', positiveInt('--concurrency'), 1)
+    .action(async (flags: WorkerFlags, command: Command) => {
+      const bench = benchFrom(command);
+      const log = createLogger({ quiet: Boolean(flags.quiet), name: 'bench-worker' });
+      const queues = flags.queue?.split(',').map((q) => q.trim()).filter(Boolean);
+      const worker = new Worker({
+        bench,
+        log,
+        ...(queues && { queues }),
+        burst: Boolean(flags.burst),
+        strategy: flags.strategy,
+        concurrency: flags.concurrency,
+      });
+      const onSignal = (signal: NodeJS.Signals) => {
+        log.info({ signal }, 'signal received');
+        void worker.stop();
+      };
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
+      try {
+        await worker.run();
+      } finally {
+        process.off('SIGTERM', onSignal);
+        process.off('SIGINT', onSignal);
+      }
+    });
+}

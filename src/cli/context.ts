@@ -1,0 +1,33 @@
+// What every command needs from the global options: the bench (found from --bench-path or the
+// current folder), its loaded config, and --site when the command is site-scoped.
+import type { Command } from 'commander';
+import { findBenchPath, loadBenchConfig, type BenchConfig } from '../config/load.js';
+import { BenchError } from '../errors.js';
+
+export interface GlobalOptions {
+  benchPath?: string;
+  site?: string;
+}
+
+export function globals(command: Command): GlobalOptions {
+  return command.optsWithGlobals<GlobalOptions>();
+}
+
+export function benchFrom(command: Command): BenchConfig {
+  return loadBenchConfig(findBenchPath(globals(command).benchPath));
+}
+
+export function requireSite(command: Command): string {
+  const site = globals(command).site;
+  if (!site) throw new BenchError('ERR_USAGE', `${command.name()} needs a site: bench --site SITE ${command.name()} ...`, { exitCode: 2 });
+  return site;
+}
+
+/** Commander parser for a whole number > 0. */
+export function positiveInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n <= 0) throw new BenchError('ERR_USAGE', `${name} must be a whole number greater than 0, found "${value}"`, { exitCode: 2 });
+    return n;
+  };
+}

@@ -1,0 +1,30 @@
+// The `bench` command line: global options, one subcommand per file, and the single place where
+// errors become messages and exit codes.
+import { Command } from 'commander';
+import { makeEnqueueCommand } from './commands/enqueue.js';
+import { makeStartCommand } from './commands/start.js';
+import { makeWorkerCommand } from './commands/worker.js';
+import { reportError } from './output.js';
+
+export function makeProgram(): Command {
+  const program = new Command('bench')
+    .description('Frappe-style background jobs on Redis: enqueue jobs, run workers')
+    .option('--bench-path <dir>', 'bench folder (default: the current folder or its nearest parent holding sites/)')
+    .option('--site <site>', 'site for site-scoped commands')
+    .showHelpAfterError()
+    .exitOverride();
+  for (const command of [makeWorkerCommand(), makeEnqueueCommand(), makeStartCommand()]) {
+    program.addCommand(command.exitOverride());
+  }
+  return program;
+}
+
+/** Run the CLI; resolves to the process exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  try {
+    await makeProgram().parseAsync([...argv]);
+    return 0;
+  } catch (err) {
+    return reportError(err, argv.includes('--json'));
+  }
+}

@@ -1,0 +1,164 @@
+// Finds the bench folder and loads its configuration: built-in defaults <- sites/common_site_config.json
+// <- sites/<site>/site_config.json. Results are frozen and passed down; nothing reads config globally.
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { BenchError } from '../errors.js';
+import { BUILTIN_QUEUES, CUSTOM_QUEUE_DEFAULT_TIMEOUT, DEFAULTS, type BenchSettings } from './schema.js';
+import { readJsonObject, validateKnownKeys, type RawConfig } from './validate.js';
+
+export interface QueueSpec {
+  name: string;
+  /** Default job timeout for this queue, seconds. */
+  timeout: number;
+}
+
+export interface BenchConfig {
+  /** Absolute path of the bench folder. */
+  path: string;
+  appsDir: string;
+  sitesDir: string;
+  commonConfigFile: string;
+  /** The merged common config (defaults + file), unknown keys included. */
+  common: Readonly<RawConfig>;
+  settings: Readonly<BenchSettings>;
+  /** short, default, long, then custom queues: also the priority order. */
+  queues: readonly QueueSpec[];
+}
+
+export interface SiteConfig {
+  site: string;
+  file: string;
+  /** Common config overlaid with the site's file: what jobs see as ctx.config. */
+  merged: Readonly<RawConfig>;
+  settings: Readonly<BenchSettings>;
+  installedApps: readonly string[];
+}
+
+/** The bench is `explicit` if given, else the current folder or its nearest parent holding `sites/`. */
+export function findBenchPath(explicit: string | undefined, cwd: string = process.cwd()): string {
+  if (explicit !== undefined) {
+    const abs = path.resolve(cwd, explicit);
+    if (!isDir(path.join(abs, 'sites'))) {
+      throw new BenchError('ERR_BENCH_NOT_FOUND', `${abs} is not a bench: it has no sites/ folder`);
+    }
+    return abs;
+  }
+  for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
+    if (isDir(path.join(dir, 'sites'))) return dir;
+    if (path.dirname(dir) === dir) break;
+  }
+  throw new BenchError(
+    'ERR_BENCH_NOT_FOUND',
+    `no bench found: neither ${cwd} nor any parent holds a sites/ folder (use --bench-path DIR)`,
+  );
+}
+
+export function loadBenchConfig(benchPath: string): BenchConfig {
+  const sitesDir = path.join(benchPath, 'sites');
+  const commonConfigFile = path.join(sitesDir, 'common_site_config.json');
+  const raw = readJsonObject(commonConfigFile, { optional: true });
+  validateKnownKeys(raw, commonConfigFile, false);
+  const common = Object.freeze({ ...DEFAULTS, bench_id: defaultBenchId(benchPath), ...raw });
+  const settings = Object.freeze(toSettings(common));
+  return Object.freeze({
+    path: benchPath,
+    appsDir: path.join(benchPath, 'apps'),
+    sitesDir,
+    commonConfigFile,
+    common,
+    settings,
+    queues: Object.freeze(queueSpecs(settings)),
+  });
+}
+
+export function loadSiteConfig(bench: BenchConfig, site: string): SiteConfig {
+  if (!isValidSiteName(site)) {
+    throw new BenchError('ERR_SITE_NOT_FOUND', `"${site}" is not a valid site name`);
+  }
+  const dir = path.join(bench.sitesDir, site);
+  const file = path.join(dir, 'site_config.json');
+  if (!existsSync(file)) {
+    throw new BenchError('ERR_SITE_NOT_FOUND', `site "${site}" not found: ${file} does not exist`, {
+      details: { site, availableSites: listSites(bench) },
+    });
+  }
+  const raw = readJsonObject(file, { optional: false });
+  validateKnownKeys(raw, file, true);
+  const merged = Object.freeze({ ...bench.common, ...raw });
+  const installed = raw['installed_apps'];
+  return Object.freeze({
+    site,
+    file,
+    merged,
+    settings: Object.freeze(toSettings(merged)),
+    installedApps: Object.freeze(Array.isArray(installed) ? (installed as string[]) : listApps(bench)),
+  });
+}
+
+/** Sites of the bench: every folder of sites/ holding a site_config.json. */
+export function listSites(bench: BenchConfig): string[] {
+  return listDirs(bench.sitesDir).filter((name) => existsSync(path.join(bench.sitesDir, name, 'site_config.json')));
+}
+
+/** Apps of the bench: every folder apps/<app> holding its module folder apps/<app>/<app>. */
+export function listApps(bench: BenchConfig): string[] {
+  return listDirs(bench.appsDir).filter((name) => isDir(path.join(bench.appsDir, name, name)));
+}
+
+/** Frappe's default bench id: the bench path without leading/trailing "/", other "/" turned into "-". */
+export function defaultBenchId(benchPath: string): string {
+  return benchPath.replace(/^\/+|\/+$/g, '').replaceAll('/', '-') || 'bench';
+}
+
+/** The queue called `name`, or an error listing the valid ones. */
+export function getQueueSpec(bench: BenchConfig, name: string): QueueSpec {
+  const spec = bench.queues.find((q) => q.name === name);
+  if (spec) return spec;
+  const valid = bench.queues.map((q) => q.name).join(', ');
+  throw new BenchError('ERR_QUEUE_UNKNOWN', `unknown queue "${name}": queue should be one of ${valid}`, {
+    details: { queue: name, validQueues: bench.queues.map((q) => q.name) },
+  });
+}
+
+function toSettings(config: RawConfig): BenchSettings {
+  return config as unknown as BenchSettings;
+}
+
+function queueSpecs(settings: BenchSettings): QueueSpec[] {
+  const specs: QueueSpec[] = Object.entries(BUILTIN_QUEUES).map(([name, timeout]) => ({ name, timeout }));
+  for (const [name, custom] of Object.entries(settings.workers)) {
+    if (name in BUILTIN_QUEUES) {
+      // A "workers" entry for a built-in queue only tunes its timeout; it keeps its place.
+      const spec = specs.find((s) => s.name === name);
+      if (spec && custom.timeout !== undefined) spec.timeout = custom.timeout;
+      continue;
+    }
+    specs.push({ name, timeout: custom.timeout ?? CUSTOM_QUEUE_DEFAULT_TIMEOUT });
+  }
+  return specs;
+}
+
+const SITE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+function isValidSiteName(site: string): boolean {
+  return SITE_NAME.test(site) && !site.includes('..');
+}
+
+function listDirs(dir: string): string[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isDirectory() || (e.isSymbolicLink() && isDir(path.join(dir, e.name))))
+      .map((e) => e.name)
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+function isDir(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}

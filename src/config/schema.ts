@@ -1,0 +1,82 @@
+// The configuration keys bench-worker understands, their Frappe names, types and defaults.
+// One table drives validation, the defaults and the README/example docs: add a key here only.
+
+export type KeyKind = 'string' | 'url' | 'positiveInt' | 'nonNegativeInt' | 'boolean' | 'workers' | 'stringList';
+
+export interface KeySpec {
+  kind: KeyKind;
+  /** What the key does, as shown by common_site_config.example.json and the README. */
+  doc: string;
+  /** Only meaningful in sites/<site>/site_config.json. */
+  siteOnly?: boolean;
+}
+
+export const KEY_SPECS = {
+  redis_queue: { kind: 'url', doc: 'Redis URL holding the job queues (redis:// or rediss://).' },
+  workers: {
+    kind: 'workers',
+    doc: 'Custom queues: {"name": {"timeout": seconds, "background_workers": n}}. Listed after short, default, long.',
+  },
+  rq_job_failure_ttl: { kind: 'positiveInt', doc: 'Seconds a failed job (error and stack) is kept.' },
+  rq_results_ttl: { kind: 'positiveInt', doc: 'Seconds a finished job and its result are kept.' },
+  rq_failed_jobs_limit: { kind: 'positiveInt', doc: 'Failed jobs kept per queue; the oldest are dropped first.' },
+  max_queued_jobs: { kind: 'positiveInt', doc: 'Queue length at which enqueue refuses (plus 50 per site).' },
+  max_job_payload_bytes: { kind: 'positiveInt', doc: 'Largest accepted job payload (kwargs JSON), in bytes.' },
+  job_timeout_grace: {
+    kind: 'nonNegativeInt',
+    doc: 'Seconds between a job timeout (AbortSignal fired) and killing its child process.',
+  },
+  bench_id: { kind: 'string', doc: 'Namespace of this bench in Redis. Default: the bench path, "/" turned into "-".' },
+  rq_username: { kind: 'string', doc: 'Redis ACL user (used when use_rq_auth is true).' },
+  rq_password: { kind: 'string', doc: 'Redis ACL password (used when use_rq_auth is true).' },
+  use_rq_auth: { kind: 'boolean', doc: 'Authenticate to redis_queue with rq_username / rq_password.' },
+  background_workers: { kind: 'positiveInt', doc: 'Worker processes per queue group that process managers start.' },
+  installed_apps: {
+    kind: 'stringList',
+    siteOnly: true,
+    doc: 'Apps installed on a site (site_config.json only). Default: every app in apps/.',
+  },
+} as const satisfies Record<string, KeySpec>;
+
+export type KnownKey = keyof typeof KEY_SPECS;
+
+export interface CustomQueueConfig {
+  timeout?: number;
+  background_workers?: number;
+}
+
+/** Values of the known keys after defaults are applied. Unknown keys pass through untouched. */
+export interface BenchSettings {
+  redis_queue: string;
+  workers: Readonly<Record<string, Readonly<CustomQueueConfig>>>;
+  rq_job_failure_ttl: number;
+  rq_results_ttl: number;
+  rq_failed_jobs_limit: number;
+  max_queued_jobs: number;
+  max_job_payload_bytes: number;
+  job_timeout_grace: number;
+  bench_id: string;
+  rq_username?: string;
+  rq_password?: string;
+  use_rq_auth: boolean;
+  background_workers: number;
+}
+
+export const DEFAULTS = {
+  redis_queue: 'redis://127.0.0.1:11000',
+  workers: {},
+  rq_job_failure_ttl: 7 * 24 * 60 * 60,
+  rq_results_ttl: 600,
+  rq_failed_jobs_limit: 1000,
+  max_queued_jobs: 500,
+  max_job_payload_bytes: 4 * 1024 * 1024,
+  job_timeout_grace: 3,
+  use_rq_auth: false,
+  background_workers: 1,
+} as const satisfies Omit<BenchSettings, 'bench_id'>;
+
+/** Built-in queues in priority order with their default timeouts (seconds), as Frappe has them. */
+export const BUILTIN_QUEUES = { short: 300, default: 300, long: 1500 } as const;
+
+/** Timeout of a custom queue that does not set one. */
+export const CUSTOM_QUEUE_DEFAULT_TIMEOUT = 300;

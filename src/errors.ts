@@ -1,0 +1,98 @@
+// Every error bench-worker raises on purpose: one base class with a stable machine `code`
+// (callers branch on it, never on message text) and the exit code the CLI maps it to.
+
+export type BenchErrorCode =
+  | 'ERR_CONFIG_INVALID'
+  | 'ERR_BENCH_NOT_FOUND'
+  | 'ERR_SITE_NOT_FOUND'
+  | 'ERR_QUEUE_UNKNOWN'
+  | 'ERR_ENQUEUE_INVALID'
+  | 'ERR_PAYLOAD_TOO_LARGE'
+  | 'ERR_JOB_EXISTS'
+  | 'ERR_JOB_NOT_FOUND'
+  | 'ERR_JOB_LOAD'
+  | 'ERR_APP_NOT_INSTALLED'
+  | 'ERR_JOB_TIMEOUT'
+  | 'ERR_JOB_CRASHED'
+  | 'ERR_RESULT_NOT_SERIALISABLE'
+  | 'ERR_REDIS_UNAVAILABLE'
+  | 'ERR_REDIS_SCRIPT'
+  | 'ERR_LEASE_LOST'
+  | 'ERR_USAGE';
+
+const brand = Symbol.for('bench-worker.error');
+
+export interface BenchErrorOptions {
+  cause?: unknown;
+  /** Exit code the CLI uses when this error ends a command (default 1). */
+  exitCode?: number;
+  /** Extra structured fields, logged and shown with --json. */
+  details?: Record<string, unknown>;
+}
+
+export class BenchError extends Error {
+  readonly code: BenchErrorCode;
+  readonly exitCode: number;
+  readonly details: Record<string, unknown>;
+  readonly [brand] = true;
+
+  constructor(code: BenchErrorCode, message: string, options: BenchErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.exitCode = options.exitCode ?? 1;
+    this.details = options.details ?? {};
+  }
+}
+Object.defineProperty(BenchError.prototype, 'name', { value: 'BenchError', enumerable: false });
+
+/** A config file is missing, malformed or holds a value of the wrong type. */
+export class ConfigError extends BenchError {
+  readonly file: string;
+  readonly key: string | undefined;
+
+  constructor(message: string, file: string, key?: string, options: BenchErrorOptions = {}) {
+    super('ERR_CONFIG_INVALID', message, { ...options, details: { file, key, ...options.details } });
+    this.file = file;
+    this.key = key;
+  }
+}
+Object.defineProperty(ConfigError.prototype, 'name', { value: 'ConfigError', enumerable: false });
+
+/** A job's method could not be resolved to a callable function. */
+export class JobLoadError extends BenchError {
+  constructor(message: string, details: Record<string, unknown> = {}, cause?: unknown) {
+    super('ERR_JOB_LOAD', message, { details, cause });
+  }
+}
+Object.defineProperty(JobLoadError.prototype, 'name', { value: 'JobLoadError', enumerable: false });
+
+export function isBenchError(value: unknown): value is BenchError {
+  return typeof value === 'object' && value !== null && (value as { [brand]?: unknown })[brand] === true;
+}
+
+/** Describe any thrown value as a plain record (message, stack, code) safe to store as JSON. */
+export interface SerializedError {
+  name: string;
+  message: string;
+  stack?: string;
+  code?: string;
+}
+
+export function serializeError(value: unknown): SerializedError {
+  if (value instanceof Error) {
+    const code = (value as { code?: unknown }).code;
+    const out: SerializedError = { name: value.name, message: value.message };
+    if (value.stack !== undefined) out.stack = value.stack;
+    if (typeof code === 'string') out.code = code;
+    return out;
+  }
+  return { name: 'NonError', message: typeof value === 'string' ? value : safeJson(value) };
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}

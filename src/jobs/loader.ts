@@ -1,0 +1,94 @@
+// Resolves a job's dotted method path to a function in an app's module:
+//   "myapp.tasks.process_data" -> apps/myapp/myapp/tasks.{ts,mjs,js}, export `process_data`
+//   "myapp.a.b.fn"             -> apps/myapp/myapp/a/b.{ts,mjs,js}, export `fn`
+// Every failure names exactly what is missing (app, file, export, not a function), and a path that
+// could leave apps/ is refused before touching the file system.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { BenchError, JobLoadError } from '../errors.js';
+
+export const MODULE_EXTENSIONS = ['.ts', '.mjs', '.js'] as const;
+
+const SEGMENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export type JobFunction = (kwargs: Record<string, unknown>, ctx: never) => unknown;
+
+export interface MethodLocation {
+  method: string;
+  app: string;
+  /** Absolute path of the module file. */
+  file: string;
+  exportName: string;
+}
+
+/** Find the module file of `method` without importing it. */
+export function resolveMethodFile(appsDir: string, method: string, installedApps?: readonly string[]): MethodLocation {
+  const segments = method.split('.');
+  if (segments.length < 3 || !segments.every((s) => SEGMENT.test(s))) {
+    throw new JobLoadError(
+      `invalid method "${method}": expected a dotted path app.module.function (letters, digits and "_" only)`,
+      { method },
+    );
+  }
+  const app = segments[0] as string;
+  const exportName = segments[segments.length - 1] as string;
+  const appDir = path.join(appsDir, app, app);
+  if (!existsSync(appDir)) {
+    throw new JobLoadError(`method "${method}": app "${app}" not found (no folder ${appDir})`, { method, app });
+  }
+  if (installedApps && !installedApps.includes(app)) {
+    throw new BenchError('ERR_APP_NOT_INSTALLED', `method "${method}": app "${app}" is not installed on this site`, {
+      details: { method, app, installedApps },
+    });
+  }
+  const base = path.join(appDir, ...segments.slice(1, -1));
+  const root = path.resolve(appsDir) + path.sep;
+  if (!path.resolve(base).startsWith(root)) {
+    throw new JobLoadError(`method "${method}" resolves outside apps/: refused`, { method });
+  }
+  const file = MODULE_EXTENSIONS.map((ext) => base + ext).find((candidate) => existsSync(candidate));
+  if (file === undefined) {
+    const tried = MODULE_EXTENSIONS.map((ext) => path.relative(appsDir, base + ext)).join(', ');
+    throw new JobLoadError(`method "${method}": module file not found in apps/ (tried ${tried})`, {
+      method,
+      app,
+      tried,
+    });
+  }
+  return { method, app, file, exportName };
+}
+
+/** Import the module of `method` and return its exported function. */
+export async function loadMethod(
+  appsDir: string,
+  method: string,
+  installedApps?: readonly string[],
+): Promise<JobFunction> {
+  const location = resolveMethodFile(appsDir, method, installedApps);
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(location.file).href)) as Record<string, unknown>;
+  } catch (err) {
+    throw new JobLoadError(
+      `method "${method}": importing ${location.file} failed: ${(err as Error).message}`,
+      { method, file: location.file },
+      err,
+    );
+  }
+  if (!(location.exportName in mod)) {
+    const exported = Object.keys(mod).filter((k) => typeof mod[k] === 'function');
+    throw new JobLoadError(
+      `method "${method}": ${location.file} has no export "${location.exportName}" (exported functions: ${exported.join(', ') || 'none'})`,
+      { method, file: location.file, exportName: location.exportName },
+    );
+  }
+  const fn = mod[location.exportName];
+  if (typeof fn !== 'function') {
+    throw new JobLoadError(
+      `method "${method}": export "${location.exportName}" of ${location.file} is a ${typeof fn}, not a function`,
+      { method, file: location.file, exportName: location.exportName },
+    );
+  }
+  return fn as JobFunction;
+}

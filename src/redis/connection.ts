@@ -1,0 +1,117 @@
+// Creates ioredis clients for the bench's redis_queue with the settings each role needs:
+//  - 'producer': enqueue from app code or the CLI; fails fast with a clear error when Redis is down.
+//  - 'worker':   commands of a long-running worker; waits through outages (reconnect with backoff).
+//  - 'blocking': a worker's dedicated connection for BZPOPMIN; never shared with other commands.
+// Scripts are registered on every client, and an outage is logged once, not once per attempt.
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from 'pino';
+import type { BenchSettings } from '../config/schema.js';
+import { BenchError } from '../errors.js';
+import { defineScripts } from './scripts.js';
+
+export type RedisRole = 'producer' | 'worker' | 'blocking';
+
+export interface CreateRedisOptions {
+  role: RedisRole;
+  log?: Logger | undefined;
+  /** How long a producer waits for a first connection before giving up (ms). */
+  connectTimeoutMs?: number;
+  /** Overrides for the credentials from config (the CLI's -u / -p). */
+  username?: string | undefined;
+  password?: string | undefined;
+}
+
+export function redisOptionsFor(settings: BenchSettings, options: CreateRedisOptions): RedisOptions {
+  const url = new URL(settings.redis_queue);
+  const base: RedisOptions = {
+    host: url.hostname,
+    port: url.port ? Number(url.port) : 6379,
+    db: url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0,
+    lazyConnect: true,
+    connectionName: `bench-worker:${options.role}`,
+    ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
+    ...credentials(settings, url, options),
+  };
+  if (options.role === 'producer') {
+    return {
+      ...base,
+      maxRetriesPerRequest: 2,
+      connectTimeout: options.connectTimeoutMs ?? 5000,
+      retryStrategy: (times) => (times > 3 ? null : Math.min(times * 200, 1000)),
+    };
+  }
+  return {
+    ...base,
+    maxRetriesPerRequest: null,
+    enableOfflineQueue: true,
+    retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 6), 5000) + Math.floor(Math.random() * 200),
+  };
+}
+
+function credentials(
+  settings: BenchSettings,
+  url: URL,
+  options: CreateRedisOptions,
+): Pick<RedisOptions, 'username' | 'password'> {
+  if (options.username !== undefined || options.password !== undefined) {
+    return { username: options.username, password: options.password };
+  }
+  if (settings.use_rq_auth) {
+    return { username: settings.rq_username ?? settings.bench_id, password: settings.rq_password };
+  }
+  if (url.password) {
+    return { username: url.username ? decodeURIComponent(url.username) : undefined, password: decodeURIComponent(url.password) };
+  }
+  return {};
+}
+
+/** A connected client with the bench's scripts registered. Throws ERR_REDIS_UNAVAILABLE when it cannot connect. */
+export async function createRedis(settings: BenchSettings, options: CreateRedisOptions): Promise<Redis> {
+  const client = new Redis(redisOptionsFor(settings, options));
+  defineScripts(client);
+  watchOutages(client, settings.redis_queue, options);
+  try {
+    await client.connect();
+  } catch (err) {
+    client.disconnect();
+    throw unavailable(settings.redis_queue, err);
+  }
+  return client;
+}
+
+export function unavailable(url: string, cause: unknown): BenchError {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new BenchError(
+    'ERR_REDIS_UNAVAILABLE',
+    `Redis queue is unreachable at ${redactUrl(url)} (${reason}). Make sure it runs there (bench start starts one in development).`,
+    { cause, details: { redis_queue: redactUrl(url) } },
+  );
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url;
+  }
+}
+
+/** Log "lost" once when the connection drops and "back" once when it returns. */
+function watchOutages(client: Redis, url: string, options: CreateRedisOptions): void {
+  const log = options.log;
+  let down = false;
+  let downSince = 0;
+  client.on('error', (err: Error) => {
+    if (down || !log) return;
+    down = true;
+    downSince = Date.now();
+    log.warn({ err, role: options.role, redis: redactUrl(url) }, 'redis connection lost, reconnecting');
+  });
+  client.on('ready', () => {
+    if (!down) return;
+    down = false;
+    log?.info({ role: options.role, outageMs: Date.now() - downSince }, 'redis connection restored');
+  });
+}

@@ -1,0 +1,64 @@
+// The only place that formats Redis key names. Every key of one queue shares the hash tag
+// `{<bench_id>:<queue>}`, so one queue lives in one Cluster slot and every script stays single-slot.
+//
+// Per queue (prefix `bw:{<bench_id>:<queue>}:`):
+//   wait        list  pending job ids (front = next to run)
+//   active      zset  running job ids -> lease deadline (ms, Redis clock)
+//   marker      zset  wake-up marker a blocked worker waits on (BZPOPMIN)
+//   finished    zset  finished ids -> expiry time (ms)
+//   failed      zset  failed/stopped ids -> failure time (ms)
+//   reaper      str   lock: one reaper run at a time
+//   job:<id>    hash  the job record (fields listed in queue/job.ts)
+//   claim:<req> str   ids claimed by one claim call, so a replayed call returns them (expires with the lease)
+// Per bench (prefix `bw:{<bench_id>}:`):
+//   workers     zset  worker name -> last heartbeat (ms)
+//   worker:<n>  hash  one worker's state, expires when its heartbeats stop
+import { BenchError } from '../errors.js';
+
+export const KEY_ROOT = 'bw';
+
+export interface QueueKeys {
+  queue: string;
+  /** Prefix of every key of this queue, ending in ":". */
+  prefix: string;
+  wait: string;
+  active: string;
+  marker: string;
+  finished: string;
+  failed: string;
+  reaperLock: string;
+  job(id: string): string;
+}
+
+export function queueKeys(benchId: string, queue: string): QueueKeys {
+  assertTaggable(benchId);
+  const prefix = `${KEY_ROOT}:{${benchId}:${queue}}:`;
+  return {
+    queue,
+    prefix,
+    wait: `${prefix}wait`,
+    active: `${prefix}active`,
+    marker: `${prefix}marker`,
+    finished: `${prefix}finished`,
+    failed: `${prefix}failed`,
+    reaperLock: `${prefix}reaper`,
+    job: (id: string) => `${prefix}job:${id}`,
+  };
+}
+
+export interface BenchKeys {
+  workers: string;
+  worker(name: string): string;
+}
+
+export function benchKeys(benchId: string): BenchKeys {
+  assertTaggable(benchId);
+  const prefix = `${KEY_ROOT}:{${benchId}}:`;
+  return { workers: `${prefix}workers`, worker: (name: string) => `${prefix}worker:${name}` };
+}
+
+function assertTaggable(benchId: string): void {
+  if (/[{}\s]/.test(benchId)) {
+    throw new BenchError('ERR_CONFIG_INVALID', `bench_id "${benchId}" must not contain braces or spaces`);
+  }
+}

@@ -1,0 +1,21 @@
+-- Hand a job that lost its executor (crashed child, dead worker, expired lease) back to the front of its
+-- queue, counting the crash in `stalls`; past maxStalls it fails as abandoned instead of looping forever.
+-- With countStall false (a plain hand-back, e.g. on shutdown) nothing is counted and the job never fails.
+-- The caller has already removed `id` from the active set. Returns 1 when requeued, 0 when failed.
+local function requeueOrAbandon(jobKey, id, waitKey, failedKey, maxStalls, now, reason, countStall)
+  redis.call('HDEL', jobKey, 'token', 'worker')
+  local stalls = 0
+  if countStall then stalls = redis.call('HINCRBY', jobKey, 'stalls', 1) end
+  if countStall and stalls > maxStalls then
+    local err = cjson.encode({ name = 'AbandonedJobError', code = 'ERR_JOB_CRASHED',
+      message = 'abandoned: ' .. reason .. ' ' .. stalls .. ' times (limit ' .. maxStalls .. ')' })
+    redis.call('HSET', jobKey, 'status', 'failed', 'ended', now, 'error', err)
+    redis.call('ZADD', failedKey, now, id)
+    local fttl = tonumber(redis.call('HGET', jobKey, 'fttl'))
+    if fttl then redis.call('PEXPIRE', jobKey, fttl * 1000) end
+    return 0
+  end
+  redis.call('HSET', jobKey, 'status', 'queued', 'lastStall', reason)
+  redis.call('LPUSH', waitKey, id)
+  return 1
+end

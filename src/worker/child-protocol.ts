@@ -1,0 +1,30 @@
+// Messages between a worker supervisor and its job-running child processes (Node IPC).
+import type { SerializedError } from '../errors.js';
+
+/** What a child needs to run one job. kwargs stays a JSON string until the child parses it. */
+export interface RunRequest {
+  t: 'run';
+  id: string;
+  site: string;
+  queue: string;
+  method: string;
+  jobName: string;
+  kwargs: string;
+  user: string | undefined;
+  timeout: number;
+  attempt: number;
+}
+
+export interface AbortRequest {
+  t: 'abort';
+  id: string;
+  reason: string;
+}
+
+export type ToChild = RunRequest | AbortRequest;
+
+export type JobReply =
+  | { t: 'done'; id: string; ok: true; result: string }
+  | { t: 'done'; id: string; ok: false; error: SerializedError };
+
+export type FromChild = { t: 'ready' } | JobReply;

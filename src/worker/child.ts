@@ -1,0 +1,101 @@
+// Entry point of a job-running child process. It has no Redis connection of its own for the queue
+// protocol: the supervisor claims jobs, sends them here over IPC, and records the outcome. A job that
+// blocks this process's event loop therefore cannot stall heartbeats or lease renewal.
+import { statSync } from 'node:fs';
+import { loadBenchConfig, loadSiteConfig, type BenchConfig, type SiteConfig } from '../config/load.js';
+import { BenchError, serializeError } from '../errors.js';
+import { loadMethod } from '../jobs/loader.js';
+import type { JobContext } from '../jobs/types.js';
+import { createLogger } from '../log/logger.js';
+import { BenchClient, type EnqueueOptions, type JobMethod } from '../queue/client.js';
+import type { FromChild, RunRequest, ToChild } from './child-protocol.js';
+
+const benchPath = process.argv[2];
+if (!benchPath || typeof process.send !== 'function') {
+  console.error('bench-worker child: must be forked by a worker with the bench path as argument');
+  process.exit(2);
+}
+const bench: BenchConfig = loadBenchConfig(benchPath);
+const log = createLogger({ name: 'bench-job', level: process.env['BENCH_CHILD_LOG_LEVEL'] });
+const running = new Map<string, AbortController>();
+let client: Promise<BenchClient> | undefined;
+
+function send(message: FromChild): void {
+  process.send?.(message);
+}
+
+/** Site configs are re-read when their file changes, so edits apply to the next job. */
+const siteCache = new Map<string, { mtimeMs: number; config: SiteConfig }>();
+function siteConfig(site: string): SiteConfig {
+  const file = `${bench.sitesDir}/${site}/site_config.json`;
+  let mtimeMs = -1;
+  try {
+    mtimeMs = statSync(file).mtimeMs;
+  } catch {
+    // loadSiteConfig below reports the missing site.
+  }
+  const hit = siteCache.get(site);
+  if (hit && hit.mtimeMs === mtimeMs) return hit.config;
+  const config = loadSiteConfig(bench, site);
+  siteCache.set(site, { mtimeMs, config });
+  return config;
+}
+
+function enqueueFromJob(site: string) {
+  return async (method: JobMethod, options: Partial<EnqueueOptions> = {}): Promise<string> => {
+    client ??= BenchClient.open({ benchPath: bench.path, log });
+    return (await client).enqueue(method, { ...options, site: options.site ?? site });
+  };
+}
+
+async function run(request: RunRequest): Promise<void> {
+  const controller = new AbortController();
+  running.set(request.id, controller);
+  try {
+    const site = siteConfig(request.site);
+    const fn = await loadMethod(bench.appsDir, request.method, site.installedApps);
+    const kwargs = JSON.parse(request.kwargs) as Record<string, unknown>;
+    const ctx: JobContext = {
+      site: request.site,
+      jobId: request.id,
+      queue: request.queue,
+      method: request.method,
+      jobName: request.jobName,
+      user: request.user,
+      attempt: request.attempt,
+      timeout: request.timeout,
+      log: log.child({ jobId: request.id, site: request.site, queue: request.queue, method: request.method }),
+      signal: controller.signal,
+      config: site.merged,
+      enqueue: enqueueFromJob(request.site),
+    };
+    const value = await (fn as (k: Record<string, unknown>, c: JobContext) => unknown)(kwargs, ctx);
+    send({ t: 'done', id: request.id, ok: true, result: resultJson(value) });
+  } catch (err) {
+    send({ t: 'done', id: request.id, ok: false, error: serializeError(err) });
+  } finally {
+    running.delete(request.id);
+  }
+}
+
+function resultJson(value: unknown): string {
+  try {
+    return JSON.stringify(value ?? null);
+  } catch (err) {
+    throw new BenchError('ERR_RESULT_NOT_SERIALISABLE', `the job returned a value that is not JSON-serialisable: ${(err as Error).message}`);
+  }
+}
+
+process.on('message', (message: ToChild) => {
+  if (message.t === 'run') void run(message);
+  else if (message.t === 'abort') running.get(message.id)?.abort(new BenchError('ERR_JOB_TIMEOUT', message.reason));
+});
+// The supervisor owns shutdown: ignore Ctrl-C and SIGTERM (a terminal or a process manager sends them
+// to the whole process group) and exit when the IPC channel closes (the supervisor died or let us go).
+process.on('SIGINT', () => {});
+process.on('SIGTERM', () => {});
+process.on('disconnect', () => {
+  for (const controller of running.values()) controller.abort(new Error('worker supervisor went away'));
+  void (client ? client.then((c) => c.close()) : Promise.resolve()).finally(() => process.exit(0));
+});
+send({ t: 'ready' });

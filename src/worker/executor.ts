@@ -1,0 +1,170 @@
+// Runs claimed jobs on the worker's child processes and records each outcome through the fenced
+// scripts: finished / failed, or handed back to the queue when the child died under it. Enforces
+// timeouts from outside the job: AbortSignal first, then SIGKILL of the child after a grace period.
+import { BenchError, serializeError, type SerializedError } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import type { BenchSettings } from '../config/schema.js';
+import type { Broker, ClaimedJob } from './broker.js';
+import type { ChildOutcome, JobChild } from './job-child.js';
+import type { RunRequest } from './child-protocol.js';
+
+export interface RunningJob {
+  job: ClaimedJob;
+  child: JobChild;
+  startedAt: number;
+  timedOut: boolean;
+  leaseLost: boolean;
+  timers: NodeJS.Timeout[];
+}
+
+export interface ExecutorOptions {
+  broker: Broker;
+  settings: Readonly<BenchSettings>;
+  log: Logger;
+  /** Crash hand-backs allowed before a job fails as abandoned. */
+  maxStalls: number;
+  /** Called when a child had to be killed (timeout) so the pool can replace it. */
+  onChildKilled(child: JobChild): void;
+}
+
+export interface ExecutorStats {
+  successful: number;
+  failed: number;
+  totalWorkingMs: number;
+}
+
+export class Executor {
+  readonly running = new Map<string, RunningJob>();
+  readonly stats: ExecutorStats = { successful: 0, failed: 0, totalWorkingMs: 0 };
+  /** Set on cold shutdown: jobs ended by killed children are handed back, never failed. */
+  cold = false;
+  private readonly killedChildren = new WeakSet<JobChild>();
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(private readonly options: ExecutorOptions) {}
+
+  /** Start `job` on `child`; resolves when its outcome is recorded in Redis. */
+  async execute(job: ClaimedJob, child: JobChild): Promise<void> {
+    const timeoutSeconds = Number(job.fields['timeout'] ?? 300);
+    const entry: RunningJob = { job, child, startedAt: Date.now(), timedOut: false, leaseLost: false, timers: [] };
+    this.running.set(job.id, entry);
+    entry.timers.push(setTimeout(() => this.onTimeout(entry, timeoutSeconds), timeoutSeconds * 1000));
+    const log = this.options.log.child({ jobId: job.id, method: job.fields['method'], site: job.fields['site'], queue: job.queue });
+    log.info({ attempt: Number(job.fields['attempts'] ?? 1) }, 'job started');
+    try {
+      const outcome = await child.run(toRunRequest(job, timeoutSeconds));
+      await this.record(entry, outcome, log);
+    } catch (err) {
+      log.error({ err }, 'job outcome could not be recorded; the reaper will hand the job back when its lease expires');
+    } finally {
+      for (const timer of entry.timers) clearTimeout(timer);
+      this.running.delete(job.id);
+      this.stats.totalWorkingMs += Date.now() - entry.startedAt;
+      if (this.running.size === 0) this.notifyIdle();
+    }
+  }
+
+  /** Abort (and soon kill) the job's child: its lease was taken over by someone else. */
+  leaseLost(id: string): void {
+    const entry = this.running.get(id);
+    if (!entry || entry.leaseLost) return;
+    entry.leaseLost = true;
+    this.options.log.warn({ jobId: id }, 'job lease lost; aborting it, its result will not be recorded');
+    this.killAfterAbort(entry, 'the job lease was lost', 0);
+  }
+
+  /** Resolves once no job is running. */
+  whenIdle(): Promise<void> {
+    if (this.running.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private notifyIdle(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  private onTimeout(entry: RunningJob, timeoutSeconds: number): void {
+    entry.timedOut = true;
+    this.options.log.warn({ jobId: entry.job.id, timeoutSeconds }, 'job timed out; aborting it');
+    this.killAfterAbort(entry, `job exceeded its timeout of ${timeoutSeconds} s`, this.options.settings.job_timeout_grace * 1000);
+  }
+
+  private killAfterAbort(entry: RunningJob, reason: string, graceMs: number): void {
+    entry.child.abort(entry.job.id, reason);
+    entry.timers.push(
+      setTimeout(() => {
+        if (!this.running.has(entry.job.id)) return;
+        this.killedChildren.add(entry.child);
+        void entry.child.kill().then(() => this.options.onChildKilled(entry.child));
+      }, graceMs),
+    );
+  }
+
+  private async record(entry: RunningJob, outcome: ChildOutcome, log: Logger): Promise<void> {
+    const { job } = entry;
+    const durationMs = Date.now() - entry.startedAt;
+    if (entry.leaseLost) return;
+    if (outcome.kind === 'crashed' && !entry.timedOut) {
+      await this.handBack(entry, outcome, log);
+      return;
+    }
+    if (outcome.kind === 'ok' && !entry.timedOut) {
+      const code = await this.options.broker.finish(job, 'finished', outcome.result, Number(job.fields['rttl']), 0);
+      this.stats.successful++;
+      logFinish(log, code, durationMs, 'job finished');
+      return;
+    }
+    const error: SerializedError = entry.timedOut ? timeoutError(job, outcome) : (outcome as { error: SerializedError }).error;
+    const code = await this.options.broker.finish(
+      job,
+      'failed',
+      JSON.stringify(error),
+      Number(job.fields['fttl']),
+      this.options.settings.rq_failed_jobs_limit,
+    );
+    this.stats.failed++;
+    log.warn({ durationMs, err: error, code }, 'job failed');
+  }
+
+  /** The child died under the job. If we killed it (another job's timeout, cold shutdown) the job is not to blame. */
+  private async handBack(entry: RunningJob, outcome: Extract<ChildOutcome, { kind: 'crashed' }>, log: Logger): Promise<void> {
+    const blameless = this.cold || this.killedChildren.has(entry.child);
+    const reason = blameless ? 'worker stopped' : `child process died (exit code ${String(outcome.exitCode)}, signal ${String(outcome.signal)})`;
+    const result = await this.options.broker.release(entry.job, !blameless, this.options.maxStalls, reason);
+    if (result === 1) log.warn({ reason }, 'job handed back to its queue');
+    else if (result === 0) {
+      this.stats.failed++;
+      log.error({ reason, maxStalls: this.options.maxStalls }, 'job failed as abandoned: it took down its worker too often');
+    } else log.warn({ reason }, 'job lease already lost; not handed back');
+  }
+}
+
+function logFinish(log: Logger, code: number, durationMs: number, message: string): void {
+  if (code === 1 || code === 0) log.info({ durationMs }, message);
+  else log.warn({ durationMs, code }, 'job result discarded: its lease was lost (it may run again elsewhere)');
+}
+
+function timeoutError(job: ClaimedJob, outcome: ChildOutcome): SerializedError {
+  const timeout = job.fields['timeout'] ?? '?';
+  const err = serializeError(new BenchError('ERR_JOB_TIMEOUT', `job exceeded its timeout of ${timeout} s and was stopped`));
+  if (outcome.kind === 'error') err.stack = `${err.stack ?? ''}\nCaused by: ${outcome.error.stack ?? outcome.error.message}`;
+  return err;
+}
+
+function toRunRequest(job: ClaimedJob, timeout: number): RunRequest {
+  const f = job.fields;
+  return {
+    t: 'run',
+    id: job.id,
+    site: f['site'] ?? '',
+    queue: job.queue,
+    method: f['method'] ?? '',
+    jobName: f['name'] ?? f['method'] ?? '',
+    kwargs: f['kwargs'] ?? '{}',
+    user: f['user'],
+    timeout,
+    attempt: Number(f['attempts'] ?? 1),
+  };
+}

@@ -1,0 +1,117 @@
+// The supervisor's handle on one job-running child process: fork it, send it jobs, get each job's
+// outcome back, abort or kill it. A child that dies ends every job it was running as 'crashed'.
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { SerializedError } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import type { FromChild, RunRequest } from './child-protocol.js';
+
+export type ChildOutcome =
+  | { kind: 'ok'; result: string }
+  | { kind: 'error'; error: SerializedError }
+  | { kind: 'crashed'; exitCode: number | null; signal: NodeJS.Signals | null };
+
+const CHILD_ENTRY = fileURLToPath(new URL('./child.ts', import.meta.url));
+const TSX_LOADER = import.meta.resolve('tsx');
+
+export class JobChild {
+  private process: ChildProcess | undefined;
+  private readonly pending = new Map<string, (outcome: ChildOutcome) => void>();
+  private exited: Promise<void> = Promise.resolve();
+  /** Jobs this child has run since it started (for recycling). */
+  jobsRun = 0;
+
+  constructor(
+    private readonly benchPath: string,
+    private readonly log: Logger,
+    readonly label: string,
+  ) {}
+
+  get pid(): number | undefined {
+    return this.process?.pid;
+  }
+
+  get alive(): boolean {
+    return this.process !== undefined && this.process.exitCode === null && this.process.signalCode === null;
+  }
+
+  get runningJobs(): number {
+    return this.pending.size;
+  }
+
+  /** Fork the child and wait until it reports ready. */
+  async start(): Promise<void> {
+    const child = fork(CHILD_ENTRY, [this.benchPath], {
+      cwd: this.benchPath,
+      execArgv: ['--import', TSX_LOADER],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env: process.env,
+    });
+    this.process = child;
+    this.jobsRun = 0;
+    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    child.on('message', (message: FromChild) => this.onMessage(message));
+    child.once('exit', (exitCode, signal) => this.onExit(exitCode, signal));
+    await new Promise<void>((resolve, reject) => {
+      const onReady = (message: FromChild) => {
+        if (message.t !== 'ready') return;
+        child.off('message', onReady);
+        child.off('exit', onEarlyExit);
+        resolve();
+      };
+      const onEarlyExit = (code: number | null, signal: NodeJS.Signals | null) =>
+        reject(new Error(`job child exited before it was ready (code ${String(code)}, signal ${String(signal)})`));
+      child.on('message', onReady);
+      child.once('exit', onEarlyExit);
+    });
+    this.log.debug({ child: this.label, childPid: child.pid }, 'job child started');
+  }
+
+  /** Run one job; resolves with its outcome (never rejects). */
+  run(request: RunRequest): Promise<ChildOutcome> {
+    const child = this.process;
+    if (!child || !this.alive) return Promise.resolve({ kind: 'crashed', exitCode: null, signal: null });
+    this.jobsRun++;
+    return new Promise((resolve) => {
+      this.pending.set(request.id, resolve);
+      child.send(request, (err) => {
+        if (err && this.pending.delete(request.id)) resolve({ kind: 'crashed', exitCode: null, signal: null });
+      });
+    });
+  }
+
+  /** Fire the job's AbortSignal inside the child. */
+  abort(id: string, reason: string): void {
+    if (this.alive) this.process?.send({ t: 'abort', id, reason }, () => {});
+  }
+
+  /** SIGKILL the child and wait for it to be gone. */
+  async kill(): Promise<void> {
+    if (this.alive) this.process?.kill('SIGKILL');
+    await this.exited;
+  }
+
+  /** Let the child go: close IPC so it exits on its own once idle, and wait for it. */
+  async stop(timeoutMs = 5000): Promise<void> {
+    if (!this.alive) return;
+    this.process?.disconnect();
+    const timer = setTimeout(() => this.process?.kill('SIGKILL'), timeoutMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  private onMessage(message: FromChild): void {
+    if (message.t !== 'done') return;
+    const resolve = this.pending.get(message.id);
+    if (!resolve) return;
+    this.pending.delete(message.id);
+    resolve(message.ok ? { kind: 'ok', result: message.result } : { kind: 'error', error: message.error });
+  }
+
+  private onExit(exitCode: number | null, signal: NodeJS.Signals | null): void {
+    const crashed: ChildOutcome = { kind: 'crashed', exitCode, signal };
+    for (const resolve of this.pending.values()) resolve(crashed);
+    this.pending.clear();
+    this.log.debug({ child: this.label, exitCode, signal }, 'job child exited');
+  }
+}

@@ -1,0 +1,45 @@
+// Builds a throwaway bench folder for a test: the fixture apps (test/fixtures/apps), sites with their
+// configs, and a common_site_config.json pointing at the test's private Redis.
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const FIXTURE_APPS = path.join(REPO_ROOT, 'test/fixtures/apps');
+
+export interface TestBench {
+  path: string;
+  benchId: string;
+  writeCommon(config: Record<string, unknown>): void;
+  writeSite(site: string, config: Record<string, unknown>): void;
+  remove(): void;
+}
+
+export function makeBench(options: {
+  redisUrl: string;
+  common?: Record<string, unknown>;
+  sites?: Record<string, Record<string, unknown>>;
+}): TestBench {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bw-bench-'));
+  const benchId = `test-${path.basename(dir)}`;
+  mkdirSync(path.join(dir, 'sites'), { recursive: true });
+  cpSync(FIXTURE_APPS, path.join(dir, 'apps'), { recursive: true });
+  const bench: TestBench = {
+    path: dir,
+    benchId,
+    writeCommon(config) {
+      writeFileSync(path.join(dir, 'sites', 'common_site_config.json'), JSON.stringify({ redis_queue: options.redisUrl, bench_id: benchId, ...config }, null, 2));
+    },
+    writeSite(site, config) {
+      mkdirSync(path.join(dir, 'sites', site), { recursive: true });
+      writeFileSync(path.join(dir, 'sites', site, 'site_config.json'), JSON.stringify(config, null, 2));
+    },
+    remove() {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  bench.writeCommon(options.common ?? {});
+  for (const [site, config] of Object.entries(options.sites ?? { 'site1.test': {} })) bench.writeSite(site, config);
+  return bench;
+}

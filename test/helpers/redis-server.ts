@@ -1,0 +1,82 @@
+// Starts a private redis-server for a test file: a free port, a throwaway directory, stopped (by pid)
+// when the file's tests end. Never touches any other Redis.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { waitFor } from './wait-for.ts';
+
+export interface TestRedis {
+  port: number;
+  url: string;
+  dir: string;
+  process: ChildProcess;
+  /** A plain client for assertions. */
+  client: Redis;
+  stop(): Promise<void>;
+  /** Kill the server (SIGKILL) and start it again on the same port and dir. */
+  restart(options?: { kill?: boolean }): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startRedis(options: { appendonly?: boolean } = {}): Promise<TestRedis> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bw-redis-'));
+  const port = await freePort();
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', options.appendonly ? 'yes' : 'no', '--appendfsync', 'always', '--daemonize', 'no', '--logfile', path.join(dir, 'redis.log')];
+  const launch = async (): Promise<ChildProcess> => {
+    const child = spawn('redis-server', args, { stdio: 'ignore' });
+    child.once('error', (err) => {
+      throw new Error(`cannot start redis-server (is it installed? apt-get install redis-server): ${err.message}`);
+    });
+    await waitFor(() => canConnect(port), { timeoutMs: 10_000, what: `redis-server on port ${port}` });
+    return child;
+  };
+  const handle: TestRedis = {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    dir,
+    process: await launch(),
+    client: new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: null, lazyConnect: false }),
+    async stop() {
+      handle.client.disconnect();
+      await killAndWait(handle.process, 'SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    },
+    async restart({ kill = true } = {}) {
+      await killAndWait(handle.process, kill ? 'SIGKILL' : 'SIGTERM');
+      handle.process = await launch();
+    },
+  };
+  handle.client.on('error', () => {});
+  return handle;
+}
+
+async function killAndWait(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill(signal);
+  await exited;
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
