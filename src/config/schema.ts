@@ -26,6 +26,14 @@ export const KEY_SPECS = {
     kind: 'nonNegativeInt',
     doc: 'Seconds between a job timeout (AbortSignal fired) and killing its child process.',
   },
+  worker_lease_ttl: {
+    kind: 'positiveInt',
+    doc: 'Seconds a running job\'s lease lasts without renewal; a dead worker\'s jobs return to the queue after it.',
+  },
+  job_crash_limit: {
+    kind: 'positiveInt',
+    doc: 'Times a job may take down its worker (crash, kill) and be requeued before it fails as abandoned.',
+  },
   bench_id: { kind: 'string', doc: 'Namespace of this bench in Redis. Default: the bench path, "/" turned into "-".' },
   rq_username: { kind: 'string', doc: 'Redis ACL user (used when use_rq_auth is true).' },
   rq_password: { kind: 'string', doc: 'Redis ACL password (used when use_rq_auth is true).' },
@@ -55,6 +63,8 @@ export interface BenchSettings {
   max_queued_jobs: number;
   max_job_payload_bytes: number;
   job_timeout_grace: number;
+  worker_lease_ttl: number;
+  job_crash_limit: number;
   bench_id: string;
   rq_username?: string;
   rq_password?: string;
@@ -71,6 +81,8 @@ export const DEFAULTS = {
   max_queued_jobs: 500,
   max_job_payload_bytes: 4 * 1024 * 1024,
   job_timeout_grace: 3,
+  worker_lease_ttl: 30,
+  job_crash_limit: 3,
   use_rq_auth: false,
   background_workers: 1,
 } as const satisfies Omit<BenchSettings, 'bench_id'>;

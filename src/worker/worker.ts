@@ -25,13 +25,8 @@ export interface WorkerOptions {
   strategy?: DequeueStrategy;
   /** Jobs one child runs at once. */
   concurrency?: number;
-  /** Lease length; renewed every third of it while the job runs. */
-  leaseMs?: number;
   /** Seconds one blocking wait for new work lasts before the worker looks again. */
   blockSeconds?: number;
-  reapIntervalMs?: number;
-  /** Crash hand-backs allowed before a job fails as abandoned. */
-  maxStalls?: number;
 }
 
 export class Worker {
@@ -39,6 +34,8 @@ export class Worker {
   readonly queues: readonly string[];
   private readonly log: Logger;
   private readonly leaseMs: number;
+  private readonly reapIntervalMs: number;
+  private readonly maxStalls: number;
   private readonly concurrency: number;
   private redis!: Redis;
   private blocking: Redis | undefined;
@@ -59,7 +56,9 @@ export class Worker {
       (name) => getQueueSpec(options.bench, name).name,
     );
     this.log = options.log.child({ worker: this.name });
-    this.leaseMs = options.leaseMs ?? 30_000;
+    this.leaseMs = options.bench.settings.worker_lease_ttl * 1000;
+    this.reapIntervalMs = Math.min(5000, Math.max(500, Math.floor(this.leaseMs / 2)));
+    this.maxStalls = options.bench.settings.job_crash_limit;
     this.concurrency = options.concurrency ?? 1;
   }
 
@@ -73,7 +72,7 @@ export class Worker {
       broker: this.broker,
       settings,
       log: this.log,
-      maxStalls: this.options.maxStalls ?? 3,
+      maxStalls: this.maxStalls,
       onChildKilled: () => this.replaceChild(),
     });
     this.child = new JobChild(this.options.bench.path, this.log, 'child-1');
@@ -201,7 +200,7 @@ export class Worker {
       this.timers.push(timer);
     };
     every(Math.floor(this.leaseMs / 3), () => this.renewLeases(), 'renew leases');
-    every(this.options.reapIntervalMs ?? 5000, () => this.reap(), 'reap');
+    every(this.reapIntervalMs, () => this.reap(), 'reap');
     every(HEARTBEAT_INTERVAL_MS, () => this.beat(), 'heartbeat');
     void this.beat().catch(() => {});
     void this.reap().catch(() => {});
@@ -220,9 +219,9 @@ export class Worker {
   }
 
   private async reap(): Promise<void> {
-    const lockMs = Math.max(1000, (this.options.reapIntervalMs ?? 5000) - 500);
+    const lockMs = Math.max(250, this.reapIntervalMs - 250);
     for (const queue of this.queues) {
-      const result = await this.broker.reap(queue, lockMs, this.options.maxStalls ?? 3);
+      const result = await this.broker.reap(queue, lockMs, this.maxStalls);
       if (result && (result.requeued > 0 || result.abandoned > 0)) {
         this.log.warn({ queue, ...result }, 'reaper handed back jobs of dead workers');
       }
