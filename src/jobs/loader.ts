@@ -59,6 +59,19 @@ export function resolveMethodFile(appsDir: string, method: string, installedApps
   return { method, app, file, exportName };
 }
 
+/** Imported modules by file: a long-lived child imports each job module once (changes need a restart). */
+const modules = new Map<string, Promise<Record<string, unknown>>>();
+
+function importModule(file: string): Promise<Record<string, unknown>> {
+  let mod = modules.get(file);
+  if (!mod) {
+    mod = import(pathToFileURL(file).href) as Promise<Record<string, unknown>>;
+    modules.set(file, mod);
+    mod.catch(() => modules.delete(file));
+  }
+  return mod;
+}
+
 /** Import the module of `method` and return its exported function. */
 export async function loadMethod(
   appsDir: string,
@@ -68,7 +81,7 @@ export async function loadMethod(
   const location = resolveMethodFile(appsDir, method, installedApps);
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(pathToFileURL(location.file).href)) as Record<string, unknown>;
+    mod = await importModule(location.file);
   } catch (err) {
     throw new JobLoadError(
       `method "${method}": importing ${location.file} failed: ${(err as Error).message}`,

@@ -45,7 +45,7 @@ export class JobChild {
       cwd: this.benchPath,
       execArgv: ['--import', TSX_LOADER],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      env: process.env,
+      env: { ...process.env, BENCH_CHILD_LOG_LEVEL: process.env['BENCH_CHILD_LOG_LEVEL'] ?? this.log.level },
     });
     this.process = child;
     this.jobsRun = 0;

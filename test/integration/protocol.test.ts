@@ -77,7 +77,7 @@ describe('claim', () => {
   it('moves ids into the active set with a server-timed lease and a token, in priority order', async () => {
     const long = await client.enqueue('testapp.tasks.echo', { site: SITE, queue: 'long' });
     const short = await client.enqueue('testapp.tasks.echo', { site: SITE, queue: 'short' });
-    const [t] = (await redis.client.time()) as [string, string];
+    const [t] = await redis.client.time();
     const claimed = await broker.claim(['short', 'default', 'long'], 5, LEASE);
     assert.deepEqual(claimed.map((c) => c.id), [short, long]);
     const deadline = Number(await redis.client.zscore(queueKeys(bench.benchId, 'short').active, short));
@@ -133,7 +133,7 @@ describe('fencing', () => {
     assert.ok(a && b);
     const lost = await broker.extendLeases('default', [a, { ...b, token: 'stale' }], LEASE);
     assert.deepEqual(lost, [b.id]);
-    const [t] = (await redis.client.time()) as [string, string];
+    const [t] = await redis.client.time();
     assert.ok(Number(await redis.client.zscore(keys().active, a.id)) > Number(t) * 1000 + LEASE - 2000);
   });
 
@@ -155,7 +155,7 @@ describe('fencing', () => {
     for (const job of await broker.claim(['default'], 3, LEASE)) {
       assert.equal(await broker.finish(job, 'failed', '{"message":"x"}', 600, 2), 1);
     }
-    assert.deepEqual(await redis.client.zrange(keys().failed, 0, -1), ids.slice(1));
+    assert.deepEqual(await redis.client.zrange(keys().failed, '0', '-1'), ids.slice(1));
     assert.equal(await redis.client.exists(keys().job(ids[0] as string)), 0);
   });
 });
@@ -179,7 +179,7 @@ describe('reaper', () => {
 
   it('fails a job as abandoned after too many stalls', async () => {
     const id = await client.enqueue('testapp.tasks.echo', { site: SITE });
-    await redis.client.hset(keys().job(id), 'stalls', 3);
+    await redis.client.hset(keys().job(id), 'stalls', '3');
     await broker.claim(['default'], 1, 1);
     await new Promise((r) => setTimeout(r, 5));
     assert.deepEqual(await broker.reap('default', 1, 3), { requeued: 0, abandoned: 1 });
