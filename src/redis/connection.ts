@@ -70,20 +70,29 @@ export async function createRedis(settings: BenchSettings, options: CreateRedisO
   const client = new Redis(redisOptionsFor(settings, options));
   defineScripts(client);
   watchOutages(client, settings.redis_queue, options);
+  // connect() often rejects with a bare "Connection is closed"; the error event carries the cause.
+  let firstError: Error | undefined;
+  const remember = (err: Error) => (firstError ??= err);
+  client.on('error', remember);
   try {
     await client.connect();
   } catch (err) {
     client.disconnect();
-    throw unavailable(settings.redis_queue, err);
+    throw unavailable(settings.redis_queue, firstError ?? err);
+  } finally {
+    client.off('error', remember);
   }
   return client;
 }
 
 export function unavailable(url: string, cause: unknown): BenchError {
   const reason = cause instanceof Error ? cause.message : String(cause);
+  const hint = /WRONGPASS|NOAUTH|invalid username-password|NOPERM/.test(reason)
+    ? 'Check rq_username / rq_password (with use_rq_auth) or the password in the redis_queue URL.'
+    : 'Make sure it runs there (bench start starts one in development).';
   return new BenchError(
     'ERR_REDIS_UNAVAILABLE',
-    `Redis queue is unreachable at ${redactUrl(url)} (${reason}). Make sure it runs there (bench start starts one in development).`,
+    `Redis queue is unreachable at ${redactUrl(url)} (${reason}). ${hint}`,
     { cause, details: { redis_queue: redactUrl(url) } },
   );
 }

@@ -1,0 +1,73 @@
+// `bench start` (development): starts redis-server for the bench when nothing answers on the local
+// redis_queue port, then a worker; Ctrl-C (SIGINT) stops both and leaves no process behind.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { BenchClient } from '../../src/queue/client.ts';
+import { makeBench, type TestBench } from '../helpers/bench.ts';
+import { collectLogs, spawnBench } from '../helpers/cli.ts';
+import { waitForStatus } from '../helpers/jobs.ts';
+import { freePort, startRedis } from '../helpers/redis-server.ts';
+import { waitFor } from '../helpers/wait-for.ts';
+
+const benches: TestBench[] = [];
+after(() => benches.forEach((b) => b.remove()));
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('bench start', () => {
+  it('starts redis-server and a worker, runs jobs, and Ctrl-C stops everything', { timeout: 60_000 }, async () => {
+    const port = await freePort();
+    const bench = makeBench({ redisUrl: `redis://127.0.0.1:${port}` });
+    benches.push(bench);
+    const start = spawnBench(['start'], { cwd: bench.path });
+    const logs = collectLogs(start);
+    await waitFor(() => /worker started/.test(logs.text()), { what: 'worker started', timeoutMs: 30_000 });
+    assert.match(logs.text(), /^redis_queue +\| /m, 'redis-server output is prefixed with its name');
+    assert.ok(existsSync(path.join(bench.path, 'config', 'redis_queue_data')), 'redis files live under the bench');
+
+    const probe = new Redis(port, '127.0.0.1');
+    const redisPid = Number(/process_id:(\d+)/.exec(await probe.info('server'))?.[1]);
+    assert.equal(await probe.config('GET', 'appendonly').then((r) => (r as string[])[1]), 'yes');
+    const workerLine = logs.text().split('\n').find((line) => line.startsWith('worker') && line.includes('worker started')) ?? '';
+    const workerPid = Number(/"pid":(\d+)/.exec(workerLine)?.[1]);
+
+    const client = await BenchClient.open({ benchPath: bench.path });
+    const id = await client.enqueue('testapp.tasks.echo', { site: 'site1.test', kwargs: { hi: 1 } });
+    await waitForStatus(probe, bench, 'default', id, 'finished');
+    await client.close();
+    probe.disconnect();
+
+    start.kill('SIGINT');
+    const code = await new Promise((resolve) => start.once('exit', resolve));
+    assert.equal(code, 0, logs.text());
+    assert.ok(redisPid > 0 && workerPid > 0);
+    await waitFor(() => !alive(redisPid) && !alive(workerPid), { what: 'redis-server and worker to be gone' });
+  });
+
+  it('uses a Redis that already answers instead of starting one', { timeout: 60_000 }, async () => {
+    const redis = await startRedis();
+    const bench = makeBench({ redisUrl: redis.url });
+    benches.push(bench);
+    try {
+      const start = spawnBench(['start'], { cwd: bench.path });
+      const logs = collectLogs(start);
+      await waitFor(() => /worker started/.test(logs.text()), { what: 'worker started', timeoutMs: 30_000 });
+      assert.doesNotMatch(logs.text(), /^redis_queue +\| /m);
+      start.kill('SIGINT');
+      assert.equal(await new Promise((resolve) => start.once('exit', resolve)), 0);
+      assert.equal(await redis.client.ping(), 'PONG', 'the existing Redis is left running');
+    } finally {
+      await redis.stop();
+    }
+  });
+});
