@@ -78,8 +78,9 @@ export function loadSiteConfig(bench: BenchConfig, site: string): SiteConfig {
   const dir = path.join(bench.sitesDir, site);
   const file = path.join(dir, 'site_config.json');
   if (!existsSync(file)) {
-    throw new BenchError('ERR_SITE_NOT_FOUND', `site "${site}" not found: ${file} does not exist`, {
-      details: { site, availableSites: listSites(bench) },
+    const available = listSites(bench);
+    throw new BenchError('ERR_SITE_NOT_FOUND', `site "${site}" not found: ${file} does not exist (sites: ${available.join(', ') || 'none'})`, {
+      details: { site, availableSites: available },
     });
   }
   const raw = readJsonObject(file, { optional: false });
@@ -105,9 +106,12 @@ export function listApps(bench: BenchConfig): string[] {
   return listDirs(bench.appsDir).filter((name) => isDir(path.join(bench.appsDir, name, name)));
 }
 
-/** Frappe's default bench id: the bench path without leading/trailing "/", other "/" turned into "-". */
+/**
+ * Frappe's default bench id: the bench path without leading/trailing "/", other "/" turned into "-".
+ * Spaces and braces (which would break Redis hash tags) become "-" too.
+ */
 export function defaultBenchId(benchPath: string): string {
-  return benchPath.replace(/^\/+|\/+$/g, '').replaceAll('/', '-') || 'bench';
+  return benchPath.replace(/^\/+|\/+$/g, '').replace(/[/\s{}]/g, '-') || 'bench';
 }
 
 /** The queue called `name`, or an error listing the valid ones. */

@@ -1,7 +1,7 @@
 // The configuration keys bench-worker understands, their Frappe names, types and defaults.
 // One table drives validation, the defaults and the README/example docs: add a key here only.
 
-export type KeyKind = 'string' | 'url' | 'positiveInt' | 'nonNegativeInt' | 'boolean' | 'workers' | 'stringList';
+export type KeyKind = 'string' | 'benchId' | 'url' | 'positiveInt' | 'nonNegativeInt' | 'boolean' | 'workers' | 'stringList';
 
 export interface KeySpec {
   kind: KeyKind;
@@ -34,7 +34,7 @@ export const KEY_SPECS = {
     kind: 'positiveInt',
     doc: 'Times a job may take down its worker (crash, kill) and be requeued before it fails as abandoned.',
   },
-  bench_id: { kind: 'string', doc: 'Namespace of this bench in Redis. Default: the bench path, "/" turned into "-".' },
+  bench_id: { kind: 'benchId', doc: 'Namespace of this bench in Redis. Default: the bench path, "/" turned into "-".' },
   rq_username: { kind: 'string', doc: 'Redis ACL user (used when use_rq_auth is true).' },
   rq_password: { kind: 'string', doc: 'Redis ACL password (used when use_rq_auth is true).' },
   use_rq_auth: { kind: 'boolean', doc: 'Authenticate to redis_queue with rq_username / rq_password.' },

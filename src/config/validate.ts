@@ -46,6 +46,8 @@ function checkKind(kind: KeyKind, value: unknown): string | null {
   switch (kind) {
     case 'string':
       return typeof value === 'string' && value.length > 0 ? null : 'a non-empty string';
+    case 'benchId':
+      return typeof value === 'string' && /^[^\s{}]+$/.test(value) ? null : 'a non-empty string without spaces or braces';
     case 'url':
       return isRedisUrl(value) ? null : 'a redis:// or rediss:// URL';
     case 'positiveInt':
@@ -63,13 +65,14 @@ function checkKind(kind: KeyKind, value: unknown): string | null {
   }
 }
 
-const QUEUE_NAME = /^[A-Za-z0-9_-]+$/;
+// All-digit names are refused: JSON objects list them first, which would break the file's queue order.
+const QUEUE_NAME = /^(?!\d+$)[A-Za-z0-9_-]+$/;
 
 function checkWorkers(value: unknown): string | null {
   const expected = 'an object of queue name -> {"timeout": seconds, "background_workers": n}';
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return expected;
   for (const [name, queue] of Object.entries(value)) {
-    if (!QUEUE_NAME.test(name)) return `${expected}; queue names use letters, digits, "_" and "-" (bad: "${name}")`;
+    if (!QUEUE_NAME.test(name)) return `${expected}; queue names use letters, digits, "_" and "-", not digits only (bad: "${name}")`;
     if (typeof queue !== 'object' || queue === null || Array.isArray(queue)) return `${expected} (bad: "${name}")`;
     for (const field of ['timeout', 'background_workers'] as const) {
       const v = (queue as Record<string, unknown>)[field];

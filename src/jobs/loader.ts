@@ -89,7 +89,7 @@ export async function loadMethod(
       err,
     );
   }
-  if (!(location.exportName in mod)) {
+  if (!Object.hasOwn(mod, location.exportName)) {
     const exported = Object.keys(mod).filter((k) => typeof mod[k] === 'function');
     throw new JobLoadError(
       `method "${method}": ${location.file} has no export "${location.exportName}" (exported functions: ${exported.join(', ') || 'none'})`,

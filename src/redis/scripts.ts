@@ -34,6 +34,8 @@ export function loadScriptSources(): ScriptSource[] {
 }
 
 function expandIncludes(lua: string, file: string): string {
+  const malformed = lua.split('\n').find((line) => line.startsWith('--@include') && !/^--@include "([A-Za-z0-9_-]+)"\s*$/.test(line));
+  if (malformed !== undefined) throw new Error(`${file}: malformed include line ${JSON.stringify(malformed)}: expected --@include "name"`);
   return lua.replace(INCLUDE, (_line, name: string) => {
     try {
       return readFileSync(new URL(`includes/${name}.lua`, LUA_DIR), 'utf8');
