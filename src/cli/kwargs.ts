@@ -38,7 +38,7 @@ function readFile(file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {
-    throw new BenchError('ERR_USAGE', `--kwargs-file ${file}: cannot be read (${(err as Error).message})`);
+    throw new BenchError('ERR_USAGE', `--kwargs-file ${file}: cannot be read (${(err as Error).message})`, { exitCode: 2 });
   }
 }
 

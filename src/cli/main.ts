@@ -3,7 +3,8 @@
 import { Command } from 'commander';
 import { makeEnqueueCommand } from './commands/enqueue.js';
 import { makeStartCommand } from './commands/start.js';
-import { makeWorkerCommand } from './commands/worker.js';
+import { makeStopJobCommand } from './commands/stop-job.js';
+import { makeWorkerCommand, makeWorkerPoolCommand } from './commands/worker.js';
 import { reportError } from './output.js';
 
 export function makeProgram(): Command {
@@ -13,7 +14,7 @@ export function makeProgram(): Command {
     .option('--site <site>', 'site for site-scoped commands')
     .showHelpAfterError()
     .exitOverride();
-  for (const command of [makeWorkerCommand(), makeEnqueueCommand(), makeStartCommand()]) {
+  for (const command of [makeWorkerCommand(), makeWorkerPoolCommand(), makeEnqueueCommand(), makeStopJobCommand(), makeStartCommand()]) {
     program.addCommand(command.exitOverride());
   }
   return program;

@@ -34,6 +34,14 @@ export const KEY_SPECS = {
     kind: 'positiveInt',
     doc: 'Times a job may take down its worker (crash, kill) and be requeued before it fails as abandoned.',
   },
+  worker_max_jobs: {
+    kind: 'positiveInt',
+    doc: 'Jobs a job-running child runs before it is replaced (plus a random 0-50), to contain leaks.',
+  },
+  worker_max_memory_mb: {
+    kind: 'nonNegativeInt',
+    doc: 'Resident memory (MiB) past which a job-running child is replaced between jobs; 0 turns it off.',
+  },
   bench_id: { kind: 'benchId', doc: 'Namespace of this bench in Redis. Default: the bench path, "/" turned into "-".' },
   rq_username: { kind: 'string', doc: 'Redis ACL user (used when use_rq_auth is true).' },
   rq_password: { kind: 'string', doc: 'Redis ACL password (used when use_rq_auth is true).' },
@@ -65,6 +73,8 @@ export interface BenchSettings {
   job_timeout_grace: number;
   worker_lease_ttl: number;
   job_crash_limit: number;
+  worker_max_jobs: number;
+  worker_max_memory_mb: number;
   bench_id: string;
   rq_username?: string;
   rq_password?: string;
@@ -83,6 +93,8 @@ export const DEFAULTS = {
   job_timeout_grace: 3,
   worker_lease_ttl: 30,
   job_crash_limit: 3,
+  worker_max_jobs: 5000,
+  worker_max_memory_mb: 1024,
   use_rq_auth: false,
   background_workers: 1,
 } as const satisfies Omit<BenchSettings, 'bench_id'>;

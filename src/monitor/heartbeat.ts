@@ -1,14 +1,17 @@
-// A worker's entry in the bench's worker registry, so monitoring (bench doctor, getWorkers) can see
-// it: refreshed every few seconds with a TTL, so a dead worker drops out on its own.
+// The bench's worker registry, written by each supervisor for each of its job-running children, so
+// monitoring (bench doctor, getWorkers) sees every child as a worker. Entries are refreshed every
+// few seconds with a TTL, so a dead worker drops out on its own within a minute.
 import os from 'node:os';
 import type { Redis } from 'ioredis';
-import { benchKeys } from '../redis/keys.js';
+import { benchKeys, type BenchKeys } from '../redis/keys.js';
 
 export const HEARTBEAT_INTERVAL_MS = 10_000;
-export const HEARTBEAT_TTL_SECONDS = 60;
+export const HEARTBEAT_TTL_SECONDS = 45;
 
 export interface WorkerState {
   name: string;
+  pid: number;
+  supervisorPid: number;
   queues: readonly string[];
   state: 'idle' | 'busy';
   currentJobs: readonly string[];
@@ -19,7 +22,7 @@ export interface WorkerState {
 }
 
 export class Heartbeat {
-  private readonly keys;
+  private readonly keys: BenchKeys;
 
   constructor(
     private readonly redis: Redis,
@@ -28,14 +31,15 @@ export class Heartbeat {
     this.keys = benchKeys(benchId);
   }
 
-  async beat(state: WorkerState): Promise<void> {
-    const key = this.keys.worker(state.name);
+  async beat(states: readonly WorkerState[]): Promise<void> {
     const now = Date.now();
-    await this.redis
-      .multi()
-      .hset(key, {
+    const tx = this.redis.multi();
+    for (const state of states) {
+      const key = this.keys.worker(state.name);
+      tx.hset(key, {
         name: state.name,
-        pid: process.pid,
+        pid: state.pid,
+        supervisor_pid: state.supervisorPid,
         host: os.hostname(),
         queues: state.queues.join(','),
         state: state.state,
@@ -45,14 +49,25 @@ export class Heartbeat {
         total_working_time: Math.round(state.totalWorkingMs / 1000),
         birth: state.birth,
         last_heartbeat: now,
-      })
-      .expire(key, HEARTBEAT_TTL_SECONDS)
-      .zadd(this.keys.workers, now, state.name)
-      .zremrangebyscore(this.keys.workers, '-inf', now - HEARTBEAT_TTL_SECONDS * 1000)
-      .exec();
+      });
+      tx.expire(key, HEARTBEAT_TTL_SECONDS);
+      tx.zadd(this.keys.workers, now, state.name);
+    }
+    tx.zremrangebyscore(this.keys.workers, '-inf', now - HEARTBEAT_TTL_SECONDS * 1000);
+    await tx.exec();
   }
 
-  async remove(name: string): Promise<void> {
-    await this.redis.multi().del(this.keys.worker(name)).zrem(this.keys.workers, name).exec();
+  async remove(names: readonly string[]): Promise<void> {
+    if (names.length === 0) return;
+    await this.redis
+      .multi()
+      .del(...names.map((n) => this.keys.worker(n)))
+      .zrem(this.keys.workers, ...names)
+      .exec();
   }
+}
+
+/** A child's worker name: host and the child's pid, unique while it lives. */
+export function childWorkerName(pid: number): string {
+  return `${os.hostname()}.${pid}`;
 }

@@ -2,6 +2,7 @@
 // (site, queue, method, kwargs, size) before a single write, then hands each batch of jobs to the
 // atomic enqueue script.
 import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { findBenchPath, getQueueSpec, listSites, loadBenchConfig, loadSiteConfig, type BenchConfig, type SiteConfig } from '../config/load.js';
 import { BenchError } from '../errors.js';
@@ -11,7 +12,9 @@ import type { Logger } from '../log/logger.js';
 import { createRedis } from '../redis/connection.js';
 import { queueKeys } from '../redis/keys.js';
 import { runScript } from '../redis/scripts.js';
-import { enqueueFieldPairs, namespacedJobId, type EnqueueFields } from './job.js';
+import { publishControl } from '../redis/control.js';
+import { findJob, fullJobId } from './inspect.js';
+import { enqueueFieldPairs, namespacedJobId, type EnqueueFields, type JobRecord } from './job.js';
 import { checkPayloadSize, kwargsToJson } from './payload.js';
 
 /** A dotted path ("myapp.tasks.process_data") or a function exported by an app module. */
@@ -50,19 +53,32 @@ const MAX_BATCHES_IN_FLIGHT = 8;
 
 export class BenchClient {
   readonly bench: BenchConfig;
-  readonly redis: Redis;
-  private readonly verifyMethod: boolean;
+  private readonly options: BenchClientOptions;
+  private connecting: Promise<Redis> | undefined;
 
-  private constructor(bench: BenchConfig, redis: Redis, verifyMethod: boolean) {
+  private constructor(bench: BenchConfig, options: BenchClientOptions) {
     this.bench = bench;
-    this.redis = redis;
-    this.verifyMethod = verifyMethod;
+    this.options = options;
   }
 
-  static async open(options: BenchClientOptions = {}): Promise<BenchClient> {
+  /**
+   * Load the bench's config and connect to its redis_queue. With `lazyConnect`, the connection is
+   * made by the first call that needs it, after that call's input has been validated.
+   */
+  static async open(options: BenchClientOptions & { lazyConnect?: boolean } = {}): Promise<BenchClient> {
     const bench = loadBenchConfig(findBenchPath(options.benchPath ?? process.env['BENCH_PATH']));
-    const redis = await createRedis(bench.settings, { role: 'producer', log: options.log });
-    return new BenchClient(bench, redis, options.verifyMethod ?? false);
+    const client = new BenchClient(bench, options);
+    if (!options.lazyConnect) await client.connection();
+    return client;
+  }
+
+  /** The Redis connection, made on first use. */
+  connection(): Promise<Redis> {
+    this.connecting ??= createRedis(this.bench.settings, { role: 'producer', log: this.options.log }).catch((err: unknown) => {
+      this.connecting = undefined;
+      throw err;
+    });
+    return this.connecting;
   }
 
   /** Enqueue one job; resolves to its site-namespaced id once Redis has accepted it. */
@@ -79,8 +95,43 @@ export class BenchClient {
     return this.enqueueBatch(method, kwargsList, options, undefined);
   }
 
+  /** The job `jobId` of `site` (its own id or the full `site||id`), or undefined. */
+  async getJob(site: string, jobId: string): Promise<JobRecord | undefined> {
+    return findJob(await this.connection(), this.bench, fullJobId(site, jobId));
+  }
+
+  /**
+   * Stop a running job: the worker running it kills its child and the job ends as `stopped`.
+   * Resolves with the stopped job once a worker has done so (waits up to `timeoutMs`).
+   */
+  async stopJob(site: string, jobId: string, timeoutMs = 10_000): Promise<JobRecord> {
+    const id = fullJobId(site, jobId);
+    const redis = await this.connection();
+    const job = await findJob(redis, this.bench, id);
+    if (!job) throw new BenchError('ERR_JOB_NOT_FOUND', `job "${id}" not found`, { details: { jobId: id } });
+    if (job.status !== 'started') {
+      throw new BenchError('ERR_JOB_NOT_RUNNING', `job "${id}" is not running (status: ${job.status}); only a running job can be stopped`, {
+        details: { jobId: id, status: job.status },
+      });
+    }
+    await publishControl(redis, this.bench.settings.bench_id, { command: 'stop-job', jobId: id });
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const now = await findJob(redis, this.bench, id);
+      if (now && now.status !== 'started') return now;
+      if (Date.now() > deadline) {
+        throw new BenchError('ERR_JOB_NOT_RUNNING', `no worker stopped job "${id}" within ${timeoutMs} ms (is its worker alive?)`, { details: { jobId: id } });
+      }
+      await delay(50);
+    }
+  }
+
   async close(): Promise<void> {
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    const connecting = this.connecting;
+    this.connecting = undefined;
+    if (!connecting) return;
+    const redis = await connecting.catch(() => undefined);
+    await redis?.quit().catch(() => redis.disconnect());
   }
 
   private async enqueueBatch(
@@ -102,12 +153,17 @@ export class BenchClient {
     const ids = payloads.map((_, i) => (userIds?.[i] === undefined ? `${site.site}||${randomUUID()}` : namespacedJobId(site.site, userIds[i])));
     const nonces = payloads.map((_, i) => (userIds?.[i] === undefined ? '' : randomUUID()));
 
+    const redis = await this.connection();
     const keys = queueKeys(this.bench.settings.bench_id, fields.queue);
     const common = enqueueFieldPairs(fields);
     const head = [options.atFront ? '1' : '0', '0', String(common.length / 2), ...common];
     const batches: Promise<void>[] = [];
     let inFlight: Promise<void>[] = [];
-    for (let start = 0; start < ids.length; start += BATCH_SIZE) {
+    const starts: number[] = [];
+    for (let start = 0; start < ids.length; start += BATCH_SIZE) starts.push(start);
+    // At the front, the last batch goes first so the whole list keeps its order at the head.
+    if (options.atFront) starts.reverse();
+    for (const start of starts) {
       const end = Math.min(start + BATCH_SIZE, ids.length);
       const jobKeys: string[] = [];
       const args: string[] = [...head];
@@ -115,7 +171,7 @@ export class BenchClient {
         jobKeys.push(keys.job(ids[i] as string));
         args.push(ids[i] as string, payloads[i] as string, nonces[i] as string);
       }
-      const call = runScript(this.redis, 'enqueue', [keys.wait, keys.marker, keys.finished, keys.failed, ...jobKeys], args)
+      const call = runScript(redis, 'enqueue', [keys.wait, keys.marker, keys.finished, keys.failed, ...jobKeys], args)
         .then((reply) => checkEnqueueReply(reply, ids.slice(start, end)));
       batches.push(call);
       inFlight.push(call);
@@ -139,7 +195,7 @@ export class BenchClient {
     const queue = getQueueSpec(this.bench, options.queue ?? 'default');
     const methodPath = typeof method === 'function' ? await methodPathOf(method, this.bench.appsDir, site.installedApps) : method;
     if (typeof methodPath !== 'string') throw new BenchError('ERR_ENQUEUE_INVALID', 'method must be a dotted path or a function');
-    if (this.verifyMethod) await loadMethod(this.bench.appsDir, methodPath, site.installedApps);
+    if (this.options.verifyMethod) await loadMethod(this.bench.appsDir, methodPath, site.installedApps);
     else resolveMethodFile(this.bench.appsDir, methodPath, site.installedApps);
     const timeout = options.timeout ?? queue.timeout;
     if (!(typeof timeout === 'number' && Number.isFinite(timeout) && timeout > 0)) {

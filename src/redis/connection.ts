@@ -35,6 +35,8 @@ export function redisOptionsFor(settings: BenchSettings, options: CreateRedisOpt
   if (options.role === 'producer') {
     return {
       ...base,
+      // A refused connection must not hold the process open for ioredis' default 2 s.
+      ...({ disconnectTimeout: 0 } as RedisOptions),
       maxRetriesPerRequest: 2,
       connectTimeout: options.connectTimeoutMs ?? 5000,
       retryStrategy: (times) => (times > 3 ? null : Math.min(times * 200, 1000)),

@@ -13,6 +13,7 @@
 // Per bench (prefix `bw:{<bench_id>}:`):
 //   workers     zset  worker name -> last heartbeat (ms)
 //   worker:<n>  hash  one worker's state, expires when its heartbeats stop
+//   control     pub/sub channel of commands to workers (stop-job)
 import { BenchError } from '../errors.js';
 
 export const KEY_ROOT = 'bw';
@@ -49,12 +50,13 @@ export function queueKeys(benchId: string, queue: string): QueueKeys {
 export interface BenchKeys {
   workers: string;
   worker(name: string): string;
+  control: string;
 }
 
 export function benchKeys(benchId: string): BenchKeys {
   assertTaggable(benchId);
   const prefix = `${KEY_ROOT}:{${benchId}}:`;
-  return { workers: `${prefix}workers`, worker: (name: string) => `${prefix}worker:${name}` };
+  return { workers: `${prefix}workers`, worker: (name: string) => `${prefix}worker:${name}`, control: `${prefix}control` };
 }
 
 function assertTaggable(benchId: string): void {

@@ -23,8 +23,9 @@ export interface AbortRequest {
 
 export type ToChild = RunRequest | AbortRequest;
 
+/** A job's outcome, with the child's resident memory (bytes) so the supervisor can recycle it. */
 export type JobReply =
-  | { t: 'done'; id: string; ok: true; result: string }
-  | { t: 'done'; id: string; ok: false; error: SerializedError };
+  | { t: 'done'; id: string; rss: number; ok: true; result: string }
+  | { t: 'done'; id: string; rss: number; ok: false; error: SerializedError };
 
 export type FromChild = { t: 'ready' } | JobReply;

@@ -2,6 +2,7 @@
 // protocol: the supervisor claims jobs, sends them here over IPC, and records the outcome. A job that
 // blocks this process's event loop therefore cannot stall heartbeats or lease renewal.
 import { statSync } from 'node:fs';
+import pLimit from 'p-limit';
 import { loadBenchConfig, loadSiteConfig, type BenchConfig, type SiteConfig } from '../config/load.js';
 import { BenchError, serializeError } from '../errors.js';
 import { loadMethod } from '../jobs/loader.js';
@@ -11,6 +12,8 @@ import { BenchClient, type EnqueueOptions, type JobMethod } from '../queue/clien
 import type { FromChild, RunRequest, ToChild } from './child-protocol.js';
 
 const benchPath = process.argv[2];
+// The supervisor sends no more than this many jobs at once; p-limit holds any excess back.
+const limit = pLimit(Math.max(1, Number(process.argv[3] ?? 1)));
 if (!benchPath || typeof process.send !== 'function') {
   console.error('bench-worker child: must be forked by a worker with the bench path as argument');
   process.exit(2);
@@ -70,9 +73,9 @@ async function run(request: RunRequest): Promise<void> {
       enqueue: enqueueFromJob(request.site),
     };
     const value = await (fn as (k: Record<string, unknown>, c: JobContext) => unknown)(kwargs, ctx);
-    send({ t: 'done', id: request.id, ok: true, result: resultJson(value) });
+    send({ t: 'done', id: request.id, rss: process.memoryUsage.rss(), ok: true, result: resultJson(value) });
   } catch (err) {
-    send({ t: 'done', id: request.id, ok: false, error: serializeError(err) });
+    send({ t: 'done', id: request.id, rss: process.memoryUsage.rss(), ok: false, error: serializeError(err) });
   } finally {
     running.delete(request.id);
   }
@@ -87,7 +90,7 @@ function resultJson(value: unknown): string {
 }
 
 process.on('message', (message: ToChild) => {
-  if (message.t === 'run') void run(message);
+  if (message.t === 'run') void limit(() => run(message));
   else if (message.t === 'abort') running.get(message.id)?.abort(new BenchError('ERR_JOB_TIMEOUT', message.reason));
 });
 // The supervisor owns shutdown: ignore Ctrl-C and SIGTERM (a terminal or a process manager sends them

@@ -14,6 +14,8 @@ export interface RunningJob {
   startedAt: number;
   timedOut: boolean;
   leaseLost: boolean;
+  /** Stopped by an operator (stop-job): ends as 'stopped'. */
+  stopped: boolean;
   timers: NodeJS.Timeout[];
 }
 
@@ -23,22 +25,14 @@ export interface ExecutorOptions {
   log: Logger;
   /** Crash hand-backs allowed before a job fails as abandoned. */
   maxStalls: number;
-  /** Called when a child had to be killed (timeout) so the pool can replace it. */
-  onChildKilled(child: JobChild): void;
-}
-
-export interface ExecutorStats {
-  successful: number;
-  failed: number;
-  totalWorkingMs: number;
+  /** Called after every job with the child it ran on (to replace or recycle that child). */
+  afterJob(child: JobChild): Promise<void>;
 }
 
 export class Executor {
   readonly running = new Map<string, RunningJob>();
-  readonly stats: ExecutorStats = { successful: 0, failed: 0, totalWorkingMs: 0 };
   /** Set on cold shutdown: jobs ended by killed children are handed back, never failed. */
   cold = false;
-  private readonly killedChildren = new WeakSet<JobChild>();
   private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly options: ExecutorOptions) {}
@@ -46,7 +40,7 @@ export class Executor {
   /** Start `job` on `child`; resolves when its outcome is recorded in Redis. */
   async execute(job: ClaimedJob, child: JobChild): Promise<void> {
     const timeoutSeconds = Number(job.fields['timeout'] ?? 300);
-    const entry: RunningJob = { job, child, startedAt: Date.now(), timedOut: false, leaseLost: false, timers: [] };
+    const entry: RunningJob = { job, child, startedAt: Date.now(), timedOut: false, leaseLost: false, stopped: false, timers: [] };
     this.running.set(job.id, entry);
     entry.timers.push(setTimeout(() => this.onTimeout(entry, timeoutSeconds), timeoutSeconds * 1000));
     const log = this.options.log.child({ jobId: job.id, method: job.fields['method'], site: job.fields['site'], queue: job.queue });
@@ -59,9 +53,20 @@ export class Executor {
     } finally {
       for (const timer of entry.timers) clearTimeout(timer);
       this.running.delete(job.id);
-      this.stats.totalWorkingMs += Date.now() - entry.startedAt;
+      child.stats.totalWorkingMs += Date.now() - entry.startedAt;
+      await this.options.afterJob(child).catch((err: unknown) => log.error({ err }, 'job child could not be replaced'));
       if (this.running.size === 0) this.notifyIdle();
     }
+  }
+
+  /** Stop a running job (stop-job): its child is killed and the job ends as 'stopped'. */
+  stop(id: string): boolean {
+    const entry = this.running.get(id);
+    if (!entry || entry.stopped) return false;
+    entry.stopped = true;
+    this.options.log.warn({ jobId: id }, 'stopping job on request; killing its child');
+    void entry.child.kill();
+    return true;
   }
 
   /** Abort (and soon kill) the job's child: its lease was taken over by someone else. */
@@ -96,8 +101,7 @@ export class Executor {
     entry.timers.push(
       setTimeout(() => {
         if (!this.running.has(entry.job.id)) return;
-        this.killedChildren.add(entry.child);
-        void entry.child.kill().then(() => this.options.onChildKilled(entry.child));
+        void entry.child.kill();
       }, graceMs),
     );
   }
@@ -106,13 +110,20 @@ export class Executor {
     const { job } = entry;
     const durationMs = Date.now() - entry.startedAt;
     if (entry.leaseLost) return;
+    if (entry.stopped) {
+      const error = serializeError(new BenchError('ERR_JOB_STOPPED', 'job stopped by request; its child process was killed'));
+      const code = await this.options.broker.finish(job, 'stopped', JSON.stringify(error), Number(job.fields['fttl']), this.options.settings.rq_failed_jobs_limit);
+      entry.child.stats.failed++;
+      log.warn({ durationMs, code }, 'job stopped');
+      return;
+    }
     if (outcome.kind === 'crashed' && !entry.timedOut) {
       await this.handBack(entry, outcome, log);
       return;
     }
     if (outcome.kind === 'ok' && !entry.timedOut) {
       const code = await this.options.broker.finish(job, 'finished', outcome.result, Number(job.fields['rttl']), 0);
-      this.stats.successful++;
+      entry.child.stats.successful++;
       logFinish(log, code, durationMs, 'job finished');
       return;
     }
@@ -124,18 +135,18 @@ export class Executor {
       Number(job.fields['fttl']),
       this.options.settings.rq_failed_jobs_limit,
     );
-    this.stats.failed++;
+    entry.child.stats.failed++;
     log.warn({ durationMs, err: error, code }, 'job failed');
   }
 
   /** The child died under the job. If we killed it (another job's timeout, cold shutdown) the job is not to blame. */
   private async handBack(entry: RunningJob, outcome: Extract<ChildOutcome, { kind: 'crashed' }>, log: Logger): Promise<void> {
-    const blameless = this.cold || this.killedChildren.has(entry.child);
+    const blameless = this.cold || outcome.killed;
     const reason = blameless ? 'worker stopped' : `child process died (exit code ${String(outcome.exitCode)}, signal ${String(outcome.signal)})`;
     const result = await this.options.broker.release(entry.job, !blameless, this.options.maxStalls, reason);
     if (result === 1) log.warn({ reason }, 'job handed back to its queue');
     else if (result === 0) {
-      this.stats.failed++;
+      entry.child.stats.failed++;
       log.error({ reason, maxStalls: this.options.maxStalls }, 'job failed as abandoned: it took down its worker too often');
     } else log.warn({ reason }, 'job lease already lost; not handed back');
   }

@@ -9,10 +9,17 @@ import type { FromChild, RunRequest } from './child-protocol.js';
 export type ChildOutcome =
   | { kind: 'ok'; result: string }
   | { kind: 'error'; error: SerializedError }
-  | { kind: 'crashed'; exitCode: number | null; signal: NodeJS.Signals | null };
+  /** The child died; `killed` when the supervisor killed it on purpose (timeout, stop, shutdown). */
+  | { kind: 'crashed'; exitCode: number | null; signal: NodeJS.Signals | null; killed: boolean };
 
 const CHILD_ENTRY = fileURLToPath(new URL('./child.ts', import.meta.url));
 const TSX_LOADER = import.meta.resolve('tsx');
+
+export interface ChildStats {
+  successful: number;
+  failed: number;
+  totalWorkingMs: number;
+}
 
 export class JobChild {
   private process: ChildProcess | undefined;
@@ -20,12 +27,34 @@ export class JobChild {
   private exited: Promise<void> = Promise.resolve();
   /** Jobs this child has run since it started (for recycling). */
   jobsRun = 0;
+  /** Resident memory the child last reported, bytes. */
+  rss = 0;
+  /** Set when the child is to be replaced once idle (job count or memory limit). */
+  retiring = false;
+  /** When the current process started (epoch ms). */
+  birth = 0;
+  stats: ChildStats = { successful: 0, failed: 0, totalWorkingMs: 0 };
 
   constructor(
     private readonly benchPath: string,
     private readonly log: Logger,
     readonly label: string,
+    /** Jobs the child may run at once. */
+    readonly concurrency: number,
   ) {}
+
+  /** Ids of the jobs running on this child. */
+  get currentJobs(): string[] {
+    return [...this.pending.keys()];
+  }
+
+  /** Slots for more jobs: none while starting, dead or retiring. */
+  get freeSlots(): number {
+    return this.alive && this.ready && !this.retiring ? Math.max(0, this.concurrency - this.pending.size) : 0;
+  }
+
+  private ready = false;
+  private killedOnPurpose = false;
 
   get pid(): number | undefined {
     return this.process?.pid;
@@ -41,7 +70,12 @@ export class JobChild {
 
   /** Fork the child and wait until it reports ready. */
   async start(): Promise<void> {
-    const child = fork(CHILD_ENTRY, [this.benchPath], {
+    this.ready = false;
+    this.killedOnPurpose = false;
+    this.retiring = false;
+    this.rss = 0;
+    this.stats = { successful: 0, failed: 0, totalWorkingMs: 0 };
+    const child = fork(CHILD_ENTRY, [this.benchPath, String(this.concurrency)], {
       cwd: this.benchPath,
       execArgv: ['--import', TSX_LOADER],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -49,6 +83,7 @@ export class JobChild {
     });
     this.process = child;
     this.jobsRun = 0;
+    this.birth = Date.now();
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
     child.on('message', (message: FromChild) => this.onMessage(message));
     child.once('exit', (exitCode, signal) => this.onExit(exitCode, signal));
@@ -64,18 +99,19 @@ export class JobChild {
       child.on('message', onReady);
       child.once('exit', onEarlyExit);
     });
+    this.ready = true;
     this.log.debug({ child: this.label, childPid: child.pid }, 'job child started');
   }
 
   /** Run one job; resolves with its outcome (never rejects). */
   run(request: RunRequest): Promise<ChildOutcome> {
     const child = this.process;
-    if (!child || !this.alive) return Promise.resolve({ kind: 'crashed', exitCode: null, signal: null });
+    if (!child || !this.alive) return Promise.resolve({ kind: 'crashed', exitCode: null, signal: null, killed: false });
     this.jobsRun++;
     return new Promise((resolve) => {
       this.pending.set(request.id, resolve);
       child.send(request, (err) => {
-        if (err && this.pending.delete(request.id)) resolve({ kind: 'crashed', exitCode: null, signal: null });
+        if (err && this.pending.delete(request.id)) resolve({ kind: 'crashed', exitCode: null, signal: null, killed: false });
       });
     });
   }
@@ -85,9 +121,12 @@ export class JobChild {
     if (this.alive) this.process?.send({ t: 'abort', id, reason }, () => {});
   }
 
-  /** SIGKILL the child and wait for it to be gone. */
+  /** SIGKILL the child and wait for it to be gone. Its jobs end as crashed with killed = true. */
   async kill(): Promise<void> {
-    if (this.alive) this.process?.kill('SIGKILL');
+    if (this.alive) {
+      this.killedOnPurpose = true;
+      this.process?.kill('SIGKILL');
+    }
     await this.exited;
   }
 
@@ -102,6 +141,7 @@ export class JobChild {
 
   private onMessage(message: FromChild): void {
     if (message.t !== 'done') return;
+    this.rss = message.rss;
     const resolve = this.pending.get(message.id);
     if (!resolve) return;
     this.pending.delete(message.id);
@@ -109,7 +149,7 @@ export class JobChild {
   }
 
   private onExit(exitCode: number | null, signal: NodeJS.Signals | null): void {
-    const crashed: ChildOutcome = { kind: 'crashed', exitCode, signal };
+    const crashed: ChildOutcome = { kind: 'crashed', exitCode, signal, killed: this.killedOnPurpose };
     for (const resolve of this.pending.values()) resolve(crashed);
     this.pending.clear();
     this.log.debug({ child: this.label, exitCode, signal }, 'job child exited');

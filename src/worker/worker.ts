@@ -1,18 +1,21 @@
-// `bench worker`: the supervisor process. It alone talks to Redis: it claims jobs (only for free
-// slots), runs them on job-running child processes, renews their leases, beats its heartbeat, and
-// runs the reaper that hands back jobs of dead workers. Shutdown: the first stop() is warm (no new
-// claims, running jobs finish), a second is cold (children killed, their jobs handed back).
+// `bench worker` / `bench worker-pool`: the supervisor process. It alone talks to Redis: it claims
+// jobs (only for free slots of its N children x C jobs each), runs them on the children, renews
+// their leases, writes every child's heartbeat, runs the reaper that hands back jobs of dead
+// workers, and obeys stop-job. Shutdown: the first stop() is warm (no new claims, running jobs
+// finish), a second is cold (children killed, their jobs handed back to the front of their queues).
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { getQueueSpec, type BenchConfig } from '../config/load.js';
 import type { Logger } from '../log/logger.js';
-import { Heartbeat, HEARTBEAT_INTERVAL_MS } from '../monitor/heartbeat.js';
+import { childWorkerName, Heartbeat, HEARTBEAT_INTERVAL_MS } from '../monitor/heartbeat.js';
 import { createRedis } from '../redis/connection.js';
 import { Broker } from './broker.js';
+import { ChildPool } from './child-pool.js';
+import { listenForControl } from '../redis/control.js';
 import { Executor } from './executor.js';
-import { JobChild } from './job-child.js';
+import { warnIfLossy } from './redis-checks.js';
 import { orderQueues, type DequeueStrategy } from './strategy.js';
 
 export interface WorkerOptions {
@@ -23,6 +26,8 @@ export interface WorkerOptions {
   /** Exit once every listened queue is empty. */
   burst?: boolean;
   strategy?: DequeueStrategy;
+  /** Job-running child processes. */
+  numWorkers?: number;
   /** Jobs one child runs at once. */
   concurrency?: number;
   /** Seconds one blocking wait for new work lasts before the worker looks again. */
@@ -36,56 +41,62 @@ export class Worker {
   private readonly leaseMs: number;
   private readonly reapIntervalMs: number;
   private readonly maxStalls: number;
-  private readonly concurrency: number;
+  private readonly pool: ChildPool;
+  private readonly connections: Redis[] = [];
   private redis!: Redis;
   private blocking: Redis | undefined;
   private broker!: Broker;
   private executor!: Executor;
   private heartbeat!: Heartbeat;
-  private child!: JobChild;
-  private childReady: Promise<void> = Promise.resolve();
   private stopping = false;
   private stopped: Promise<void> | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
   private slotWaiters: (() => void)[] = [];
   private lastQueue: string | undefined;
-  private readonly birth = Date.now();
 
   constructor(private readonly options: WorkerOptions) {
-    this.queues = (options.queues?.length ? options.queues : options.bench.queues.map((q) => q.name)).map(
-      (name) => getQueueSpec(options.bench, name).name,
-    );
+    const { bench } = options;
+    this.queues = (options.queues?.length ? options.queues : bench.queues.map((q) => q.name)).map((name) => getQueueSpec(bench, name).name);
     this.log = options.log.child({ worker: this.name });
-    this.leaseMs = options.bench.settings.worker_lease_ttl * 1000;
+    this.leaseMs = bench.settings.worker_lease_ttl * 1000;
     this.reapIntervalMs = Math.min(5000, Math.max(500, Math.floor(this.leaseMs / 2)));
-    this.maxStalls = options.bench.settings.job_crash_limit;
-    this.concurrency = options.concurrency ?? 1;
+    this.maxStalls = bench.settings.job_crash_limit;
+    this.pool = new ChildPool({
+      benchPath: bench.path,
+      log: this.log,
+      size: options.numWorkers ?? 1,
+      concurrency: options.concurrency ?? 1,
+      maxJobs: bench.settings.worker_max_jobs,
+      maxRssBytes: bench.settings.worker_max_memory_mb * 1024 * 1024,
+      onRetired: (_child, pid) => {
+        if (pid !== undefined) void this.heartbeat?.remove([childWorkerName(pid)]).catch(() => {});
+      },
+      onStarted: () => {
+        if (this.heartbeat) void this.beat().catch(() => {});
+      },
+    });
   }
 
   /** Run until stopped (or, in burst mode, until the queues are empty). */
   async run(): Promise<void> {
     const { settings } = this.options.bench;
-    this.redis = await createRedis(settings, { role: 'worker', log: this.log });
+    this.redis = await this.connect('worker');
     this.broker = new Broker(this.redis, settings.bench_id, this.name);
     this.heartbeat = new Heartbeat(this.redis, settings.bench_id);
-    this.executor = new Executor({
-      broker: this.broker,
-      settings,
-      log: this.log,
-      maxStalls: this.maxStalls,
-      onChildKilled: () => this.replaceChild(),
-    });
-    this.child = new JobChild(this.options.bench.path, this.log, 'child-1');
-    await this.child.start();
+    this.executor = new Executor({ broker: this.broker, settings, log: this.log, maxStalls: this.maxStalls, afterJob: (child) => this.pool.afterJob(child) });
+    await warnIfLossy(this.redis, this.log);
+    await listenForControl(await this.connect('blocking'), settings.bench_id, this.log, ({ jobId }) => this.executor.stop(jobId));
+    await this.pool.start();
     this.startTimers();
-    this.log.info({ queues: this.queues, burst: this.options.burst ?? false, pid: process.pid }, 'worker started');
+    this.log.info({ queues: this.queues, children: this.pool.children.map((c) => c.pid), burst: this.options.burst ?? false }, 'worker started');
     try {
       await this.loop();
       await this.executor.whenIdle();
     } finally {
       await this.cleanup();
     }
-    this.log.info({ successful: this.executor.stats.successful, failed: this.executor.stats.failed }, 'worker stopped');
+    const totals = this.pool.children.map((c) => c.stats);
+    this.log.info({ successful: sum(totals.map((t) => t.successful)), failed: sum(totals.map((t) => t.failed)) }, 'worker stopped');
   }
 
   /** First call: warm stop. Second call: cold stop. */
@@ -93,7 +104,7 @@ export class Worker {
     if (this.stopping) {
       this.log.warn({ running: this.executor?.running.size ?? 0 }, 'cold shutdown: killing job children, handing their jobs back');
       if (this.executor) this.executor.cold = true;
-      void this.child?.kill();
+      void this.pool.kill();
       return this.stopped ?? Promise.resolve();
     }
     this.stopping = true;
@@ -104,14 +115,16 @@ export class Worker {
     return this.stopped;
   }
 
+  private async connect(role: 'worker' | 'blocking'): Promise<Redis> {
+    const client = await createRedis(this.options.bench.settings, { role, log: this.log });
+    this.connections.push(client);
+    return client;
+  }
+
   private async loop(): Promise<void> {
     while (!this.stopping) {
-      if (!this.child.alive) {
-        this.replaceChild();
-        await this.childReady;
-        continue;
-      }
-      const free = this.freeSlots();
+      await this.pool.ensureAlive();
+      const free = this.pool.freeSlots;
       if (free === 0) {
         await this.nextFreeSlot();
         continue;
@@ -126,7 +139,11 @@ export class Worker {
       }
       if (claimed.length > 0) {
         this.lastQueue = claimed[claimed.length - 1]?.queue;
-        for (const job of claimed) void this.executor.execute(job, this.child).finally(() => this.wakeSlotWaiters());
+        for (const job of claimed) {
+          const child = this.pool.pick();
+          if (!child) throw new Error('claimed a job with no free child slot');
+          void this.executor.execute(job, child).finally(() => this.wakeSlotWaiters());
+        }
         continue;
       }
       if (this.options.burst) {
@@ -136,10 +153,6 @@ export class Worker {
       }
       await this.waitForWork();
     }
-  }
-
-  private freeSlots(): number {
-    return this.child.alive ? Math.max(0, this.concurrency - this.child.runningJobs) : 0;
   }
 
   private nextFreeSlot(): Promise<void> {
@@ -160,7 +173,7 @@ export class Worker {
   private async waitForWork(): Promise<void> {
     const blockSeconds = this.options.blockSeconds ?? 5;
     try {
-      this.blocking ??= await createRedis(this.options.bench.settings, { role: 'blocking', log: this.log });
+      this.blocking ??= await this.connect('blocking');
       const blocking = this.blocking;
       let watchdog: NodeJS.Timeout | undefined;
       const hung = new Promise<never>((_, reject) => {
@@ -178,17 +191,6 @@ export class Worker {
       this.blocking = undefined;
       await delay(500);
     }
-  }
-
-  private replaceChild(): void {
-    if (this.stopping || this.child.alive) return;
-    this.childReady = this.child.start().then(
-      () => this.wakeSlotWaiters(),
-      async (err: unknown) => {
-        this.log.error({ err }, 'job child failed to start; retrying');
-        await delay(1000);
-      },
-    );
   }
 
   private startTimers(): void {
@@ -229,23 +231,34 @@ export class Worker {
   }
 
   private beat(): Promise<void> {
-    const running = [...this.executor.running.keys()];
-    return this.heartbeat.beat({
-      name: this.name,
-      queues: this.queues,
-      state: running.length > 0 ? 'busy' : 'idle',
-      currentJobs: running,
-      ...this.executor.stats,
-      birth: this.birth,
-    });
+    const states = this.pool.children
+      .filter((child) => child.alive && child.pid !== undefined)
+      .map((child) => ({
+        name: childWorkerName(child.pid as number),
+        pid: child.pid as number,
+        supervisorPid: process.pid,
+        queues: this.queues,
+        state: child.runningJobs > 0 ? ('busy' as const) : ('idle' as const),
+        currentJobs: child.currentJobs,
+        ...child.stats,
+        birth: child.birth,
+      }));
+    return this.heartbeat.beat(states);
   }
 
   private async cleanup(): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
-    await this.childReady;
-    await this.child.stop();
-    this.blocking?.disconnect();
-    await this.heartbeat.remove(this.name).catch(() => {});
+    const names = this.pool.children.filter((c) => c.pid !== undefined).map((c) => childWorkerName(c.pid as number));
+    await this.pool.stop();
+    await this.heartbeat.remove(names).catch(() => {});
+    for (const client of this.connections) {
+      if (client === this.redis) continue;
+      client.disconnect();
+    }
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
+}
+
+function sum(values: readonly number[]): number {
+  return values.reduce((a, b) => a + b, 0);
 }

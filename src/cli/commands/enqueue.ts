@@ -42,7 +42,7 @@ export function makeEnqueueCommand(): Command {
       }
       const kwargsList = flags.kwargsFile !== undefined ? await readKwargsFile(flags.kwargsFile) : undefined;
       const kwargs = flags.kwargs !== undefined ? parseKwargsOption(flags.kwargs) : undefined;
-      const client = await BenchClient.open({ benchPath: globals(command).benchPath, verifyMethod: true });
+      const client = await BenchClient.open({ benchPath: globals(command).benchPath, verifyMethod: true, lazyConnect: true });
       try {
         const options = {
           site,

@@ -1,5 +1,6 @@
-// `bench worker`: run a worker on this bench's queues until stopped (SIGTERM/SIGINT: warm shutdown;
-// a second signal: cold shutdown), or with --burst until the queues are empty.
+// `bench worker` and `bench worker-pool`: run a supervisor with N job-running children on this
+// bench's queues until stopped (SIGTERM/SIGINT: warm shutdown; a second signal: cold shutdown), or
+// with --burst until the queues are empty.
 import { Command, Option } from 'commander';
 import { createLogger } from '../../log/logger.js';
 import { DEQUEUE_STRATEGIES, type DequeueStrategy } from '../../worker/strategy.js';
@@ -11,19 +12,28 @@ interface WorkerFlags {
   burst?: boolean;
   quiet?: boolean;
   strategy: DequeueStrategy;
+  numWorkers: number;
   concurrency: number;
 }
 
 export function makeWorkerCommand(): Command {
-  return new Command('worker')
-    .description('run a worker: claims jobs from the queues and runs them in a child process')
+  return addWorkerOptions(new Command('worker').description('run a worker: claims jobs from the queues and runs them in child processes'), 1);
+}
+
+export function makeWorkerPoolCommand(): Command {
+  return addWorkerOptions(new Command('worker-pool').description("Frappe's name for a worker with several children (default 2)"), 2);
+}
+
+function addWorkerOptions(command: Command, defaultWorkers: number): Command {
+  return command
     .option('--queue <queues>', 'comma-separated queues in priority order (default: all)')
     .option('--burst', 'exit 0 once every listened queue is empty')
     .option('--quiet', 'log warnings and errors only')
     .addOption(new Option('--strategy <strategy>', 'order of looking at several queues').choices(DEQUEUE_STRATEGIES).default('default'))
+    .option('--num-workers <n>', 'job-running child processes', positiveInt('--num-workers'), defaultWorkers)
     .option('--concurrency <n>', 'jobs one child runs at once', positiveInt('--concurrency'), 1)
-    .action(async (flags: WorkerFlags, command: Command) => {
-      const bench = benchFrom(command);
+    .action(async (flags: WorkerFlags, cmd: Command) => {
+      const bench = benchFrom(cmd);
       const log = createLogger({ quiet: Boolean(flags.quiet), name: 'bench-worker' });
       const queues = flags.queue?.split(',').map((q) => q.trim()).filter(Boolean);
       const worker = new Worker({
@@ -32,6 +42,7 @@ export function makeWorkerCommand(): Command {
         ...(queues && { queues }),
         burst: Boolean(flags.burst),
         strategy: flags.strategy,
+        numWorkers: flags.numWorkers,
         concurrency: flags.concurrency,
       });
       const onSignal = (signal: NodeJS.Signals) => {

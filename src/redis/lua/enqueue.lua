@@ -37,16 +37,19 @@ end
 local now = nowMs()
 local codes = {}
 local pushed = 0
-for j = 5, #KEYS do
+-- At the front, jobs are pushed last-first so that the batch keeps its own order there.
+local first, last, step = 5, #KEYS, 1
+if atFront then first, last, step = #KEYS, 5, -1 end
+for j = first, last, step do
   local jobKey = KEYS[j]
   local a = base + (j - 5) * 3
   local id, kwargs, nonce = ARGV[a], ARGV[a + 1], ARGV[a + 2]
   local status = redis.call('HGET', jobKey, 'status')
   if status == 'queued' or status == 'started' then
     if nonce ~= '' and redis.call('HGET', jobKey, 'nonce') == nonce then
-      codes[#codes + 1] = 2
+      codes[j - 4] = 2
     else
-      codes[#codes + 1] = -1
+      codes[j - 4] = -1
     end
   else
     if status then
@@ -58,7 +61,7 @@ for j = 5, #KEYS do
     if nonce ~= '' then redis.call('HSET', jobKey, 'nonce', nonce) end
     if atFront then redis.call('LPUSH', waitKey, id) else redis.call('RPUSH', waitKey, id) end
     pushed = pushed + 1
-    codes[#codes + 1] = 1
+    codes[j - 4] = 1
   end
 end
 if pushed > 0 then redis.call('ZADD', markerKey, 0, '0') end

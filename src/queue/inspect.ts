@@ -1,0 +1,22 @@
+// Read-side lookups shared by the library and the CLI: find a job by id in whichever queue holds it.
+import type { Redis } from 'ioredis';
+import type { BenchConfig } from '../config/load.js';
+import { queueKeys } from '../redis/keys.js';
+import { jobFromHash, namespacedJobId, SITE_SEPARATOR, type JobRecord } from './job.js';
+
+/** The full id of `jobId` for `site`: ids already namespaced for the site are kept as they are. */
+export function fullJobId(site: string, jobId: string): string {
+  return jobId.startsWith(`${site}${SITE_SEPARATOR}`) ? jobId : namespacedJobId(site, jobId);
+}
+
+/** Look for a job in every queue of the bench (one round trip). */
+export async function findJob(redis: Redis, bench: BenchConfig, id: string): Promise<JobRecord | undefined> {
+  const pipeline = redis.pipeline();
+  for (const queue of bench.queues) pipeline.hgetall(queueKeys(bench.settings.bench_id, queue.name).job(id));
+  const replies = (await pipeline.exec()) ?? [];
+  for (const [err, hash] of replies) {
+    if (err) throw err;
+    if (hash && Object.keys(hash).length > 0) return jobFromHash(id, hash as Record<string, string>);
+  }
+  return undefined;
+}

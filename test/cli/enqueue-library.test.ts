@@ -1,0 +1,184 @@
+// The library side of enqueueing: BenchClient.open / enqueue / enqueueMany / close, as app code uses it.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import { BenchClient, isBenchError } from '../../src/index.ts';
+import { REPO_ROOT, makeBench, type TestBench } from '../helpers/bench.ts';
+import { freePort, startRedis, type TestRedis } from '../helpers/redis-server.ts';
+import { SITE, UUID, assertNothingWritten, jobKey, waitKey } from './support.ts';
+
+let redis: TestRedis;
+let bench: TestBench;
+let client: BenchClient;
+const extra: TestBench[] = [];
+
+before(async () => {
+  redis = await startRedis();
+  bench = makeBench({ redisUrl: redis.url });
+  client = await BenchClient.open({ benchPath: bench.path });
+});
+
+after(async () => {
+  await client?.close();
+  bench?.remove();
+  for (const b of extra) b.remove();
+  await redis?.stop();
+});
+
+/** Assert `promise` rejects with a BenchError of `code` whose message contains every `parts`. */
+async function rejectsWith(promise: Promise<unknown>, code: string, parts: readonly string[]): Promise<void> {
+  await assert.rejects(promise, (err: unknown) => {
+    assert.ok(isBenchError(err), `expected a BenchError, got ${String(err)}`);
+    assert.equal(err.code, code, err.message);
+    for (const part of parts) assert.ok(err.message.includes(part), `message lacks ${JSON.stringify(part)}: ${err.message}`);
+    return true;
+  });
+}
+
+async function tasksModule(b: TestBench): Promise<Record<string, unknown>> {
+  return (await import(pathToFileURL(path.join(b.path, 'apps', 'testapp', 'testapp', 'tasks.ts')).href)) as Record<string, unknown>;
+}
+
+describe('BenchClient', () => {
+  test('enqueue returns site||uuid and the job is queued in Redis', async () => {
+    const id = await client.enqueue('testapp.tasks.echo', { site: SITE, kwargs: { n: 1 } });
+    assert.ok(id.startsWith(`${SITE}||`), id);
+    assert.match(id.slice(SITE.length + 2), UUID);
+    const hash = await redis.client.hgetall(jobKey(bench.benchId, id));
+    assert.equal(hash['status'], 'queued');
+    assert.equal(hash['method'], 'testapp.tasks.echo');
+    assert.equal(hash['site'], SITE);
+    assert.equal(hash['queue'], 'default');
+    assert.equal(hash['timeout'], '300');
+    assert.equal(hash['kwargs'], '{"n":1}');
+    const waiting = await redis.client.lrange(waitKey(bench.benchId), 0, -1);
+    assert.equal(waiting.at(-1), id);
+  });
+
+  test('enqueue options: queue, timeout, jobId, atFront', async () => {
+    const a = await client.enqueue('testapp.tasks.echo', { site: SITE, queue: 'long' });
+    const b = await client.enqueue('testapp.tasks.echo', { site: SITE, queue: 'long', timeout: 5, jobId: 'lib:1', atFront: true });
+    assert.equal(b, 'site1.test||lib|1');
+    assert.equal(await redis.client.hget(jobKey(bench.benchId, a, 'long'), 'timeout'), '1500');
+    assert.equal(await redis.client.hget(jobKey(bench.benchId, b, 'long'), 'timeout'), '5');
+    assert.deepEqual(await redis.client.lrange(waitKey(bench.benchId, 'long'), 0, -1), [b, a]);
+    await assertNothingWritten(redis, () =>
+      rejectsWith(client.enqueue('testapp.tasks.echo', { site: SITE, queue: 'long', jobId: 'lib:1' }), 'ERR_JOB_EXISTS', ['site1.test||lib|1']),
+    );
+  });
+
+  test('enqueueMany returns the ids in order, all in Redis', async () => {
+    const before = await redis.client.llen(waitKey(bench.benchId, 'short'));
+    assert.equal(before, 0);
+    const kwargsList = Array.from({ length: 1234 }, (_, i) => ({ i }));
+    const ids = await client.enqueueMany('testapp.tasks.echo', kwargsList, { site: SITE, queue: 'short' });
+    assert.equal(ids.length, kwargsList.length);
+    assert.equal(new Set(ids).size, ids.length);
+    assert.deepEqual(await redis.client.lrange(waitKey(bench.benchId, 'short'), 0, -1), ids);
+    const pipeline = redis.client.pipeline();
+    for (const id of ids) pipeline.hmget(jobKey(bench.benchId, id, 'short'), 'status', 'kwargs');
+    const replies = (await pipeline.exec()) ?? [];
+    replies.forEach(([err, fields], i) => {
+      assert.equal(err, null);
+      assert.deepEqual(fields, ['queued', `{"i":${i}}`], `job ${i}`);
+    });
+  });
+
+  test('a function exported by an app module is stored as its dotted path', async () => {
+    const tasks = await tasksModule(bench);
+    assert.equal(typeof tasks['echo'], 'function');
+    const id = await client.enqueue(tasks['echo'] as () => unknown, { site: SITE, kwargs: { via: 'function' } });
+    const hash = await redis.client.hgetall(jobKey(bench.benchId, id));
+    assert.equal(hash['method'], 'testapp.tasks.echo');
+    assert.equal(hash['kwargs'], '{"via":"function"}');
+
+    const ids = await client.enqueueMany(tasks['add'] as () => unknown, [{ a: 1, b: 2 }], { site: SITE });
+    assert.equal(await redis.client.hget(jobKey(bench.benchId, ids[0] as string), 'method'), 'testapp.tasks.add');
+  });
+
+  test('a function no app module exports is refused', async () => {
+    await assertNothingWritten(redis, () =>
+      rejectsWith(client.enqueue(function localOnly() {}, { site: SITE }), 'ERR_JOB_LOAD', ['localOnly', 'not exported']),
+    );
+  });
+
+  test('enqueueMany with a bad entry at index 2 rejects naming "entry 3" and enqueues nothing', async () => {
+    const kwargsList = [{ n: 1 }, { n: 2 }, { n: 3, callback: () => 1 }, { n: 4 }];
+    await assertNothingWritten(redis, () =>
+      rejectsWith(client.enqueueMany('testapp.tasks.echo', kwargsList, { site: SITE }), 'ERR_ENQUEUE_INVALID', ['entry 3', 'kwargs.callback']),
+    );
+  });
+
+  test('kwargs that JSON cannot carry are refused with their path', async () => {
+    for (const [kwargs, part] of [
+      [{ when: new Date() }, 'kwargs.when'],
+      [{ list: [1, undefined] }, 'kwargs.list[1]'],
+      [{ n: Number.NaN }, 'kwargs.n'],
+      [{ big: 1n }, 'kwargs.big'],
+    ] as const) {
+      await assertNothingWritten(redis, () =>
+        rejectsWith(client.enqueue('testapp.tasks.echo', { site: SITE, kwargs: kwargs as Record<string, unknown> }), 'ERR_ENQUEUE_INVALID', [part]),
+      );
+    }
+    const circular: Record<string, unknown> = {};
+    circular['self'] = circular;
+    await rejectsWith(client.enqueue('testapp.tasks.echo', { site: SITE, kwargs: circular }), 'ERR_ENQUEUE_INVALID', ['circular']);
+  });
+
+  test('validation errors: site, queue, app, timeout', async () => {
+    await assertNothingWritten(redis, async () => {
+      await rejectsWith(client.enqueue('testapp.tasks.echo', { site: '' }), 'ERR_ENQUEUE_INVALID', ['needs a site', SITE]);
+      await rejectsWith(client.enqueue('testapp.tasks.echo', { site: 'nosuch.test' }), 'ERR_SITE_NOT_FOUND', ['nosuch.test']);
+      await rejectsWith(client.enqueue('testapp.tasks.echo', { site: SITE, queue: 'huge' }), 'ERR_QUEUE_UNKNOWN', ['short, default, long']);
+      await rejectsWith(client.enqueue('noapp.tasks.echo', { site: SITE }), 'ERR_JOB_LOAD', ['noapp']);
+      await rejectsWith(client.enqueue('testapp.tasks.echo', { site: SITE, timeout: 0 }), 'ERR_ENQUEUE_INVALID', ['timeout']);
+    });
+  });
+
+  test('open() on a bench whose Redis is down rejects with ERR_REDIS_UNAVAILABLE', async () => {
+    const down = makeBench({ redisUrl: `redis://127.0.0.1:${await freePort()}` });
+    extra.push(down);
+    await rejectsWith(BenchClient.open({ benchPath: down.path }), 'ERR_REDIS_UNAVAILABLE', ['127.0.0.1']);
+  });
+
+  test('close() lets the process exit', { timeout: 60_000 }, async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'bw-lib-'));
+    try {
+      const script = path.join(dir, 'producer.mts');
+      writeFileSync(
+        script,
+        [
+          `import { BenchClient } from ${JSON.stringify(pathToFileURL(path.join(REPO_ROOT, 'src/index.ts')).href)};`,
+          'const client = await BenchClient.open({ benchPath: process.argv[2] });',
+          `const id = await client.enqueue('testapp.tasks.echo', { site: ${JSON.stringify(SITE)}, kwargs: { from: 'child' } });`,
+          'await client.close();',
+          'console.log(id);',
+        ].join('\n'),
+      );
+      const child = spawn(process.execPath, ['--import', 'tsx', script, bench.path], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const code = await new Promise<number | null>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          child.kill('SIGKILL');
+          reject(new Error(`the process did not exit after close() (stdout: ${stdout}, stderr: ${stderr})`));
+        }, 20_000);
+        child.once('exit', (c) => {
+          clearTimeout(timer);
+          resolve(c);
+        });
+      });
+      assert.equal(code, 0, stderr);
+      const id = stdout.trim();
+      assert.equal(await redis.client.hget(jobKey(bench.benchId, id), 'kwargs'), '{"from":"child"}');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
