@@ -1,12 +1,8 @@
-// Development Redis for `bench start`: when redis_queue points at this machine and nothing answers
-// there, bench start runs redis-server for the bench, with its files under <bench>/config/.
-import { mkdirSync } from 'node:fs';
+// Development Redis for `bench start`: is redis_queue on this machine, and does anything answer there?
 import net from 'node:net';
-import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { BenchConfig } from '../config/load.js';
 import { BenchError } from '../errors.js';
-import type { SpawnSpec } from './processes.js';
 
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
@@ -28,26 +24,6 @@ export function portAnswers(port: number, timeoutMs = 500): Promise<boolean> {
     socket.once('connect', () => done(true));
     socket.once('error', () => done(false));
   });
-}
-
-export function redisServerSpec(bench: BenchConfig, port: number): SpawnSpec {
-  const dir = path.join(bench.path, 'config', 'redis_queue_data');
-  mkdirSync(dir, { recursive: true });
-  return {
-    name: 'redis_queue',
-    command: 'redis-server',
-    args: [
-      '--port', String(port),
-      '--bind', '127.0.0.1',
-      '--dir', dir,
-      '--appendonly', 'yes',
-      '--appendfsync', 'everysec',
-      '--save', '',
-      '--maxmemory-policy', 'noeviction',
-      '--daemonize', 'no',
-    ],
-    cwd: bench.path,
-  };
 }
 
 export async function waitForPort(port: number, timeoutMs: number): Promise<void> {

@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { makeEnqueueCommand } from './commands/enqueue.js';
 import { makeStartCommand } from './commands/start.js';
+import { makeSetupCommand } from './commands/setup.js';
 import { makeStopJobCommand } from './commands/stop-job.js';
 import { makeWorkerCommand, makeWorkerPoolCommand } from './commands/worker.js';
 import { reportError } from './output.js';
@@ -14,7 +15,7 @@ export function makeProgram(): Command {
     .option('--site <site>', 'site for site-scoped commands')
     .showHelpAfterError()
     .exitOverride();
-  for (const command of [makeWorkerCommand(), makeWorkerPoolCommand(), makeEnqueueCommand(), makeStopJobCommand(), makeStartCommand()]) {
+  for (const command of [makeWorkerCommand(), makeWorkerPoolCommand(), makeEnqueueCommand(), makeStopJobCommand(), makeStartCommand(), makeSetupCommand()]) {
     program.addCommand(command.exitOverride());
   }
   return program;

@@ -46,6 +46,9 @@ export function redisOptionsFor(settings: BenchSettings, options: CreateRedisOpt
     ...base,
     maxRetriesPerRequest: null,
     enableOfflineQueue: true,
+    // A silent partition would hang a command forever: drop a socket that answers nothing for this
+    // long and reconnect (the worker scripts are replay-safe). Blocking waits have their own watchdog.
+    ...(options.role === 'worker' ? { socketTimeout: 15_000 } : {}),
     retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 6), 5000) + Math.floor(Math.random() * 200),
   };
 }
@@ -114,15 +117,22 @@ function watchOutages(client: Redis, url: string, options: CreateRedisOptions): 
   const log = options.log;
   let down = false;
   let downSince = 0;
+  let lastError: Error | undefined;
+  // ioredis emits 'error' for failed attempts but not for a server that closed the socket cleanly;
+  // 'reconnecting' comes in both cases, once per attempt.
   client.on('error', (err: Error) => {
-    if (down || !log) return;
+    lastError = err;
+  });
+  client.on('reconnecting', () => {
+    if (down) return;
     down = true;
     downSince = Date.now();
-    log.warn({ err, role: options.role, redis: redactUrl(url) }, 'redis connection lost, reconnecting');
+    log?.warn({ err: lastError, role: options.role, redis: redactUrl(url) }, 'redis connection lost, reconnecting');
   });
   client.on('ready', () => {
     if (!down) return;
     down = false;
+    lastError = undefined;
     log?.info({ role: options.role, outageMs: Date.now() - downSince }, 'redis connection restored');
   });
 }

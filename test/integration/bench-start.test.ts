@@ -1,5 +1,6 @@
-// `bench start` (development): starts redis-server for the bench when nothing answers on the local
-// redis_queue port, then a worker; Ctrl-C (SIGINT) stops both and leaves no process behind.
+// `bench start` (development): starts redis-server from config/redis_queue.conf when nothing answers
+// on the local redis_queue port, then the short and long workers (and one per custom queue), each
+// with its output prefixed; Ctrl-C (SIGINT) stops all of them and leaves no process behind.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -25,21 +26,26 @@ function alive(pid: number): boolean {
 }
 
 describe('bench start', () => {
-  it('starts redis-server and a worker, runs jobs, and Ctrl-C stops everything', { timeout: 60_000 }, async () => {
+  it('starts redis-server and the workers, runs jobs, and Ctrl-C stops everything', { timeout: 60_000 }, async () => {
     const port = await freePort();
-    const bench = makeBench({ redisUrl: `redis://127.0.0.1:${port}` });
+    const bench = makeBench({ redisUrl: `redis://127.0.0.1:${port}`, common: { workers: { reports: { timeout: 900 } } } });
     benches.push(bench);
     const start = spawnBench(['start'], { cwd: bench.path });
     const logs = collectLogs(start);
-    await waitFor(() => /worker started/.test(logs.text()), { what: 'worker started', timeoutMs: 30_000 });
+    const startedLines = () => logs.text().split('\n').filter((line) => line.includes('worker started'));
+    await waitFor(() => startedLines().length === 3, { what: 'three workers started', timeoutMs: 30_000 });
     assert.match(logs.text(), /^redis_queue +\| /m, 'redis-server output is prefixed with its name');
+    for (const name of ['short-worker', 'long-worker', 'reports-worker']) {
+      assert.ok(startedLines().some((line) => line.startsWith(name)), `${name} runs, its lines prefixed with its name`);
+    }
+    assert.ok(existsSync(path.join(bench.path, 'config', 'redis_queue.conf')), 'bench setup redis ran');
     assert.ok(existsSync(path.join(bench.path, 'config', 'redis_queue_data')), 'redis files live under the bench');
 
     const probe = new Redis(port, '127.0.0.1');
     const redisPid = Number(/process_id:(\d+)/.exec(await probe.info('server'))?.[1]);
     assert.equal(await probe.config('GET', 'appendonly').then((r) => (r as string[])[1]), 'yes');
-    const workerLine = logs.text().split('\n').find((line) => line.startsWith('worker') && line.includes('worker started')) ?? '';
-    const workerPid = Number(/"pid":(\d+)/.exec(workerLine)?.[1]);
+    const workerPids = startedLines().map((line) => Number(/"pid":(\d+)/.exec(line)?.[1]));
+    const childPids = startedLines().flatMap((line) => (/"children":\[([\d,]+)\]/.exec(line)?.[1] ?? '').split(',').map(Number));
 
     const client = await BenchClient.open({ benchPath: bench.path });
     const id = await client.enqueue('testapp.tasks.echo', { site: 'site1.test', kwargs: { hi: 1 } });
@@ -50,8 +56,9 @@ describe('bench start', () => {
     start.kill('SIGINT');
     const code = await new Promise((resolve) => start.once('exit', resolve));
     assert.equal(code, 0, logs.text());
-    assert.ok(redisPid > 0 && workerPid > 0);
-    await waitFor(() => !alive(redisPid) && !alive(workerPid), { what: 'redis-server and worker to be gone' });
+    const pids = [redisPid, ...workerPids, ...childPids];
+    assert.ok(pids.length === 7 && pids.every((pid) => pid > 0), `pids ${pids.join(',')}`);
+    await waitFor(() => pids.every((pid) => !alive(pid)), { what: 'redis-server, workers and job children to be gone' });
   });
 
   it('uses a Redis that already answers instead of starting one', { timeout: 60_000 }, async () => {
@@ -61,7 +68,7 @@ describe('bench start', () => {
     try {
       const start = spawnBench(['start'], { cwd: bench.path });
       const logs = collectLogs(start);
-      await waitFor(() => /worker started/.test(logs.text()), { what: 'worker started', timeoutMs: 30_000 });
+      await waitFor(() => logs.text().split('\n').filter((line) => line.includes('worker started')).length === 2, { what: 'workers started', timeoutMs: 30_000 });
       assert.doesNotMatch(logs.text(), /^redis_queue +\| /m);
       start.kill('SIGINT');
       assert.equal(await new Promise((resolve) => start.once('exit', resolve)), 0);

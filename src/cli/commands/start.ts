@@ -1,16 +1,18 @@
-// `bench start` (development): start redis-server for the bench when redis_queue is local and
-// nothing answers there, then a worker on every queue, then the bench's Procfile extras (lines of
-// `name: command`). Ctrl-C stops them all in reverse order; a second Ctrl-C kills them at once.
+// `bench start` (development): when redis_queue is local and nothing answers there, start
+// redis-server from config/redis_queue.conf (written by `bench setup redis` if missing); then the
+// workers `bench setup supervisor` would run (short, long, one per custom queue), then the bench's
+// Procfile extras (lines of `name: command`). Each process's output is prefixed by its name.
+// Ctrl-C stops them all in reverse order; a second Ctrl-C kills them at once.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { BenchError } from '../../errors.js';
-import { localRedisPort, portAnswers, redisServerSpec, waitForPort } from '../../bench/local-redis.js';
+import { localRedisPort, portAnswers, waitForPort } from '../../bench/local-redis.js';
 import { ProcessGroup, type SpawnSpec } from '../../bench/processes.js';
+import { renderRedisConf } from '../../bench/setup-files.js';
+import { workerCommand, workerGroups } from '../../bench/worker-groups.js';
 import { benchFrom } from '../context.js';
-
-const BENCH_BIN = fileURLToPath(new URL('../../../bin/bench.js', import.meta.url));
+import { writeRendered } from './setup.js';
 
 export function makeStartCommand(): Command {
   return new Command('start')
@@ -19,8 +21,15 @@ export function makeStartCommand(): Command {
       const bench = benchFrom(command);
       const specs: SpawnSpec[] = [];
       const port = localRedisPort(bench);
-      if (port !== undefined && !(await portAnswers(port))) specs.push(redisServerSpec(bench, port));
-      specs.push({ name: 'worker', command: process.execPath, args: [BENCH_BIN, '--bench-path', bench.path, 'worker'], cwd: bench.path });
+      if (port !== undefined && !(await portAnswers(port))) {
+        const conf = path.join(bench.path, 'config', 'redis_queue.conf');
+        if (!existsSync(conf)) writeRendered(bench, [renderRedisConf(bench)]);
+        specs.push({ name: 'redis_queue', command: 'redis-server', args: [conf, '--daemonize', 'no'], cwd: bench.path });
+      }
+      for (const group of workerGroups(bench)) {
+        const [command, ...args] = workerCommand(bench, group);
+        specs.push({ name: group.name, command: command as string, args, cwd: bench.path });
+      }
       specs.push(...procfileSpecs(bench.path));
 
       const group = new ProcessGroup(specs.map((s) => s.name));

@@ -1,0 +1,52 @@
+// `bench setup redis | supervisor | systemd`: write the queue Redis's config and the process-manager
+// units under config/, shaped as Frappe's.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Command } from 'commander';
+import type { BenchConfig } from '../../config/load.js';
+import { renderRedisConf, renderSupervisor, renderSystemd, type RenderedFile } from '../../bench/setup-files.js';
+import { benchName } from '../../bench/worker-groups.js';
+import { benchFrom } from '../context.js';
+
+export function writeRendered(bench: BenchConfig, files: readonly RenderedFile[]): string[] {
+  mkdirSync(path.join(bench.path, 'logs'), { recursive: true });
+  mkdirSync(path.join(bench.path, 'config', 'pids'), { recursive: true });
+  mkdirSync(path.join(bench.path, 'config', 'redis_queue_data'), { recursive: true });
+  return files.map(({ file, content }) => {
+    const full = path.join(bench.path, file);
+    mkdirSync(path.dirname(full), { recursive: true });
+    writeFileSync(full, content);
+    return full;
+  });
+}
+
+export function makeSetupCommand(): Command {
+  const setup = new Command('setup').description('write config files for Redis and process managers under config/');
+  setup
+    .command('redis')
+    .description('write config/redis_queue.conf (port from redis_queue, AOF on, noeviction)')
+    .action((_flags: unknown, command: Command) => {
+      const bench = benchFrom(command);
+      for (const file of writeRendered(bench, [renderRedisConf(bench)])) process.stdout.write(`wrote ${file}\n`);
+    });
+  setup
+    .command('supervisor')
+    .description('write config/supervisor.conf: Redis, a short and a long worker, one worker per custom queue')
+    .action((_flags: unknown, command: Command) => {
+      const bench = benchFrom(command);
+      for (const file of writeRendered(bench, [renderRedisConf(bench), renderSupervisor(bench)])) process.stdout.write(`wrote ${file}\n`);
+      process.stdout.write(`next: sudo ln -s ${path.join(bench.path, 'config', 'supervisor.conf')} /etc/supervisor/conf.d/${benchName(bench)}.conf && sudo supervisorctl reread && sudo supervisorctl update\n`);
+    });
+  setup
+    .command('systemd')
+    .description('write units under config/systemd/: Redis, a short and a long worker, one per custom queue')
+    .action((_flags: unknown, command: Command) => {
+      const bench = benchFrom(command);
+      for (const file of writeRendered(bench, [renderRedisConf(bench), ...renderSystemd(bench)])) process.stdout.write(`wrote ${file}\n`);
+      const name = benchName(bench);
+      process.stdout.write(
+        `next: sudo ln -s ${path.join(bench.path, 'config', 'systemd')}/* /etc/systemd/system/ && sudo systemctl daemon-reload && sudo systemctl enable --now ${name}.target\n`,
+      );
+    });
+  return setup;
+}

@@ -1,0 +1,127 @@
+// `bench setup redis | supervisor | systemd`: the files are written under config/, shaped as Frappe's,
+// with absolute paths; the Redis config really starts a durable Redis, and the worker command in
+// the units really runs.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { makeBench, type TestBench } from '../helpers/bench.ts';
+import { runBench } from '../helpers/cli.ts';
+import { freePort } from '../helpers/redis-server.ts';
+import { waitFor } from '../helpers/wait-for.ts';
+
+let bench: TestBench;
+let port: number;
+let name: string;
+
+before(async () => {
+  port = await freePort();
+  bench = makeBench({
+    redisUrl: `redis://127.0.0.1:${port}`,
+    common: { background_workers: 2, workers: { email_queue: { timeout: 600, background_workers: 3 } } },
+  });
+  name = path.basename(bench.path);
+});
+
+after(() => bench.remove());
+
+function read(file: string): string {
+  return readFileSync(path.join(bench.path, file), 'utf8');
+}
+
+/** supervisor.conf sections as { "program:x": { key: value } }. */
+function parseIni(text: string): Record<string, Record<string, string>> {
+  const out: Record<string, Record<string, string>> = {};
+  let section: Record<string, string> | undefined;
+  for (const line of text.split('\n')) {
+    const header = /^\[(.+)\]$/.exec(line);
+    if (header) {
+      section = {};
+      out[header[1] as string] = section;
+    } else if (section && /^[a-z_]+=/.test(line)) {
+      const at = line.indexOf('=');
+      section[line.slice(0, at)] = line.slice(at + 1);
+    }
+  }
+  return out;
+}
+
+describe('bench setup', () => {
+  it('redis: writes config/redis_queue.conf that starts a Redis with AOF on and noeviction', { timeout: 30_000 }, async () => {
+    const result = await runBench(['setup', 'redis'], { cwd: bench.path });
+    assert.equal(result.code, 0, result.stderr);
+    const conf = read('config/redis_queue.conf');
+    assert.match(conf, new RegExp(`^port ${port}$`, 'm'));
+    assert.match(conf, /^appendonly yes$/m);
+    assert.match(conf, /^maxmemory-policy noeviction$/m);
+    assert.match(conf, new RegExp(`^dir ${path.join(bench.path, 'config', 'redis_queue_data')}$`, 'm'));
+    const server = spawn('redis-server', [path.join(bench.path, 'config/redis_queue.conf'), '--daemonize', 'no'], { stdio: 'ignore' });
+    const client = new Redis({ port, lazyConnect: true, retryStrategy: () => 50 });
+    try {
+      await waitFor(() => client.connect().then(() => true, () => false), { what: 'redis from the generated config' });
+      const cfg = (await client.config('GET', 'appendonly')) as string[];
+      assert.equal(cfg[1], 'yes');
+      assert.equal(((await client.config('GET', 'maxmemory-policy')) as string[])[1], 'noeviction');
+    } finally {
+      client.disconnect();
+      server.kill('SIGKILL');
+    }
+  });
+
+  it('supervisor: a short and a long worker, one per custom queue, stopped and killed as a group', async () => {
+    const result = await runBench(['setup', 'supervisor'], { cwd: bench.path });
+    assert.equal(result.code, 0, result.stderr);
+    const ini = parseIni(read('config/supervisor.conf'));
+    const short = ini[`program:${name}-frappe-short-worker`];
+    const long = ini[`program:${name}-frappe-long-worker`];
+    const email = ini[`program:${name}-frappe-email_queue-worker`];
+    assert.ok(short && long && email, Object.keys(ini).join(', '));
+    assert.match(short['command'] ?? '', / worker --queue short,default$/);
+    assert.match(long['command'] ?? '', / worker --queue long,default,short$/);
+    assert.match(email['command'] ?? '', / worker --queue email_queue$/);
+    assert.equal(short['stopwaitsecs'], '360');
+    assert.equal(long['stopwaitsecs'], '1560');
+    assert.equal(email['stopwaitsecs'], '660');
+    assert.equal(short['numprocs'], '2');
+    assert.equal(email['numprocs'], '3');
+    for (const program of [short, long, email]) {
+      assert.equal(program['killasgroup'], 'true');
+      assert.equal(program['stopasgroup'], 'true');
+      assert.equal(program['stopsignal'], 'TERM');
+      assert.equal(program['directory'], bench.path);
+      assert.ok(path.isAbsolute((program['command'] ?? '').split(' ')[0] as string), 'absolute node path');
+    }
+    assert.match(ini[`group:${name}-workers`]?.['programs'] ?? '', /short-worker.*long-worker.*email_queue-worker/);
+    assert.ok(ini[`program:${name}-redis-queue`]);
+  });
+
+  it('supervisor: the generated worker command really runs', { timeout: 30_000 }, async () => {
+    const command = parseIni(read('config/supervisor.conf'))[`program:${name}-frappe-short-worker`]?.['command'] ?? '';
+    const [exe, ...args] = command.split(' ');
+    // Nothing listens on the bench's port: the worker must start, then fail clearly on Redis.
+    const run = spawnSync(exe as string, args, { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(run.status, 1);
+    assert.match(run.stderr, /ERR_REDIS_UNAVAILABLE/);
+  });
+
+  it('systemd: template units per worker group, a workers target and a bench target', async () => {
+    const result = await runBench(['setup', 'systemd'], { cwd: bench.path });
+    assert.equal(result.code, 0, result.stderr);
+    const dir = 'config/systemd';
+    const shortUnit = read(`${dir}/${name}-frappe-short-worker@.service`);
+    assert.match(shortUnit, /^ExecStart=\/\S+ \S+bench\.js --bench-path \S+ worker --queue short,default$/m);
+    assert.match(shortUnit, /^KillMode=control-group$/m);
+    assert.match(shortUnit, /^TimeoutStopSec=360$/m);
+    assert.match(shortUnit, /^Restart=always$/m);
+    assert.match(read(`${dir}/${name}-frappe-long-worker@.service`), /^TimeoutStopSec=1560$/m);
+    assert.match(read(`${dir}/${name}-frappe-email_queue-worker@.service`), /worker --queue email_queue$/m);
+    const target = read(`${dir}/${name}-workers.target`);
+    for (const unit of ['short-worker@1', 'short-worker@2', 'long-worker@2', 'email_queue-worker@3']) {
+      assert.ok(target.includes(`${name}-frappe-${unit}.service`), `${unit} is wanted`);
+    }
+    assert.match(read(`${dir}/${name}.target`), /^WantedBy=multi-user\.target$/m, 'survives a reboot once enabled');
+    assert.ok(existsSync(path.join(bench.path, 'logs')));
+  });
+});

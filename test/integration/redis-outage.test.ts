@@ -1,0 +1,85 @@
+// The worker through Redis outages: a Redis restart (AOF on) in the middle of a run loses no
+// accepted job and is logged once per connection, not once per reconnect attempt; a connection
+// that silently stops answering (a partition) is detected and replaced.
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { pino } from 'pino';
+import { loadBenchConfig } from '../../src/config/load.ts';
+import { BenchClient } from '../../src/queue/client.ts';
+import { queueKeys } from '../../src/redis/keys.ts';
+import { Worker } from '../../src/worker/worker.ts';
+import { makeBench, type TestBench } from '../helpers/bench.ts';
+import { FaultProxy } from '../helpers/fault-proxy.ts';
+import { waitForStatus } from '../helpers/jobs.ts';
+import { startRedis } from '../helpers/redis-server.ts';
+import { waitFor } from '../helpers/wait-for.ts';
+
+const benches: TestBench[] = [];
+after(() => benches.forEach((b) => b.remove()));
+
+/** A worker whose log lines are kept in memory for assertions. */
+function capturingWorker(bench: TestBench, options: { blockSeconds?: number; numWorkers?: number; concurrency?: number } = {}) {
+  const lines: Record<string, unknown>[] = [];
+  const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+  const worker = new Worker({ bench: loadBenchConfig(bench.path), log, queues: ['default'], ...options });
+  return { worker, done: worker.run(), lines };
+}
+
+describe('Redis outages', () => {
+  it('a Redis restart mid-run with AOF loses no accepted job; the outage is logged once per connection', { timeout: 90_000 }, async () => {
+    const redis = await startRedis({ appendonly: true });
+    const bench = makeBench({ redisUrl: redis.url, common: { worker_lease_ttl: 3 } });
+    benches.push(bench);
+    const client = await BenchClient.open({ benchPath: bench.path });
+    try {
+      const ids = await client.enqueueMany('testapp.tasks.sleep', Array.from({ length: 150 }, () => ({ ms: 10 })), { site: 'site1.test' });
+      const { worker, done, lines } = capturingWorker(bench, { numWorkers: 2, concurrency: 2 });
+      const finished = () => redis.client.zcard(queueKeys(bench.benchId, 'default').finished);
+      await waitFor(async () => (await finished()) >= 20, { what: 'the run to be under way' });
+      await redis.restart({ kill: true });
+      await waitFor(async () => (await finished().catch(() => 0)) === ids.length, { what: 'every job finished after the restart', timeoutMs: 60_000 });
+      await worker.stop();
+      await done;
+      const lost = lines.filter((l) => l['msg'] === 'redis connection lost, reconnecting');
+      const restored = lines.filter((l) => l['msg'] === 'redis connection restored');
+      assert.ok(lost.length >= 1 && lost.length <= 3, `one "lost" line per connection (3 at most), saw ${lost.length}`);
+      assert.ok(restored.length >= 1);
+      const k = queueKeys(bench.benchId, 'default');
+      assert.equal(await redis.client.llen(k.wait), 0);
+      assert.equal(await redis.client.zcard(k.active), 0);
+    } finally {
+      await client.close();
+      await redis.stop();
+    }
+  });
+
+  it('replaces connections that silently stop answering and goes on running jobs', { timeout: 90_000 }, async () => {
+    const redis = await startRedis();
+    const proxy = new FaultProxy(redis.port);
+    const proxyPort = await proxy.start();
+    const bench = makeBench({ redisUrl: `redis://127.0.0.1:${proxyPort}` });
+    benches.push(bench);
+    const direct = makeBench({ redisUrl: redis.url });
+    benches.push(direct);
+    direct.writeCommon({ bench_id: bench.benchId });
+    const client = await BenchClient.open({ benchPath: direct.path });
+    try {
+      const { worker, done, lines } = capturingWorker(bench, { blockSeconds: 1 });
+      const first = await client.enqueue('testapp.tasks.echo', { site: 'site1.test' });
+      await waitForStatus(redis.client, bench, 'default', first, 'finished');
+      proxy.stallExisting();
+      const second = await client.enqueue('testapp.tasks.echo', { site: 'site1.test' });
+      await waitForStatus(redis.client, bench, 'default', second, 'finished', 60_000);
+      assert.ok(
+        lines.some((l) => l['msg'] === 'blocking wait failed; replacing its connection' || l['msg'] === 'redis connection lost, reconnecting'),
+        'the hung connection was noticed',
+      );
+      await worker.stop();
+      await done;
+    } finally {
+      await client.close();
+      await proxy.close();
+      await redis.stop();
+    }
+  });
+});
