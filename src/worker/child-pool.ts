@@ -63,7 +63,7 @@ export class ChildPool {
     if (!child.alive) return this.replace(child, 'exited');
     const jobLimit = this.jobLimits.get(child) ?? this.options.maxJobs;
     const overMemory = this.options.maxRssBytes > 0 && child.rss > this.options.maxRssBytes;
-    if (child.jobsRun >= jobLimit || overMemory) {
+    if (child.retiring || child.jobsRun >= jobLimit || overMemory) {
       child.retiring = true;
       if (child.runningJobs === 0) {
         this.options.log.info({ child: child.label, pid: child.pid, jobsRun: child.jobsRun, rss: child.rss }, 'recycling job child');
@@ -73,6 +73,12 @@ export class ChildPool {
         return this.replace(child, 'recycled');
       }
     }
+  }
+
+  /** Replace every child gracefully: idle ones now, busy ones once their jobs are done. */
+  async recycleAll(): Promise<void> {
+    for (const child of this.children) child.retiring = true;
+    await Promise.all(this.children.filter((child) => child.runningJobs === 0 && child.alive).map((child) => this.afterJob(child)));
   }
 
   /** Make sure every child is alive (used by the main loop before claiming). */

@@ -17,6 +17,7 @@ import { listenForControl } from '../redis/control.js';
 import { Executor } from './executor.js';
 import { warnIfLossy } from './redis-checks.js';
 import { orderQueues, type DequeueStrategy } from './strategy.js';
+import { watchBench, type WatchHandle } from './watch.js';
 
 export interface WorkerOptions {
   bench: BenchConfig;
@@ -32,6 +33,8 @@ export interface WorkerOptions {
   concurrency?: number;
   /** Seconds one blocking wait for new work lasts before the worker looks again. */
   blockSeconds?: number;
+  /** Development: recycle the children when apps/ or the site configs change. */
+  watch?: boolean;
 }
 
 export class Worker {
@@ -53,6 +56,7 @@ export class Worker {
   private readonly timers: NodeJS.Timeout[] = [];
   private slotWaiters: (() => void)[] = [];
   private lastQueue: string | undefined;
+  private watcher: WatchHandle | undefined;
 
   constructor(private readonly options: WorkerOptions) {
     const { bench } = options;
@@ -87,6 +91,12 @@ export class Worker {
     await warnIfLossy(this.redis, this.log);
     await listenForControl(await this.connect('blocking'), settings.bench_id, this.log, ({ jobId }) => this.executor.stop(jobId));
     await this.pool.start();
+    if (this.options.watch) {
+      this.watcher = watchBench(this.options.bench, this.log, () => {
+        void this.pool.recycleAll().then(() => this.wakeSlotWaiters());
+      });
+      await this.watcher.ready;
+    }
     this.startTimers();
     this.log.info({ queues: this.queues, children: this.pool.children.map((c) => c.pid), burst: this.options.burst ?? false }, 'worker started');
     try {
@@ -248,6 +258,7 @@ export class Worker {
 
   private async cleanup(): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
+    await this.watcher?.close();
     const names = this.pool.children.filter((c) => c.pid !== undefined).map((c) => childWorkerName(c.pid as number));
     await this.pool.stop();
     await this.heartbeat.remove(names).catch(() => {});

@@ -14,6 +14,7 @@ interface WorkerFlags {
   strategy: DequeueStrategy;
   numWorkers: number;
   concurrency: number;
+  watch?: boolean;
 }
 
 export function makeWorkerCommand(): Command {
@@ -32,6 +33,7 @@ function addWorkerOptions(command: Command, defaultWorkers: number): Command {
     .addOption(new Option('--strategy <strategy>', 'order of looking at several queues').choices(DEQUEUE_STRATEGIES).default('default'))
     .option('--num-workers <n>', 'job-running child processes', positiveInt('--num-workers'), defaultWorkers)
     .option('--concurrency <n>', 'jobs one child runs at once', positiveInt('--concurrency'), 1)
+    .option('--watch', 'development: restart the job children when apps/ or site configs change')
     .action(async (flags: WorkerFlags, cmd: Command) => {
       const bench = benchFrom(cmd);
       const log = createLogger({ quiet: Boolean(flags.quiet), name: 'bench-worker' });
@@ -44,6 +46,7 @@ function addWorkerOptions(command: Command, defaultWorkers: number): Command {
         strategy: flags.strategy,
         numWorkers: flags.numWorkers,
         concurrency: flags.concurrency,
+        watch: Boolean(flags.watch),
       });
       const onSignal = (signal: NodeJS.Signals) => {
         log.info({ signal }, 'signal received');
