@@ -68,6 +68,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 function kindOf(value: unknown): string {
   if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') {
     const name = (value as { constructor?: { name?: string } }).constructor?.name;

@@ -29,14 +29,14 @@ export function redisOptionsFor(settings: BenchSettings, options: CreateRedisOpt
     db: url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0,
     lazyConnect: true,
     connectionName: `bench-worker:${options.role}`,
+    // disconnect() would otherwise keep the process alive for ioredis' default 2 s.
+    ...({ disconnectTimeout: 100 } as RedisOptions),
     ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
     ...credentials(settings, url, options),
   };
   if (options.role === 'producer') {
     return {
       ...base,
-      // A refused connection must not hold the process open for ioredis' default 2 s.
-      ...({ disconnectTimeout: 0 } as RedisOptions),
       maxRetriesPerRequest: 2,
       connectTimeout: options.connectTimeoutMs ?? 5000,
       retryStrategy: (times) => (times > 3 ? null : Math.min(times * 200, 1000)),

@@ -33,7 +33,17 @@ export class JobChild {
   retiring = false;
   /** When the current process started (epoch ms). */
   birth = 0;
+  /** Counts of the current process (what monitoring shows for this child). */
   stats: ChildStats = { successful: 0, failed: 0, totalWorkingMs: 0 };
+  /** Counts of every process this slot has run, current one included. */
+  get lifetime(): ChildStats {
+    return {
+      successful: this.earlier.successful + this.stats.successful,
+      failed: this.earlier.failed + this.stats.failed,
+      totalWorkingMs: this.earlier.totalWorkingMs + this.stats.totalWorkingMs,
+    };
+  }
+  private earlier: ChildStats = { successful: 0, failed: 0, totalWorkingMs: 0 };
 
   constructor(
     private readonly benchPath: string,
@@ -74,6 +84,7 @@ export class JobChild {
     this.killedOnPurpose = false;
     this.retiring = false;
     this.rss = 0;
+    this.earlier = this.lifetime;
     this.stats = { successful: 0, failed: 0, totalWorkingMs: 0 };
     const child = fork(CHILD_ENTRY, [this.benchPath, String(this.concurrency)], {
       cwd: this.benchPath,

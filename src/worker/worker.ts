@@ -105,7 +105,7 @@ export class Worker {
     } finally {
       await this.cleanup();
     }
-    const totals = this.pool.children.map((c) => c.stats);
+    const totals = this.pool.children.map((c) => c.lifetime);
     this.log.info({ successful: sum(totals.map((t) => t.successful)), failed: sum(totals.map((t) => t.failed)) }, 'worker stopped');
   }
 

@@ -63,7 +63,7 @@ describe('kwargsToJson: accepted values', () => {
 describe('kwargsToJson: refused values name the path', () => {
   const cases: { name: string; kwargs: unknown; parts: string[] }[] = [
     { name: 'a function', kwargs: { a: [0, { b: () => 1 }] }, parts: ['kwargs.a[1].b', 'a function'] },
-    { name: 'an undefined value', kwargs: { a: undefined }, parts: ['kwargs.a', 'a undefined'] },
+    { name: 'an undefined value', kwargs: { a: undefined }, parts: ['kwargs.a', 'is undefined'] },
     { name: 'undefined in an array', kwargs: { list: [1, undefined] }, parts: ['kwargs.list[1]'] },
     { name: 'a hole in an array', kwargs: { list: [1, , 3] }, parts: ['kwargs.list[1]'] },
     { name: 'a symbol', kwargs: { s: Symbol('x') }, parts: ['kwargs.s', 'a symbol'] },

@@ -9,21 +9,21 @@ import { Command } from 'commander';
 import { BenchError } from '../../errors.js';
 import { localRedisPort, portAnswers, waitForPort } from '../../bench/local-redis.js';
 import { ProcessGroup, type SpawnSpec } from '../../bench/processes.js';
-import { renderRedisConf } from '../../bench/setup-files.js';
+import { GENERATED_MARK, renderRedisConf } from '../../bench/setup-files.js';
 import { workerCommand, workerGroups } from '../../bench/worker-groups.js';
 import { benchFrom } from '../context.js';
 import { writeRendered } from './setup.js';
 
 export function makeStartCommand(): Command {
   return new Command('start')
-    .description('development: run Redis (if needed), a worker on all queues and the Procfile extras')
+    .description('development: run Redis (if needed), the short/long/custom-queue workers and the Procfile extras')
     .action(async (_flags: unknown, command: Command) => {
       const bench = benchFrom(command);
       const specs: SpawnSpec[] = [];
       const port = localRedisPort(bench);
       if (port !== undefined && !(await portAnswers(port))) {
         const conf = path.join(bench.path, 'config', 'redis_queue.conf');
-        if (!existsSync(conf)) writeRendered(bench, [renderRedisConf(bench)]);
+        if (!existsSync(conf) || readFileSync(conf, 'utf8').startsWith(GENERATED_MARK)) writeRendered(bench, [renderRedisConf(bench)]);
         specs.push({ name: 'redis_queue', command: 'redis-server', args: [conf, '--daemonize', 'no'], cwd: bench.path });
       }
       for (const group of workerGroups(bench)) {
