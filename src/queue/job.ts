@@ -2,9 +2,10 @@
 // parses it back. Nothing else reads job hash fields by name.
 import type { SerializedError } from '../errors.js';
 
-export type JobStatus = 'queued' | 'started' | 'finished' | 'failed' | 'stopped';
+/** scheduled: waiting in the delayed set (enqueueIn/enqueueAt, or a retry after an error). */
+export type JobStatus = 'queued' | 'started' | 'finished' | 'failed' | 'stopped' | 'scheduled' | 'canceled';
 
-export const JOB_STATUSES: readonly JobStatus[] = ['queued', 'started', 'finished', 'failed', 'stopped'];
+export const JOB_STATUSES: readonly JobStatus[] = ['queued', 'started', 'finished', 'failed', 'stopped', 'scheduled', 'canceled'];
 
 /** Separator between site and id in a job id, as Frappe has it: `site||id`. */
 export const SITE_SEPARATOR = '||';
@@ -36,6 +37,17 @@ export interface JobRecord {
   error: SerializedError | undefined;
   resultTtl: number;
   failureTtl: number;
+  /** Frappe's `event` (purge-jobs --event filters on it). */
+  event: string | undefined;
+  onSuccess: string | undefined;
+  onFailure: string | undefined;
+  /** enqueueDoc target. */
+  doctype: string | undefined;
+  docname: string | undefined;
+  /** When a scheduled job is due (epoch ms). */
+  runAt: number | undefined;
+  /** Errors of earlier attempts that were retried (oldest first). */
+  errors: SerializedError[];
 }
 
 /** Hash fields written at enqueue time that are the same for every job of one enqueue call. */
@@ -48,6 +60,13 @@ export interface EnqueueFields {
   user: string | undefined;
   resultTtl: number;
   failureTtl: number;
+  event?: string | undefined;
+  onSuccess?: string | undefined;
+  onFailure?: string | undefined;
+  doctype?: string | undefined;
+  docname?: string | undefined;
+  /** JSON of the retry policy, when the job has one. */
+  retry?: string | undefined;
 }
 
 export function enqueueFieldPairs(fields: EnqueueFields): string[] {
@@ -61,6 +80,10 @@ export function enqueueFieldPairs(fields: EnqueueFields): string[] {
   ];
   if (fields.jobName !== fields.method) pairs.push('name', fields.jobName);
   if (fields.user !== undefined) pairs.push('user', fields.user);
+  for (const key of ['event', 'onSuccess', 'onFailure', 'doctype', 'docname', 'retry'] as const) {
+    const value = fields[key];
+    if (value !== undefined) pairs.push(key, value);
+  }
   return pairs;
 }
 
@@ -88,6 +111,13 @@ export function jobFromHash(id: string, hash: Record<string, string> | readonly 
     error: parseJson(h['error'], undefined) as SerializedError | undefined,
     resultTtl: Number(h['rttl'] ?? 0),
     failureTtl: Number(h['fttl'] ?? 0),
+    event: h['event'],
+    onSuccess: h['onSuccess'],
+    onFailure: h['onFailure'],
+    doctype: h['doctype'],
+    docname: h['docname'],
+    runAt: optionalNumber(h['runAt']),
+    errors: (parseJson(h['errors'], []) as SerializedError[]) ?? [],
   };
 }
 

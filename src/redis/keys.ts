@@ -7,6 +7,7 @@
 //   marker      zset  wake-up marker a blocked worker waits on (BZPOPMIN)
 //   finished    zset  finished ids -> expiry time (ms)
 //   failed      zset  failed/stopped ids -> failure time (ms)
+//   delayed     zset  scheduled ids (enqueueIn/At, retries) -> run-at time (ms); promoted when due
 //   reaper      str   lock: one reaper run at a time
 //   job:<id>    hash  the job record (fields listed in queue/job.ts)
 //   claim:<req> str   ids claimed by one claim call, so a replayed call returns them (expires with the lease)
@@ -27,6 +28,7 @@ export interface QueueKeys {
   marker: string;
   finished: string;
   failed: string;
+  delayed: string;
   reaperLock: string;
   job(id: string): string;
 }
@@ -42,6 +44,7 @@ export function queueKeys(benchId: string, queue: string): QueueKeys {
     marker: `${prefix}marker`,
     finished: `${prefix}finished`,
     failed: `${prefix}failed`,
+    delayed: `${prefix}delayed`,
     reaperLock: `${prefix}reaper`,
     job: (id: string) => `${prefix}job:${id}`,
   };

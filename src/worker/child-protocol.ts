@@ -13,6 +13,13 @@ export interface RunRequest {
   user: string | undefined;
   timeout: number;
   attempt: number;
+  /** Frappe's `event`, stored with the job. */
+  event: string | undefined;
+  /** Dotted paths of callbacks run after the job (their errors never change its outcome). */
+  onSuccess: string | undefined;
+  onFailure: string | undefined;
+  /** enqueueDoc: the document whose controller method `method` names. */
+  doc: { doctype: string; name: string } | undefined;
 }
 
 export interface AbortRequest {

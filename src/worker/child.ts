@@ -5,8 +5,7 @@ import { statSync } from 'node:fs';
 import pLimit from 'p-limit';
 import { loadBenchConfig, loadSiteConfig, type BenchConfig, type SiteConfig } from '../config/load.js';
 import { BenchError, serializeError } from '../errors.js';
-import { loadMethod } from '../jobs/loader.js';
-import type { JobContext } from '../jobs/types.js';
+import { executeJob, type ExecutionEnv } from '../jobs/execute.js';
 import { createLogger } from '../log/logger.js';
 import { BenchClient, type EnqueueOptions, type JobMethod } from '../queue/client.js';
 import type { FromChild, RunRequest, ToChild } from './child-protocol.js';
@@ -51,41 +50,18 @@ function enqueueFromJob(site: string) {
   };
 }
 
+const env: ExecutionEnv = { bench, log, siteConfig, enqueue: enqueueFromJob };
+
 async function run(request: RunRequest): Promise<void> {
   const controller = new AbortController();
   running.set(request.id, controller);
   try {
-    const site = siteConfig(request.site);
-    const fn = await loadMethod(bench.appsDir, request.method, site.installedApps);
-    const kwargs = JSON.parse(request.kwargs) as Record<string, unknown>;
-    const ctx: JobContext = {
-      site: request.site,
-      jobId: request.id,
-      queue: request.queue,
-      method: request.method,
-      jobName: request.jobName,
-      user: request.user,
-      attempt: request.attempt,
-      timeout: request.timeout,
-      log: log.child({ jobId: request.id, site: request.site, queue: request.queue, method: request.method }),
-      signal: controller.signal,
-      config: site.merged,
-      enqueue: enqueueFromJob(request.site),
-    };
-    const value = await (fn as (k: Record<string, unknown>, c: JobContext) => unknown)(kwargs, ctx);
-    send({ t: 'done', id: request.id, rss: process.memoryUsage.rss(), ok: true, result: resultJson(value) });
+    const result = await executeJob(request, env, controller.signal);
+    send({ t: 'done', id: request.id, rss: process.memoryUsage.rss(), ok: true, result });
   } catch (err) {
     send({ t: 'done', id: request.id, rss: process.memoryUsage.rss(), ok: false, error: serializeError(err) });
   } finally {
     running.delete(request.id);
-  }
-}
-
-function resultJson(value: unknown): string {
-  try {
-    return JSON.stringify(value ?? null);
-  } catch (err) {
-    throw new BenchError('ERR_RESULT_NOT_SERIALISABLE', `the job returned a value that is not JSON-serialisable: ${(err as Error).message}`);
   }
 }
 

@@ -177,5 +177,9 @@ function toRunRequest(job: ClaimedJob, timeout: number): RunRequest {
     user: f['user'],
     timeout,
     attempt: Number(f['attempts'] ?? 1),
+    event: f['event'],
+    onSuccess: f['onSuccess'],
+    onFailure: f['onFailure'],
+    doc: f['doctype'] !== undefined && f['docname'] !== undefined ? { doctype: f['doctype'], name: f['docname'] } : undefined,
   };
 }
