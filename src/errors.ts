@@ -9,6 +9,7 @@ export type BenchErrorCode =
   | 'ERR_ENQUEUE_INVALID'
   | 'ERR_PAYLOAD_TOO_LARGE'
   | 'ERR_JOB_EXISTS'
+  | 'ERR_QUEUE_OVERLOADED'
   | 'ERR_JOB_NOT_FOUND'
   | 'ERR_JOB_LOAD'
   | 'ERR_APP_NOT_INSTALLED'
@@ -20,6 +21,14 @@ export type BenchErrorCode =
   | 'ERR_REDIS_UNAVAILABLE'
   | 'ERR_REDIS_SCRIPT'
   | 'ERR_LEASE_LOST'
+  | 'ERR_JOB_STATE'
+  | 'ERR_JOB_AMBIGUOUS'
+  | 'ERR_QUEUE_UNSERVED'
+  | 'ERR_JOBS_PENDING'
+  | 'ERR_RETRY_BACKGROUND_JOB'
+  | 'ERR_DOC_NOT_FOUND'
+  | 'ERR_AFTER_COMMIT'
+  | 'ERR_DB'
   | 'ERR_USAGE';
 
 const brand = Symbol.for('bench-worker.error');
@@ -67,6 +76,18 @@ export class JobLoadError extends BenchError {
   }
 }
 Object.defineProperty(JobLoadError.prototype, 'name', { value: 'JobLoadError', enumerable: false });
+
+/**
+ * Thrown by a job to ask for another try (Frappe's frappe.RetryBackgroundJobError): the job's
+ * transaction is rolled back and the job function runs again after a growing wait (1, 2, 3, 4, 5 s),
+ * at most 5 more times and never past the job's timeout; then the job fails with this error.
+ */
+export class RetryBackgroundJobError extends BenchError {
+  constructor(message = 'the job asked to be retried', options: BenchErrorOptions = {}) {
+    super('ERR_RETRY_BACKGROUND_JOB', message, options);
+  }
+}
+Object.defineProperty(RetryBackgroundJobError.prototype, 'name', { value: 'RetryBackgroundJobError', enumerable: false });
 
 export function isBenchError(value: unknown): value is BenchError {
   return typeof value === 'object' && value !== null && (value as { [brand]?: unknown })[brand] === true;

@@ -31,3 +31,21 @@ export function positiveInt(name: string) {
     return n;
   };
 }
+
+/** Commander parser for a number >= 0 (seconds). */
+export function nonNegativeNumber(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new BenchError('ERR_USAGE', `${name} must be a number of seconds, 0 or more, found "${value}"`, { exitCode: 2 });
+    return n;
+  };
+}
+
+/** Commander parser for a whole number >= 0. */
+export function nonNegativeInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isInteger(n) || n < 0) throw new BenchError('ERR_USAGE', `${name} must be a whole number, 0 or more, found "${value}"`, { exitCode: 2 });
+    return n;
+  };
+}

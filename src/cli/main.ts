@@ -6,6 +6,9 @@ import { makeStartCommand } from './commands/start.js';
 import { makeSetupCommand } from './commands/setup.js';
 import { makeStopJobCommand } from './commands/stop-job.js';
 import { makeWorkerCommand, makeWorkerPoolCommand } from './commands/worker.js';
+import { makeDoctorCommand } from './commands/doctor.js';
+import { makeJobsCommand } from './commands/jobs.js';
+import { makePurgeJobsCommand, makeReadyForMigrationCommand, makeShowPendingJobsCommand } from './commands/site-jobs.js';
 import { reportError } from './output.js';
 
 export function makeProgram(): Command {
@@ -15,7 +18,7 @@ export function makeProgram(): Command {
     .option('--site <site>', 'site for site-scoped commands')
     .showHelpAfterError()
     .exitOverride();
-  for (const command of [makeWorkerCommand(), makeWorkerPoolCommand(), makeEnqueueCommand(), makeStopJobCommand(), makeStartCommand(), makeSetupCommand()]) {
+  for (const command of [makeWorkerCommand(), makeWorkerPoolCommand(), makeEnqueueCommand(), makeStopJobCommand(), makeStartCommand(), makeSetupCommand(), makeDoctorCommand(), makeShowPendingJobsCommand(), makePurgeJobsCommand(), makeReadyForMigrationCommand(), makeJobsCommand()]) {
     program.addCommand(command.exitOverride());
   }
   return program;

@@ -1,7 +1,18 @@
 // The configuration keys bench-worker understands, their Frappe names, types and defaults.
 // One table drives validation, the defaults and the README/example docs: add a key here only.
 
-export type KeyKind = 'string' | 'benchId' | 'url' | 'positiveInt' | 'nonNegativeInt' | 'boolean' | 'workers' | 'stringList';
+export type KeyKind =
+  | 'string'
+  | 'benchId'
+  | 'url'
+  | 'positiveInt'
+  | 'nonNegativeInt'
+  | 'boolean'
+  | 'workers'
+  | 'stringList'
+  | 'dbType'
+  | 'postgresUrl'
+  | 'identifier';
 
 export interface KeySpec {
   kind: KeyKind;
@@ -47,6 +58,22 @@ export const KEY_SPECS = {
   rq_password: { kind: 'string', doc: 'Redis ACL password (used when use_rq_auth is true).' },
   use_rq_auth: { kind: 'boolean', doc: 'Authenticate to redis_queue with rq_username / rq_password.' },
   background_workers: { kind: 'positiveInt', doc: 'Worker processes per queue group that process managers start.' },
+  db_type: {
+    kind: 'dbType',
+    doc: 'Site database: "sqlite" (a file per site, sites/<site>/site.db) or "postgres" (then db_url is required).',
+  },
+  db_url: {
+    kind: 'postgresUrl',
+    doc: 'PostgreSQL connection URL of the site database (postgres:// or postgresql://), used when db_type is "postgres".',
+  },
+  db_schema: {
+    kind: 'identifier',
+    doc: 'PostgreSQL schema the site\'s tables live in (its search_path). Default: the server\'s (public).',
+  },
+  sqlite_busy_timeout_ms: {
+    kind: 'nonNegativeInt',
+    doc: 'SQLite: milliseconds a statement waits for another connection\'s lock before SQLITE_BUSY (the job is then retried).',
+  },
   installed_apps: {
     kind: 'stringList',
     siteOnly: true,
@@ -80,6 +107,10 @@ export interface BenchSettings {
   rq_password?: string;
   use_rq_auth: boolean;
   background_workers: number;
+  db_type: 'sqlite' | 'postgres';
+  db_url?: string;
+  db_schema?: string;
+  sqlite_busy_timeout_ms: number;
 }
 
 export const DEFAULTS = {
@@ -97,6 +128,8 @@ export const DEFAULTS = {
   worker_max_memory_mb: 1024,
   use_rq_auth: false,
   background_workers: 1,
+  db_type: 'sqlite',
+  sqlite_busy_timeout_ms: 5000,
 } as const satisfies Omit<BenchSettings, 'bench_id'>;
 
 /** Built-in queues in priority order with their default timeouts (seconds), as Frappe has them. */

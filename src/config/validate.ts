@@ -62,6 +62,14 @@ function checkKind(kind: KeyKind, value: unknown): string | null {
         : 'a list of app names (strings)';
     case 'workers':
       return checkWorkers(value);
+    case 'dbType':
+      return value === 'sqlite' || value === 'postgres' ? null : '"sqlite" or "postgres"';
+    case 'postgresUrl':
+      return isUrlOf(value, ['postgres:', 'postgresql:']) ? null : 'a postgres:// or postgresql:// URL';
+    case 'identifier':
+      return typeof value === 'string' && /^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(value)
+        ? null
+        : 'a name of letters, digits and "_" (not starting with a digit, at most 63 characters)';
   }
 }
 
@@ -85,10 +93,13 @@ function checkWorkers(value: unknown): string | null {
 }
 
 function isRedisUrl(value: unknown): boolean {
+  return isUrlOf(value, ['redis:', 'rediss:']);
+}
+
+function isUrlOf(value: unknown, protocols: readonly string[]): boolean {
   if (typeof value !== 'string') return false;
   try {
-    const url = new URL(value);
-    return url.protocol === 'redis:' || url.protocol === 'rediss:';
+    return protocols.includes(new URL(value).protocol);
   } catch {
     return false;
   }

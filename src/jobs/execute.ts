@@ -1,13 +1,28 @@
-// Runs one job inside a job-running child: resolve its site and method, build its JobContext, call
-// it, and turn its return value into the JSON result. This is the place where per-job behaviour
-// (hooks, the site database transaction, callbacks) wraps the call.
-import { loadMethod } from './loader.js';
-import type { JobContext } from './types.js';
-import { BenchError } from '../errors.js';
+// Runs one job inside a job-running child, as Frappe's execute_job does:
+//   job_started event -> before_job hooks + the job function, inside a transaction on the site's
+//   database -> COMMIT, then its after-commit work; or ROLLBACK and, on a deadlock / lock timeout /
+//   SQLITE_BUSY / serialization failure / RetryBackgroundJobError, wait 1, 2, 3, 4, 5 s and run again
+//   (never past the job's timeout) -> on failure an Error Log row in a transaction of its own ->
+//   after_job hooks -> onSuccess / onFailure callback -> job_finished / job_failed event.
+// Hooks after the job and callbacks run in transactions of their own; their errors are logged and
+// never change the job's outcome.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { writeErrorLog } from '../db/error-log.js';
+import { retryableConflict } from '../db/conflicts.js';
+import { SiteDbCache, type SiteDatabase } from '../db/site-db.js';
+import type { TransactionServices } from '../db/transaction.js';
+import { BenchError, serializeError } from '../errors.js';
 import type { BenchConfig, SiteConfig } from '../config/load.js';
 import type { Logger } from '../log/logger.js';
 import type { EnqueueOptions, JobMethod } from '../queue/client.js';
+import { REALTIME_CHANNEL, type RealtimeEnvelope } from '../realtime/realtime.js';
 import type { RunRequest } from '../worker/child-protocol.js';
+import { contextBase, contextFor, jobInfo, type ContextBase } from './context.js';
+import { loadDocMethod } from './doc-method.js';
+import { siteHooks, type JobHooks } from './hooks.js';
+import { JobEvents } from './lifecycle.js';
+import { loadMethod } from './loader.js';
+import type { JobContext } from './types.js';
 
 /** What the child process provides to every job it runs. */
 export interface ExecutionEnv {
@@ -17,29 +32,203 @@ export interface ExecutionEnv {
   siteConfig(site: string): SiteConfig;
   /** Enqueue from inside a job (`site` defaults to the job's). */
   enqueue(site: string): (method: JobMethod, options?: Partial<EnqueueOptions>) => Promise<string>;
+  /** Publish on a channel of redis_queue (realtime messages, job events). Without it they are dropped. */
+  publish?(channel: string, message: string): Promise<unknown>;
+}
+
+/** Runs of the job function after the first, on a retryable conflict (Frappe: retry < 5). */
+export const MAX_RETRIES = 5;
+
+type JobCall = (kwargs: Record<string, unknown>, ctx: JobContext) => unknown;
+
+/** One open SiteDatabase per site and environment (so per job child). */
+const databases = new WeakMap<ExecutionEnv, SiteDbCache>();
+
+function siteDatabases(env: ExecutionEnv): SiteDbCache {
+  let cache = databases.get(env);
+  if (!cache) {
+    const publish = env.publish?.bind(env);
+    cache = new SiteDbCache(env.bench, {
+      bench: env.bench,
+      log: env.log,
+      enqueue: (method, options) => env.enqueue(options.site)(method, options),
+      publish: publish ? (envelope) => publishSafely(publish, envelope, env.log) : undefined,
+    });
+    databases.set(env, cache);
+  }
+  return cache;
+}
+
+/** Close the site databases `env` opened (a child going away). */
+export async function closeSiteDatabases(env: ExecutionEnv): Promise<void> {
+  await databases.get(env)?.closeAll();
+  databases.delete(env);
 }
 
 /** Run the job of `request`; resolves to its result as JSON, or throws what the job threw. */
 export async function executeJob(request: RunRequest, env: ExecutionEnv, signal: AbortSignal): Promise<string> {
+  const events = new JobEvents(request, env.publish?.bind(env), env.log);
+  events.started();
+  try {
+    const result = await runJob(request, env, signal);
+    await events.finished();
+    return result;
+  } catch (err) {
+    await events.failed(err);
+    throw err;
+  }
+}
+
+/** What one job's run needs, passed around its steps. */
+interface JobRun {
+  request: RunRequest;
+  env: ExecutionEnv;
+  site: SiteConfig;
+  db: SiteDatabase;
+  base: ContextBase;
+  services: Partial<TransactionServices>;
+  signal: AbortSignal;
+  /** Epoch ms past which no retry starts (the job's timeout). */
+  deadline: number;
+  kwargs: Record<string, unknown>;
+}
+
+type Outcome = { ok: true; value: unknown; json: string } | { ok: false; error: unknown };
+
+async function runJob(request: RunRequest, env: ExecutionEnv, signal: AbortSignal): Promise<string> {
+  const deadline = Date.now() + request.timeout * 1000;
   const site = env.siteConfig(request.site);
-  const fn = await loadMethod(env.bench.appsDir, request.method, site.installedApps);
-  const kwargs = JSON.parse(request.kwargs) as Record<string, unknown>;
-  const ctx: JobContext = {
-    site: request.site,
-    jobId: request.id,
-    queue: request.queue,
-    method: request.method,
-    jobName: request.jobName,
-    user: request.user,
-    attempt: request.attempt,
-    timeout: request.timeout,
-    log: env.log.child({ jobId: request.id, site: request.site, queue: request.queue, method: request.method }),
+  const log = env.log.child({ jobId: request.id, site: request.site, queue: request.queue, method: request.method });
+  const run: JobRun = {
+    request,
+    env,
+    site,
+    db: siteDatabases(env).get(site),
+    base: contextBase(request, log, signal, site.merged, env.enqueue(request.site)),
+    services: { log, installedApps: site.installedApps },
     signal,
-    config: site.merged,
-    enqueue: env.enqueue(request.site),
+    deadline,
+    kwargs: {},
   };
-  const value = await (fn as (k: Record<string, unknown>, c: JobContext) => unknown)(kwargs, ctx);
-  return resultJson(value);
+  let outcome: Outcome;
+  let hooks: JobHooks | undefined;
+  try {
+    run.kwargs = JSON.parse(request.kwargs) as Record<string, unknown>;
+    hooks = await siteHooks(env.bench.appsDir, site);
+    const call = await resolveJob(run);
+    outcome = { ok: true, ...(await runAttempts(run, call, hooks)) };
+  } catch (error) {
+    outcome = { ok: false, error };
+    await logJobError(run, error);
+  }
+  const result = outcome.ok ? outcome.value : undefined;
+  for (const hook of hooks?.after ?? []) {
+    await outsideJob(run, { hook: hook.path }, 'after_job hook failed', (ctx) =>
+      hook.fn({ method: request.method, kwargs: run.kwargs, result }, ctx as never),
+    );
+  }
+  const callback = outcome.ok ? request.onSuccess : request.onFailure;
+  if (callback !== undefined) {
+    const info = jobInfo(request, run.kwargs);
+    const detail = outcome.ok ? outcome.value : outcome.error;
+    await outsideJob(run, { callback, kind: outcome.ok ? 'onSuccess' : 'onFailure' }, 'job callback failed', async (ctx) => {
+      const fn = (await loadMethod(env.bench.appsDir, callback, site.installedApps)) as unknown as (...args: unknown[]) => unknown;
+      return fn(info, detail, ctx);
+    });
+  }
+  if (!outcome.ok) throw outcome.error;
+  return outcome.json;
+}
+
+async function resolveJob(run: JobRun): Promise<JobCall> {
+  const { request, env, site } = run;
+  if (request.doc !== undefined) {
+    return loadDocMethod(env.bench.appsDir, request.method, site.installedApps, request.doc.doctype, request.doc.name);
+  }
+  return (await loadMethod(env.bench.appsDir, request.method, site.installedApps)) as unknown as JobCall;
+}
+
+/** The job function (after the before_job hooks) in a transaction, retried on conflicts. */
+async function runAttempts(run: JobRun, call: JobCall, hooks: JobHooks): Promise<{ value: unknown; json: string }> {
+  const { request, signal, base } = run;
+  for (let retry = 0; ; retry++) {
+    const tx = run.db.begin(run.services);
+    const ctx = contextFor(base, tx, retry);
+    let value: unknown;
+    let json: string;
+    try {
+      for (const hook of hooks.before) await hook.fn({ method: request.method, kwargs: run.kwargs }, ctx as never);
+      value = await call(run.kwargs, ctx);
+      // A job that outlived its timeout is recorded as failed: its work must not be committed.
+      if (signal.aborted) throw abortReason(signal);
+      json = resultJson(value);
+      await tx.commit();
+    } catch (err) {
+      await tx.rollback();
+      await waitBeforeRetry(run, err, retry);
+      continue;
+    }
+    await tx.runAfterCommit();
+    return { value, json };
+  }
+}
+
+/** Rethrow `err` unless it is a retryable conflict with a retry left that fits before the timeout; then wait. */
+async function waitBeforeRetry(run: JobRun, err: unknown, retry: number): Promise<void> {
+  const conflict = retryableConflict(err);
+  if (conflict === undefined || retry >= MAX_RETRIES || run.signal.aborted) throw err;
+  const log = run.base.log;
+  const waitMs = (retry + 1) * 1000;
+  if (Date.now() + waitMs >= run.deadline) {
+    log.warn({ conflict, retry, waitMs }, 'job not retried: its timeout comes before the next try');
+    throw err;
+  }
+  log.warn({ err, conflict, retry: retry + 1, waitMs }, 'job hit a retryable conflict; rolled back, retrying');
+  try {
+    await sleep(waitMs, undefined, { signal: run.signal });
+  } catch {
+    throw err;
+  }
+}
+
+/** frappe.log_error: an error_log row in its own transaction; a failure to write it is only logged. */
+async function logJobError(run: JobRun, error: unknown): Promise<void> {
+  try {
+    await writeErrorLog(run.db, { method: run.request.method, jobId: run.request.id, error });
+  } catch (err) {
+    run.base.log.error({ err, jobError: serializeError(error), db: run.db.description }, 'error log could not be written');
+  }
+}
+
+/** Run a hook or callback after the job, in a transaction of its own; errors are logged, not thrown. */
+async function outsideJob(run: JobRun, fields: Record<string, unknown>, message: string, call: (ctx: JobContext) => unknown): Promise<void> {
+  const tx = run.db.begin(run.services);
+  try {
+    await call(contextFor(run.base, tx, 0));
+    await tx.commit();
+  } catch (err) {
+    await tx.rollback();
+    run.base.log.error({ err, ...fields }, message);
+    return;
+  }
+  try {
+    await tx.runAfterCommit();
+  } catch (err) {
+    run.base.log.error({ err, ...fields }, message);
+  }
+}
+
+function abortReason(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new BenchError('ERR_JOB_TIMEOUT', 'the job was aborted');
+}
+
+async function publishSafely(publish: (channel: string, message: string) => Promise<unknown>, envelope: RealtimeEnvelope, log: Logger): Promise<void> {
+  try {
+    await publish(REALTIME_CHANNEL, JSON.stringify(envelope));
+  } catch (err) {
+    log.warn({ err, event: envelope.event, room: envelope.room }, 'realtime message could not be published');
+  }
 }
 
 function resultJson(value: unknown): string {

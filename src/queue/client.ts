@@ -1,45 +1,28 @@
-// The producer side: enqueue() and enqueueMany() for app code and the CLI. Validates everything
-// (site, queue, method, kwargs, size) before a single write, then hands each batch of jobs to the
-// atomic enqueue script.
-import { randomUUID } from 'node:crypto';
+// The producer side: enqueue() and enqueueMany() for app code and the CLI, plus job lookups and
+// stop-job. Validates everything (site, queue, method, kwargs, size) before a single write; the
+// pipeline itself lives in ./enqueue.ts.
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
-import { findBenchPath, getQueueSpec, listSites, loadBenchConfig, loadSiteConfig, type BenchConfig, type SiteConfig } from '../config/load.js';
+import { pino } from 'pino';
+import { findBenchPath, listSites, loadBenchConfig, loadSiteConfig, type BenchConfig } from '../config/load.js';
 import { BenchError } from '../errors.js';
-import { methodPathOf } from '../jobs/function-path.js';
-import { loadMethod, resolveMethodFile } from '../jobs/loader.js';
 import type { Logger } from '../log/logger.js';
 import { createRedis } from '../redis/connection.js';
-import { queueKeys } from '../redis/keys.js';
-import { runScript } from '../redis/scripts.js';
 import { publishControl } from '../redis/control.js';
+import { prepareEnqueue, preparePayloads, requireSite, writeJobs, type EnqueueManyOptions, type EnqueueOptions, type JobMethod } from './enqueue.js';
 import { findJob, fullJobId } from './inspect.js';
-import { enqueueFieldPairs, namespacedJobId, type EnqueueFields, type JobRecord } from './job.js';
-import { checkPayloadSize, kwargsToJson } from './payload.js';
+import { closeSiteDbsOf, siteDbCacheOf, SiteDbCache, type SiteDatabase } from '../db/site-db.js';
+import { docMethodPath } from '../jobs/doc-method.js';
+import { publishEnvelope, realtimeEnvelope, type RealtimeOptions } from '../realtime/realtime.js';
+import type { JobRecord, JobStatus } from './job.js';
+import { cancelJob, deleteJob, purgeJobs, requeueFailed, retryJob, type JobActionOptions, type JobFilter } from '../monitor/actions.js';
+import { getJobs, listJobs, type JobPage, type ListJobsOptions } from '../monitor/jobs.js';
+import { getWorkers, type WorkerInfo } from '../monitor/workers.js';
 
-/** A dotted path ("myapp.tasks.process_data") or a function exported by an app module. */
-export type JobMethod = string | ((...args: never[]) => unknown);
+export type { EnqueueManyOptions, EnqueueOptions, JobMethod } from './enqueue.js';
 
-export interface EnqueueOptions {
-  /** Site the job runs for (required). */
-  site: string;
-  /** short | default | long | a custom queue from `workers`. Default: "default". */
-  queue?: string;
-  /** Seconds; default: the queue's timeout. */
-  timeout?: number;
-  /** Your id for the job; stored site-namespaced as `site||jobId`. Default: a random UUID. */
-  jobId?: string;
-  /** Display name (Frappe's job_name). Default: the method path. */
-  jobName?: string;
-  /** Put the job at the front of its queue. */
-  atFront?: boolean;
-  /** User the job runs as (ctx.user). */
-  user?: string;
-  /** Arguments passed to the method: a JSON object. */
-  kwargs?: Record<string, unknown>;
-}
-
-export type EnqueueManyOptions = Omit<EnqueueOptions, 'kwargs' | 'jobId'>;
+/** Site count is cached this long for the max_queued_jobs limit (as Frappe's site_cache). */
+const SITE_COUNT_TTL_MS = 10 * 60 * 1000;
 
 export interface BenchClientOptions {
   benchPath?: string;
@@ -47,9 +30,6 @@ export interface BenchClientOptions {
   /** Import the method's module at enqueue time to check the export exists (the CLI does). */
   verifyMethod?: boolean;
 }
-
-const BATCH_SIZE = 500;
-const MAX_BATCHES_IN_FLIGHT = 8;
 
 export class BenchClient {
   readonly bench: BenchConfig;
@@ -81,18 +61,50 @@ export class BenchClient {
     return this.connecting;
   }
 
-  /** Enqueue one job; resolves to its site-namespaced id once Redis has accepted it. */
-  async enqueue(method: JobMethod, options: EnqueueOptions): Promise<string> {
-    const ids = await this.enqueueBatch(method, [options.kwargs], options, options.jobId === undefined ? undefined : [options.jobId]);
-    return ids[0] as string;
+  /**
+   * Enqueue one job; resolves to its site-namespaced id once Redis has accepted it. With
+   * `deduplicate`, resolves to undefined (and writes nothing) when a job with that `jobId` is
+   * already queued, scheduled or running.
+   */
+  async enqueue(method: JobMethod, options: EnqueueOptions & { deduplicate: true }): Promise<string | undefined>;
+  async enqueue(method: JobMethod, options: EnqueueOptions): Promise<string>;
+  async enqueue(method: JobMethod, options: EnqueueOptions): Promise<string | undefined> {
+    if (options.deduplicate && options.jobId === undefined) {
+      throw new BenchError('ERR_ENQUEUE_INVALID', '`jobId` is required for deduplication');
+    }
+    const [id] = await this.enqueueBatch(method, [options.kwargs], options, options.jobId === undefined ? undefined : [options.jobId], Boolean(options.deduplicate));
+    if (id === undefined) this.options.log?.info({ jobId: options.jobId, site: options.site }, 'job not enqueued: a job with this id is already queued or running');
+    return id;
   }
 
   /**
    * Enqueue one job per kwargs object. Every entry is validated before anything is written; a bad
-   * one is reported by its 1-based position and nothing is enqueued.
+   * one is reported by its 1-based position and nothing is enqueued. The max_queued_jobs limit is
+   * checked once, before the first job.
    */
   async enqueueMany(method: JobMethod, kwargsList: readonly Record<string, unknown>[], options: EnqueueManyOptions): Promise<string[]> {
-    return this.enqueueBatch(method, kwargsList, options, undefined);
+    return (await this.enqueueBatch(method, kwargsList, options, undefined, false)) as string[];
+  }
+
+  /** Enqueue a job to run `seconds` from now. */
+  async enqueueIn(seconds: number, method: JobMethod, options: EnqueueOptions): Promise<string> {
+    return this.enqueue(method, { ...options, inSeconds: seconds });
+  }
+
+  /** Enqueue a job to run at `at`. */
+  async enqueueAt(at: Date, method: JobMethod, options: EnqueueOptions): Promise<string> {
+    return this.enqueue(method, { ...options, at });
+  }
+
+  /** True when the site's job `jobId` is queued, scheduled or running (Frappe's is_job_enqueued). */
+  async isJobEnqueued(site: string, jobId: string): Promise<boolean> {
+    const status = await this.getJobStatus(site, jobId);
+    return status === 'queued' || status === 'started' || status === 'scheduled';
+  }
+
+  /** The status of the site's job `jobId`, or undefined when there is no such job. */
+  async getJobStatus(site: string, jobId: string): Promise<JobStatus | undefined> {
+    return (await this.getJob(site, jobId))?.status;
   }
 
   /** The job `jobId` of `site` (its own id or the full `site||id`), or undefined. */
@@ -127,6 +139,7 @@ export class BenchClient {
   }
 
   async close(): Promise<void> {
+    await closeSiteDbsOf(this);
     const connecting = this.connecting;
     this.connecting = undefined;
     if (!connecting) return;
@@ -139,91 +152,116 @@ export class BenchClient {
     kwargsList: readonly (Record<string, unknown> | undefined)[],
     options: EnqueueManyOptions,
     userIds: readonly string[] | undefined,
-  ): Promise<string[]> {
-    const site = this.siteConfig(options.site);
-    const fields = await this.enqueueFields(method, site, options);
-    const limit = site.settings.max_job_payload_bytes;
-    const single = kwargsList.length === 1;
-    const payloads = kwargsList.map((kwargs, i) => {
-      const where = single ? `enqueue ${fields.method}` : `entry ${i + 1}`;
-      const json = kwargsToJson(kwargs, where);
-      checkPayloadSize(json, limit, where);
-      return json;
+    deduplicate: boolean,
+  ): Promise<(string | undefined)[]> {
+    const site = loadSiteConfig(this.bench, requireSite(this.bench, options.site));
+    const prepared = await prepareEnqueue(this.bench, site, method, options, Boolean(this.options.verifyMethod));
+    const payloads = preparePayloads(kwargsList, prepared);
+    return writeJobs(await this.connection(), this.bench, prepared, payloads, {
+      atFront: Boolean(options.atFront),
+      atFrontWhenStarved: Boolean(options.atFrontWhenStarved),
+      maxQueued: site.settings.max_queued_jobs + 50 * this.siteCount(),
+      deduplicate,
+      userIds,
     });
-    const ids = payloads.map((_, i) => (userIds?.[i] === undefined ? `${site.site}||${randomUUID()}` : namespacedJobId(site.site, userIds[i])));
-    const nonces = payloads.map((_, i) => (userIds?.[i] === undefined ? '' : randomUUID()));
-
-    const redis = await this.connection();
-    const keys = queueKeys(this.bench.settings.bench_id, fields.queue);
-    const common = enqueueFieldPairs(fields);
-    const head = [options.atFront ? '1' : '0', '0', String(common.length / 2), ...common];
-    const batches: Promise<void>[] = [];
-    let inFlight: Promise<void>[] = [];
-    const starts: number[] = [];
-    for (let start = 0; start < ids.length; start += BATCH_SIZE) starts.push(start);
-    // At the front, the last batch goes first so the whole list keeps its order at the head.
-    if (options.atFront) starts.reverse();
-    for (const start of starts) {
-      const end = Math.min(start + BATCH_SIZE, ids.length);
-      const jobKeys: string[] = [];
-      const args: string[] = [...head];
-      for (let i = start; i < end; i++) {
-        jobKeys.push(keys.job(ids[i] as string));
-        args.push(ids[i] as string, payloads[i] as string, nonces[i] as string);
-      }
-      const call = runScript(redis, 'enqueue', [keys.wait, keys.marker, keys.finished, keys.failed, ...jobKeys], args)
-        .then((reply) => checkEnqueueReply(reply, ids.slice(start, end)));
-      batches.push(call);
-      inFlight.push(call);
-      if (inFlight.length >= MAX_BATCHES_IN_FLIGHT) {
-        await Promise.all(inFlight);
-        inFlight = [];
-      }
-    }
-    await Promise.all(batches);
-    return ids;
   }
 
-  private siteConfig(site: string | undefined): SiteConfig {
-    if (typeof site !== 'string' || site.length === 0) {
-      throw new BenchError('ERR_ENQUEUE_INVALID', `enqueue needs a site (sites of this bench: ${listSites(this.bench).join(', ') || 'none'})`);
+  private siteCountCache: { count: number; at: number } | undefined;
+
+  private siteCount(): number {
+    if (!this.siteCountCache || Date.now() - this.siteCountCache.at > SITE_COUNT_TTL_MS) {
+      this.siteCountCache = { count: listSites(this.bench).length, at: Date.now() };
     }
-    return loadSiteConfig(this.bench, site);
+    return this.siteCountCache.count;
   }
 
-  private async enqueueFields(method: JobMethod, site: SiteConfig, options: EnqueueManyOptions): Promise<EnqueueFields> {
-    const queue = getQueueSpec(this.bench, options.queue ?? 'default');
-    const methodPath = typeof method === 'function' ? await methodPathOf(method, this.bench.appsDir, site.installedApps) : method;
-    if (typeof methodPath !== 'string') throw new BenchError('ERR_ENQUEUE_INVALID', 'method must be a dotted path or a function');
-    if (this.options.verifyMethod) await loadMethod(this.bench.appsDir, methodPath, site.installedApps);
-    else resolveMethodFile(this.bench.appsDir, methodPath, site.installedApps);
-    const timeout = options.timeout ?? queue.timeout;
-    if (!(typeof timeout === 'number' && Number.isFinite(timeout) && timeout > 0)) {
-      throw new BenchError('ERR_ENQUEUE_INVALID', `timeout must be a number of seconds greater than 0, found ${String(timeout)}`);
-    }
-    return {
-      site: site.site,
-      queue: queue.name,
-      method: methodPath,
-      jobName: options.jobName ?? methodPath,
-      timeout,
-      user: options.user,
-      resultTtl: site.settings.rq_results_ttl,
-      failureTtl: site.settings.rq_job_failure_ttl,
-    };
-  }
-}
+  // Monitoring: Frappe's get_jobs / get_workers and the RQ Job actions. Thin delegates; the logic
+  // lives in src/monitor/.
 
-function checkEnqueueReply(reply: unknown, ids: readonly string[]): void {
-  const codes = reply as number[];
-  if (codes[0] === -10) {
-    throw new BenchError('ERR_ENQUEUE_INVALID', `queue is full (${String(codes[1])} jobs waiting)`);
+  /** Queued and running jobs grouped by site (Frappe's get_jobs); only `site`'s, or `queue`'s, when given. */
+  async getJobs(site?: string, queue?: string): Promise<Record<string, JobRecord[]>> {
+    return getJobs(await this.connection(), this.bench, site, queue);
   }
-  codes.forEach((code, i) => {
-    if (code === -1) {
-      throw new BenchError('ERR_JOB_EXISTS', `job "${ids[i] as string}" is already queued or running; nothing was enqueued for it`, {
-        details: { jobId: ids[i] },
-      });
-    }
-  });
+
+  /** The live workers of the bench (Frappe's get_workers); only those listening to `queue` when given. */
+  async getWorkers(queue?: string): Promise<WorkerInfo[]> {
+    return getWorkers(await this.connection(), this.bench.settings.bench_id, queue);
+  }
+
+  /** One page of the jobs with a status (newest first for finished/failed/stopped), of a site and queue. */
+  async listJobs(options: ListJobsOptions): Promise<JobPage> {
+    return listJobs(await this.connection(), this.bench, options);
+  }
+
+  /** Put a failed or stopped job back on its queue (status queued); other statuses: ERR_JOB_STATE. */
+  async retryJob(site: string | undefined, jobId: string, options?: JobActionOptions): Promise<JobRecord> {
+    return retryJob(await this.monitorContext(), site, jobId, options);
+  }
+
+  /** Delete a job that is not running; resolves to its record as it was. A running job: ERR_JOB_STATE. */
+  async deleteJob(site: string | undefined, jobId: string, options?: JobActionOptions): Promise<JobRecord> {
+    return deleteJob(await this.monitorContext(), site, jobId, options);
+  }
+
+  /** Cancel a queued or scheduled job (kept as canceled for its failure TTL). Other statuses: ERR_JOB_STATE. */
+  async cancelJob(site: string | undefined, jobId: string, options?: JobActionOptions): Promise<JobRecord> {
+    return cancelJob(await this.monitorContext(), site, jobId, options);
+  }
+
+  /** Requeue every failed job (of a site, of a queue); resolves to the number requeued. */
+  async requeueFailed(filter?: JobFilter): Promise<number> {
+    return requeueFailed(await this.monitorContext(), filter);
+  }
+
+  /** Delete the queued jobs of `site` (of one queue; with a given `event`); resolves to the number deleted. */
+  async purgeJobs(site: string, filter?: { queue?: string; event?: string }): Promise<number> {
+    return purgeJobs(await this.monitorContext(), site, filter);
+  }
+
+  private async monitorContext(): Promise<{ redis: Redis; bench: BenchConfig; log: Logger | undefined }> {
+    return { redis: await this.connection(), bench: this.bench, log: this.options.log };
+  }
+
+  /**
+   * Frappe's enqueue_doc: run `method` of the DocType's controller (apps/<app>/<app>/doctype/<doctype>/<doctype>.ts)
+   * on document `name`, loaded from the site database (table `tab<DocType>`). Job name: "<DocType>.<method>".
+   */
+  async enqueueDoc(doctype: string, name: string, method: string, options: EnqueueOptions): Promise<string> {
+    const site = loadSiteConfig(this.bench, requireSite(this.bench, options.site));
+    const path = docMethodPath(this.bench.appsDir, site.installedApps, doctype, name, method);
+    return this.enqueue(path, { jobName: `${doctype}.${method}`, ...options, doc: { doctype, name } });
+  }
+
+  /**
+   * The database of `site` (its SQLite file, or PostgreSQL per db_type / db_url), opened on first
+   * use and closed by close(). `db.transaction(async (tx) => …)` commits or rolls back; inside it,
+   * tx.enqueueAfterCommit() and tx.publishRealtime(…, { afterCommit: true }) wait for the commit.
+   */
+  siteDb(site: string): SiteDatabase {
+    const config = loadSiteConfig(this.bench, requireSite(this.bench, site));
+    const log = this.options.log ?? pino({ level: 'silent' });
+    const cache = siteDbCacheOf(this, () => new SiteDbCache(this.bench, {
+      bench: this.bench,
+      log,
+      enqueue: (m, o) => this.enqueue(m, o),
+      publish: async (envelope) => {
+        try {
+          await publishEnvelope(await this.connection(), envelope);
+        } catch (err) {
+          log.warn({ err, event: envelope.event, room: envelope.room }, 'realtime message could not be published');
+        }
+      },
+    }));
+    return cache.get(config);
+  }
+
+  /**
+   * Frappe's publish_realtime from app code: {"event", "message", "room", "namespace": site} on the
+   * Redis channel `events`. Resolves to the number of subscribers that received it.
+   */
+  async publishRealtime(event: string, message: unknown, options: RealtimeOptions & { site: string }): Promise<number> {
+    const site = loadSiteConfig(this.bench, requireSite(this.bench, options.site)).site;
+    return publishEnvelope(await this.connection(), realtimeEnvelope(site, event, message, options));
+  }
+
 }

@@ -48,7 +48,7 @@ export function redisOptionsFor(settings: BenchSettings, options: CreateRedisOpt
     enableOfflineQueue: true,
     // A silent partition would hang a command forever: drop a socket that answers nothing for this
     // long and reconnect (the worker scripts are replay-safe). Blocking waits have their own watchdog.
-    ...(options.role === 'worker' ? { socketTimeout: 15_000 } : {}),
+    ...(options.role === 'worker' ? { socketTimeout: 15_000, enableAutoPipelining: true } : {}),
     retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 6), 5000) + Math.floor(Math.random() * 200),
   };
 }

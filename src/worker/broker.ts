@@ -16,8 +16,8 @@ export interface ClaimedJob {
 
 export type FinishOutcome = 'finished' | 'failed' | 'stopped';
 
-/** 1 done, 0 replay of a done call, -1 lease lost, -2 job gone. */
-export type FinishCode = 1 | 0 | -1 | -2;
+/** 1 done, 2 scheduled for a retry, 0 replay of a done call, -1 lease lost, -2 job gone. */
+export type FinishCode = 2 | 1 | 0 | -1 | -2;
 
 export class Broker {
   private readonly keysByQueue = new Map<string, QueueKeys>();
@@ -37,27 +37,29 @@ export class Broker {
     return keys;
   }
 
-  /** Claim up to `count` jobs from `queues`, highest priority first. */
-  async claim(queues: readonly string[], count: number, leaseMs: number): Promise<ClaimedJob[]> {
+  /**
+   * Claim up to `count` jobs from `queues`, highest priority first (promoting scheduled jobs that
+   * are due). `nextScheduledMs` says when the next scheduled job falls due (-1: none).
+   */
+  async claim(queues: readonly string[], count: number, leaseMs: number): Promise<{ jobs: ClaimedJob[]; nextScheduledMs: number }> {
     const keys: string[] = [];
     const prefixes: string[] = [];
     for (const queue of queues) {
       const k = this.keys(queue);
-      keys.push(k.wait, k.active, k.marker);
+      keys.push(k.wait, k.active, k.marker, k.delayed);
       prefixes.push(k.prefix);
     }
-    const reply = (await runScript(this.redis, 'claim', keys, [count, leaseMs, this.workerName, randomUUID(), ...prefixes])) as [
+    const [nextScheduledMs, ...claimed] = (await runScript(this.redis, 'claim', keys, [count, leaseMs, this.workerName, randomUUID(), ...prefixes])) as [
       number,
-      string,
-      string,
-      string[],
-    ][];
-    return reply.map(([queueIndex, id, token, pairs]) => ({
+      ...[number, string, string, string[]][],
+    ];
+    const jobs = claimed.map(([queueIndex, id, token, pairs]) => ({
       queue: queues[queueIndex - 1] as string,
       id,
       token,
       fields: pairsToObject(pairs),
     }));
+    return { jobs, nextScheduledMs };
   }
 
   /** Renew leases; returns the ids whose lease was lost. */
@@ -69,26 +71,34 @@ export class Broker {
     return (await runScript(this.redis, 'extendLeases', [k.active], args)) as string[];
   }
 
-  async finish(job: { queue: string; id: string; token: string }, outcome: FinishOutcome, payload: string, ttlSeconds: number, failedLimit: number): Promise<FinishCode> {
+  /** End a running job. With `retry`, a failure is scheduled again after `retry.delayMs`. */
+  async finish(
+    job: { queue: string; id: string; token: string },
+    outcome: FinishOutcome,
+    payload: string,
+    ttlSeconds: number,
+    failedLimit: number,
+    retry?: { delayMs: number; history: string },
+  ): Promise<FinishCode> {
     const k = this.keys(job.queue);
-    return (await runScript(this.redis, 'finish', [k.active, k.finished, k.failed], [
-      k.prefix, job.id, job.token, outcome, payload, ttlSeconds, failedLimit,
+    return (await runScript(this.redis, 'finish', [k.active, k.finished, k.failed, k.delayed], [
+      k.prefix, job.id, job.token, outcome, payload, ttlSeconds, failedLimit, retry?.delayMs ?? 0, retry?.history ?? '',
     ])) as FinishCode;
   }
 
   /** Hand a running job back to the front of its queue. 1 requeued, 0 failed as abandoned, -1 lease lost. */
-  async release(job: { queue: string; id: string; token: string }, countStall: boolean, maxStalls: number, reason: string): Promise<number> {
+  async release(job: { queue: string; id: string; token: string }, countStall: boolean, maxStalls: number, reason: string, failedLimit: number): Promise<number> {
     const k = this.keys(job.queue);
     return (await runScript(this.redis, 'release', [k.active, k.wait, k.marker, k.failed], [
-      k.prefix, job.id, job.token, countStall ? '1' : '0', maxStalls, reason,
+      k.prefix, job.id, job.token, countStall ? '1' : '0', maxStalls, reason, failedLimit,
     ])) as number;
   }
 
   /** Requeue jobs with expired leases, unless another worker's reaper holds the lock. */
-  async reap(queue: string, lockMs: number, maxStalls: number, batch = 100): Promise<{ requeued: number; abandoned: number } | null> {
+  async reap(queue: string, lockMs: number, maxStalls: number, failedLimit: number, batch = 100): Promise<{ requeued: number; abandoned: number } | null> {
     const k = this.keys(queue);
     const reply = await runScript(this.redis, 'reap', [k.active, k.wait, k.marker, k.failed, k.reaperLock], [
-      k.prefix, this.workerName, lockMs, maxStalls, batch,
+      k.prefix, this.workerName, lockMs, maxStalls, batch, failedLimit,
     ]);
     if (!Array.isArray(reply)) return null;
     return { requeued: Number(reply[0]), abandoned: Number(reply[1]) };
@@ -96,6 +106,7 @@ export class Broker {
 
   /** Block on `client` (a dedicated connection) until a marker of one of `queues` is set, or timeout. */
   async waitForWork(client: Redis, queues: readonly string[], timeoutSeconds: number): Promise<boolean> {
+    // BZPOPMIN takes fractional seconds; 0 would mean forever.
     const markers = queues.map((q) => this.keys(q).marker);
     const reply = await client.bzpopmin(...markers, timeoutSeconds);
     return reply !== null;

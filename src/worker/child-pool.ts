@@ -61,10 +61,8 @@ export class ChildPool {
   async afterJob(child: JobChild): Promise<void> {
     if (this.closed) return;
     if (!child.alive) return this.replace(child, 'exited');
-    const jobLimit = this.jobLimits.get(child) ?? this.options.maxJobs;
-    const overMemory = this.options.maxRssBytes > 0 && child.rss > this.options.maxRssBytes;
-    if (child.retiring || child.jobsRun >= jobLimit || overMemory) {
-      child.retiring = true;
+    this.retireIfDue(child);
+    if (child.retiring) {
       if (child.runningJobs === 0) {
         this.options.log.info({ child: child.label, pid: child.pid, jobsRun: child.jobsRun, rss: child.rss }, 'recycling job child');
         const pid = child.pid;
@@ -73,6 +71,16 @@ export class ChildPool {
         return this.replace(child, 'recycled');
       }
     }
+  }
+
+  /**
+   * Mark `child` retiring once it reached its job count or memory limit, so it gets no more jobs.
+   * Called as soon as a job's outcome arrives, before its slot is offered to the next claim.
+   */
+  retireIfDue(child: JobChild): void {
+    const jobLimit = this.jobLimits.get(child) ?? this.options.maxJobs;
+    const overMemory = this.options.maxRssBytes > 0 && child.rss > this.options.maxRssBytes;
+    if (child.jobsRun >= jobLimit || overMemory) child.retiring = true;
   }
 
   /** Replace every child gracefully: idle ones now, busy ones once their jobs are done. */

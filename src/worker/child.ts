@@ -5,7 +5,7 @@ import { statSync } from 'node:fs';
 import pLimit from 'p-limit';
 import { loadBenchConfig, loadSiteConfig, type BenchConfig, type SiteConfig } from '../config/load.js';
 import { BenchError, serializeError } from '../errors.js';
-import { executeJob, type ExecutionEnv } from '../jobs/execute.js';
+import { closeSiteDatabases, executeJob, type ExecutionEnv } from '../jobs/execute.js';
 import { createLogger } from '../log/logger.js';
 import { BenchClient, type EnqueueOptions, type JobMethod } from '../queue/client.js';
 import type { FromChild, RunRequest, ToChild } from './child-protocol.js';
@@ -43,14 +43,32 @@ function siteConfig(site: string): SiteConfig {
   return config;
 }
 
+/** The child's client, opened on first use; reopened after a failed open or a connection that ended. */
+async function benchClient(): Promise<BenchClient> {
+  const current = client;
+  if (current) {
+    const open = await current.catch(() => undefined);
+    const redis = open ? await open.connection().catch(() => undefined) : undefined;
+    if (redis && redis.status !== 'end') return open as BenchClient;
+    if (client === current) client = undefined;
+    void open?.close();
+  }
+  client ??= BenchClient.open({ benchPath: bench.path, log });
+  return client;
+}
+
 function enqueueFromJob(site: string) {
   return async (method: JobMethod, options: Partial<EnqueueOptions> = {}): Promise<string> => {
-    client ??= BenchClient.open({ benchPath: bench.path, log });
-    return (await client).enqueue(method, { ...options, site: options.site ?? site });
+    return (await benchClient()).enqueue(method, { ...options, site: options.site ?? site });
   };
 }
 
-const env: ExecutionEnv = { bench, log, siteConfig, enqueue: enqueueFromJob };
+/** Realtime messages and job lifecycle events (channel `events`) go out on the same client. */
+async function publish(channel: string, message: string): Promise<number> {
+  return (await (await benchClient()).connection()).publish(channel, message);
+}
+
+const env: ExecutionEnv = { bench, log, siteConfig, enqueue: enqueueFromJob, publish };
 
 async function run(request: RunRequest): Promise<void> {
   const controller = new AbortController();
@@ -75,6 +93,6 @@ process.on('SIGINT', () => {});
 process.on('SIGTERM', () => {});
 process.on('disconnect', () => {
   for (const controller of running.values()) controller.abort(new Error('worker supervisor went away'));
-  void (client ? client.then((c) => c.close()) : Promise.resolve()).finally(() => process.exit(0));
+  void Promise.allSettled([client?.then((c) => c.close()), closeSiteDatabases(env)]).finally(() => process.exit(0));
 });
 send({ t: 'ready' });

@@ -7,6 +7,7 @@ import type { BenchSettings } from '../config/schema.js';
 import type { Broker, ClaimedJob } from './broker.js';
 import type { ChildOutcome, JobChild } from './job-child.js';
 import type { RunRequest } from './child-protocol.js';
+import { nextRetryDelayMs } from '../queue/retry.js';
 
 export interface RunningJob {
   job: ClaimedJob;
@@ -37,8 +38,11 @@ export class Executor {
 
   constructor(private readonly options: ExecutorOptions) {}
 
-  /** Start `job` on `child`; resolves when its outcome is recorded in Redis. */
-  async execute(job: ClaimedJob, child: JobChild): Promise<void> {
+  /**
+   * Start `job` on `child`; resolves when its outcome is recorded in Redis. `slotFree` is called as
+   * soon as the child is done with it, so the next claim overlaps this job's finish round trip.
+   */
+  async execute(job: ClaimedJob, child: JobChild, slotFree: (child: JobChild) => void = () => {}): Promise<void> {
     const timeoutSeconds = Number(job.fields['timeout'] ?? 300);
     const entry: RunningJob = { job, child, startedAt: Date.now(), timedOut: false, leaseLost: false, stopped: false, timers: [] };
     this.running.set(job.id, entry);
@@ -47,6 +51,7 @@ export class Executor {
     log.info({ attempt: Number(job.fields['attempts'] ?? 1) }, 'job started');
     try {
       const outcome = await child.run(toRunRequest(job, timeoutSeconds));
+      slotFree(child);
       await this.record(entry, outcome, log);
     } catch (err) {
       log.error({ err }, 'job outcome could not be recorded; the reaper will hand the job back when its lease expires');
@@ -128,22 +133,25 @@ export class Executor {
       return;
     }
     const error: SerializedError = entry.timedOut ? timeoutError(job, outcome) : (outcome as { error: SerializedError }).error;
+    const retry = retryOf(job, error);
     const code = await this.options.broker.finish(
       job,
       'failed',
       JSON.stringify(error),
       Number(job.fields['fttl']),
       this.options.settings.rq_failed_jobs_limit,
+      retry,
     );
     entry.child.stats.failed++;
-    log.warn({ durationMs, err: error, code }, 'job failed');
+    if (code === 2) log.warn({ durationMs, err: error, retryInMs: retry?.delayMs }, 'job failed; retry scheduled');
+    else log.warn({ durationMs, err: error, code }, 'job failed');
   }
 
   /** The child died under the job. If we killed it (another job's timeout, cold shutdown) the job is not to blame. */
   private async handBack(entry: RunningJob, outcome: Extract<ChildOutcome, { kind: 'crashed' }>, log: Logger): Promise<void> {
     const blameless = this.cold || outcome.killed;
     const reason = blameless ? 'worker stopped' : `child process died (exit code ${String(outcome.exitCode)}, signal ${String(outcome.signal)})`;
-    const result = await this.options.broker.release(entry.job, !blameless, this.options.maxStalls, reason);
+    const result = await this.options.broker.release(entry.job, !blameless, this.options.maxStalls, reason, this.options.settings.rq_failed_jobs_limit);
     if (result === 1) log.warn({ reason }, 'job handed back to its queue');
     else if (result === 0) {
       entry.child.stats.failed++;
@@ -155,6 +163,17 @@ export class Executor {
 function logFinish(log: Logger, code: number, durationMs: number, message: string): void {
   if (code === 1 || code === 0) log.info({ durationMs }, message);
   else log.warn({ durationMs, code }, 'job result discarded: its lease was lost (it may run again elsewhere)');
+}
+
+/** The retry of a failed job under its policy (with every attempt's error so far), if any remain. */
+function retryOf(job: ClaimedJob, error: SerializedError): { delayMs: number; history: string } | undefined {
+  const policy = job.fields['retry'];
+  if (!policy) return undefined;
+  const earlier = job.fields['errors'] ? (JSON.parse(job.fields['errors']) as SerializedError[]) : [];
+  const history = JSON.stringify([...earlier, error]);
+  const delayMs = nextRetryDelayMs(policy, Number(job.fields['retries'] ?? 0));
+  // Out of retries: fail, still keeping every attempt's error.
+  return { delayMs: delayMs ?? 0, history };
 }
 
 function timeoutError(job: ClaimedJob, outcome: ChildOutcome): SerializedError {

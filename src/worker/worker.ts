@@ -13,6 +13,7 @@ import { childWorkerName, Heartbeat, HEARTBEAT_INTERVAL_MS } from '../monitor/he
 import { createRedis } from '../redis/connection.js';
 import { Broker } from './broker.js';
 import { ChildPool } from './child-pool.js';
+import type { JobChild } from './job-child.js';
 import { listenForControl } from '../redis/control.js';
 import { Executor } from './executor.js';
 import { warnIfLossy } from './redis-checks.js';
@@ -140,8 +141,9 @@ export class Worker {
         continue;
       }
       let claimed;
+      let nextScheduledMs = -1;
       try {
-        claimed = await this.broker.claim(this.claimOrder(), free, this.leaseMs);
+        ({ jobs: claimed, nextScheduledMs } = await this.broker.claim(this.claimOrder(), free, this.leaseMs));
       } catch (err) {
         this.log.error({ err }, 'claim failed; retrying');
         await delay(1000);
@@ -152,7 +154,12 @@ export class Worker {
         for (const job of claimed) {
           const child = this.pool.pick();
           if (!child) throw new Error('claimed a job with no free child slot');
-          void this.executor.execute(job, child).finally(() => this.wakeSlotWaiters());
+          const wake = () => this.wakeSlotWaiters();
+          const slotFree = (done: JobChild) => {
+            this.pool.retireIfDue(done);
+            wake();
+          };
+          void this.executor.execute(job, child, slotFree).finally(wake);
         }
         continue;
       }
@@ -161,7 +168,7 @@ export class Worker {
         await this.nextFreeSlot();
         continue;
       }
-      await this.waitForWork();
+      await this.waitForWork(nextScheduledMs);
     }
   }
 
@@ -179,9 +186,13 @@ export class Worker {
     return orderQueues(this.queues, this.options.strategy ?? 'default', this.lastQueue);
   }
 
-  /** Block until a job may be waiting. A watchdog replaces a blocking connection that hangs. */
-  private async waitForWork(): Promise<void> {
-    const blockSeconds = this.options.blockSeconds ?? 5;
+  /**
+   * Block until a job may be waiting, or a scheduled job falls due. A watchdog replaces a blocking
+   * connection that hangs.
+   */
+  private async waitForWork(nextScheduledMs: number): Promise<void> {
+    const maxSeconds = this.options.blockSeconds ?? 5;
+    const blockSeconds = nextScheduledMs >= 0 ? Math.max(0.01, Math.min(maxSeconds, nextScheduledMs / 1000)) : maxSeconds;
     try {
       this.blocking ??= await this.connect('blocking');
       const blocking = this.blocking;
@@ -233,7 +244,7 @@ export class Worker {
   private async reap(): Promise<void> {
     const lockMs = Math.max(250, this.reapIntervalMs - 250);
     for (const queue of this.queues) {
-      const result = await this.broker.reap(queue, lockMs, this.maxStalls);
+      const result = await this.broker.reap(queue, lockMs, this.maxStalls, this.options.bench.settings.rq_failed_jobs_limit);
       if (result && (result.requeued > 0 || result.abandoned > 0)) {
         this.log.warn({ queue, ...result }, 'reaper handed back jobs of dead workers');
       }

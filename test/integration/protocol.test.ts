@@ -55,7 +55,7 @@ describe('enqueue', () => {
   it('a replay of the same request (same nonce) is a no-op; another request for a live id is refused', async () => {
     const k = keys();
     const call = (nonce: string) =>
-      runScript(scripted, 'enqueue', [k.wait, k.marker, k.finished, k.failed, k.job('s||x')], ['0', '0', '1', 'site', SITE, 's||x', '{}', nonce]);
+      runScript(scripted, 'enqueue', [k.wait, k.marker, k.finished, k.failed, k.delayed, k.job('s||x')], ['0', '0', '0', '0', '1', 'site', SITE, 's||x', '{}', nonce]);
     assert.deepEqual(await call('n1'), [1]);
     assert.deepEqual(await call('n1'), [2]);
     assert.deepEqual(await call('n2'), [-1]);
@@ -64,7 +64,7 @@ describe('enqueue', () => {
 
   it('replaces a finished job that reuses its id', async () => {
     const id = await client.enqueue('testapp.tasks.echo', { site: SITE, jobId: 'reuse' });
-    const [claimed] = await broker.claim(['default'], 1, LEASE);
+    const [claimed] = (await broker.claim(['default'], 1, LEASE)).jobs;
     assert.ok(claimed);
     assert.equal(await broker.finish(claimed, 'finished', '"r"', 600, 10), 1);
     assert.equal(await client.enqueue('testapp.tasks.echo', { site: SITE, jobId: 'reuse' }), id);
@@ -78,7 +78,7 @@ describe('claim', () => {
     const long = await client.enqueue('testapp.tasks.echo', { site: SITE, queue: 'long' });
     const short = await client.enqueue('testapp.tasks.echo', { site: SITE, queue: 'short' });
     const [t] = await redis.client.time();
-    const claimed = await broker.claim(['short', 'default', 'long'], 5, LEASE);
+    const claimed = (await broker.claim(['short', 'default', 'long'], 5, LEASE)).jobs;
     assert.deepEqual(claimed.map((c) => c.id), [short, long]);
     const deadline = Number(await redis.client.zscore(queueKeys(bench.benchId, 'short').active, short));
     assert.ok(Math.abs(deadline - (Number(t) * 1000 + LEASE)) < 2000, 'deadline = Redis TIME + lease');
@@ -91,7 +91,7 @@ describe('claim', () => {
   it('claims no more than asked and keeps the marker while work remains', async () => {
     await client.enqueueMany('testapp.tasks.echo', [{}, {}, {}], { site: SITE });
     await redis.client.del(keys().marker);
-    assert.equal((await broker.claim(['default'], 2, LEASE)).length, 2);
+    assert.equal(((await broker.claim(['default'], 2, LEASE)).jobs).length, 2);
     assert.equal(await redis.client.llen(keys().wait), 1);
     assert.equal(await redis.client.zcard(keys().marker), 1, 'marker set again so another worker wakes');
   });
@@ -99,7 +99,7 @@ describe('claim', () => {
   it('a replayed claim returns the jobs of the first call instead of claiming more', async () => {
     await client.enqueueMany('testapp.tasks.echo', [{}, {}], { site: SITE });
     const k = keys();
-    const claim = () => runScript(scripted, 'claim', [k.wait, k.active, k.marker], [1, LEASE, 'w', 'req-1', k.prefix]) as Promise<unknown[][]>;
+    const claim = async () => ((await runScript(scripted, 'claim', [k.wait, k.active, k.marker, k.delayed], [1, LEASE, 'w', 'req-1', k.prefix])) as unknown[][]).slice(1);
     const first = await claim();
     const second = await claim();
     assert.equal(first.length, 1);
@@ -110,7 +110,7 @@ describe('claim', () => {
   it('drops an id whose job hash was deleted', async () => {
     const id = await client.enqueue('testapp.tasks.echo', { site: SITE });
     await redis.client.del(keys().job(id));
-    assert.deepEqual(await broker.claim(['default'], 1, LEASE), []);
+    assert.deepEqual((await broker.claim(['default'], 1, LEASE)).jobs, []);
     assert.equal(await redis.client.zcard(keys().active), 0);
   });
 });
@@ -118,7 +118,7 @@ describe('claim', () => {
 describe('fencing', () => {
   it('only the current token may finish; a replayed finish is a no-op', async () => {
     await client.enqueue('testapp.tasks.echo', { site: SITE });
-    const [job] = await broker.claim(['default'], 1, LEASE);
+    const [job] = (await broker.claim(['default'], 1, LEASE)).jobs;
     assert.ok(job);
     assert.equal(await broker.finish({ ...job, token: 'stale' }, 'finished', '"x"', 600, 10), -1);
     assert.equal((await readJob(redis.client, bench.benchId, 'default', job.id))?.status, 'started', 'a stale token writes nothing');
@@ -129,7 +129,7 @@ describe('fencing', () => {
 
   it('renews only leases whose token still matches', async () => {
     await client.enqueueMany('testapp.tasks.echo', [{}, {}], { site: SITE });
-    const [a, b] = await broker.claim(['default'], 2, 1000);
+    const [a, b] = (await broker.claim(['default'], 2, 1000)).jobs;
     assert.ok(a && b);
     const lost = await broker.extendLeases('default', [a, { ...b, token: 'stale' }], LEASE);
     assert.deepEqual(lost, [b.id]);
@@ -139,11 +139,11 @@ describe('fencing', () => {
 
   it('release hands a job back to the front of its queue, fenced by the token', async () => {
     const [first, second] = await client.enqueueMany('testapp.tasks.echo', [{}, {}], { site: SITE });
-    const [job] = await broker.claim(['default'], 1, LEASE);
+    const [job] = (await broker.claim(['default'], 1, LEASE)).jobs;
     assert.equal(job?.id, first);
     assert.ok(job);
-    assert.equal(await broker.release({ ...job, token: 'stale' }, false, 3, 'test'), -1);
-    assert.equal(await broker.release(job, false, 3, 'test'), 1);
+    assert.equal(await broker.release({ ...job, token: 'stale' }, false, 3, 'test', 100), -1);
+    assert.equal(await broker.release(job, false, 3, 'test', 100), 1);
     assert.deepEqual(await redis.client.lrange(keys().wait, 0, -1), [first, second]);
     const back = await readJob(redis.client, bench.benchId, 'default', job.id);
     assert.equal(back?.status, 'queued');
@@ -152,8 +152,9 @@ describe('fencing', () => {
 
   it('keeps only the newest rq_failed_jobs_limit failures, dropping the oldest', async () => {
     const ids = await client.enqueueMany('testapp.tasks.echo', [{}, {}, {}], { site: SITE });
-    for (const job of await broker.claim(['default'], 3, LEASE)) {
+    for (const job of (await broker.claim(['default'], 3, LEASE)).jobs) {
       assert.equal(await broker.finish(job, 'failed', '{"message":"x"}', 600, 2), 1);
+      await new Promise((r) => setTimeout(r, 3)); // distinct failure times (ms) so "oldest" is defined
     }
     assert.deepEqual(await redis.client.zrange(keys().failed, '0', '-1'), ids.slice(1));
     assert.equal(await redis.client.exists(keys().job(ids[0] as string)), 0);
@@ -163,26 +164,26 @@ describe('fencing', () => {
 describe('reaper', () => {
   it('returns jobs with expired leases to the front of the queue and counts the stall', async () => {
     const [stuck, waiting] = await client.enqueueMany('testapp.tasks.echo', [{}, {}], { site: SITE });
-    await broker.claim(['default'], 1, 1); // a 1 ms lease: expired at once
+    (await broker.claim(['default'], 1, 1)).jobs; // a 1 ms lease: expired at once
     await redis.client.del(keys().marker);
     await new Promise((r) => setTimeout(r, 5));
-    assert.deepEqual(await broker.reap('default', 1000, 3), { requeued: 1, abandoned: 0 });
+    assert.deepEqual(await broker.reap('default', 1000, 3, 100), { requeued: 1, abandoned: 0 });
     assert.deepEqual(await redis.client.lrange(keys().wait, 0, -1), [stuck, waiting]);
     assert.equal((await readJob(redis.client, bench.benchId, 'default', stuck as string))?.stalls, 1);
     assert.equal(await redis.client.zcard(keys().marker), 1, 'a blocked worker is woken');
   });
 
   it('runs one at a time: a second reaper within the lock period does nothing', async () => {
-    assert.notEqual(await broker.reap('default', 10_000, 3), null);
-    assert.equal(await broker.reap('default', 10_000, 3), null);
+    assert.notEqual(await broker.reap('default', 10_000, 3, 100), null);
+    assert.equal(await broker.reap('default', 10_000, 3, 100), null);
   });
 
   it('fails a job as abandoned after too many stalls', async () => {
     const id = await client.enqueue('testapp.tasks.echo', { site: SITE });
     await redis.client.hset(keys().job(id), 'stalls', '3');
-    await broker.claim(['default'], 1, 1);
+    (await broker.claim(['default'], 1, 1)).jobs;
     await new Promise((r) => setTimeout(r, 5));
-    assert.deepEqual(await broker.reap('default', 1, 3), { requeued: 0, abandoned: 1 });
+    assert.deepEqual(await broker.reap('default', 1, 3, 100), { requeued: 0, abandoned: 1 });
     const job = await readJob(redis.client, bench.benchId, 'default', id);
     assert.equal(job?.status, 'failed');
     assert.equal(job?.error?.name, 'AbandonedJobError');
@@ -191,8 +192,8 @@ describe('reaper', () => {
 
   it('leaves live leases alone', async () => {
     await client.enqueue('testapp.tasks.echo', { site: SITE });
-    await broker.claim(['default'], 1, LEASE);
-    assert.deepEqual(await broker.reap('default', 1, 3), { requeued: 0, abandoned: 0 });
+    (await broker.claim(['default'], 1, LEASE)).jobs;
+    assert.deepEqual(await broker.reap('default', 1, 3, 100), { requeued: 0, abandoned: 0 });
     assert.equal(await redis.client.zcard(keys().active), 1);
   });
 });

@@ -5,31 +5,15 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { BenchClient } from '../../src/queue/client.ts';
+import { describe, it } from 'node:test';
 import { queueKeys } from '../../src/redis/keys.ts';
-import { makeBench, type TestBench } from '../helpers/bench.ts';
 import { collectLogs, runBench, spawnBench } from '../helpers/cli.ts';
 import { readJob, startWorker, waitForStatus } from '../helpers/jobs.ts';
-import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
+import { useBenchSuite } from '../helpers/suite.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
-let redis: TestRedis;
-let bench: TestBench;
-let client: BenchClient;
 const SITE = 'site1.test';
-
-before(async () => {
-  redis = await startRedis();
-  bench = makeBench({ redisUrl: redis.url, common: { worker_lease_ttl: 2, workers: { reports: { timeout: 900 } } } });
-  client = await BenchClient.open({ benchPath: bench.path });
-});
-
-after(async () => {
-  await client.close();
-  await redis.stop();
-  bench.remove();
-});
+const suite = useBenchSuite({ common: { worker_lease_ttl: 2, workers: { reports: { timeout: 900 } } } });
 
 function tempFile(name: string): string {
   return path.join(os.tmpdir(), `bw-${name}-${process.pid}-${Date.now()}-${Math.random().toString(16).slice(2)}`);
@@ -44,17 +28,17 @@ function waitForLines(file: string, count: number) {
 
 describe('waking up', () => {
   it('an idle worker listening to several queues starts a new job within milliseconds', async () => {
-    const w = startWorker(bench, { queues: ['short', 'default', 'long', 'reports'] });
+    const w = startWorker(suite.bench, { queues: ['short', 'default', 'long', 'reports'] });
     try {
       // Let the worker go idle and block on the markers first.
-      const warm = await client.enqueue('testapp.tasks.echo', { site: SITE });
-      await waitForStatus(redis.client, bench, 'default', warm, 'finished');
+      const warm = await suite.client.enqueue('testapp.tasks.echo', { site: SITE });
+      await waitForStatus(suite.redis.client, suite.bench, 'default', warm, 'finished');
       const latencies: number[] = [];
       for (const queue of ['long', 'reports', 'short', 'default']) {
         await new Promise((r) => setTimeout(r, 200)); // idle: the worker is inside its blocking wait
         const sent = Date.now();
-        const id = await client.enqueue('testapp.tasks.echo', { site: SITE, queue });
-        const job = await waitForStatus(redis.client, bench, queue, id, 'started', 5000).catch(() => waitForStatus(redis.client, bench, queue, id, 'finished', 5000));
+        const id = await suite.client.enqueue('testapp.tasks.echo', { site: SITE, queue });
+        const job = await waitForStatus(suite.redis.client, suite.bench, queue, id, 'started', 5000).catch(() => waitForStatus(suite.redis.client, suite.bench, queue, id, 'finished', 5000));
         const startedAt = job.startedAt ?? Date.now();
         latencies.push(startedAt - sent);
       }
@@ -70,39 +54,39 @@ describe('queue order', () => {
   it('takes queues in priority order: short, default, long, then custom', async () => {
     const file = tempFile('priority');
     for (const queue of ['reports', 'long', 'default', 'short']) {
-      await client.enqueue('testapp.tasks.record', { site: SITE, queue, kwargs: { file, value: queue } });
+      await suite.client.enqueue('testapp.tasks.record', { site: SITE, queue, kwargs: { file, value: queue } });
     }
-    await startWorker(bench, { burst: true }).done;
+    await startWorker(suite.bench, { burst: true }).done;
     assert.deepEqual(lines(file), ['short', 'default', 'long', 'reports']);
   });
 
   it('listens only to the queues given, in the order given', async () => {
     const file = tempFile('only');
-    await client.enqueue('testapp.tasks.record', { site: SITE, queue: 'short', kwargs: { file, value: 'short' } });
-    const longId = await client.enqueue('testapp.tasks.record', { site: SITE, queue: 'long', kwargs: { file, value: 'long' } });
-    const defaultId = await client.enqueue('testapp.tasks.record', { site: SITE, queue: 'default', kwargs: { file, value: 'default' } });
-    await startWorker(bench, { burst: true, queues: ['long', 'default'] }).done;
+    await suite.client.enqueue('testapp.tasks.record', { site: SITE, queue: 'short', kwargs: { file, value: 'short' } });
+    const longId = await suite.client.enqueue('testapp.tasks.record', { site: SITE, queue: 'long', kwargs: { file, value: 'long' } });
+    const defaultId = await suite.client.enqueue('testapp.tasks.record', { site: SITE, queue: 'default', kwargs: { file, value: 'default' } });
+    await startWorker(suite.bench, { burst: true, queues: ['long', 'default'] }).done;
     assert.deepEqual(lines(file), ['long', 'default']);
-    assert.ok(await readJob(redis.client, bench.benchId, 'long', longId));
-    assert.equal((await readJob(redis.client, bench.benchId, 'default', defaultId))?.status, 'finished');
-    assert.equal(await redis.client.llen(queueKeys(bench.benchId, 'short').wait), 1, 'short was not listened to');
-    await startWorker(bench, { burst: true, queues: ['short'] }).done;
+    assert.ok(await readJob(suite.redis.client, suite.bench.benchId, 'long', longId));
+    assert.equal((await readJob(suite.redis.client, suite.bench.benchId, 'default', defaultId))?.status, 'finished');
+    assert.equal(await suite.redis.client.llen(queueKeys(suite.bench.benchId, 'short').wait), 1, 'short was not listened to');
+    await startWorker(suite.bench, { burst: true, queues: ['short'] }).done;
   });
 
   it('round_robin alternates between queues', async () => {
     const file = tempFile('rr');
     for (const queue of ['short', 'short', 'default', 'default']) {
-      await client.enqueue('testapp.tasks.record', { site: SITE, queue, kwargs: { file, value: queue } });
+      await suite.client.enqueue('testapp.tasks.record', { site: SITE, queue, kwargs: { file, value: queue } });
     }
-    await startWorker(bench, { burst: true, queues: ['short', 'default'], strategy: 'round_robin' }).done;
+    await startWorker(suite.bench, { burst: true, queues: ['short', 'default'], strategy: 'round_robin' }).done;
     assert.deepEqual(lines(file), ['short', 'default', 'short', 'default']);
   });
 
   it('at_front puts a job before the ones already waiting', async () => {
     const file = tempFile('front');
-    await client.enqueue('testapp.tasks.record', { site: SITE, kwargs: { file, value: 'first' } });
-    await client.enqueue('testapp.tasks.record', { site: SITE, atFront: true, kwargs: { file, value: 'urgent' } });
-    await startWorker(bench, { burst: true }).done;
+    await suite.client.enqueue('testapp.tasks.record', { site: SITE, kwargs: { file, value: 'first' } });
+    await suite.client.enqueue('testapp.tasks.record', { site: SITE, atFront: true, kwargs: { file, value: 'urgent' } });
+    await startWorker(suite.bench, { burst: true }).done;
     assert.deepEqual(lines(file), ['urgent', 'first']);
   });
 });
@@ -112,27 +96,27 @@ describe('bench worker --burst (CLI)', () => {
     const perQueue = 334;
     const ids: { queue: string; id: string }[] = [];
     for (const queue of ['short', 'default', 'long']) {
-      const list = await client.enqueueMany('testapp.tasks.add', Array.from({ length: perQueue }, (_, i) => ({ a: i, b: 1 })), { site: SITE, queue });
+      const list = await suite.client.enqueueMany('testapp.tasks.add', Array.from({ length: perQueue }, (_, i) => ({ a: i, b: 1 })), { site: SITE, queue });
       ids.push(...list.map((id) => ({ queue, id })));
     }
     const started = Date.now();
-    const result = await runBench(['worker', '--burst', '--quiet'], { cwd: bench.path, timeoutMs: 110_000 });
+    const result = await runBench(['worker', '--burst', '--quiet'], { cwd: suite.bench.path, timeoutMs: 110_000 });
     const seconds = (Date.now() - started) / 1000;
     assert.equal(result.code, 0, result.stderr);
     console.log(`bench worker --burst ran ${ids.length} jobs in ${seconds.toFixed(2)} s`);
     for (const queue of ['short', 'default', 'long']) {
-      const k = queueKeys(bench.benchId, queue);
-      assert.equal(await redis.client.llen(k.wait), 0);
-      assert.equal(await redis.client.zcard(k.active), 0);
+      const k = queueKeys(suite.bench.benchId, queue);
+      assert.equal(await suite.redis.client.llen(k.wait), 0);
+      assert.equal(await suite.redis.client.zcard(k.active), 0);
     }
-    const pipeline = redis.client.pipeline();
-    for (const { queue, id } of ids) pipeline.hget(queueKeys(bench.benchId, queue).job(id), 'status');
+    const pipeline = suite.redis.client.pipeline();
+    for (const { queue, id } of ids) pipeline.hget(queueKeys(suite.bench.benchId, queue).job(id), 'status');
     const statuses = (await pipeline.exec())?.map(([, status]) => status);
     assert.equal(statuses?.filter((s) => s === 'finished').length, ids.length);
   });
 
   it('exits non-zero naming the queue when --queue names an unknown queue', async () => {
-    const result = await runBench(['worker', '--burst', '--queue', 'default,nope'], { cwd: bench.path });
+    const result = await runBench(['worker', '--burst', '--queue', 'default,nope'], { cwd: suite.bench.path });
     assert.equal(result.code, 1);
     assert.match(result.stderr, /unknown queue "nope".*short, default, long, reports/);
   });
@@ -141,21 +125,21 @@ describe('bench worker --burst (CLI)', () => {
 describe('shutdown and recovery', () => {
   it('first SIGTERM: warm shutdown lets the running job finish, then exits 0', { timeout: 30_000 }, async () => {
     const file = tempFile('warm');
-    const id = await client.enqueue('testapp.tasks.hold', { site: SITE, kwargs: { file, ms: 1500 } });
-    const worker = spawnBench(['worker'], { cwd: bench.path });
+    const id = await suite.client.enqueue('testapp.tasks.hold', { site: SITE, kwargs: { file, ms: 1500 } });
+    const worker = spawnBench(['worker'], { cwd: suite.bench.path });
     const logs = collectLogs(worker);
     await waitForLines(file, 1);
     worker.kill('SIGTERM');
     const code = await new Promise((resolve) => worker.once('exit', resolve));
     assert.equal(code, 0, logs.text());
-    assert.equal((await readJob(redis.client, bench.benchId, 'default', id))?.status, 'finished');
+    assert.equal((await readJob(suite.redis.client, suite.bench.benchId, 'default', id))?.status, 'finished');
   });
 
   it('second signal: cold shutdown kills the job child and hands the job back to the front', { timeout: 30_000 }, async () => {
     const file = tempFile('cold');
-    const next = await client.enqueue('testapp.tasks.echo', { site: SITE });
-    const id = await client.enqueue('testapp.tasks.hold', { site: SITE, atFront: true, kwargs: { file, ms: 60_000 } });
-    const worker = spawnBench(['worker', '--queue', 'default'], { cwd: bench.path });
+    const next = await suite.client.enqueue('testapp.tasks.echo', { site: SITE });
+    const id = await suite.client.enqueue('testapp.tasks.hold', { site: SITE, atFront: true, kwargs: { file, ms: 60_000 } });
+    const worker = spawnBench(['worker', '--queue', 'default'], { cwd: suite.bench.path });
     const logs = collectLogs(worker);
     await waitForLines(file, 1);
     const childPid = Number(lines(file)[0]?.split(' ')[0]);
@@ -163,25 +147,25 @@ describe('shutdown and recovery', () => {
     await waitFor(() => logs.lines.some((l) => l['msg'] === 'warm shutdown: finishing running jobs, claiming no more'), { what: 'warm shutdown' });
     worker.kill('SIGTERM');
     await new Promise((resolve) => worker.once('exit', resolve));
-    const job = await readJob(redis.client, bench.benchId, 'default', id);
+    const job = await readJob(suite.redis.client, suite.bench.benchId, 'default', id);
     assert.equal(job?.status, 'queued');
     assert.equal(job?.stalls, 0, 'a cold shutdown is not the job\'s fault');
-    assert.deepEqual(await redis.client.lrange(queueKeys(bench.benchId, 'default').wait, 0, -1), [id, next]);
+    assert.deepEqual(await suite.redis.client.lrange(queueKeys(suite.bench.benchId, 'default').wait, 0, -1), [id, next]);
     assert.throws(() => process.kill(childPid, 0), 'the job child is gone');
-    await redis.client.del(queueKeys(bench.benchId, 'default').wait);
+    await suite.redis.client.del(queueKeys(suite.bench.benchId, 'default').wait);
   });
 
   it('SIGKILL of the worker: its child exits and another worker\'s reaper runs the job again', { timeout: 40_000 }, async () => {
     const file = tempFile('sigkill');
-    const id = await client.enqueue('testapp.tasks.hold', { site: SITE, kwargs: { file, ms: 1000 } });
-    const worker = spawnBench(['worker', '--queue', 'default'], { cwd: bench.path });
+    const id = await suite.client.enqueue('testapp.tasks.hold', { site: SITE, kwargs: { file, ms: 1000 } });
+    const worker = spawnBench(['worker', '--queue', 'default'], { cwd: suite.bench.path });
     await waitForLines(file, 1);
     const childPid = Number(lines(file)[0]?.split(' ')[0]);
     worker.kill('SIGKILL');
     await waitFor(() => { try { process.kill(childPid, 0); return false; } catch { return true; } }, { what: 'orphaned child to exit' });
-    const rescuer = startWorker(bench, { queues: ['default'] });
+    const rescuer = startWorker(suite.bench, { queues: ['default'] });
     try {
-      const job = await waitForStatus(redis.client, bench, 'default', id, 'finished', 20_000);
+      const job = await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'finished', 20_000);
       assert.equal(job.attempts, 2);
       assert.equal(job.stalls, 1);
       assert.equal(lines(file).length, 2, 'ran twice: once killed, once to completion');
@@ -191,13 +175,13 @@ describe('shutdown and recovery', () => {
   });
 
   it('survives a Redis restart while idle and runs jobs enqueued afterwards', { timeout: 40_000 }, async () => {
-    const w = startWorker(bench, { queues: ['default'] });
+    const w = startWorker(suite.bench, { queues: ['default'] });
     try {
-      const first = await client.enqueue('testapp.tasks.echo', { site: SITE });
-      await waitForStatus(redis.client, bench, 'default', first, 'finished');
-      await redis.restart();
-      const second = await waitFor(() => client.enqueue('testapp.tasks.echo', { site: SITE }).catch(() => undefined), { what: 'enqueue after restart', timeoutMs: 15_000 });
-      await waitForStatus(redis.client, bench, 'default', second, 'finished', 20_000);
+      const first = await suite.client.enqueue('testapp.tasks.echo', { site: SITE });
+      await waitForStatus(suite.redis.client, suite.bench, 'default', first, 'finished');
+      await suite.redis.restart();
+      const second = await waitFor(() => suite.client.enqueue('testapp.tasks.echo', { site: SITE }).catch(() => undefined), { what: 'enqueue after restart', timeoutMs: 15_000 });
+      await waitForStatus(suite.redis.client, suite.bench, 'default', second, 'finished', 20_000);
     } finally {
       await w.stop();
     }

@@ -4,89 +4,70 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { BenchClient } from '../../src/queue/client.ts';
+import { describe, it } from 'node:test';
 import { queueKeys } from '../../src/redis/keys.ts';
-import { makeBench, type TestBench } from '../helpers/bench.ts';
+import { useBenchSuite } from '../helpers/suite.ts';
 import { startWorker, waitForStatus } from '../helpers/jobs.ts';
-import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
 
-let redis: TestRedis;
-let bench: TestBench;
-let client: BenchClient;
 const SITE = 'site1.test';
-
-before(async () => {
-  redis = await startRedis();
-  bench = makeBench({
-    redisUrl: redis.url,
-    common: { job_timeout_grace: 1, custom_key: 'from-common' },
-    sites: { [SITE]: { custom_key: 'from-site' }, 'other.test': { installed_apps: ['otherapp'] } },
-  });
-  client = await BenchClient.open({ benchPath: bench.path });
-});
-
-after(async () => {
-  await client.close();
-  await redis.stop();
-  bench.remove();
-});
+const suite = useBenchSuite({ common: { job_timeout_grace: 1, custom_key: 'from-common' },
+    sites: { [SITE]: { custom_key: 'from-site' }, 'other.test': { installed_apps: ['otherapp'] } } });
 
 describe('worker runs jobs', () => {
   it('stores the result of a finished job for rq_results_ttl', async () => {
-    const id = await client.enqueue('testapp.tasks.add', { site: SITE, kwargs: { a: 2, b: 40 } });
-    const w = startWorker(bench, { burst: true });
+    const id = await suite.client.enqueue('testapp.tasks.add', { site: SITE, kwargs: { a: 2, b: 40 } });
+    const w = startWorker(suite.bench, { burst: true });
     await w.done;
-    const job = await waitForStatus(redis.client, bench, 'default', id, 'finished');
+    const job = await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'finished');
     assert.equal(job.result, 42);
     assert.equal(job.attempts, 1);
     assert.ok(job.startedAt && job.endedAt && job.endedAt >= job.startedAt);
-    const ttl = await redis.client.ttl(queueKeys(bench.benchId, 'default').job(id));
+    const ttl = await suite.redis.client.ttl(queueKeys(suite.bench.benchId, 'default').job(id));
     assert.ok(ttl > 590 && ttl <= 600, `result TTL ${ttl} should be about rq_results_ttl (600)`);
-    assert.equal(await redis.client.zscore(queueKeys(bench.benchId, 'default').active, id), null);
+    assert.equal(await suite.redis.client.zscore(queueKeys(suite.bench.benchId, 'default').active, id), null);
   });
 
   it('keeps a failed job with message and stack for rq_job_failure_ttl, and goes on', async () => {
-    const bad = await client.enqueue('testapp.tasks.fail', { site: SITE, kwargs: { message: 'no luck' } });
-    const good = await client.enqueue('testapp.tasks.echo', { site: SITE, kwargs: { ok: true } });
-    await startWorker(bench, { burst: true }).done;
-    const failed = await waitForStatus(redis.client, bench, 'default', bad, 'failed');
+    const bad = await suite.client.enqueue('testapp.tasks.fail', { site: SITE, kwargs: { message: 'no luck' } });
+    const good = await suite.client.enqueue('testapp.tasks.echo', { site: SITE, kwargs: { ok: true } });
+    await startWorker(suite.bench, { burst: true }).done;
+    const failed = await waitForStatus(suite.redis.client, suite.bench, 'default', bad, 'failed');
     assert.equal(failed.error?.message, 'no luck');
     assert.match(failed.error?.stack ?? '', /tasks\.ts/);
-    const ttl = await redis.client.ttl(queueKeys(bench.benchId, 'default').job(bad));
+    const ttl = await suite.redis.client.ttl(queueKeys(suite.bench.benchId, 'default').job(bad));
     assert.ok(ttl > 604_700 && ttl <= 604_800, `failure TTL ${ttl} should be about 7 days`);
-    assert.ok(await redis.client.zscore(queueKeys(bench.benchId, 'default').failed, bad));
-    assert.deepEqual((await waitForStatus(redis.client, bench, 'default', good, 'finished')).result, { ok: true });
+    assert.ok(await suite.redis.client.zscore(queueKeys(suite.bench.benchId, 'default').failed, bad));
+    assert.deepEqual((await waitForStatus(suite.redis.client, suite.bench, 'default', good, 'finished')).result, { ok: true });
   });
 
   it('kills a job that blocks its event loop past its timeout, then runs the next job on a fresh child', async () => {
-    const before1 = await client.enqueue('testapp.tasks.context', { site: SITE });
-    const spin = await client.enqueue('testapp.tasks.spin', { site: SITE, timeout: 1 });
-    const after1 = await client.enqueue('testapp.tasks.context', { site: SITE });
+    const before1 = await suite.client.enqueue('testapp.tasks.context', { site: SITE });
+    const spin = await suite.client.enqueue('testapp.tasks.spin', { site: SITE, timeout: 1 });
+    const after1 = await suite.client.enqueue('testapp.tasks.context', { site: SITE });
     const started = Date.now();
-    await startWorker(bench, { burst: true }).done;
-    const timedOut = await waitForStatus(redis.client, bench, 'default', spin, 'failed');
+    await startWorker(suite.bench, { burst: true }).done;
+    const timedOut = await waitForStatus(suite.redis.client, suite.bench, 'default', spin, 'failed');
     assert.equal(timedOut.error?.code, 'ERR_JOB_TIMEOUT');
     assert.match(timedOut.error?.message ?? '', /timeout of 1 s/);
     assert.ok(Date.now() - started < 15_000);
-    const pidBefore = (await waitForStatus(redis.client, bench, 'default', before1, 'finished')).result as { pid: number };
-    const pidAfter = (await waitForStatus(redis.client, bench, 'default', after1, 'finished')).result as { pid: number };
+    const pidBefore = (await waitForStatus(suite.redis.client, suite.bench, 'default', before1, 'finished')).result as { pid: number };
+    const pidAfter = (await waitForStatus(suite.redis.client, suite.bench, 'default', after1, 'finished')).result as { pid: number };
     assert.notEqual(pidBefore.pid, pidAfter.pid, 'the killed child must be replaced by a fresh one');
   });
 
   it('reuses one child process across jobs', async () => {
-    const ids = await client.enqueueMany('testapp.tasks.context', [{}, {}, {}], { site: SITE });
-    await startWorker(bench, { burst: true }).done;
+    const ids = await suite.client.enqueueMany('testapp.tasks.context', [{}, {}, {}], { site: SITE });
+    await startWorker(suite.bench, { burst: true }).done;
     const pids = new Set<number>();
-    for (const id of ids) pids.add(((await waitForStatus(redis.client, bench, 'default', id, 'finished')).result as { pid: number }).pid);
+    for (const id of ids) pids.add(((await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'finished')).result as { pid: number }).pid);
     assert.equal(pids.size, 1);
     assert.ok(!pids.has(process.pid), 'jobs must not run in the worker process');
   });
 
   it('gives the job its context: site, id, queue, user, attempt, merged site config', async () => {
-    const id = await client.enqueue('testapp.tasks.context', { site: SITE, queue: 'short', user: 'alice@example.com', jobName: 'ctx check' });
-    await startWorker(bench, { burst: true }).done;
-    const job = await waitForStatus(redis.client, bench, 'short', id, 'finished');
+    const id = await suite.client.enqueue('testapp.tasks.context', { site: SITE, queue: 'short', user: 'alice@example.com', jobName: 'ctx check' });
+    await startWorker(suite.bench, { burst: true }).done;
+    const job = await waitForStatus(suite.redis.client, suite.bench, 'short', id, 'finished');
     assert.deepEqual({ ...(job.result as Record<string, unknown>), pid: 0 }, {
       site: SITE,
       jobId: id,
@@ -104,50 +85,50 @@ describe('worker runs jobs', () => {
   });
 
   it('fails a job whose result is not JSON-serialisable', async () => {
-    const id = await client.enqueue('testapp.tasks.unserialisable', { site: SITE });
-    await startWorker(bench, { burst: true }).done;
-    const job = await waitForStatus(redis.client, bench, 'default', id, 'failed');
+    const id = await suite.client.enqueue('testapp.tasks.unserialisable', { site: SITE });
+    await startWorker(suite.bench, { burst: true }).done;
+    const job = await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'failed');
     assert.equal(job.error?.code, 'ERR_RESULT_NOT_SERIALISABLE');
   });
 
   it('lets a job enqueue another job', async () => {
     const file = path.join(os.tmpdir(), `bw-chain-${process.pid}-${Date.now()}`);
-    const id = await client.enqueue('testapp.tasks.chain', { site: SITE, kwargs: { file } });
-    await startWorker(bench, { burst: true }).done;
-    const job = await waitForStatus(redis.client, bench, 'default', id, 'finished');
+    const id = await suite.client.enqueue('testapp.tasks.chain', { site: SITE, kwargs: { file } });
+    await startWorker(suite.bench, { burst: true }).done;
+    const job = await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'finished');
     assert.match(String(job.result), /^site1\.test\|\|/);
     assert.equal(readFileSync(file, 'utf8'), 'chained\n');
   });
 
   it('fails a job whose app is not installed on its site, and the worker lives on', async () => {
-    const sitePath = path.join(bench.path, 'sites', SITE, 'site_config.json');
-    const id = await client.enqueue('testapp.tasks.echo', { site: SITE, kwargs: {} });
+    const sitePath = path.join(suite.bench.path, 'sites', SITE, 'site_config.json');
+    const id = await suite.client.enqueue('testapp.tasks.echo', { site: SITE, kwargs: {} });
     writeFileSync(sitePath, JSON.stringify({ installed_apps: ['otherapp'] }));
-    const ok = await client.enqueue('otherapp.tasks.hello', { site: SITE });
+    const ok = await suite.client.enqueue('otherapp.tasks.hello', { site: SITE });
     try {
-      await startWorker(bench, { burst: true }).done;
-      const job = await waitForStatus(redis.client, bench, 'default', id, 'failed');
+      await startWorker(suite.bench, { burst: true }).done;
+      const job = await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'failed');
       assert.equal(job.error?.code, 'ERR_APP_NOT_INSTALLED');
       assert.match(job.error?.message ?? '', /app "testapp" is not installed/);
-      assert.equal((await waitForStatus(redis.client, bench, 'default', ok, 'finished')).result, 'hello from otherapp');
+      assert.equal((await waitForStatus(suite.redis.client, suite.bench, 'default', ok, 'finished')).result, 'hello from otherapp');
     } finally {
       writeFileSync(sitePath, JSON.stringify({ custom_key: 'from-site' }));
     }
   });
 
   it('refuses at enqueue a method of an app not installed on the site', async () => {
-    await assert.rejects(client.enqueue('testapp.tasks.echo', { site: 'other.test' }), { code: 'ERR_APP_NOT_INSTALLED' });
+    await assert.rejects(suite.client.enqueue('testapp.tasks.echo', { site: 'other.test' }), { code: 'ERR_APP_NOT_INSTALLED' });
   });
 
   it('fails a job whose module cannot be loaded with a message naming what is missing', async () => {
-    const id = await client.enqueue('testapp.tasks.echo', { site: SITE });
+    const id = await suite.client.enqueue('testapp.tasks.echo', { site: SITE });
     // Rename the export away after enqueue: the worker must report it, not crash.
-    const file = path.join(bench.path, 'apps/testapp/testapp/tasks.ts');
+    const file = path.join(suite.bench.path, 'apps/testapp/testapp/tasks.ts');
     const original = readFileSync(file, 'utf8');
-    writeFileSync(path.join(bench.path, 'apps/testapp/testapp/gone.ts'), 'export const x = 1;\n');
-    await redis.client.hset(queueKeys(bench.benchId, 'default').job(id), 'method', 'testapp.gone.missing');
-    await startWorker(bench, { burst: true }).done;
-    const job = await waitForStatus(redis.client, bench, 'default', id, 'failed');
+    writeFileSync(path.join(suite.bench.path, 'apps/testapp/testapp/gone.ts'), 'export const x = 1;\n');
+    await suite.redis.client.hset(queueKeys(suite.bench.benchId, 'default').job(id), 'method', 'testapp.gone.missing');
+    await startWorker(suite.bench, { burst: true }).done;
+    const job = await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'failed');
     assert.equal(job.error?.code, 'ERR_JOB_LOAD');
     assert.match(job.error?.message ?? '', /has no export "missing"/);
     assert.equal(readFileSync(file, 'utf8'), original);
@@ -157,18 +138,18 @@ describe('worker runs jobs', () => {
 describe('a child that dies under its job', () => {
   it('hands the job back; the job runs again and succeeds', async () => {
     const marker = path.join(os.tmpdir(), `bw-crash-once-${process.pid}-${Date.now()}`);
-    const id = await client.enqueue('testapp.tasks.crash', { site: SITE, kwargs: { once: marker } });
-    await startWorker(bench, { burst: true }).done;
-    const job = await waitForStatus(redis.client, bench, 'default', id, 'finished');
+    const id = await suite.client.enqueue('testapp.tasks.crash', { site: SITE, kwargs: { once: marker } });
+    await startWorker(suite.bench, { burst: true }).done;
+    const job = await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'finished');
     assert.equal(job.result, 'survived');
     assert.equal(job.attempts, 2);
     assert.equal(job.stalls, 1);
   });
 
   it('fails as abandoned once it took down its child more than job_crash_limit times', async () => {
-    const id = await client.enqueue('testapp.tasks.crash', { site: SITE, kwargs: { code: 7 } });
-    await startWorker(bench, { burst: true }).done;
-    const job = await waitForStatus(redis.client, bench, 'default', id, 'failed');
+    const id = await suite.client.enqueue('testapp.tasks.crash', { site: SITE, kwargs: { code: 7 } });
+    await startWorker(suite.bench, { burst: true }).done;
+    const job = await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'failed');
     assert.equal(job.error?.name, 'AbandonedJobError');
     assert.match(job.error?.message ?? '', /abandoned: child process died \(exit code 7.*4 times \(limit 3\)/);
     assert.equal(job.attempts, 4);

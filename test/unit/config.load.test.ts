@@ -379,8 +379,8 @@ describe('loadSiteConfig', () => {
 
   test('installed_apps defaults to every apps/<app> holding apps/<app>/<app>', () => {
     const config = loadBenchConfig(bench.path);
-    assert.deepEqual(listApps(config), ['otherapp', 'testapp']);
-    assert.deepEqual(loadSiteConfig(config, 'site1.test').installedApps, ['otherapp', 'testapp']);
+    assert.deepEqual(listApps(config), ['dbapp', 'otherapp', 'testapp']);
+    assert.deepEqual(loadSiteConfig(config, 'site1.test').installedApps, ['dbapp', 'otherapp', 'testapp']);
   });
 
   test('installed_apps from the site file is used as given', () => {

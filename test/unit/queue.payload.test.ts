@@ -210,6 +210,13 @@ describe('jobFromHash', () => {
       error: { name: 'Error', message: 'boom' },
       resultTtl: 600,
       failureTtl: 604800,
+      event: undefined,
+      onSuccess: undefined,
+      onFailure: undefined,
+      doctype: undefined,
+      docname: undefined,
+      runAt: undefined,
+      errors: [],
     });
   });
 

@@ -3,7 +3,7 @@
 import { Command } from 'commander';
 import { BenchError } from '../../errors.js';
 import { BenchClient } from '../../queue/client.js';
-import { globals, positiveInt, requireSite } from '../context.js';
+import { globals, nonNegativeNumber, positiveInt, requireSite } from '../context.js';
 import { parseKwargsOption, readKwargsFile } from '../kwargs.js';
 import { printResult } from '../output.js';
 
@@ -17,6 +17,20 @@ interface EnqueueFlags {
   atFront?: boolean;
   user?: string;
   json?: boolean;
+  deduplicate?: boolean;
+  atFrontWhenStarved?: boolean;
+  in?: number;
+  at?: Date;
+  retry?: number;
+  event?: string;
+}
+
+function isoTime(value: string): Date {
+  const at = new Date(value);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(at.getTime())) {
+    throw new BenchError('ERR_USAGE', `--at must be an ISO 8601 time such as 2026-12-01T09:00:00Z, found "${value}"`, { exitCode: 2 });
+  }
+  return at;
 }
 
 export function makeEnqueueCommand(): Command {
@@ -31,6 +45,12 @@ export function makeEnqueueCommand(): Command {
     .option('--job-name <name>', 'display name (default: the method)')
     .option('--at-front', 'put the job at the front of the queue')
     .option('--user <user>', 'user the job runs as')
+    .option('--deduplicate', 'with --job-id: skip (exit 0, print nothing) when that job is already queued or running')
+    .option('--at-front-when-starved', 'put the job at the front only when the queue holds more than 16 jobs')
+    .option('--in <seconds>', 'run the job this many seconds from now', nonNegativeNumber('--in'))
+    .option('--at <iso-time>', 'run the job at this time (ISO 8601, e.g. 2026-12-01T09:00:00Z)', isoTime)
+    .option('--retry <n>', 'retry a failed job up to n times (exponential backoff with jitter)', positiveInt('--retry'))
+    .option('--event <name>', 'event name stored with the job (purge-jobs --event filters on it)')
     .option('--json', 'print JSON')
     .action(async (method: string, flags: EnqueueFlags, command: Command) => {
       const site = requireSite(command);
@@ -51,6 +71,11 @@ export function makeEnqueueCommand(): Command {
           ...(flags.jobName !== undefined && { jobName: flags.jobName }),
           ...(flags.atFront !== undefined && { atFront: flags.atFront }),
           ...(flags.user !== undefined && { user: flags.user }),
+          ...(flags.atFrontWhenStarved !== undefined && { atFrontWhenStarved: flags.atFrontWhenStarved }),
+          ...(flags.in !== undefined && { inSeconds: flags.in }),
+          ...(flags.at !== undefined && { at: flags.at }),
+          ...(flags.retry !== undefined && { retry: flags.retry }),
+          ...(flags.event !== undefined && { event: flags.event }),
         };
         if (kwargsList) {
           const started = Date.now();
@@ -58,8 +83,21 @@ export function makeEnqueueCommand(): Command {
           const seconds = (Date.now() - started) / 1000;
           printResult(Boolean(flags.json), { count: ids.length, queue: flags.queue, seconds, ids }, `enqueued ${ids.length} jobs on ${flags.queue} in ${seconds.toFixed(2)} s`);
         } else {
-          const id = await client.enqueue(method, { ...options, ...(kwargs && { kwargs }), ...(flags.jobId !== undefined && { jobId: flags.jobId }) });
-          printResult(Boolean(flags.json), { id, queue: flags.queue }, id);
+          if (flags.deduplicate && flags.jobId === undefined) {
+            throw new BenchError('ERR_USAGE', '--deduplicate needs --job-id', { exitCode: 2 });
+          }
+          const id = await client.enqueue(method, {
+            ...options,
+            ...(kwargs && { kwargs }),
+            ...(flags.jobId !== undefined && { jobId: flags.jobId }),
+            ...(flags.deduplicate && { deduplicate: true }),
+          });
+          if (id === undefined) {
+            process.stderr.write(`job "${flags.jobId ?? ''}" is already queued or running: not enqueued again (--deduplicate)\n`);
+            if (flags.json) printResult(true, { id: null, skipped: true, queue: flags.queue }, '');
+          } else {
+            printResult(Boolean(flags.json), { id, queue: flags.queue }, id);
+          }
         }
       } finally {
         await client.close();

@@ -1,8 +1,9 @@
 -- Hand a job that lost its executor (crashed child, dead worker, expired lease) back to the front of its
 -- queue, counting the crash in `stalls`; past maxStalls it fails as abandoned instead of looping forever.
 -- With countStall false (a plain hand-back, e.g. on shutdown) nothing is counted and the job never fails.
--- The caller has already removed `id` from the active set. Returns 1 when requeued, 0 when failed.
-local function requeueOrAbandon(jobKey, id, waitKey, failedKey, maxStalls, now, reason, countStall)
+-- The caller has already removed `id` from the active set and included "trimFailed".
+-- Returns 1 when requeued, 0 when failed.
+local function requeueOrAbandon(jobKey, id, waitKey, failedKey, maxStalls, now, reason, countStall, prefix, failedLimit)
   redis.call('HDEL', jobKey, 'token', 'worker')
   local stalls = 0
   if countStall then stalls = redis.call('HINCRBY', jobKey, 'stalls', 1) end
@@ -11,6 +12,7 @@ local function requeueOrAbandon(jobKey, id, waitKey, failedKey, maxStalls, now, 
       message = 'abandoned: ' .. reason .. ' ' .. stalls .. ' times (limit ' .. maxStalls .. ')' })
     redis.call('HSET', jobKey, 'status', 'failed', 'ended', now, 'error', err)
     redis.call('ZADD', failedKey, now, id)
+    trimFailed(failedKey, prefix, failedLimit)
     local fttl = tonumber(redis.call('HGET', jobKey, 'fttl'))
     if fttl then redis.call('PEXPIRE', jobKey, fttl * 1000) end
     return 0

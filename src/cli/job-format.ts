@@ -1,0 +1,71 @@
+// Plain-text rendering of job records and tables for the monitoring commands (the --json output is
+// the records themselves).
+import type { SerializedError } from '../errors.js';
+import type { JobRecord } from '../queue/job.js';
+
+/** Epoch ms as an ISO time, or "-". */
+export function time(ms: number | undefined): string {
+  return ms === undefined || !Number.isFinite(ms) || ms <= 0 ? '-' : new Date(ms).toISOString();
+}
+
+/** Left-aligned columns separated by two spaces. */
+export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n');
+}
+
+/** One line per job: id, queue, status, method, created, ended. */
+export function jobTable(jobs: readonly JobRecord[]): string {
+  return table(
+    ['ID', 'QUEUE', 'STATUS', 'METHOD', 'CREATED', 'ENDED'],
+    jobs.map((job) => [job.id, job.queue, job.status, job.method, time(job.createdAt), time(job.endedAt)]),
+  );
+}
+
+/** Every field of a job, then its kwargs, result, error with stack, and earlier errors. */
+export function jobDetails(job: JobRecord): string {
+  const fields: [string, string | undefined][] = [
+    ['id', job.id],
+    ['site', job.site],
+    ['queue', job.queue],
+    ['method', job.method],
+    ['name', job.jobName === job.method ? undefined : job.jobName],
+    ['status', job.status],
+    ['user', job.user],
+    ['event', job.event],
+    ['timeout', `${job.timeout} s`],
+    ['created', time(job.createdAt)],
+    ['scheduled for', job.runAt === undefined ? undefined : time(job.runAt)],
+    ['started', job.startedAt === undefined ? undefined : time(job.startedAt)],
+    ['ended', job.endedAt === undefined ? undefined : time(job.endedAt)],
+    ['attempts', String(job.attempts)],
+    ['crashes', job.stalls > 0 ? String(job.stalls) : undefined],
+    ['worker', job.worker],
+    ['kwargs', JSON.stringify(job.kwargs)],
+    ['result', job.result === undefined ? undefined : JSON.stringify(job.result)],
+  ];
+  const shown = fields.filter((f): f is [string, string] => f[1] !== undefined);
+  const width = Math.max(...shown.map(([k]) => k.length)) + 1;
+  const lines = shown.map(([k, v]) => `${`${k}:`.padEnd(width)} ${v}`);
+  if (job.error) lines.push(`error:`, indent(errorText(job.error)));
+  job.errors.forEach((err, i) => lines.push(`earlier error ${i + 1}:`, indent(errorText(err))));
+  return lines.join('\n');
+}
+
+function errorText(err: SerializedError): string {
+  const head = `${err.name}${err.code ? ` [${err.code}]` : ''}: ${err.message}`;
+  // A stack starts with "Name: message" already; show it whole when there is one.
+  return err.stack && err.stack.includes(err.message) ? `${err.code ? `[${err.code}] ` : ''}${err.stack}` : head;
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => `  ${line}`)
+    .join('\n');
+}

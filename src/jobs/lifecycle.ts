@@ -1,0 +1,93 @@
+// Job lifecycle events on the realtime channel: the job child publishes `job_started` before a job
+// runs and `job_finished` or `job_failed` after it, each to the room `job:<id>` and, when the job
+// has a user, to `user:<user>`. A Redis problem never delays or fails a job: publishing is
+// best-effort (started is not awaited; finished/failed are awaited at most PUBLISH_WAIT_MS).
+import { serializeError } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import { jobRoom, realtimeEnvelope, REALTIME_CHANNEL, userRoom, type RealtimeEnvelope } from '../realtime/realtime.js';
+import type { RunRequest } from '../worker/child-protocol.js';
+
+export const JOB_STARTED = 'job_started';
+export const JOB_FINISHED = 'job_finished';
+export const JOB_FAILED = 'job_failed';
+
+const PUBLISH_WAIT_MS = 2000;
+
+export type ChannelPublisher = (channel: string, message: string) => Promise<unknown>;
+
+/** The `message` of a lifecycle event. */
+export interface JobEventMessage {
+  job_id: string;
+  method: string;
+  job_name: string;
+  queue: string;
+  status: 'started' | 'finished' | 'failed';
+  user?: string;
+  attempt: number;
+  doctype?: string;
+  docname?: string;
+  /** finished / failed: run time in ms. */
+  duration_ms?: number;
+  /** failed: what the job threw. */
+  error?: { name: string; message: string; code?: string };
+}
+
+export class JobEvents {
+  private readonly startedAt = Date.now();
+
+  constructor(
+    private readonly request: RunRequest,
+    private readonly publish: ChannelPublisher | undefined,
+    private readonly log: Logger,
+  ) {}
+
+  started(): void {
+    void this.send(this.message('started'));
+  }
+
+  async finished(): Promise<void> {
+    await bounded(this.send({ ...this.message('finished'), duration_ms: Date.now() - this.startedAt }));
+  }
+
+  async failed(err: unknown): Promise<void> {
+    const e = serializeError(err);
+    const error = { name: e.name, message: e.message, ...(e.code === undefined ? {} : { code: e.code }) };
+    await bounded(this.send({ ...this.message('failed'), duration_ms: Date.now() - this.startedAt, error }));
+  }
+
+  private message(status: JobEventMessage['status']): JobEventMessage {
+    const r = this.request;
+    return {
+      job_id: r.id,
+      method: r.method,
+      job_name: r.jobName,
+      queue: r.queue,
+      status,
+      attempt: r.attempt,
+      ...(r.user === undefined ? {} : { user: r.user }),
+      ...(r.doc === undefined ? {} : { doctype: r.doc.doctype, docname: r.doc.name }),
+    };
+  }
+
+  private async send(message: JobEventMessage): Promise<void> {
+    const publish = this.publish;
+    if (!publish) return;
+    const event = `job_${message.status}`;
+    const rooms = [jobRoom(this.request.id), ...(this.request.user === undefined ? [] : [userRoom(this.request.user)])];
+    const envelopes: RealtimeEnvelope[] = rooms.map((room) => realtimeEnvelope(this.request.site, event, message, { room }));
+    try {
+      for (const envelope of envelopes) await publish(REALTIME_CHANNEL, JSON.stringify(envelope));
+    } catch (err) {
+      this.log.debug({ err, jobId: this.request.id, event }, 'job event could not be published');
+    }
+  }
+}
+
+function bounded(work: Promise<void>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, PUBLISH_WAIT_MS);
+    timer.unref();
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}

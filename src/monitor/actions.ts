@@ -1,0 +1,148 @@
+// Operator actions on jobs (Frappe's RQ Job actions, plus requeue): retry, delete, cancel one job;
+// requeue every failed job; purge queued jobs. Each change is one fenced Lua script that checks the
+// job's status itself, so a job that moved on since it was looked up is never touched by mistake.
+import type { Redis } from 'ioredis';
+import type { BenchConfig } from '../config/load.js';
+import { BenchError } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import { jobFromHash, SITE_SEPARATOR, type JobRecord } from '../queue/job.js';
+import { fullJobId } from '../queue/inspect.js';
+import { queueKeys } from '../redis/keys.js';
+import { runScript } from '../redis/scripts.js';
+import { collectJobIds, execAll, isSiteJob, selectQueues } from './jobs.js';
+
+/** Ids sent to one script call by the bulk actions. */
+export const ACTION_BATCH_SIZE = 500;
+
+export interface JobActionOptions {
+  /** The job's queue, needed only when the same id is on several queues. */
+  queue?: string | undefined;
+}
+
+export interface JobFilter {
+  site?: string | undefined;
+  queue?: string | undefined;
+}
+
+interface Ctx {
+  redis: Redis;
+  bench: BenchConfig;
+  log?: Logger | undefined;
+}
+
+/** The job id as stored: `jobId` as given when it already holds `||` or no site is given, else `site||jobId`. */
+export function resolveJobId(site: string | undefined, jobId: string): string {
+  if (site === undefined || site === '') return jobId;
+  return fullJobId(site, jobId);
+}
+
+/** Every queue holding a job with this id (one round trip); one record per queue. */
+export async function locateJob(redis: Redis, bench: BenchConfig, id: string, queue?: string): Promise<JobRecord[]> {
+  const queues = selectQueues(bench, queue);
+  const pipeline = redis.pipeline();
+  for (const q of queues) pipeline.hgetall(queueKeys(bench.settings.bench_id, q).job(id));
+  const found: JobRecord[] = [];
+  (await execAll(pipeline)).forEach((hash) => {
+    const fields = hash as Record<string, string> | null;
+    if (fields && Object.keys(fields).length > 0) found.push(jobFromHash(id, fields));
+  });
+  return found;
+}
+
+/** The one job with this id (ERR_JOB_NOT_FOUND when none; ERR_JOB_AMBIGUOUS when on several queues and none was named). */
+export async function requireJob(redis: Redis, bench: BenchConfig, id: string, queue?: string): Promise<JobRecord> {
+  const found = await locateJob(redis, bench, id, queue);
+  if (found.length === 0) throw notFound(id);
+  if (found.length > 1) {
+    const queues = found.map((job) => job.queue);
+    throw new BenchError('ERR_JOB_AMBIGUOUS', `job "${id}" is on several queues (${queues.join(', ')}); name one with --queue`, {
+      details: { jobId: id, queues },
+    });
+  }
+  return found[0] as JobRecord;
+}
+
+/** Retry a failed or stopped job: back at the end of its queue as queued; its error joins `errors`. */
+export async function retryJob(ctx: Ctx, site: string | undefined, jobId: string, options: JobActionOptions = {}): Promise<JobRecord> {
+  const id = resolveJobId(site, jobId);
+  const job = await requireJob(ctx.redis, ctx.bench, id, options.queue);
+  const k = queueKeys(ctx.bench.settings.bench_id, job.queue);
+  const reply = await runScript(ctx.redis, 'retryJob', [k.failed, k.wait, k.marker, k.active], [k.prefix, id]);
+  const done = checkReply(reply, id, (status) => `job "${id}" is ${status}; only a failed or stopped job can be retried`);
+  ctx.log?.info({ jobId: id, queue: job.queue, status: job.status }, 'job requeued by an operator');
+  return done;
+}
+
+/** Delete a job that is not running (hash and list entry). Resolves to the record as it was. */
+export async function deleteJob(ctx: Ctx, site: string | undefined, jobId: string, options: JobActionOptions = {}): Promise<JobRecord> {
+  const id = resolveJobId(site, jobId);
+  const job = await requireJob(ctx.redis, ctx.bench, id, options.queue);
+  const k = queueKeys(ctx.bench.settings.bench_id, job.queue);
+  const reply = await runScript(ctx.redis, 'deleteJob', [k.wait, k.active, k.finished, k.failed, k.delayed], [k.prefix, id]);
+  const stopHint = `bench --site ${job.site || '<site>'} stop-job ${id}`;
+  const done = checkReply(reply, id, (status) => `job "${id}" is running (status: ${status}); stop it first (${stopHint}), then delete it`);
+  ctx.log?.info({ jobId: id, queue: job.queue, status: done.status }, 'job deleted by an operator');
+  return done;
+}
+
+/** Cancel a queued or scheduled job: it leaves its queue and is kept as `canceled` for its failure TTL. */
+export async function cancelJob(ctx: Ctx, site: string | undefined, jobId: string, options: JobActionOptions = {}): Promise<JobRecord> {
+  const id = resolveJobId(site, jobId);
+  const job = await requireJob(ctx.redis, ctx.bench, id, options.queue);
+  const k = queueKeys(ctx.bench.settings.bench_id, job.queue);
+  const reply = await runScript(ctx.redis, 'cancelJob', [k.wait, k.delayed, k.active], [k.prefix, id, ctx.bench.settings.rq_job_failure_ttl]);
+  const done = checkReply(reply, id, (status) => `job "${id}" is ${status}; only a queued or scheduled job can be canceled`);
+  ctx.log?.info({ jobId: id, queue: job.queue, status: job.status }, 'job canceled by an operator');
+  return done;
+}
+
+/**
+ * Requeue every failed job (of `site`, of `queue`) to the end of its queue, in batches; stopped jobs
+ * stay (retry them one by one). Resolves to the number requeued.
+ */
+export async function requeueFailed(ctx: Ctx, filter: JobFilter = {}): Promise<number> {
+  let total = 0;
+  for (const queue of selectQueues(ctx.bench, filter.queue)) {
+    const refs = await collectJobIds(ctx.redis, ctx.bench, 'failed', [queue], filter.site);
+    const k = queueKeys(ctx.bench.settings.bench_id, queue);
+    for (let start = 0; start < refs.length; start += ACTION_BATCH_SIZE) {
+      const ids = refs.slice(start, start + ACTION_BATCH_SIZE).map((ref) => ref.id);
+      total += Number(await runScript(ctx.redis, 'requeueFailed', [k.failed, k.wait, k.marker, k.active], [k.prefix, ...ids]));
+    }
+  }
+  ctx.log?.info({ site: filter.site, queue: filter.queue, count: total }, 'failed jobs requeued');
+  return total;
+}
+
+/**
+ * Frappe's purge-jobs: delete the queued jobs of `site` (of one queue; only those whose `event`
+ * field equals `event`), in batches, each batch one atomic step. Resolves to the number deleted.
+ */
+export async function purgeJobs(ctx: Ctx, site: string, filter: { queue?: string | undefined; event?: string | undefined } = {}): Promise<number> {
+  if (!site) throw new BenchError('ERR_USAGE', 'purgeJobs needs a site', { exitCode: 2 });
+  let total = 0;
+  for (const queue of selectQueues(ctx.bench, filter.queue)) {
+    const k = queueKeys(ctx.bench.settings.bench_id, queue);
+    const ids = (await ctx.redis.lrange(k.wait, 0, -1)).filter((id) => isSiteJob(id, site));
+    for (let start = 0; start < ids.length; start += ACTION_BATCH_SIZE) {
+      const batch = ids.slice(start, start + ACTION_BATCH_SIZE);
+      const args = [k.prefix, filter.event === undefined ? '0' : '1', filter.event ?? '', ...batch];
+      total += Number(await runScript(ctx.redis, 'purgeJobs', [k.wait, k.active], args));
+    }
+  }
+  ctx.log?.info({ site, queue: filter.queue, event: filter.event, count: total }, 'queued jobs purged');
+  return total;
+}
+
+function checkReply(reply: unknown, id: string, wrongState: (status: string) => string): JobRecord {
+  const [code, payload] = reply as [number, (string[] | string)?];
+  if (code === 1) return jobFromHash(id, payload as string[]);
+  if (code === 0) throw notFound(id);
+  const status = String(payload);
+  throw new BenchError('ERR_JOB_STATE', wrongState(status), { details: { jobId: id, status } });
+}
+
+function notFound(id: string): BenchError {
+  const hint = id.includes(SITE_SEPARATOR) ? '' : ' (job ids are "SITE||ID": give the site)';
+  return new BenchError('ERR_JOB_NOT_FOUND', `job "${id}" not found${hint}`, { details: { jobId: id } });
+}

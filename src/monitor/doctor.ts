@@ -1,0 +1,52 @@
+// Bench health for `bench doctor` (Frappe's frappe.utils.doctor): live workers per queue, jobs per
+// queue and status, and the queues where jobs wait but no live worker listens.
+import type { Redis } from 'ioredis';
+import type { BenchConfig } from '../config/load.js';
+import { queueKeys } from '../redis/keys.js';
+import { execAll } from './jobs.js';
+import { getWorkers, type WorkerInfo } from './workers.js';
+
+export interface QueueHealth {
+  queue: string;
+  /** Live workers listening to this queue. */
+  workers: number;
+  queued: number;
+  scheduled: number;
+  /** Running jobs. */
+  started: number;
+  /** Failed and stopped jobs kept. */
+  failed: number;
+}
+
+export interface DoctorReport {
+  workersOnline: number;
+  workers: WorkerInfo[];
+  /** Every queue of the bench, in priority order. */
+  queues: QueueHealth[];
+  /** Queues holding queued jobs that no live worker serves. */
+  unserved: string[];
+}
+
+export async function doctorReport(redis: Redis, bench: BenchConfig): Promise<DoctorReport> {
+  const workers = await getWorkers(redis, bench.settings.bench_id);
+  const pipeline = redis.pipeline();
+  for (const { name } of bench.queues) {
+    const k = queueKeys(bench.settings.bench_id, name);
+    pipeline.llen(k.wait).zcard(k.delayed).zcard(k.active).zcard(k.failed);
+  }
+  const counts = (await execAll(pipeline)).map(Number);
+  const queues = bench.queues.map(({ name }, i): QueueHealth => ({
+    queue: name,
+    workers: workers.filter((w) => w.queues.includes(name)).length,
+    queued: counts[i * 4] ?? 0,
+    scheduled: counts[i * 4 + 1] ?? 0,
+    started: counts[i * 4 + 2] ?? 0,
+    failed: counts[i * 4 + 3] ?? 0,
+  }));
+  return {
+    workersOnline: workers.length,
+    workers,
+    queues,
+    unserved: queues.filter((q) => q.queued > 0 && q.workers === 0).map((q) => q.queue),
+  };
+}

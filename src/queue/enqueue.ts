@@ -1,0 +1,217 @@
+// The enqueue pipeline behind BenchClient: turn options into the job's stored fields (validating
+// everything first), then write jobs in pipelined batches through the atomic enqueue script.
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { getQueueSpec, listSites, type BenchConfig, type SiteConfig } from '../config/load.js';
+import { BenchError } from '../errors.js';
+import { methodPathOf } from '../jobs/function-path.js';
+import { loadMethod, resolveMethodFile } from '../jobs/loader.js';
+import { queueKeys } from '../redis/keys.js';
+import { runScript } from '../redis/scripts.js';
+import { enqueueFieldPairs, namespacedJobId, type EnqueueFields } from './job.js';
+import { checkPayloadSize, kwargsToJson } from './payload.js';
+import { retryPolicyJson, type RetryPolicy } from './retry.js';
+
+/** A dotted path ("myapp.tasks.process_data") or a function exported by an app module. */
+export type JobMethod = string | ((...args: never[]) => unknown);
+
+export interface EnqueueOptions {
+  /** Site the job runs for (required). */
+  site: string;
+  /** short | default | long | a custom queue from `workers`. Default: "default". */
+  queue?: string;
+  /** Seconds; default: the queue's timeout. */
+  timeout?: number;
+  /** Your id for the job; stored site-namespaced as `site||jobId`. Default: a random UUID. */
+  jobId?: string;
+  /** With jobId: skip (resolve to undefined) when a job with that id is queued, scheduled or running. */
+  deduplicate?: boolean;
+  /** Display name (Frappe's job_name). Default: the method path. */
+  jobName?: string;
+  /** Put the job at the front of its queue. */
+  atFront?: boolean;
+  /** Put the job at the front only when the queue holds more than 16 jobs (interactive jobs). */
+  atFrontWhenStarved?: boolean;
+  /** User the job runs as (ctx.user). */
+  user?: string;
+  /** Arguments passed to the method: a JSON object. */
+  kwargs?: Record<string, unknown>;
+  /** Stored with the job (Frappe's event); `purge-jobs --event` filters on it. */
+  event?: string;
+  /** Run after the job succeeds / fails, in the worker: (job, result) / (job, error). */
+  onSuccess?: JobMethod;
+  onFailure?: JobMethod;
+  /** Run the job this many seconds from now (enqueueIn). */
+  inSeconds?: number;
+  /** Run the job at this time (enqueueAt). */
+  at?: Date;
+  /** Schedule a failed job again: a number of retries (exponential backoff) or a policy. */
+  retry?: number | RetryPolicy;
+  /** enqueueDoc: the document whose controller method `method` names. */
+  doc?: { doctype: string; name: string };
+}
+
+export type EnqueueManyOptions = Omit<EnqueueOptions, 'kwargs' | 'jobId' | 'deduplicate'>;
+
+/** Frappe's QUEUE_STARVATION_THRESHOLD. */
+export const STARVATION_THRESHOLD = 16;
+const BATCH_SIZE = 500;
+const MAX_BATCHES_IN_FLIGHT = 8;
+
+export interface PreparedEnqueue {
+  fields: EnqueueFields;
+  site: SiteConfig;
+  delayMs: number;
+}
+
+export function requireSite(bench: BenchConfig, site: string | undefined): string {
+  if (typeof site !== 'string' || site.length === 0) {
+    throw new BenchError('ERR_ENQUEUE_INVALID', `enqueue needs a site (sites of this bench: ${listSites(bench).join(', ') || 'none'})`);
+  }
+  return site;
+}
+
+/** Validate the options of one enqueue call and work out the fields every job of it stores. */
+export async function prepareEnqueue(bench: BenchConfig, site: SiteConfig, method: JobMethod, options: EnqueueManyOptions, verifyMethod: boolean): Promise<PreparedEnqueue> {
+  const queue = getQueueSpec(bench, options.queue ?? 'default');
+  const methodPath = await resolvePath(bench, site, method, verifyMethod && options.doc === undefined, 'method');
+  const timeout = options.timeout ?? queue.timeout;
+  if (!(typeof timeout === 'number' && Number.isFinite(timeout) && timeout > 0)) {
+    throw new BenchError('ERR_ENQUEUE_INVALID', `timeout must be a number of seconds greater than 0, found ${String(timeout)}`);
+  }
+  if (options.event !== undefined && (typeof options.event !== 'string' || options.event === '')) {
+    throw new BenchError('ERR_ENQUEUE_INVALID', 'event must be a non-empty string');
+  }
+  return {
+    site,
+    delayMs: delayOf(options),
+    fields: {
+      site: site.site,
+      queue: queue.name,
+      method: methodPath,
+      jobName: options.jobName ?? methodPath,
+      timeout,
+      user: options.user,
+      resultTtl: site.settings.rq_results_ttl,
+      failureTtl: site.settings.rq_job_failure_ttl,
+      event: options.event,
+      onSuccess: options.onSuccess === undefined ? undefined : await resolvePath(bench, site, options.onSuccess, verifyMethod, 'onSuccess'),
+      onFailure: options.onFailure === undefined ? undefined : await resolvePath(bench, site, options.onFailure, verifyMethod, 'onFailure'),
+      doctype: options.doc?.doctype,
+      docname: options.doc?.name,
+      retry: retryPolicyJson(options.retry),
+    },
+  };
+}
+
+/** Serialise and size-check every kwargs entry before anything is written. */
+export function preparePayloads(kwargsList: readonly (Record<string, unknown> | undefined)[], prepared: PreparedEnqueue): string[] {
+  const single = kwargsList.length === 1;
+  return kwargsList.map((kwargs, i) => {
+    const where = single ? `enqueue ${prepared.fields.method}` : `entry ${i + 1}`;
+    const json = kwargsToJson(kwargs, where);
+    checkPayloadSize(json, prepared.site.settings.max_job_payload_bytes, where);
+    return json;
+  });
+}
+
+export interface WriteOptions {
+  atFront: boolean;
+  atFrontWhenStarved: boolean;
+  /** Queue length at which to refuse (0 = none); checked before the first batch only. */
+  maxQueued: number;
+  deduplicate: boolean;
+  userIds: readonly string[] | undefined;
+}
+
+/** Write the jobs; resolves to their ids, undefined where a duplicate was skipped (deduplicate). */
+export async function writeJobs(redis: Redis, bench: BenchConfig, prepared: PreparedEnqueue, payloads: readonly string[], options: WriteOptions): Promise<(string | undefined)[]> {
+  const { fields } = prepared;
+  const site = fields.site;
+  const ids = payloads.map((_, i) => (options.userIds?.[i] === undefined ? `${site}||${randomUUID()}` : namespacedJobId(site, options.userIds[i] as string)));
+  const nonces = payloads.map((_, i) => (options.userIds?.[i] === undefined ? '' : randomUUID()));
+  const keys = queueKeys(bench.settings.bench_id, fields.queue);
+  const common = enqueueFieldPairs(fields);
+  const starts: number[] = [];
+  for (let start = 0; start < ids.length; start += BATCH_SIZE) starts.push(start);
+  // At the front, the last batch goes first so the whole list keeps its order at the head.
+  if (options.atFront) starts.reverse();
+  const accepted: boolean[] = ids.map(() => true);
+  let inFlight: Promise<void>[] = [];
+  const all: Promise<void>[] = [];
+  for (const [n, start] of starts.entries()) {
+    const end = Math.min(start + BATCH_SIZE, ids.length);
+    const head = [
+      options.atFront ? '1' : '0',
+      String(n === 0 ? options.maxQueued : 0),
+      String(options.atFrontWhenStarved ? STARVATION_THRESHOLD : 0),
+      String(prepared.delayMs),
+      String(common.length / 2),
+      ...common,
+    ];
+    const jobKeys: string[] = [];
+    const args: string[] = [...head];
+    for (let i = start; i < end; i++) {
+      jobKeys.push(keys.job(ids[i] as string));
+      args.push(ids[i] as string, payloads[i] as string, nonces[i] as string);
+    }
+    const call = runScript(redis, 'enqueue', [keys.wait, keys.marker, keys.finished, keys.failed, keys.delayed, ...jobKeys], args).then((reply) => {
+      readReply(reply, ids, start, options, fields.queue).forEach((ok, i) => (accepted[start + i] = ok));
+    });
+    // The first batch carries the queue-size check: nothing else goes out before it answered.
+    if (n === 0 && options.maxQueued > 0) await call;
+    all.push(call);
+    inFlight.push(call);
+    if (inFlight.length >= MAX_BATCHES_IN_FLIGHT) {
+      await Promise.all(inFlight);
+      inFlight = [];
+    }
+  }
+  await Promise.all(all);
+  return ids.map((id, i) => (accepted[i] ? id : undefined));
+}
+
+function readReply(reply: unknown, ids: readonly string[], start: number, options: WriteOptions, queue: string): boolean[] {
+  const codes = reply as number[];
+  if (codes[0] === -10) {
+    throw new BenchError(
+      'ERR_QUEUE_OVERLOADED',
+      `queue "${queue}" is overloaded: ${String(codes[1])} jobs waiting, limit ${options.maxQueued} (max_queued_jobs + 50 per site); retry later`,
+      { details: { queue, waiting: codes[1], limit: options.maxQueued } },
+    );
+  }
+  return codes.map((code, i) => {
+    if (code !== -1) return true;
+    const id = ids[start + i] as string;
+    if (options.deduplicate) return false;
+    throw new BenchError('ERR_JOB_EXISTS', `job "${id}" is already queued, scheduled or running; nothing was enqueued for it (use deduplicate to skip quietly)`, {
+      details: { jobId: id },
+    });
+  });
+}
+
+async function resolvePath(bench: BenchConfig, site: SiteConfig, method: JobMethod, verify: boolean, what: string): Promise<string> {
+  const path = typeof method === 'function' ? await methodPathOf(method, bench.appsDir, site.installedApps) : method;
+  if (typeof path !== 'string') throw new BenchError('ERR_ENQUEUE_INVALID', `${what} must be a dotted path or a function`);
+  if (verify) await loadMethod(bench.appsDir, path, site.installedApps);
+  else resolveMethodFile(bench.appsDir, path, site.installedApps);
+  return path;
+}
+
+function delayOf(options: EnqueueManyOptions): number {
+  if (options.inSeconds !== undefined && options.at !== undefined) {
+    throw new BenchError('ERR_ENQUEUE_INVALID', 'give either inSeconds (enqueueIn) or at (enqueueAt), not both');
+  }
+  if (options.inSeconds !== undefined) {
+    if (!(Number.isFinite(options.inSeconds) && options.inSeconds >= 0)) {
+      throw new BenchError('ERR_ENQUEUE_INVALID', `inSeconds must be seconds, 0 or more, found ${String(options.inSeconds)}`);
+    }
+    return Math.round(options.inSeconds * 1000);
+  }
+  if (options.at !== undefined) {
+    const at = options.at instanceof Date ? options.at.getTime() : Number.NaN;
+    if (!Number.isFinite(at)) throw new BenchError('ERR_ENQUEUE_INVALID', `at must be a valid Date, found ${String(options.at)}`);
+    return Math.max(0, at - Date.now());
+  }
+  return 0;
+}

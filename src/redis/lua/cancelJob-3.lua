@@ -1,0 +1,33 @@
+--[[
+  Cancel one job that has not started: a queued job leaves the wait list, a scheduled one the delayed
+  set. The record stays, with status "canceled" and the time in "ended", for the job's failure TTL
+  (fttl), then expires; it is in no list. Any other status is refused and left as it is.
+
+  Input:
+    KEYS[1] wait, KEYS[2] delayed, KEYS[3] active
+    ARGV[1] key prefix of job hashes   ARGV[2] id   ARGV[3] ttl seconds when the job has no fttl
+
+  Output: { 1, { job hash field, value, ... } } canceled
+          { 0 }                             no such job
+          { -1, status }                    not queued or scheduled: nothing written
+]]
+--@include "now"
+local waitKey, delayedKey, activeKey = KEYS[1], KEYS[2], KEYS[3]
+local jobKey = ARGV[1] .. 'job:' .. ARGV[2]
+local id = ARGV[2]
+local status = redis.call('HGET', jobKey, 'status')
+if not status then return { 0 } end
+if redis.call('ZSCORE', activeKey, id) then return { -1, 'started' } end
+if status == 'queued' then
+  redis.call('LREM', waitKey, 0, id)
+elseif status == 'scheduled' then
+  redis.call('ZREM', delayedKey, id)
+else
+  return { -1, status }
+end
+redis.call('HDEL', jobKey, 'token', 'worker')
+redis.call('HSET', jobKey, 'status', 'canceled', 'ended', nowMs())
+local ttl = tonumber(redis.call('HGET', jobKey, 'fttl')) or 0
+if ttl <= 0 then ttl = tonumber(ARGV[3]) end
+redis.call('PEXPIRE', jobKey, ttl * 1000)
+return { 1, redis.call('HGETALL', jobKey) }

@@ -1,0 +1,36 @@
+-- Put a failed (or stopped) job back at the end of its queue as a queued job: its last error moves to the
+-- `errors` history (oldest first; not added twice when a retry policy already put it there as the last
+-- entry), the fields of its last run are cleared, its attempt count is kept,
+-- its crash count starts again from 0 and its expiry is removed. `accepted` is a set of the statuses
+-- the caller may retry. Never touches a job in the active set. The caller sets the wake-up marker.
+-- Returns 1 when requeued; 0 when the job has no hash; -1 and the job's status when it is not accepted.
+local function retryFailedJob(prefix, id, waitKey, failedKey, activeKey, accepted)
+  local jobKey = prefix .. 'job:' .. id
+  local status = redis.call('HGET', jobKey, 'status')
+  if not status then return 0 end
+  if redis.call('ZSCORE', activeKey, id) then return -1, 'started' end
+  if not accepted[status] then return -1, status end
+  local err = redis.call('HGET', jobKey, 'error')
+  if err then
+    local history = {}
+    local old = redis.call('HGET', jobKey, 'errors')
+    if old then
+      local ok, decoded = pcall(cjson.decode, old)
+      if ok and type(decoded) == 'table' then history = decoded end
+    end
+    local ok, last = pcall(cjson.decode, err)
+    if not ok or type(last) ~= 'table' then last = { name = 'Error', message = err } end
+    local prev = history[#history]
+    if not (type(prev) == 'table' and prev.name == last.name and prev.message == last.message
+        and prev.stack == last.stack and prev.code == last.code) then
+      history[#history + 1] = last
+    end
+    redis.call('HSET', jobKey, 'errors', cjson.encode(history))
+  end
+  redis.call('HDEL', jobKey, 'error', 'result', 'started', 'ended', 'token', 'worker', 'runAt', 'stalls', 'lastStall')
+  redis.call('HSET', jobKey, 'status', 'queued')
+  redis.call('PERSIST', jobKey)
+  redis.call('ZREM', failedKey, id)
+  redis.call('RPUSH', waitKey, id)
+  return 1
+end

@@ -1,0 +1,20 @@
+--[[
+  Retry one failed or stopped job: back at the end of its queue as queued (see includes/retryFailedJob).
+  Fenced: the status is checked here, in the same step; a job of any other status is left as it is.
+
+  Input:
+    KEYS[1] failed, KEYS[2] wait, KEYS[3] marker, KEYS[4] active
+    ARGV[1] key prefix of job hashes   ARGV[2] id
+
+  Output: { 1, { job hash field, value, ... } } requeued
+          { 0 }                             no such job
+          { -1, status }                    not failed or stopped: nothing written
+]]
+--@include "retryFailedJob"
+local failedKey, waitKey, markerKey, activeKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local prefix, id = ARGV[1], ARGV[2]
+local code, status = retryFailedJob(prefix, id, waitKey, failedKey, activeKey, { failed = true, stopped = true })
+if code == 0 then return { 0 } end
+if code == -1 then return { -1, status } end
+redis.call('ZADD', markerKey, 0, '0')
+return { 1, redis.call('HGETALL', prefix .. 'job:' .. id) }

@@ -1,0 +1,198 @@
+// The monitoring commands, run as the real `bench` binary: doctor, show-pending-jobs, purge-jobs,
+// ready-for-migration and `jobs list|show|retry|delete|cancel|requeue-failed`, with --json, their
+// exit codes and their failures (unknown id, wrong state, no worker for a queue).
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { queueKeys } from '../../src/redis/keys.ts';
+import { runBench, type CliResult } from '../helpers/cli.ts';
+import { readJob, startWorker } from '../helpers/jobs.ts';
+import { benchFactory, failJobs, LONG_SITE, makeScheduled, runningJob, setEvent, SHORT_SITE, SITE, type Fresh } from '../helpers/monitor.ts';
+import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
+import { waitFor } from '../helpers/wait-for.ts';
+
+let redis: TestRedis;
+const benches = benchFactory(() => redis);
+
+before(async () => {
+  redis = await startRedis();
+});
+
+after(async () => {
+  await benches.cleanup();
+  await redis.stop();
+});
+
+const bench = (fresh: Fresh, args: readonly string[]) => runBench(args, { cwd: fresh.bench.path });
+const local = (id: string) => id.split('||')[1] as string;
+const shown = (r: CliResult) => `exit ${String(r.code)}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
+
+function ok(r: CliResult): string {
+  assert.equal(r.code, 0, shown(r));
+  assert.equal(r.stderr, '', shown(r));
+  return r.stdout;
+}
+
+function failed(r: CliResult, code: number, stderr: RegExp): void {
+  assert.equal(r.code, code, shown(r));
+  assert.match(r.stderr, stderr, shown(r));
+}
+
+describe('bench doctor', () => {
+  it('exits 1 naming the queue when jobs wait and no live worker serves it, 0 once one does', { timeout: 40_000 }, async () => {
+    const fresh = await benches.fresh();
+    assert.match(ok(await bench(fresh, ['doctor'])), /^Workers online: 0\n-----Queues-----\nQUEUE +WORKERS +QUEUED +SCHEDULED +RUNNING +FAILED\nshort +0 +0 +0 +0 +0\n/);
+
+    await fresh.client.enqueueMany('testapp.tasks.echo', [{}, {}], { site: SITE, queue: 'long' });
+    const down = await bench(fresh, ['doctor']);
+    failed(down, 1, /Error \[ERR_QUEUE_UNSERVED\]: jobs wait in queue "long" \(2 queued\) but no live worker listens to it/);
+    assert.match(down.stdout, /Workers online: 0/);
+    assert.match(down.stdout, /\nlong +0 +2 +0 +0 +0\n?/);
+    const json = await bench(fresh, ['doctor', '--json']);
+    assert.equal(json.code, 1);
+    const report = JSON.parse(json.stdout) as { workersOnline: number; unserved: string[]; queues: { queue: string; queued: number }[] };
+    assert.deepEqual(report.unserved, ['long']);
+    const { error } = JSON.parse(json.stderr) as { error: { code: string; message: string; queues: string[] } };
+    assert.deepEqual([error.code, error.queues], ['ERR_QUEUE_UNSERVED', ['long']]);
+    assert.match(error.message, /no live worker listens to it/);
+
+    const w = startWorker(fresh.bench, { numWorkers: 2, queues: ['default', 'short'] });
+    try {
+      await waitFor(async () => (await fresh.client.getWorkers()).length === 2, { what: 'two workers registered' });
+      failed(await bench(fresh, ['doctor']), 1, /queue "long"/);
+      await redis.client.del(queueKeys(fresh.bench.benchId, 'long').wait);
+      const up = ok(await bench(fresh, ['doctor', '--json']));
+      const healthy = JSON.parse(up) as { workersOnline: number; workers: { queues: string[] }[]; queues: { queue: string; workers: number }[]; unserved: string[] };
+      assert.equal(healthy.workersOnline, 2);
+      assert.deepEqual(healthy.workers.map((x) => x.queues), [['default', 'short'], ['default', 'short']]);
+      assert.deepEqual(healthy.queues.map((q) => [q.queue, q.workers]), [['short', 2], ['default', 2], ['long', 0]]);
+      assert.deepEqual(healthy.unserved, []);
+    } finally {
+      await w.stop();
+    }
+  });
+});
+
+describe('site commands', () => {
+  it('show-pending-jobs lists the queued jobs of the site per queue, and only its own', async () => {
+    const fresh = await benches.fresh();
+    const a = await fresh.client.enqueue('testapp.tasks.echo', { site: SHORT_SITE, queue: 'short' });
+    const b = await fresh.client.enqueue('testapp.tasks.add', { site: SHORT_SITE, kwargs: { a: 1, b: 2 } });
+    await fresh.client.enqueue('testapp.tasks.echo', { site: LONG_SITE });
+    const plain = ok(await bench(fresh, ['--site', SHORT_SITE, 'show-pending-jobs']));
+    assert.match(plain, /^-----Pending Jobs-----\nshort: 1\n {2}testapp\.tasks\.echo {2}a\.com\|\|\S+ {2}\d{4}-\d\d-\d\dT/);
+    assert.match(plain, /\ndefault: 1\n {2}testapp\.tasks\.add {2}a\.com\|\|/);
+    assert.match(plain, /\nlong: 0\n?$/);
+    const json = JSON.parse(ok(await bench(fresh, ['--site', SHORT_SITE, 'show-pending-jobs', '--json']))) as { site: string; queues: Record<string, { id: string; method: string; createdAt: number }[]> };
+    assert.equal(json.site, SHORT_SITE);
+    assert.deepEqual(Object.fromEntries(Object.entries(json.queues).map(([q, jobs]) => [q, jobs.map((j) => j.id)])), { short: [a], default: [b], long: [] });
+    assert.ok((json.queues['default']?.[0]?.createdAt ?? 0) > 0);
+    failed(await bench(fresh, ['show-pending-jobs']), 2, /ERR_USAGE.*needs a site/);
+    failed(await bench(fresh, ['--site', 'nowhere.test', 'show-pending-jobs']), 1, /ERR_SITE_NOT_FOUND/);
+  });
+
+  it('purge-jobs deletes the queued jobs of the site, of one queue or one event, and prints how many', async () => {
+    const fresh = await benches.fresh();
+    const { benchId } = fresh.bench;
+    const ids = await fresh.client.enqueueMany('testapp.tasks.echo', [{}, {}, {}], { site: SITE });
+    await fresh.client.enqueue('testapp.tasks.echo', { site: SITE, queue: 'long' });
+    const kept = await fresh.client.enqueue('testapp.tasks.echo', { site: SHORT_SITE });
+    await setEvent(redis, benchId, 'default', ids[0] as string, 'hourly');
+    assert.equal(ok(await bench(fresh, ['--site', SITE, 'purge-jobs', '--event', 'hourly'])), 'purged 1 queued job of site1.test\n');
+    assert.equal(JSON.parse(ok(await bench(fresh, ['--site', SITE, 'purge-jobs', '--queue', 'long', '--json']))).count, 1);
+    assert.equal(ok(await bench(fresh, ['--site', SITE, 'purge-jobs'])), 'purged 2 queued jobs of site1.test\n');
+    assert.deepEqual(await redis.client.lrange(queueKeys(benchId, 'default').wait, 0, -1), [kept]);
+    failed(await bench(fresh, ['--site', SITE, 'purge-jobs', '--queue', 'nope']), 1, /ERR_QUEUE_UNKNOWN/);
+  });
+
+  it('ready-for-migration exits 1 while the site has queued, scheduled or running jobs, else 0', { timeout: 40_000 }, async () => {
+    const fresh = await benches.fresh();
+    const ready = (site: string) => bench(fresh, ['--site', site, 'ready-for-migration']);
+    assert.equal(ok(await ready(SITE)), 'READY for migration: site site1.test has no pending background jobs\n');
+    const id = await fresh.client.enqueue('testapp.tasks.echo', { site: SITE });
+    const notReady = await ready(SITE);
+    failed(notReady, 1, /Error \[ERR_JOBS_PENDING\]: NOT READY for migration: site site1\.test has pending background jobs \(1 queued, 0 scheduled, 0 running\)/);
+    assert.equal(notReady.stdout, '');
+    ok(await ready(SHORT_SITE));
+    await makeScheduled(redis, fresh.bench.benchId, 'default', id, Date.now() + 60_000);
+    failed(await ready(SITE), 1, /\(0 queued, 1 scheduled, 0 running\)/);
+    await fresh.client.deleteJob(SITE, id);
+    const running = await runningJob(fresh, SITE, 'long');
+    try {
+      const json = await bench(fresh, ['--site', SITE, 'ready-for-migration', '--json']);
+      assert.equal(json.code, 1);
+      assert.equal((JSON.parse(json.stderr) as { error: { started: number } }).error.started, 1);
+    } finally {
+      await fresh.client.stopJob(SITE, running.id);
+      await running.worker.stop();
+    }
+    assert.deepEqual(JSON.parse(ok(await bench(fresh, ['--site', SITE, 'ready-for-migration', '--json']))), { site: SITE, ready: true, queued: 0, scheduled: 0, started: 0 });
+  });
+});
+
+describe('bench jobs', () => {
+  it('list shows jobs by status with --site, --queue, paging and --json; refuses a bad status', { timeout: 30_000 }, async () => {
+    const fresh = await benches.fresh();
+    const mine = await failJobs(redis, fresh, SITE, ['one', 'two']);
+    await failJobs(redis, fresh, SHORT_SITE, ['three']);
+    const plain = ok(await bench(fresh, ['--site', SITE, 'jobs', 'list', '--status', 'failed']));
+    assert.match(plain, /^ID +QUEUE +STATUS +METHOD +CREATED +ENDED\nsite1\.test\|\|\S+ +default +failed +testapp\.tasks\.fail +\d{4}-/);
+    assert.match(plain, /\n1-2 of 2 failed jobs of site1\.test\n$/);
+    const page = JSON.parse(ok(await bench(fresh, ['jobs', 'list', '--status', 'failed', '--limit', '1', '--offset', '1', '--json']))) as { jobs: { id: string }[]; total: number };
+    assert.equal(page.total, 3);
+    assert.equal(page.jobs.length, 1);
+    assert.equal(ok(await bench(fresh, ['jobs', 'list', '--site', SITE, '--queue', 'short', '--status', 'failed'])), 'no failed jobs of site1.test on short\n');
+    assert.equal(ok(await bench(fresh, ['jobs', 'list'])), 'no queued jobs\n');
+    assert.ok(mine.length === 2);
+    failed(await bench(fresh, ['jobs', 'list', '--status', 'done']), 2, /--status must be one of queued, started, finished, failed, stopped, scheduled/);
+    failed(await bench(fresh, ['jobs', 'list', '--limit', '0']), 2, /--limit/);
+  });
+
+  it('show prints the full record with the error and its stack; unknown ids exit 1', { timeout: 30_000 }, async () => {
+    const fresh = await benches.fresh();
+    const [id] = (await failJobs(redis, fresh, SITE, ['it broke'])) as [string];
+    const plain = ok(await bench(fresh, ['--site', SITE, 'jobs', 'show', local(id)]));
+    for (const line of [`id: +${id.replace(/\|/g, '\\|')}`, 'status: +failed', 'method: +testapp\\.tasks\\.fail', 'attempts: +1', 'kwargs: +\\{"message":"it broke"\\}', 'error:\\n  Error: it broke\\n      at fail \\(.*tasks\\.ts']) {
+      assert.match(plain, new RegExp(line), plain);
+    }
+    const json = JSON.parse(ok(await bench(fresh, ['jobs', 'show', id, '--json']))) as { id: string; error: { message: string; stack: string } };
+    assert.equal(json.id, id);
+    assert.match(json.error.stack, /it broke/);
+    failed(await bench(fresh, ['--site', SITE, 'jobs', 'show', 'nope']), 1, /Error \[ERR_JOB_NOT_FOUND\]: job "site1\.test\|\|nope" not found/);
+    failed(await bench(fresh, ['jobs', 'show', 'nope', '--json']), 1, /"code":"ERR_JOB_NOT_FOUND"/);
+  });
+
+  it('retry, delete and cancel act on one job, refusing the wrong state with exit 1', { timeout: 40_000 }, async () => {
+    const fresh = await benches.fresh();
+    const [bad] = (await failJobs(redis, fresh, SITE, ['x'])) as [string];
+    const queued = await fresh.client.enqueue('testapp.tasks.echo', { site: SITE, queue: 'short' });
+
+    failed(await bench(fresh, ['--site', SITE, 'jobs', 'retry', local(queued)]), 1, /Error \[ERR_JOB_STATE\]: job "\S+" is queued; only a failed or stopped job can be retried/);
+    failed(await bench(fresh, ['--site', SITE, 'jobs', 'cancel', local(bad), '--json']), 1, /"code":"ERR_JOB_STATE".*is failed; only a queued or scheduled/);
+    assert.equal(ok(await bench(fresh, ['--site', SITE, 'jobs', 'retry', local(bad)])), `${bad} queued\n`);
+    assert.deepEqual(JSON.parse(ok(await bench(fresh, ['--site', SITE, 'jobs', 'cancel', local(queued), '--json']))), { id: queued, queue: 'short', status: 'canceled' });
+    failed(await bench(fresh, ['--site', SITE, 'jobs', 'cancel', local(queued)]), 1, /is canceled; only a queued or scheduled job can be canceled/);
+    assert.equal(ok(await bench(fresh, ['jobs', 'delete', queued])), `${queued} deleted\n`);
+    failed(await bench(fresh, ['jobs', 'delete', queued]), 1, /ERR_JOB_NOT_FOUND/);
+    failed(await bench(fresh, ['jobs', 'retry', 'no-such']), 1, /ERR_JOB_NOT_FOUND.*give the site/);
+
+    const running = await runningJob(fresh, SITE, 'long');
+    try {
+      failed(await bench(fresh, ['--site', SITE, 'jobs', 'delete', local(running.id)]), 1, /is running \(status: started\); stop it first/);
+      assert.equal((await readJob(redis.client, fresh.bench.benchId, 'long', running.id))?.status, 'started');
+    } finally {
+      await fresh.client.stopJob(SITE, running.id);
+      await running.worker.stop();
+    }
+  });
+
+  it('requeue-failed puts the failed jobs of --site and --queue back and prints how many', { timeout: 40_000 }, async () => {
+    const fresh = await benches.fresh();
+    await failJobs(redis, fresh, SITE, ['a', 'b']);
+    await failJobs(redis, fresh, SITE, ['s'], 'short');
+    await failJobs(redis, fresh, SHORT_SITE, ['c']);
+    assert.equal(ok(await bench(fresh, ['--site', SITE, 'jobs', 'requeue-failed', '--queue', 'default'])), 'requeued 2 failed jobs\n');
+    assert.deepEqual(JSON.parse(ok(await bench(fresh, ['jobs', 'requeue-failed', '--site', SITE, '--json']))), { site: SITE, queue: null, count: 1 });
+    assert.equal(ok(await bench(fresh, ['jobs', 'requeue-failed'])), 'requeued 1 failed job\n');
+    assert.equal(await redis.client.llen(queueKeys(fresh.bench.benchId, 'default').wait), 3);
+  });
+});
