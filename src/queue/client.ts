@@ -11,6 +11,7 @@ import { createRedis } from '../redis/connection.js';
 import { publishControl } from '../redis/control.js';
 import { prepareEnqueue, preparePayloads, requireSite, writeJobs, type EnqueueManyOptions, type EnqueueOptions, type JobMethod } from './enqueue.js';
 import { findJob, fullJobId } from './inspect.js';
+import { runNow } from './run-now.js';
 import { closeSiteDbsOf, siteDbCacheOf, SiteDbCache, type SiteDatabase } from '../db/site-db.js';
 import { docMethodPath } from '../jobs/doc-method.js';
 import { publishEnvelope, realtimeEnvelope, type RealtimeOptions } from '../realtime/realtime.js';
@@ -66,9 +67,11 @@ export class BenchClient {
    * `deduplicate`, resolves to undefined (and writes nothing) when a job with that `jobId` is
    * already queued, scheduled or running.
    */
+  async enqueue(method: JobMethod, options: EnqueueOptions & ({ now: true } | { isAsync: false })): Promise<unknown>;
   async enqueue(method: JobMethod, options: EnqueueOptions & { deduplicate: true }): Promise<string | undefined>;
   async enqueue(method: JobMethod, options: EnqueueOptions): Promise<string>;
-  async enqueue(method: JobMethod, options: EnqueueOptions): Promise<string | undefined> {
+  async enqueue(method: JobMethod, options: EnqueueOptions): Promise<unknown> {
+    if (options.now || options.isAsync === false) return this.runNow(method, options);
     if (options.deduplicate && options.jobId === undefined) {
       throw new BenchError('ERR_ENQUEUE_INVALID', '`jobId` is required for deduplication');
     }
@@ -164,6 +167,15 @@ export class BenchClient {
       deduplicate,
       userIds,
     });
+  }
+
+  /** now / isAsync: false - run inline, no Redis; resolves to the method's result. */
+  private async runNow(method: JobMethod, options: EnqueueOptions): Promise<unknown> {
+    const site = loadSiteConfig(this.bench, requireSite(this.bench, options.site));
+    const prepared = await prepareEnqueue(this.bench, site, method, options, true);
+    const [kwargsJson] = preparePayloads([options.kwargs], prepared);
+    const log = this.options.log ?? pino({ level: 'silent' });
+    return runNow(this.bench, log, prepared, kwargsJson as string, options, (jobSite) => (m, o = {}) => this.enqueue(m, { ...o, site: o.site ?? jobSite }));
   }
 
   private siteCountCache: { count: number; at: number } | undefined;

@@ -49,9 +49,13 @@ export interface EnqueueOptions {
   retry?: number | RetryPolicy;
   /** enqueueDoc: the document whose controller method `method` names. */
   doc?: { doctype: string; name: string };
+  /** Run inline in the caller (no Redis) and resolve to the method's result (Frappe's now=True). */
+  now?: boolean;
+  /** false: the same as now (Frappe's is_async=False). */
+  isAsync?: boolean;
 }
 
-export type EnqueueManyOptions = Omit<EnqueueOptions, 'kwargs' | 'jobId' | 'deduplicate'>;
+export type EnqueueManyOptions = Omit<EnqueueOptions, 'kwargs' | 'jobId' | 'deduplicate' | 'now' | 'isAsync'>;
 
 /** Frappe's QUEUE_STARVATION_THRESHOLD. */
 export const STARVATION_THRESHOLD = 16;

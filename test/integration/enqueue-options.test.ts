@@ -191,3 +191,15 @@ describe('callbacks are stored as dotted paths', () => {
     await assert.rejects(client.enqueue('testapp.tasks.echo', { site: SITE, onSuccess: 'testapp.nope.cb' }), { code: 'ERR_JOB_LOAD' });
   });
 });
+
+describe('now / isAsync: false', () => {
+  it('runs the job inline, writes nothing to Redis, and returns its result or throws its error', async () => {
+    const before = await redis.client.dbsize();
+    assert.equal(await client.enqueue('testapp.tasks.add', { site: SITE, now: true, kwargs: { a: 20, b: 22 } }), 42);
+    const ctx = (await client.enqueue('testapp.tasks.context', { site: SITE, isAsync: false, user: 'bob' })) as { pid: number; user: string; custom: unknown };
+    assert.equal(ctx.pid, process.pid, 'ran in the caller');
+    assert.equal(ctx.user, 'bob');
+    await assert.rejects(client.enqueue('testapp.tasks.fail', { site: SITE, now: true, kwargs: { message: 'inline boom' } }), /inline boom/);
+    assert.equal(await redis.client.dbsize(), before, 'nothing was written to Redis');
+  });
+});
