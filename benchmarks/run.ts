@@ -1,0 +1,240 @@
+// `npm run benchmark`: bench-worker against BullMQ 6.7, Bee-Queue 2.0 (default and "lean") and,
+// when Debian's python3-rq is installed, Python RQ; on one private redis-server started here and
+// stopped by pid at the end (also on failure or Ctrl-C). See docs/performance.md for the method.
+//   --quick      one run, fewer jobs, no 1M depth (under a minute)
+//   --json       print the results as JSON (progress goes to stderr either way)
+//   --json-file F  also write the JSON results to file F
+//   --runs N     runs per figure (default 3; the median is reported)
+//   --only a,b   only these systems (ids: bench-worker, bullmq, bullmq-lean, bee-queue, bee-queue-lean, rq)
+//   --no-depth   skip the queue-depth measurements
+//   --wait-idle  before each system's measurements, wait until other processes leave the CPUs idle
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { BeeQueueAdapter } from './adapters/bee-queue.ts';
+import { BenchWorkerAdapter } from './adapters/bench-worker.ts';
+import { BullMQAdapter } from './adapters/bullmq.ts';
+import { findRq, RqAdapter } from './adapters/rq.ts';
+import { Census, type CensusCounts } from './lib/census.ts';
+import { cpuBusy, machineInfo, waitForIdle, type MachineInfo } from './lib/machine.ts';
+import { startPrivateRedis, type PrivateRedis } from './lib/redis-server.ts';
+import { RedisStats } from './lib/redis-stats.ts';
+import { medians, ratios, renderTables, tableDefs, type Results, type SystemInfo } from './lib/report.ts';
+import { censusScenario, depthScenario, enqueueScenario, latencyScenario, processScenario, scaled, type Config } from './lib/scenarios.ts';
+import type { Adapter } from './lib/types.ts';
+
+interface Flags {
+  quick: boolean;
+  json: boolean;
+  runs: number | undefined;
+  only: string[] | undefined;
+  depth: boolean;
+  waitIdle: boolean;
+  jsonFile: string | undefined;
+}
+
+function parseFlags(argv: readonly string[]): Flags {
+  const flags: Flags = { quick: false, json: false, runs: undefined, only: undefined, depth: true, waitIdle: false, jsonFile: undefined };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--quick') flags.quick = true;
+    else if (arg === '--json') flags.json = true;
+    else if (arg === '--no-depth') flags.depth = false;
+    else if (arg === '--wait-idle') flags.waitIdle = true;
+    else if (arg === '--json-file' && argv[i + 1]) flags.jsonFile = argv[++i];
+    else if (arg === '--runs' && /^[1-9]\d*$/.test(argv[i + 1] ?? '')) flags.runs = Number(argv[++i]);
+    else if (arg === '--only' && argv[i + 1]) flags.only = (argv[++i] as string).split(',');
+    else {
+      process.stderr.write(`unknown or incomplete option ${String(arg)}\nusage: npm run benchmark -- [--quick] [--json] [--runs N] [--only ids] [--no-depth] [--wait-idle] [--json-file F]\n`);
+      process.exit(2);
+    }
+  }
+  return flags;
+}
+
+function configFor(flags: Flags): Config {
+  if (flags.quick) {
+    return {
+      runs: flags.runs ?? 1, quick: true, inFlight: 50,
+      enqueue: { sequential: 300, concurrent: 1000, bulk: 5000 },
+      process: { c1: 600, c50: 2000 },
+      latency: { warmup: 5, n: 40, intervalMs: 10 },
+      census: { enqueue: 100, process: 300 },
+      depths: flags.depth ? [1000, 10_000] : [],
+      depthBatch: 300,
+    };
+  }
+  return {
+    runs: flags.runs ?? 3, quick: false, inFlight: 50,
+    enqueue: { sequential: 3000, concurrent: 10_000, bulk: 50_000 },
+    process: { c1: 5000, c50: 15_000 },
+    latency: { warmup: 10, n: 200, intervalMs: 15 },
+    census: { enqueue: 1000, process: 2000 },
+    depths: flags.depth ? [1000, 100_000, 1_000_000] : [],
+    depthBatch: 2000,
+  };
+}
+
+const started = Date.now();
+function log(line: string): void {
+  process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
+}
+
+async function main(): Promise<void> {
+  const flags = parseFlags(process.argv.slice(2));
+  const config = configFor(flags);
+  const rq = findRq();
+  const notes: string[] = [];
+  const all: Adapter[] = [new BenchWorkerAdapter(), new BullMQAdapter(false), new BullMQAdapter(true), new BeeQueueAdapter(false), new BeeQueueAdapter(true)];
+  if (rq) all.push(new RqAdapter(rq));
+  else notes.push('RQ skipped: Python RQ is not installed (Debian: apt-get install python3-rq), or set BW_BENCH_PYTHON to a python3 that has rq.');
+  const adapters = flags.only ? all.filter((a) => flags.only?.includes(a.id)) : all;
+  // Other processes on the machine skew every figure: record the load, warn when it was not idle.
+  const loads = { start: loadAverage(), max: loadAverage() };
+  const busy = await cpuBusy();
+  if (busy > 0.25 && !flags.waitIdle) {
+    notes.push(`Other processes used ${(busy * 100).toFixed(0)}% of the CPUs when the run started: the figures are noisy; rerun on an idle machine (or with --wait-idle).`);
+  }
+  for (const note of notes) log(note);
+
+  let redis: PrivateRedis | undefined;
+  let stats: RedisStats | undefined;
+  try {
+    redis = await startPrivateRedis();
+    const st = new RedisStats(redis.port);
+    stats = st;
+    const target = { host: redis.host, port: redis.port };
+    const machine = await machineInfo(st.client, rq?.version);
+    log(`redis-server ${machine.redis} on port ${redis.port} (pid ${redis.pid}); ${adapters.length} systems, ${config.runs} run(s)${config.quick ? ', quick' : ''}`);
+
+    const results: Results = {};
+    const record = (system: string, key: string, value: number) => ((results[system] ??= {})[key] ??= []).push(value);
+    const systems: SystemInfo[] = adapters.map((a) => ({ id: a.id, label: a.label, ours: a.ours }));
+    if (adapters.some((a) => a.ours)) systems.splice(1, 0, { id: 'bench-worker-2x25', label: 'bench-worker 2 children x 25', ours: true, extra: true });
+
+    // A failing system (a worker crash) loses that measurement only: it is reported, not fatal.
+    const failures: string[] = [];
+    const guarded = async (what: string, step: () => Promise<void>): Promise<void> => {
+      try {
+        await step();
+      } catch (err) {
+        const message = (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
+        failures.push(`${what}: ${message}`);
+        log(`${what} FAILED (left out of the medians): ${message}`);
+      }
+    };
+    const processRun = async (adapter: Adapter, system: string, c: number, children: number, key: string) => {
+      const r = await processScenario(adapter, st, scaled(adapter, c === 1 ? config.process.c1 : config.process.c50), c, children);
+      record(system, key, r.rate);
+      for (const k of ['calls', 'cpu', 'rssMiB'] as const) record(system, `${key}.${k}`, r[k]);
+    };
+
+    for (let run = 1; run <= config.runs; run++) {
+      for (const adapter of adapters) {
+        if (flags.waitIdle) await waitForIdle(log);
+        loads.max = Math.max(loads.max, loadAverage());
+        const started = Date.now();
+        const what = `run ${run}/${config.runs}: ${adapter.label}`;
+        await adapter.setup(target);
+        try {
+          await guarded(`${what}: enqueue`, async () => {
+            for (const [key, value] of Object.entries(await enqueueScenario(adapter, st, config))) record(adapter.id, key, value);
+          });
+          for (const c of adapter.supportsConcurrency ? [1, 50] : [1]) await guarded(`${what}: process c=${c}`, () => processRun(adapter, adapter.id, c, 1, `proc.c${c}`));
+          if (adapter.ours) await guarded(`${what}: process 2 x 25`, () => processRun(adapter, 'bench-worker-2x25', 25, 2, 'proc.c50'));
+          await guarded(`${what}: latency`, async () => {
+            for (const [key, value] of Object.entries(await latencyScenario(adapter, st, config))) record(adapter.id, key, value);
+          });
+        } finally {
+          await adapter.close();
+        }
+        log(`${what}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      }
+    }
+
+    const census = new Census(redis.port, st.client);
+    const censusDetail: Record<string, Record<string, CensusCounts>> = {};
+    // --quick: c=1 only, and not the lean variants (they send what the default ones send).
+    for (const adapter of config.quick ? adapters.filter((a) => !a.id.endsWith('-lean')) : adapters) {
+      if (flags.waitIdle) await waitForIdle(log);
+      log(`command census: ${adapter.label}`);
+      await adapter.setup(target);
+      try {
+        await guarded(`command census: ${adapter.label}`, async () => {
+          const { metrics, detail } = await censusScenario(adapter, st, census, config);
+          for (const [key, value] of Object.entries(metrics)) record(adapter.id, key, value);
+          censusDetail[adapter.id] = detail;
+        });
+      } finally {
+        await adapter.close();
+      }
+    }
+
+    // Depth: the default configuration of each system (the lean variants change only what is kept after a job).
+    for (const adapter of config.depths.length > 0 ? adapters.filter((a) => !a.id.endsWith('-lean')) : []) {
+      if (flags.waitIdle) await waitForIdle(log);
+      log(`queue depth: ${adapter.label}`);
+      await adapter.setup(target);
+      try {
+        await guarded(`queue depth: ${adapter.label}`, async () => {
+          for (const [key, values] of Object.entries(await depthScenario(adapter, st, config, log))) for (const v of values) record(adapter.id, key, v);
+        });
+      } finally {
+        await adapter.close();
+      }
+    }
+    if (failures.length > 0) notes.push(`Failed measurements, left out of the medians: ${failures.join('; ')}.`);
+
+    const defs = tableDefs(config.depths);
+    notes.push(
+      `1-min load average ${loads.start.toFixed(1)} at the start, at most ${loads.max.toFixed(1)} before a measurement (it lags by a minute; the benchmark itself adds about 2)${flags.waitIdle ? '; each system waited for idle CPUs (--wait-idle)' : ''}.`,
+    );
+    const json = `${JSON.stringify(jsonDocument(machine, config, systems, results, notes, defs, censusDetail), null, 2)}\n`;
+    if (flags.jsonFile) writeFileSync(flags.jsonFile, json);
+    if (flags.json) {
+      process.stdout.write(json);
+    } else {
+      process.stdout.write(`${header(machine, config, notes)}\n\n${renderTables(systems, results, defs, config.runs)}\n`);
+    }
+    log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  } finally {
+    await stats?.close();
+    redis?.stop();
+  }
+}
+
+function loadAverage(): number {
+  return os.loadavg()[0] ?? 0;
+}
+
+function header(machine: MachineInfo, config: Config, notes: readonly string[]): string {
+  return [
+    `## bench-worker benchmark${config.quick ? ' (--quick)' : ''}`,
+    '',
+    `Machine: ${machine.cpu} x ${machine.cores} cores, ${machine.memoryGiB} GiB RAM, Linux ${machine.kernel}; Node ${machine.node}, Redis ${machine.redis}; ${machine.libraries}.`,
+    `bench-worker: ${machine.commit}.`,
+    ...notes.map((n) => `\n> ${n}`),
+  ].join('\n');
+}
+
+function jsonDocument(
+  machine: MachineInfo,
+  config: Config,
+  systems: readonly SystemInfo[],
+  results: Results,
+  notes: readonly string[],
+  defs: ReturnType<typeof tableDefs>,
+  census: Record<string, Record<string, CensusCounts>>,
+): Record<string, unknown> {
+  const med = medians(results);
+  const ratioTable = Object.fromEntries(defs.flatMap((d) => d.metrics).map((mt) => [mt.key, { better: mt.better, ...ratios(systems, med, mt) }]));
+  return { machine, config, notes, systems, medians: med, runs: results, ratios: ratioTable, census };
+}
+
+// Exit explicitly: the exit hooks (lib/redis-server.ts) then kill any worker left behind.
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    log(`benchmark failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    process.exit(1);
+  },
+);
