@@ -71,10 +71,10 @@ export async function executeJob(request: RunRequest, env: ExecutionEnv, signal:
   events.started();
   try {
     const result = await runJob(request, env, signal);
-    await events.finished();
+    events.finished();
     return result;
   } catch (err) {
-    await events.failed(err);
+    events.failed(err);
     throw err;
   }
 }

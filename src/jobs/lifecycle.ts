@@ -1,7 +1,8 @@
 // Job lifecycle events on the realtime channel: the job child publishes `job_started` before a job
 // runs and `job_finished` or `job_failed` after it, each to the room `job:<id>` and, when the job
 // has a user, to `user:<user>`. A Redis problem never delays or fails a job: publishing is
-// best-effort (started is not awaited; finished/failed are awaited at most PUBLISH_WAIT_MS).
+// best-effort and never awaited (it stays off the job's critical path; the child's Redis client
+// flushes what is pending before the child exits).
 import { serializeError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { jobRoom, realtimeEnvelope, REALTIME_CHANNEL, userRoom, type RealtimeEnvelope } from '../realtime/realtime.js';
@@ -10,8 +11,6 @@ import type { RunRequest } from '../worker/child-protocol.js';
 export const JOB_STARTED = 'job_started';
 export const JOB_FINISHED = 'job_finished';
 export const JOB_FAILED = 'job_failed';
-
-const PUBLISH_WAIT_MS = 2000;
 
 export type ChannelPublisher = (channel: string, message: string) => Promise<unknown>;
 
@@ -45,14 +44,14 @@ export class JobEvents {
     void this.send(this.message('started'));
   }
 
-  async finished(): Promise<void> {
-    await bounded(this.send({ ...this.message('finished'), duration_ms: Date.now() - this.startedAt }));
+  finished(): void {
+    void this.send({ ...this.message('finished'), duration_ms: Date.now() - this.startedAt });
   }
 
-  async failed(err: unknown): Promise<void> {
+  failed(err: unknown): void {
     const e = serializeError(err);
     const error = { name: e.name, message: e.message, ...(e.code === undefined ? {} : { code: e.code }) };
-    await bounded(this.send({ ...this.message('failed'), duration_ms: Date.now() - this.startedAt, error }));
+    void this.send({ ...this.message('failed'), duration_ms: Date.now() - this.startedAt, error });
   }
 
   private message(status: JobEventMessage['status']): JobEventMessage {
@@ -81,13 +80,4 @@ export class JobEvents {
       this.log.debug({ err, jobId: this.request.id, event }, 'job event could not be published');
     }
   }
-}
-
-function bounded(work: Promise<void>): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, PUBLISH_WAIT_MS);
-    timer.unref();
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }

@@ -72,13 +72,22 @@ function importModule(file: string): Promise<Record<string, unknown>> {
   return mod;
 }
 
+/** Resolved methods by apps folder and path: a long-lived child resolves each method once. */
+const resolved = new Map<string, MethodLocation>();
+
 /** Import the module of `method` and return its exported function. */
 export async function loadMethod(
   appsDir: string,
   method: string,
   installedApps?: readonly string[],
 ): Promise<JobFunction> {
-  const location = resolveMethodFile(appsDir, method, installedApps);
+  const key = `${appsDir}\0${method}`;
+  let location = resolved.get(key);
+  if (location && installedApps && !installedApps.includes(location.app)) location = undefined;
+  if (!location) {
+    location = resolveMethodFile(appsDir, method, installedApps);
+    resolved.set(key, location);
+  }
   let mod: Record<string, unknown>;
   try {
     mod = await importModule(location.file);

@@ -59,7 +59,7 @@ export type EnqueueManyOptions = Omit<EnqueueOptions, 'kwargs' | 'jobId' | 'dedu
 
 /** Frappe's QUEUE_STARVATION_THRESHOLD. */
 export const STARVATION_THRESHOLD = 16;
-const BATCH_SIZE = 500;
+const BATCH_SIZE = 1000;
 const MAX_BATCHES_IN_FLIGHT = 8;
 
 export interface PreparedEnqueue {

@@ -24,6 +24,8 @@ export class ChildPool {
   readonly children: JobChild[];
   private readonly starting = new Map<JobChild, Promise<void>>();
   private readonly jobLimits = new Map<JobChild, number>();
+  /** Children being recycled right now (so concurrent job ends do not stop them twice). */
+  private readonly stopping = new Set<JobChild>();
   private closed = false;
 
   constructor(private readonly options: ChildPoolOptions) {
@@ -62,11 +64,16 @@ export class ChildPool {
     if (this.closed) return;
     if (!child.alive) return this.replace(child, 'exited');
     this.retireIfDue(child);
-    if (child.retiring) {
+    if (child.retiring && !this.stopping.has(child)) {
       if (child.runningJobs === 0) {
+        this.stopping.add(child);
         this.options.log.info({ child: child.label, pid: child.pid, jobsRun: child.jobsRun, rss: child.rss }, 'recycling job child');
         const pid = child.pid;
-        await child.stop();
+        try {
+          await child.stop();
+        } finally {
+          this.stopping.delete(child);
+        }
         this.options.onRetired(child, pid);
         return this.replace(child, 'recycled');
       }

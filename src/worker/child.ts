@@ -26,9 +26,13 @@ function send(message: FromChild): void {
   process.send?.(message);
 }
 
-/** Site configs are re-read when their file changes, so edits apply to the next job. */
-const siteCache = new Map<string, { mtimeMs: number; config: SiteConfig }>();
+/** Site configs are re-read when their file changes (checked at most once a second per site). */
+const SITE_CHECK_MS = 1000;
+const siteCache = new Map<string, { mtimeMs: number; checkedAt: number; config: SiteConfig }>();
 function siteConfig(site: string): SiteConfig {
+  const now = Date.now();
+  const cached = siteCache.get(site);
+  if (cached && now - cached.checkedAt < SITE_CHECK_MS) return cached.config;
   const file = `${bench.sitesDir}/${site}/site_config.json`;
   let mtimeMs = -1;
   try {
@@ -36,11 +40,21 @@ function siteConfig(site: string): SiteConfig {
   } catch {
     // loadSiteConfig below reports the missing site.
   }
-  const hit = siteCache.get(site);
-  if (hit && hit.mtimeMs === mtimeMs) return hit.config;
+  if (cached && cached.mtimeMs === mtimeMs) {
+    cached.checkedAt = now;
+    return cached.config;
+  }
   const config = loadSiteConfig(bench, site);
-  siteCache.set(site, { mtimeMs, config });
+  siteCache.set(site, { mtimeMs, checkedAt: now, config });
   return config;
+}
+
+/** Resident memory for the supervisor's recycling check, sampled at most once a second. */
+let rssSample = { value: 0, at: 0 };
+function currentRss(): number {
+  const now = Date.now();
+  if (now - rssSample.at >= 1000) rssSample = { value: process.memoryUsage.rss(), at: now };
+  return rssSample.value;
 }
 
 /** The child's client, opened on first use; reopened after a failed open or a connection that ended. */
@@ -75,9 +89,9 @@ async function run(request: RunRequest): Promise<void> {
   running.set(request.id, controller);
   try {
     const result = await executeJob(request, env, controller.signal);
-    send({ t: 'done', id: request.id, rss: process.memoryUsage.rss(), ok: true, result });
+    send({ t: 'done', id: request.id, rss: currentRss(), ok: true, result });
   } catch (err) {
-    send({ t: 'done', id: request.id, rss: process.memoryUsage.rss(), ok: false, error: serializeError(err) });
+    send({ t: 'done', id: request.id, rss: currentRss(), ok: false, error: serializeError(err) });
   } finally {
     running.delete(request.id);
   }

@@ -144,7 +144,8 @@ export class JobChild {
   /** Let the child go: close IPC so it exits on its own once idle, and wait for it. */
   async stop(timeoutMs = 5000): Promise<void> {
     if (!this.alive) return;
-    this.process?.disconnect();
+    // Idempotent: several jobs of a recycled child may ask for its stop at once.
+    if (this.process?.connected) this.process.disconnect();
     const timer = setTimeout(() => this.process?.kill('SIGKILL'), timeoutMs);
     await this.exited;
     clearTimeout(timer);

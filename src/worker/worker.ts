@@ -153,7 +153,11 @@ export class Worker {
         this.lastQueue = claimed[claimed.length - 1]?.queue;
         for (const job of claimed) {
           const child = this.pool.pick();
-          if (!child) throw new Error('claimed a job with no free child slot');
+          if (!child) {
+            // A child started retiring while the claim was in flight: give the job back, unblamed.
+            await this.broker.release(job, false, this.maxStalls, 'no free slot', this.options.bench.settings.rq_failed_jobs_limit);
+            continue;
+          }
           const wake = () => this.wakeSlotWaiters();
           const slotFree = (done: JobChild) => {
             this.pool.retireIfDue(done);

@@ -43,7 +43,7 @@ if starvedAbove > 0 and len > starvedAbove then atFront = true end
 local now = nowMs()
 local runAt = now + delayMs
 local codes = {}
-local pushed = 0
+local pushIds = {}
 -- At the front, jobs are pushed last-first so that the batch keeps its own order there.
 local first, last, step = 6, #KEYS, 1
 if atFront then first, last, step = #KEYS, 6, -1 end
@@ -53,7 +53,8 @@ for j = first, last, step do
   local id, kwargs, nonce = ARGV[a], ARGV[a + 1], ARGV[a + 2]
   local status = redis.call('HGET', jobKey, 'status')
   if status == 'queued' or status == 'started' or status == 'scheduled' then
-    if nonce ~= '' and redis.call('HGET', jobKey, 'nonce') == nonce then
+    -- A generated id (no nonce) that exists can only be this call replayed after a lost reply.
+    if nonce == '' or redis.call('HGET', jobKey, 'nonce') == nonce then
       codes[j - 5] = 2
     else
       codes[j - 5] = -1
@@ -64,19 +65,20 @@ for j = first, last, step do
       redis.call('ZREM', finishedKey, id)
       redis.call('ZREM', failedKey, id)
     end
-    redis.call('HSET', jobKey, 'created', now, 'kwargs', kwargs, unpack(common))
-    if nonce ~= '' then redis.call('HSET', jobKey, 'nonce', nonce) end
     if delayMs > 0 then
-      redis.call('HSET', jobKey, 'status', 'scheduled', 'runAt', runAt)
+      redis.call('HSET', jobKey, 'status', 'scheduled', 'runAt', runAt, 'created', now, 'kwargs', kwargs, unpack(common))
       redis.call('ZADD', delayedKey, runAt, id)
     else
-      redis.call('HSET', jobKey, 'status', 'queued')
-      if atFront then redis.call('LPUSH', waitKey, id) else redis.call('RPUSH', waitKey, id) end
-      pushed = pushed + 1
+      redis.call('HSET', jobKey, 'status', 'queued', 'created', now, 'kwargs', kwargs, unpack(common))
+      pushIds[#pushIds + 1] = id
     end
+    if nonce ~= '' then redis.call('HSET', jobKey, 'nonce', nonce) end
     codes[j - 5] = 1
   end
 end
+if #pushIds > 0 then
+  if atFront then redis.call('LPUSH', waitKey, unpack(pushIds)) else redis.call('RPUSH', waitKey, unpack(pushIds)) end
+end
 -- A due-now job wakes a worker; a delayed one wakes the workers so they shorten their wait to it.
-if pushed > 0 or delayMs > 0 then redis.call('ZADD', markerKey, 0, '0') end
+if #pushIds > 0 or delayMs > 0 then redis.call('ZADD', markerKey, 0, '0') end
 return codes
