@@ -1,6 +1,7 @@
 // Helpers of the monitoring tests: fresh benches with a client, jobs brought into each state (failed by
 // a real worker, running on a real worker, scheduled and tagged with an event through the job contract
 // of src/redis/keys.ts and src/queue/job.ts), and readers for the lines testapp.tasks.hold writes.
+import { after, before } from 'node:test';
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,7 +9,7 @@ import { BenchClient } from '../../src/queue/client.ts';
 import { queueKeys } from '../../src/redis/keys.ts';
 import { makeBench, type TestBench } from './bench.ts';
 import { startWorker, waitForStatus, type RunningWorker } from './jobs.ts';
-import type { TestRedis } from './redis-server.ts';
+import { startRedis, type TestRedis } from './redis-server.ts';
 import { waitFor } from './wait-for.ts';
 
 export const SITE = 'site1.test';
@@ -22,6 +23,29 @@ export interface Fresh {
 }
 
 /** Makes benches (each its own bench_id on the shared test Redis) and cleans them all up. */
+/**
+ * A test file's private redis-server (started before its tests, stopped after them) and a maker of
+ * fresh benches on it, each with three sites and a client, removed at the end.
+ */
+export function useMonitorBenches() {
+  let server: TestRedis | undefined;
+  const benches = benchFactory(() => server as TestRedis);
+  before(async () => {
+    server = await startRedis();
+  });
+  after(async () => {
+    await benches.cleanup();
+    await server?.stop();
+  });
+  return {
+    ...benches,
+    /** The file's redis-server (set once its before() hook ran). */
+    get redis(): TestRedis {
+      return server as TestRedis;
+    },
+  };
+}
+
 export function benchFactory(redis: () => TestRedis) {
   const made: Fresh[] = [];
   return {

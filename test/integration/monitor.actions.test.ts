@@ -1,23 +1,12 @@
 // Job actions against a real redis-server: retry, delete, cancel (each fenced by the job's status,
 // checked inside its Lua script), requeue of failed jobs and purge of queued jobs, in batches.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { queueKeys } from '../../src/redis/keys.ts';
 import { readJob, startWorker, waitForStatus } from '../helpers/jobs.ts';
-import { benchFactory, failJobs, LONG_SITE, makeScheduled, runningJob, setEvent, SHORT_SITE, SITE } from '../helpers/monitor.ts';
-import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
+import { useMonitorBenches, failJobs, LONG_SITE, makeScheduled, runningJob, setEvent, SHORT_SITE, SITE } from '../helpers/monitor.ts';
 
-let redis: TestRedis;
-const benches = benchFactory(() => redis);
-
-before(async () => {
-  redis = await startRedis();
-});
-
-after(async () => {
-  await benches.cleanup();
-  await redis.stop();
-});
+const benches = useMonitorBenches();
 
 const local = (id: string) => id.split('||')[1] as string;
 
@@ -25,7 +14,7 @@ describe('retryJob', () => {
   it('puts a failed job back at the end of its queue, keeping attempts and moving the error to the history', { timeout: 30_000 }, async () => {
     const fresh = await benches.fresh();
     const { bench, client } = fresh;
-    const [id] = (await failJobs(redis, fresh, SITE, ['first try'])) as [string];
+    const [id] = (await failJobs(benches.redis, fresh, SITE, ['first try'])) as [string];
     const ahead = await client.enqueue('testapp.tasks.echo', { site: SITE });
     const k = queueKeys(bench.benchId, 'default');
 
@@ -36,13 +25,13 @@ describe('retryJob', () => {
     assert.equal(job.worker, undefined);
     assert.equal(job.attempts, 1);
     assert.deepEqual(job.errors.map((e) => e.message), ['first try']);
-    assert.deepEqual(await redis.client.lrange(k.wait, 0, -1), [ahead, id]);
-    assert.equal(await redis.client.zscore(k.failed, id), null);
-    assert.equal(await redis.client.ttl(k.job(id)), -1, 'a queued job does not expire');
-    assert.ok((await redis.client.zcard(k.marker)) > 0, 'a blocked worker is woken');
+    assert.deepEqual(await benches.redis.client.lrange(k.wait, 0, -1), [ahead, id]);
+    assert.equal(await benches.redis.client.zscore(k.failed, id), null);
+    assert.equal(await benches.redis.client.ttl(k.job(id)), -1, 'a queued job does not expire');
+    assert.ok((await benches.redis.client.zcard(k.marker)) > 0, 'a blocked worker is woken');
 
     await startWorker(bench, { burst: true, queues: ['default'] }).done;
-    const again = await waitForStatus(redis.client, bench, 'default', id, 'failed');
+    const again = await waitForStatus(benches.redis.client, bench, 'default', id, 'failed');
     assert.equal(again.attempts, 2);
     assert.equal(again.error?.message, 'first try');
     assert.equal(again.errors.length, 1);
@@ -53,7 +42,7 @@ describe('retryJob', () => {
     const id = await client.enqueue('testapp.tasks.echo', { site: SITE });
     const k = queueKeys(bench.benchId, 'default');
     const err = { name: 'Error', message: 'again', stack: 'Error: again\n    at x' };
-    await redis.client
+    await benches.redis.client
       .multi()
       .lrem(k.wait, 0, id)
       .hset(k.job(id), 'status', 'failed', 'error', JSON.stringify(err), 'errors', JSON.stringify([{ name: 'Error', message: 'once' }, err]), 'stalls', '4')
@@ -67,14 +56,14 @@ describe('retryJob', () => {
   it('refuses a job that is not failed or stopped, naming its status, and changes nothing', async () => {
     const { bench, client } = await benches.fresh();
     const id = await client.enqueue('testapp.tasks.echo', { site: SITE });
-    const before = await redis.client.hgetall(queueKeys(bench.benchId, 'default').job(id));
+    const before = await benches.redis.client.hgetall(queueKeys(bench.benchId, 'default').job(id));
     await assert.rejects(client.retryJob(SITE, id), (err: Error & { code?: string; details?: Record<string, unknown> }) => {
       assert.equal(err.code, 'ERR_JOB_STATE');
       assert.match(err.message, /is queued; only a failed or stopped job can be retried/);
       assert.equal(err.details?.['status'], 'queued');
       return true;
     });
-    assert.deepEqual(await redis.client.hgetall(queueKeys(bench.benchId, 'default').job(id)), before);
+    assert.deepEqual(await benches.redis.client.hgetall(queueKeys(bench.benchId, 'default').job(id)), before);
     await assert.rejects(client.retryJob(SITE, 'no-such-job'), { code: 'ERR_JOB_NOT_FOUND', message: /site1\.test\|\|no-such-job/ });
     await assert.rejects(client.retryJob(undefined, 'no-such-job'), { code: 'ERR_JOB_NOT_FOUND', message: /give the site/ });
   });
@@ -100,8 +89,8 @@ describe('a running job', () => {
       await assert.rejects(client.cancelJob(SITE, running.id), { code: 'ERR_JOB_STATE', message: /is started; only a queued or scheduled job can be canceled/ });
       await assert.rejects(client.retryJob(SITE, running.id), { code: 'ERR_JOB_STATE', message: /is started/ });
       assert.equal(await client.purgeJobs(SITE), 0);
-      assert.equal((await readJob(redis.client, bench.benchId, 'long', running.id))?.status, 'started');
-      assert.ok(await redis.client.zscore(k.active, running.id));
+      assert.equal((await readJob(benches.redis.client, bench.benchId, 'long', running.id))?.status, 'started');
+      assert.ok(await benches.redis.client.zscore(k.active, running.id));
       await client.stopJob(SITE, running.id);
     } finally {
       await running.worker.stop();
@@ -110,7 +99,7 @@ describe('a running job', () => {
     const retried = await client.retryJob(SITE, running.id);
     assert.equal(retried.status, 'queued');
     assert.deepEqual(retried.errors.map((e) => e.code), ['ERR_JOB_STOPPED']);
-    assert.deepEqual(await redis.client.lrange(k.wait, 0, -1), [running.id]);
+    assert.deepEqual(await benches.redis.client.lrange(k.wait, 0, -1), [running.id]);
   });
 });
 
@@ -119,21 +108,21 @@ describe('deleteJob', () => {
     const fresh = await benches.fresh();
     const { bench, client } = fresh;
     const k = queueKeys(bench.benchId, 'default');
-    const [failed] = (await failJobs(redis, fresh, SITE, ['x'])) as [string];
+    const [failed] = (await failJobs(benches.redis, fresh, SITE, ['x'])) as [string];
     const finished = await client.enqueue('testapp.tasks.add', { site: SITE, kwargs: { a: 1, b: 2 } });
     await startWorker(bench, { burst: true, queues: ['default'] }).done;
-    await waitForStatus(redis.client, bench, 'default', finished, 'finished');
+    await waitForStatus(benches.redis.client, bench, 'default', finished, 'finished');
     const [queued, keep, scheduled] = (await client.enqueueMany('testapp.tasks.echo', [{}, {}, {}], { site: SITE })) as [string, string, string];
-    await makeScheduled(redis, bench.benchId, 'default', scheduled, Date.now() + 60_000);
+    await makeScheduled(benches.redis, bench.benchId, 'default', scheduled, Date.now() + 60_000);
 
     for (const [id, status] of [[queued, 'queued'], [scheduled, 'scheduled'], [finished, 'finished'], [failed, 'failed']] as const) {
       const gone = await client.deleteJob(SITE, local(id));
       assert.deepEqual([gone.id, gone.status], [id, status]);
-      assert.equal(await redis.client.exists(k.job(id)), 0);
+      assert.equal(await benches.redis.client.exists(k.job(id)), 0);
       await assert.rejects(client.deleteJob(SITE, id), { code: 'ERR_JOB_NOT_FOUND' });
     }
-    assert.deepEqual(await redis.client.lrange(k.wait, 0, -1), [keep]);
-    for (const set of [k.finished, k.failed, k.delayed]) assert.equal(await redis.client.zcard(set), 0, set);
+    assert.deepEqual(await benches.redis.client.lrange(k.wait, 0, -1), [keep]);
+    for (const set of [k.finished, k.failed, k.delayed]) assert.equal(await benches.redis.client.zcard(set), 0, set);
   });
 });
 
@@ -145,11 +134,11 @@ describe('cancelJob', () => {
     const job = await client.cancelJob(SITE, local(id));
     assert.equal(job.status, 'canceled');
     assert.ok(job.endedAt && job.endedAt > 0);
-    assert.deepEqual(await redis.client.lrange(k.wait, 0, -1), [other]);
-    const ttl = await redis.client.ttl(k.job(id));
+    assert.deepEqual(await benches.redis.client.lrange(k.wait, 0, -1), [other]);
+    const ttl = await benches.redis.client.ttl(k.job(id));
     assert.ok(ttl > 3590 && ttl <= 3600, `ttl ${ttl}`);
     await startWorker(bench, { burst: true, queues: ['default'] }).done;
-    await waitForStatus(redis.client, bench, 'default', other, 'finished');
+    await waitForStatus(benches.redis.client, bench, 'default', other, 'finished');
     assert.equal((await client.getJob(SITE, id))?.status, 'canceled');
     await assert.rejects(client.cancelJob(SITE, id), { code: 'ERR_JOB_STATE', message: /is canceled/ });
     await assert.rejects(client.cancelJob(SITE, other), { code: 'ERR_JOB_STATE', message: /is finished; only a queued or scheduled job can be canceled/ });
@@ -159,9 +148,9 @@ describe('cancelJob', () => {
     const { bench, client } = await benches.fresh();
     const k = queueKeys(bench.benchId, 'short');
     const id = await client.enqueue('testapp.tasks.echo', { site: SITE, queue: 'short' });
-    await makeScheduled(redis, bench.benchId, 'short', id, Date.now() + 60_000);
+    await makeScheduled(benches.redis, bench.benchId, 'short', id, Date.now() + 60_000);
     assert.equal((await client.cancelJob(SITE, id)).status, 'canceled');
-    assert.equal(await redis.client.zcard(k.delayed), 0);
+    assert.equal(await benches.redis.client.zcard(k.delayed), 0);
     await assert.rejects(client.cancelJob(SITE, 'missing'), { code: 'ERR_JOB_NOT_FOUND' });
   });
 });
@@ -170,16 +159,16 @@ describe('requeueFailed', () => {
   it('requeues the failed jobs of one site and queue, then all the rest', { timeout: 40_000 }, async () => {
     const fresh = await benches.fresh();
     const { bench, client } = fresh;
-    const mine = await failJobs(redis, fresh, SITE, ['a', 'b', 'c']);
-    const short = await failJobs(redis, fresh, SITE, ['s'], 'short');
-    const theirs = await failJobs(redis, fresh, LONG_SITE, ['au']);
+    const mine = await failJobs(benches.redis, fresh, SITE, ['a', 'b', 'c']);
+    const short = await failJobs(benches.redis, fresh, SITE, ['s'], 'short');
+    const theirs = await failJobs(benches.redis, fresh, LONG_SITE, ['au']);
     assert.equal(await client.requeueFailed({ site: SITE, queue: 'default' }), 3);
-    const wait = await redis.client.lrange(queueKeys(bench.benchId, 'default').wait, 0, -1);
+    const wait = await benches.redis.client.lrange(queueKeys(bench.benchId, 'default').wait, 0, -1);
     assert.deepEqual(new Set(wait), new Set(mine));
-    assert.equal((await readJob(redis.client, bench.benchId, 'default', theirs[0] as string))?.status, 'failed');
+    assert.equal((await readJob(benches.redis.client, bench.benchId, 'default', theirs[0] as string))?.status, 'failed');
     assert.equal(await client.requeueFailed({ site: SHORT_SITE }), 0, 'a.com does not take a.com.au jobs');
     assert.equal(await client.requeueFailed(), 2);
-    assert.equal((await readJob(redis.client, bench.benchId, 'short', short[0] as string))?.status, 'queued');
+    assert.equal((await readJob(benches.redis.client, bench.benchId, 'short', short[0] as string))?.status, 'queued');
     assert.equal(await client.requeueFailed(), 0);
   });
 
@@ -187,12 +176,12 @@ describe('requeueFailed', () => {
     const { bench, client } = await benches.fresh({ max_queued_jobs: 100_000 });
     const k = queueKeys(bench.benchId, 'default');
     const ids = await client.enqueueMany('testapp.tasks.echo', Array.from({ length: 1201 }, (_, n) => ({ n })), { site: SITE });
-    const tx = redis.client.multi().del(k.wait);
+    const tx = benches.redis.client.multi().del(k.wait);
     ids.forEach((id, i) => tx.hset(k.job(id), 'status', 'failed', 'error', '{"name":"Error","message":"x"}').zadd(k.failed, 1000 + i, id));
     await tx.exec();
     assert.equal(await client.requeueFailed({ site: SITE }), 1201);
-    assert.equal(await redis.client.llen(k.wait), 1201);
-    assert.equal(await redis.client.zcard(k.failed), 0);
+    assert.equal(await benches.redis.client.llen(k.wait), 1201);
+    assert.equal(await benches.redis.client.zcard(k.failed), 0);
   });
 });
 
@@ -203,15 +192,15 @@ describe('purgeJobs', () => {
     const mine = await client.enqueueMany('testapp.tasks.echo', [{}, {}, {}], { site: SHORT_SITE });
     const theirs = await client.enqueue('testapp.tasks.echo', { site: LONG_SITE });
     const short = await client.enqueue('testapp.tasks.echo', { site: SHORT_SITE, queue: 'short' });
-    await setEvent(redis, bench.benchId, 'default', mine[1] as string, 'daily');
+    await setEvent(benches.redis, bench.benchId, 'default', mine[1] as string, 'daily');
 
     assert.equal(await client.purgeJobs(SHORT_SITE, { event: 'daily' }), 1);
-    assert.deepEqual(await redis.client.lrange(k('default').wait, 0, -1), [mine[0], mine[2], theirs]);
+    assert.deepEqual(await benches.redis.client.lrange(k('default').wait, 0, -1), [mine[0], mine[2], theirs]);
     assert.equal(await client.purgeJobs(SHORT_SITE, { queue: 'short' }), 1);
-    assert.equal(await redis.client.exists(k('short').job(short)), 0);
+    assert.equal(await benches.redis.client.exists(k('short').job(short)), 0);
     assert.equal(await client.purgeJobs(SHORT_SITE), 2);
-    assert.deepEqual(await redis.client.lrange(k('default').wait, 0, -1), [theirs]);
-    assert.equal((await readJob(redis.client, bench.benchId, 'default', theirs))?.status, 'queued');
+    assert.deepEqual(await benches.redis.client.lrange(k('default').wait, 0, -1), [theirs]);
+    assert.equal((await readJob(benches.redis.client, bench.benchId, 'default', theirs))?.status, 'queued');
     await assert.rejects(client.purgeJobs(SITE, { queue: 'nope' }), { code: 'ERR_QUEUE_UNKNOWN' });
   });
 
@@ -223,7 +212,7 @@ describe('purgeJobs', () => {
       others.push(await client.enqueue('testapp.tasks.echo', { site: SHORT_SITE }));
     }
     assert.equal(await client.purgeJobs(SITE), 1250);
-    assert.deepEqual(await redis.client.lrange(queueKeys(bench.benchId, 'default').wait, 0, -1), others);
-    assert.deepEqual(await redis.client.keys(`${queueKeys(bench.benchId, 'default').prefix}job:${SITE}*`), []);
+    assert.deepEqual(await benches.redis.client.lrange(queueKeys(bench.benchId, 'default').wait, 0, -1), others);
+    assert.deepEqual(await benches.redis.client.keys(`${queueKeys(bench.benchId, 'default').prefix}job:${SITE}*`), []);
   });
 });

@@ -2,25 +2,14 @@
 // ready-for-migration and `jobs list|show|retry|delete|cancel|requeue-failed`, with --json, their
 // exit codes and their failures (unknown id, wrong state, no worker for a queue).
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { queueKeys } from '../../src/redis/keys.ts';
 import { runBench, type CliResult } from '../helpers/cli.ts';
 import { readJob, startWorker } from '../helpers/jobs.ts';
-import { benchFactory, failJobs, LONG_SITE, makeScheduled, runningJob, setEvent, SHORT_SITE, SITE, type Fresh } from '../helpers/monitor.ts';
-import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
+import { useMonitorBenches, failJobs, LONG_SITE, makeScheduled, runningJob, setEvent, SHORT_SITE, SITE, type Fresh } from '../helpers/monitor.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
-let redis: TestRedis;
-const benches = benchFactory(() => redis);
-
-before(async () => {
-  redis = await startRedis();
-});
-
-after(async () => {
-  await benches.cleanup();
-  await redis.stop();
-});
+const benches = useMonitorBenches();
 
 const bench = (fresh: Fresh, args: readonly string[]) => runBench(args, { cwd: fresh.bench.path });
 const local = (id: string) => id.split('||')[1] as string;
@@ -59,7 +48,7 @@ describe('bench doctor', () => {
     try {
       await waitFor(async () => (await fresh.client.getWorkers()).length === 2, { what: 'two workers registered' });
       failed(await bench(fresh, ['doctor']), 1, /queue "long"/);
-      await redis.client.del(queueKeys(fresh.bench.benchId, 'long').wait);
+      await benches.redis.client.del(queueKeys(fresh.bench.benchId, 'long').wait);
       const up = ok(await bench(fresh, ['doctor', '--json']));
       const healthy = JSON.parse(up) as { workersOnline: number; workers: { queues: string[] }[]; queues: { queue: string; workers: number }[]; unserved: string[] };
       assert.equal(healthy.workersOnline, 2);
@@ -96,11 +85,11 @@ describe('site commands', () => {
     const ids = await fresh.client.enqueueMany('testapp.tasks.echo', [{}, {}, {}], { site: SITE });
     await fresh.client.enqueue('testapp.tasks.echo', { site: SITE, queue: 'long' });
     const kept = await fresh.client.enqueue('testapp.tasks.echo', { site: SHORT_SITE });
-    await setEvent(redis, benchId, 'default', ids[0] as string, 'hourly');
+    await setEvent(benches.redis, benchId, 'default', ids[0] as string, 'hourly');
     assert.equal(ok(await bench(fresh, ['--site', SITE, 'purge-jobs', '--event', 'hourly'])), 'purged 1 queued job of site1.test\n');
     assert.equal(JSON.parse(ok(await bench(fresh, ['--site', SITE, 'purge-jobs', '--queue', 'long', '--json']))).count, 1);
     assert.equal(ok(await bench(fresh, ['--site', SITE, 'purge-jobs'])), 'purged 2 queued jobs of site1.test\n');
-    assert.deepEqual(await redis.client.lrange(queueKeys(benchId, 'default').wait, 0, -1), [kept]);
+    assert.deepEqual(await benches.redis.client.lrange(queueKeys(benchId, 'default').wait, 0, -1), [kept]);
     failed(await bench(fresh, ['--site', SITE, 'purge-jobs', '--queue', 'nope']), 1, /ERR_QUEUE_UNKNOWN/);
   });
 
@@ -113,7 +102,7 @@ describe('site commands', () => {
     failed(notReady, 1, /Error \[ERR_JOBS_PENDING\]: NOT READY for migration: site site1\.test has pending background jobs \(1 queued, 0 scheduled, 0 running\)/);
     assert.equal(notReady.stdout, '');
     ok(await ready(SHORT_SITE));
-    await makeScheduled(redis, fresh.bench.benchId, 'default', id, Date.now() + 60_000);
+    await makeScheduled(benches.redis, fresh.bench.benchId, 'default', id, Date.now() + 60_000);
     failed(await ready(SITE), 1, /\(0 queued, 1 scheduled, 0 running\)/);
     await fresh.client.deleteJob(SITE, id);
     const running = await runningJob(fresh, SITE, 'long');
@@ -132,8 +121,8 @@ describe('site commands', () => {
 describe('bench jobs', () => {
   it('list shows jobs by status with --site, --queue, paging and --json; refuses a bad status', { timeout: 30_000 }, async () => {
     const fresh = await benches.fresh();
-    const mine = await failJobs(redis, fresh, SITE, ['one', 'two']);
-    await failJobs(redis, fresh, SHORT_SITE, ['three']);
+    const mine = await failJobs(benches.redis, fresh, SITE, ['one', 'two']);
+    await failJobs(benches.redis, fresh, SHORT_SITE, ['three']);
     const plain = ok(await bench(fresh, ['--site', SITE, 'jobs', 'list', '--status', 'failed']));
     assert.match(plain, /^ID +QUEUE +STATUS +METHOD +CREATED +ENDED\nsite1\.test\|\|\S+ +default +failed +testapp\.tasks\.fail +\d{4}-/);
     assert.match(plain, /\n1-2 of 2 failed jobs of site1\.test\n$/);
@@ -149,7 +138,7 @@ describe('bench jobs', () => {
 
   it('show prints the full record with the error and its stack; unknown ids exit 1', { timeout: 30_000 }, async () => {
     const fresh = await benches.fresh();
-    const [id] = (await failJobs(redis, fresh, SITE, ['it broke'])) as [string];
+    const [id] = (await failJobs(benches.redis, fresh, SITE, ['it broke'])) as [string];
     const plain = ok(await bench(fresh, ['--site', SITE, 'jobs', 'show', local(id)]));
     for (const line of [`id: +${id.replace(/\|/g, '\\|')}`, 'status: +failed', 'method: +testapp\\.tasks\\.fail', 'attempts: +1', 'kwargs: +\\{"message":"it broke"\\}', 'error:\\n  Error: it broke\\n      at fail \\(.*tasks\\.ts']) {
       assert.match(plain, new RegExp(line), plain);
@@ -163,7 +152,7 @@ describe('bench jobs', () => {
 
   it('retry, delete and cancel act on one job, refusing the wrong state with exit 1', { timeout: 40_000 }, async () => {
     const fresh = await benches.fresh();
-    const [bad] = (await failJobs(redis, fresh, SITE, ['x'])) as [string];
+    const [bad] = (await failJobs(benches.redis, fresh, SITE, ['x'])) as [string];
     const queued = await fresh.client.enqueue('testapp.tasks.echo', { site: SITE, queue: 'short' });
 
     failed(await bench(fresh, ['--site', SITE, 'jobs', 'retry', local(queued)]), 1, /Error \[ERR_JOB_STATE\]: job "\S+" is queued; only a failed or stopped job can be retried/);
@@ -178,7 +167,7 @@ describe('bench jobs', () => {
     const running = await runningJob(fresh, SITE, 'long');
     try {
       failed(await bench(fresh, ['--site', SITE, 'jobs', 'delete', local(running.id)]), 1, /is running \(status: started\); stop it first/);
-      assert.equal((await readJob(redis.client, fresh.bench.benchId, 'long', running.id))?.status, 'started');
+      assert.equal((await readJob(benches.redis.client, fresh.bench.benchId, 'long', running.id))?.status, 'started');
     } finally {
       await fresh.client.stopJob(SITE, running.id);
       await running.worker.stop();
@@ -187,12 +176,12 @@ describe('bench jobs', () => {
 
   it('requeue-failed puts the failed jobs of --site and --queue back and prints how many', { timeout: 40_000 }, async () => {
     const fresh = await benches.fresh();
-    await failJobs(redis, fresh, SITE, ['a', 'b']);
-    await failJobs(redis, fresh, SITE, ['s'], 'short');
-    await failJobs(redis, fresh, SHORT_SITE, ['c']);
+    await failJobs(benches.redis, fresh, SITE, ['a', 'b']);
+    await failJobs(benches.redis, fresh, SITE, ['s'], 'short');
+    await failJobs(benches.redis, fresh, SHORT_SITE, ['c']);
     assert.equal(ok(await bench(fresh, ['--site', SITE, 'jobs', 'requeue-failed', '--queue', 'default'])), 'requeued 2 failed jobs\n');
     assert.deepEqual(JSON.parse(ok(await bench(fresh, ['jobs', 'requeue-failed', '--site', SITE, '--json']))), { site: SITE, queue: null, count: 1 });
     assert.equal(ok(await bench(fresh, ['jobs', 'requeue-failed'])), 'requeued 1 failed job\n');
-    assert.equal(await redis.client.llen(queueKeys(fresh.bench.benchId, 'default').wait), 3);
+    assert.equal(await benches.redis.client.llen(queueKeys(fresh.bench.benchId, 'default').wait), 3);
   });
 });

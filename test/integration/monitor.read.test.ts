@@ -1,24 +1,13 @@
 // Monitoring reads against a real redis-server: the worker registry (getWorkers), Frappe's get_jobs
 // (queued + running per site) and listJobs by status with site/queue filters, order and paging.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { benchKeys, queueKeys } from '../../src/redis/keys.ts';
 import { startWorker } from '../helpers/jobs.ts';
-import { benchFactory, failJobs, LONG_SITE, makeScheduled, runningJob, SHORT_SITE, SITE } from '../helpers/monitor.ts';
-import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
+import { useMonitorBenches, failJobs, LONG_SITE, makeScheduled, runningJob, SHORT_SITE, SITE } from '../helpers/monitor.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
-let redis: TestRedis;
-const benches = benchFactory(() => redis);
-
-before(async () => {
-  redis = await startRedis();
-});
-
-after(async () => {
-  await benches.cleanup();
-  await redis.stop();
-});
+const benches = useMonitorBenches();
 
 describe('getWorkers', () => {
   it('lists each live job child with typed fields, filters by queue, and forgets stopped workers', { timeout: 30_000 }, async () => {
@@ -53,7 +42,7 @@ describe('getWorkers', () => {
 
   it('leaves out a registry name whose heartbeat hash has expired', async () => {
     const fresh = await benches.fresh();
-    await redis.client.zadd(benchKeys(fresh.bench.benchId).workers, Date.now(), 'gone.123');
+    await benches.redis.client.zadd(benchKeys(fresh.bench.benchId).workers, Date.now(), 'gone.123');
     assert.deepEqual(await fresh.client.getWorkers(), []);
   });
 });
@@ -115,8 +104,8 @@ describe('listJobs', () => {
   it('lists failed and finished jobs newest first, with their error or result', { timeout: 30_000 }, async () => {
     const fresh = await benches.fresh();
     const { client } = fresh;
-    const failed = await failJobs(redis, fresh, SITE, ['one', 'two', 'three']);
-    await failJobs(redis, fresh, SHORT_SITE, ['other site']);
+    const failed = await failJobs(benches.redis, fresh, SITE, ['one', 'two', 'three']);
+    await failJobs(benches.redis, fresh, SHORT_SITE, ['other site']);
     const page = await client.listJobs({ status: 'failed', site: SITE });
     assert.equal(page.total, 3);
     assert.deepEqual(new Set(page.jobs.map((j) => j.id)), new Set(failed));
@@ -137,7 +126,7 @@ describe('listJobs', () => {
   it('tells stopped from failed jobs (they share the failed set) and lists running jobs', { timeout: 30_000 }, async () => {
     const fresh = await benches.fresh();
     const { client } = fresh;
-    const [failed] = await failJobs(redis, fresh, SITE, ['boom']);
+    const [failed] = await failJobs(benches.redis, fresh, SITE, ['boom']);
     const running = await runningJob(fresh, SITE, 'long');
     try {
       const started = await client.listJobs({ status: 'started' });
@@ -156,8 +145,8 @@ describe('listJobs', () => {
     const { bench, client } = await benches.fresh();
     const [late, soon] = await client.enqueueMany('testapp.tasks.echo', [{}, {}], { site: SITE });
     const now = Date.now();
-    await makeScheduled(redis, bench.benchId, 'default', late as string, now + 120_000);
-    await makeScheduled(redis, bench.benchId, 'default', soon as string, now + 60_000);
+    await makeScheduled(benches.redis, bench.benchId, 'default', late as string, now + 120_000);
+    await makeScheduled(benches.redis, bench.benchId, 'default', soon as string, now + 60_000);
     const page = await client.listJobs({ status: 'scheduled', site: SITE });
     assert.deepEqual(page.jobs.map((j) => [j.id, j.status, j.runAt]), [[soon, 'scheduled', now + 60_000], [late, 'scheduled', now + 120_000]]);
     assert.equal((await client.listJobs({ status: 'queued' })).total, 0);
@@ -166,7 +155,7 @@ describe('listJobs', () => {
   it('leaves out finished ids whose record has expired', async () => {
     const { bench, client } = await benches.fresh();
     const k = queueKeys(bench.benchId, 'default');
-    await redis.client.zadd(k.finished, Date.now() - 1000, `${SITE}||expired`, Date.now() + 60_000, `${SITE}||hash-gone`);
+    await benches.redis.client.zadd(k.finished, Date.now() - 1000, `${SITE}||expired`, Date.now() + 60_000, `${SITE}||hash-gone`);
     const page = await client.listJobs({ status: 'finished' });
     assert.deepEqual(page.jobs, []);
     assert.equal(page.total, 1, 'only the id not yet past its expiry is counted');
