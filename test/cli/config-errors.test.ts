@@ -2,35 +2,19 @@
 // (and the key, when one key is wrong).
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { makeBench, type TestBench } from '../helpers/bench.ts';
+import { describe, test } from 'node:test';
+import type { TestBench } from '../helpers/bench.ts';
 import { runBench } from '../helpers/cli.ts';
-import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
+import { useRedisBenches } from '../helpers/suite.ts';
 import { SITE, assertFailure, assertNothingWritten, assertSuccess } from './support.ts';
 
-let redis: TestRedis;
-const benches: TestBench[] = [];
-
-before(async () => {
-  redis = await startRedis();
-});
-
-after(async () => {
-  for (const bench of benches) bench.remove();
-  await redis?.stop();
-});
-
-function newBench(options: { common?: Record<string, unknown>; sites?: Record<string, Record<string, unknown>> } = {}): TestBench {
-  const bench = makeBench({ redisUrl: redis.url, ...options });
-  benches.push(bench);
-  return bench;
-}
+const env = useRedisBenches();
 
 const commonFile = (bench: TestBench) => path.join(bench.path, 'sites', 'common_site_config.json');
 const siteFile = (bench: TestBench) => path.join(bench.path, 'sites', SITE, 'site_config.json');
 
 async function enqueueRefused(bench: TestBench, stderr: readonly string[]): Promise<void> {
-  const result = await assertNothingWritten(redis, () =>
+  const result = await assertNothingWritten(env.redis, () =>
     runBench(['--site', SITE, 'enqueue', 'testapp.tasks.echo'], { cwd: bench.path }),
   );
   assertFailure(result, { exitCode: 1, stderr: ['ERR_CONFIG_INVALID', ...stderr] });
@@ -38,30 +22,30 @@ async function enqueueRefused(bench: TestBench, stderr: readonly string[]): Prom
 
 describe('config errors', () => {
   test('control: the unmodified bench enqueues', async () => {
-    const bench = newBench();
+    const bench = env.newBench();
     assertSuccess(await runBench(['--site', SITE, 'enqueue', 'testapp.tasks.echo'], { cwd: bench.path }));
   });
 
   test('malformed common_site_config.json names the file', async () => {
-    const bench = newBench();
-    writeFileSync(commonFile(bench), `{"redis_queue": "${redis.url}", "bench_id": "${bench.benchId}",`);
+    const bench = env.newBench();
+    writeFileSync(commonFile(bench), `{"redis_queue": "${env.redis.url}", "bench_id": "${bench.benchId}",`);
     await enqueueRefused(bench, [commonFile(bench), 'malformed JSON']);
   });
 
   test('common_site_config.json that is a list, not an object', async () => {
-    const bench = newBench();
+    const bench = env.newBench();
     writeFileSync(commonFile(bench), '[]');
     await enqueueRefused(bench, [commonFile(bench), 'JSON object']);
   });
 
   test('malformed site_config.json names the file', async () => {
-    const bench = newBench();
+    const bench = env.newBench();
     writeFileSync(siteFile(bench), '{"installed_apps": [');
     await enqueueRefused(bench, [siteFile(bench), 'malformed JSON']);
   });
 
   test('"rq_results_ttl": "ten" names the file and the key', async () => {
-    const bench = newBench({ common: { rq_results_ttl: 'ten' } });
+    const bench = env.newBench({ common: { rq_results_ttl: 'ten' } });
     await enqueueRefused(bench, [commonFile(bench), '"rq_results_ttl"', '"ten"', 'whole number']);
   });
 
@@ -74,28 +58,28 @@ describe('config errors', () => {
     ['use_rq_auth', 'yes'],
   ] as const) {
     test(`common ${key}: ${JSON.stringify(value)} names the file and the key`, async () => {
-      const bench = newBench({ common: { [key]: value } });
+      const bench = env.newBench({ common: { [key]: value } });
       await enqueueRefused(bench, [commonFile(bench), `"${key}"`]);
     });
   }
 
   test('wrong type in site_config.json names that file and the key', async () => {
-    const bench = newBench({ sites: { [SITE]: { rq_job_failure_ttl: 1.5 } } });
+    const bench = env.newBench({ sites: { [SITE]: { rq_job_failure_ttl: 1.5 } } });
     await enqueueRefused(bench, [siteFile(bench), '"rq_job_failure_ttl"']);
   });
 
   test('installed_apps that is not a list of names', async () => {
-    const bench = newBench({ sites: { [SITE]: { installed_apps: 'testapp' } } });
+    const bench = env.newBench({ sites: { [SITE]: { installed_apps: 'testapp' } } });
     await enqueueRefused(bench, [siteFile(bench), '"installed_apps"']);
   });
 
   test('installed_apps in common_site_config.json belongs in the site file', async () => {
-    const bench = newBench({ common: { installed_apps: ['testapp'] } });
+    const bench = env.newBench({ common: { installed_apps: ['testapp'] } });
     await enqueueRefused(bench, [commonFile(bench), '"installed_apps"', 'site_config.json']);
   });
 
   test('a bad bench_id (braces) is refused before any key is built', async () => {
-    const bench = newBench({ common: { bench_id: 'a{b}' } });
+    const bench = env.newBench({ common: { bench_id: 'a{b}' } });
     await enqueueRefused(bench, ['bench_id', 'a{b}']);
   });
 });

@@ -4,29 +4,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { makeBench, type TestBench } from '../helpers/bench.ts';
+import { describe, test } from 'node:test';
+import type { TestBench } from '../helpers/bench.ts';
 import { runBench } from '../helpers/cli.ts';
-import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
+import { useRedisBenches } from '../helpers/suite.ts';
 import { SITE, UUID, assertSuccess, jobKey, waitKey } from './support.ts';
 
-let redis: TestRedis;
-const benches: TestBench[] = [];
-
-before(async () => {
-  redis = await startRedis();
-});
-
-after(async () => {
-  for (const bench of benches) bench.remove();
-  await redis?.stop();
-});
-
-function newBench(options: { common?: Record<string, unknown>; sites?: Record<string, Record<string, unknown>> } = {}): TestBench {
-  const bench = makeBench({ redisUrl: redis.url, ...options });
-  benches.push(bench);
-  return bench;
-}
+const env = useRedisBenches();
 
 /** Enqueue with the CLI and return the one id it printed (asserting that is all it printed). */
 async function enqueueOne(bench: TestBench, args: readonly string[], cwd = bench.path): Promise<string> {
@@ -39,14 +23,14 @@ async function enqueueOne(bench: TestBench, args: readonly string[], cwd = bench
 
 describe('bench enqueue (one job)', () => {
   test('prints site||uuid and stores a queued job on the default queue', async () => {
-    const bench = newBench();
+    const bench = env.newBench();
     const result = await runBench(['--site', SITE, 'enqueue', 'testapp.tasks.echo', '--kwargs', '{"n":1}'], { cwd: bench.path });
     assertSuccess(result);
     assert.match(result.stdout, /^site1\.test\|\|[0-9a-f-]{36}\n$/);
     const id = result.stdout.trim();
     assert.match(id.slice(`${SITE}||`.length), UUID);
 
-    const hash = await redis.client.hgetall(jobKey(bench.benchId, id));
+    const hash = await env.redis.client.hgetall(jobKey(bench.benchId, id));
     assert.equal(hash['status'], 'queued');
     assert.equal(hash['method'], 'testapp.tasks.echo');
     assert.equal(hash['site'], SITE);
@@ -59,139 +43,139 @@ describe('bench enqueue (one job)', () => {
     assert.equal(hash['name'], undefined, 'no job name is stored when it is the method');
     assert.equal(hash['user'], undefined);
 
-    assert.deepEqual(await redis.client.lrange(waitKey(bench.benchId), 0, -1), [id]);
+    assert.deepEqual(await env.redis.client.lrange(waitKey(bench.benchId), 0, -1), [id]);
   });
 
   test('without --kwargs the job gets {} and two runs get different ids', async () => {
-    const bench = newBench();
+    const bench = env.newBench();
     const a = await enqueueOne(bench, []);
     const b = await enqueueOne(bench, []);
     assert.notEqual(a, b);
-    assert.equal(await redis.client.hget(jobKey(bench.benchId, a), 'kwargs'), '{}');
-    assert.deepEqual(await redis.client.lrange(waitKey(bench.benchId), 0, -1), [a, b]);
+    assert.equal(await env.redis.client.hget(jobKey(bench.benchId, a), 'kwargs'), '{}');
+    assert.deepEqual(await env.redis.client.lrange(waitKey(bench.benchId), 0, -1), [a, b]);
   });
 
   test('kwargs with nested values and unicode are stored as the same JSON', async () => {
-    const bench = newBench();
+    const bench = env.newBench();
     const kwargs = { s: 'héllo ✓', list: [1, 2.5, null, true], nested: { deep: { x: 'y' } } };
     const id = await enqueueOne(bench, ['--kwargs', JSON.stringify(kwargs)]);
-    assert.deepEqual(JSON.parse((await redis.client.hget(jobKey(bench.benchId, id), 'kwargs')) ?? 'null'), kwargs);
+    assert.deepEqual(JSON.parse((await env.redis.client.hget(jobKey(bench.benchId, id), 'kwargs')) ?? 'null'), kwargs);
   });
 
   test('--queue long uses the long queue and its 1500 s timeout', async () => {
-    const bench = newBench();
+    const bench = env.newBench();
     const id = await enqueueOne(bench, ['--queue', 'long']);
-    const hash = await redis.client.hgetall(jobKey(bench.benchId, id, 'long'));
+    const hash = await env.redis.client.hgetall(jobKey(bench.benchId, id, 'long'));
     assert.equal(hash['queue'], 'long');
     assert.equal(hash['timeout'], '1500');
-    assert.deepEqual(await redis.client.lrange(waitKey(bench.benchId, 'long'), 0, -1), [id]);
-    assert.equal(await redis.client.llen(waitKey(bench.benchId, 'default')), 0);
+    assert.deepEqual(await env.redis.client.lrange(waitKey(bench.benchId, 'long'), 0, -1), [id]);
+    assert.equal(await env.redis.client.llen(waitKey(bench.benchId, 'default')), 0);
   });
 
   test('-q short uses the short queue (300 s)', async () => {
-    const bench = newBench();
+    const bench = env.newBench();
     const id = await enqueueOne(bench, ['-q', 'short']);
-    assert.equal(await redis.client.hget(jobKey(bench.benchId, id, 'short'), 'timeout'), '300');
-    assert.deepEqual(await redis.client.lrange(waitKey(bench.benchId, 'short'), 0, -1), [id]);
+    assert.equal(await env.redis.client.hget(jobKey(bench.benchId, id, 'short'), 'timeout'), '300');
+    assert.deepEqual(await env.redis.client.lrange(waitKey(bench.benchId, 'short'), 0, -1), [id]);
   });
 
   test('--timeout 60 overrides the queue timeout, also on long', async () => {
-    const bench = newBench();
+    const bench = env.newBench();
     const a = await enqueueOne(bench, ['--timeout', '60']);
     const b = await enqueueOne(bench, ['--queue', 'long', '-t', '60']);
-    assert.equal(await redis.client.hget(jobKey(bench.benchId, a), 'timeout'), '60');
-    assert.equal(await redis.client.hget(jobKey(bench.benchId, b, 'long'), 'timeout'), '60');
+    assert.equal(await env.redis.client.hget(jobKey(bench.benchId, a), 'timeout'), '60');
+    assert.equal(await env.redis.client.hget(jobKey(bench.benchId, b, 'long'), 'timeout'), '60');
   });
 
   test('custom queues from "workers" are accepted with their timeout (300 s when unset)', async () => {
-    const bench = newBench({ common: { workers: { reports: { timeout: 42 }, misc: {}, long: { timeout: 2000 } } } });
+    const bench = env.newBench({ common: { workers: { reports: { timeout: 42 }, misc: {}, long: { timeout: 2000 } } } });
     const a = await enqueueOne(bench, ['--queue', 'reports']);
     const b = await enqueueOne(bench, ['--queue', 'misc']);
     const c = await enqueueOne(bench, ['--queue', 'long']);
-    assert.equal(await redis.client.hget(jobKey(bench.benchId, a, 'reports'), 'timeout'), '42');
-    assert.equal(await redis.client.hget(jobKey(bench.benchId, b, 'misc'), 'timeout'), '300');
-    assert.equal(await redis.client.hget(jobKey(bench.benchId, c, 'long'), 'timeout'), '2000');
+    assert.equal(await env.redis.client.hget(jobKey(bench.benchId, a, 'reports'), 'timeout'), '42');
+    assert.equal(await env.redis.client.hget(jobKey(bench.benchId, b, 'misc'), 'timeout'), '300');
+    assert.equal(await env.redis.client.hget(jobKey(bench.benchId, c, 'long'), 'timeout'), '2000');
   });
 
   test('--job-id my:id is stored as site1.test||my|id', async () => {
-    const bench = newBench();
+    const bench = env.newBench();
     const id = await enqueueOne(bench, ['--job-id', 'my:id']);
     assert.equal(id, 'site1.test||my|id');
-    assert.equal(await redis.client.hget(jobKey(bench.benchId, id), 'status'), 'queued');
-    assert.deepEqual(await redis.client.lrange(waitKey(bench.benchId), 0, -1), [id]);
+    assert.equal(await env.redis.client.hget(jobKey(bench.benchId, id), 'status'), 'queued');
+    assert.deepEqual(await env.redis.client.lrange(waitKey(bench.benchId), 0, -1), [id]);
   });
 
   test('--job-name and --user are stored on the job', async () => {
-    const bench = newBench();
+    const bench = env.newBench();
     const id = await enqueueOne(bench, ['--job-name', 'Nightly echo', '--user', 'admin@example.com']);
-    const hash = await redis.client.hgetall(jobKey(bench.benchId, id));
+    const hash = await env.redis.client.hgetall(jobKey(bench.benchId, id));
     assert.equal(hash['name'], 'Nightly echo');
     assert.equal(hash['user'], 'admin@example.com');
   });
 
   test('site config overrides result TTLs stored on the job', async () => {
-    const bench = newBench({ common: { rq_results_ttl: 77 }, sites: { [SITE]: { rq_job_failure_ttl: 88 } } });
+    const bench = env.newBench({ common: { rq_results_ttl: 77 }, sites: { [SITE]: { rq_job_failure_ttl: 88 } } });
     const id = await enqueueOne(bench, []);
-    const hash = await redis.client.hgetall(jobKey(bench.benchId, id));
+    const hash = await env.redis.client.hgetall(jobKey(bench.benchId, id));
     assert.equal(hash['rttl'], '77');
     assert.equal(hash['fttl'], '88');
   });
 
   test('--json prints {id, queue}', async () => {
-    const bench = newBench();
+    const bench = env.newBench();
     const result = await runBench(['--site', SITE, 'enqueue', 'testapp.tasks.echo', '--queue', 'long', '--json'], { cwd: bench.path });
     assertSuccess(result);
     const parsed = JSON.parse(result.stdout) as { id: string; queue: string };
     assert.equal(parsed.queue, 'long');
     assert.match(parsed.id, /^site1\.test\|\|/);
-    assert.deepEqual(await redis.client.lrange(waitKey(bench.benchId, 'long'), 0, -1), [parsed.id]);
+    assert.deepEqual(await env.redis.client.lrange(waitKey(bench.benchId, 'long'), 0, -1), [parsed.id]);
   });
 
   test('--at-front puts the job at the head of the wait list', async () => {
-    const bench = newBench();
+    const bench = env.newBench();
     const first = await enqueueOne(bench, []);
     const second = await enqueueOne(bench, []);
     const urgent = await enqueueOne(bench, ['--at-front']);
-    assert.deepEqual(await redis.client.lrange(waitKey(bench.benchId), 0, -1), [urgent, first, second]);
+    assert.deepEqual(await env.redis.client.lrange(waitKey(bench.benchId), 0, -1), [urgent, first, second]);
   });
 
   test('other method paths: a nested module and a plain .js module', async () => {
-    const bench = newBench();
+    const bench = env.newBench();
     const deep = await runBench(['--site', SITE, 'enqueue', 'testapp.nested.deep.work', '--kwargs', '{"x":1}'], { cwd: bench.path });
     assertSuccess(deep);
     const plain = await runBench(['--site', SITE, 'enqueue', 'testapp.plain.hello'], { cwd: bench.path });
     assertSuccess(plain);
-    assert.equal(await redis.client.hget(jobKey(bench.benchId, deep.stdout.trim()), 'method'), 'testapp.nested.deep.work');
-    assert.equal(await redis.client.hget(jobKey(bench.benchId, plain.stdout.trim()), 'method'), 'testapp.plain.hello');
+    assert.equal(await env.redis.client.hget(jobKey(bench.benchId, deep.stdout.trim()), 'method'), 'testapp.nested.deep.work');
+    assert.equal(await env.redis.client.hget(jobKey(bench.benchId, plain.stdout.trim()), 'method'), 'testapp.plain.hello');
   });
 });
 
 describe('bench discovery', () => {
   test('run from a nested subfolder of the bench, the bench is found', async () => {
-    const bench = newBench();
+    const bench = env.newBench();
     const nested = path.join(bench.path, 'apps', 'testapp', 'testapp', 'nested');
     const id = await enqueueOne(bench, [], nested);
-    assert.deepEqual(await redis.client.lrange(waitKey(bench.benchId), 0, -1), [id]);
+    assert.deepEqual(await env.redis.client.lrange(waitKey(bench.benchId), 0, -1), [id]);
   });
 
   test('--bench-path works from a folder outside any bench', async () => {
-    const bench = newBench();
+    const bench = env.newBench();
     const elsewhere = mkdtempSync(path.join(os.tmpdir(), 'bw-elsewhere-'));
     try {
       const result = await runBench(['--bench-path', bench.path, '--site', SITE, 'enqueue', 'testapp.tasks.echo'], { cwd: elsewhere });
       assertSuccess(result);
-      assert.deepEqual(await redis.client.lrange(waitKey(bench.benchId), 0, -1), [result.stdout.trim()]);
+      assert.deepEqual(await env.redis.client.lrange(waitKey(bench.benchId), 0, -1), [result.stdout.trim()]);
     } finally {
       rmSync(elsewhere, { recursive: true, force: true });
     }
   });
 
   test('--bench-path wins over the bench around the current folder', async () => {
-    const here = newBench();
-    const there = newBench();
+    const here = env.newBench();
+    const there = env.newBench();
     const result = await runBench(['--bench-path', there.path, '--site', SITE, 'enqueue', 'testapp.tasks.echo'], { cwd: here.path });
     assertSuccess(result);
-    assert.equal(await redis.client.llen(waitKey(there.benchId)), 1);
-    assert.equal(await redis.client.llen(waitKey(here.benchId)), 0);
+    assert.equal(await env.redis.client.llen(waitKey(there.benchId)), 1);
+    assert.equal(await env.redis.client.llen(waitKey(here.benchId)), 0);
   });
 });

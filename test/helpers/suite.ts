@@ -26,3 +26,26 @@ export function useBenchSuite(options: { common?: Record<string, unknown>; sites
   });
   return suite;
 }
+
+/** A file's private redis-server and a maker of temp benches on it, all removed after the file. */
+export function useRedisBenches(): { readonly redis: TestRedis; newBench(options?: { common?: Record<string, unknown>; sites?: Record<string, Record<string, unknown>> }): TestBench } {
+  let server: TestRedis | undefined;
+  const made: TestBench[] = [];
+  before(async () => {
+    server = await startRedis();
+  });
+  after(async () => {
+    for (const bench of made) bench.remove();
+    await server?.stop();
+  });
+  return {
+    get redis(): TestRedis {
+      return server as TestRedis;
+    },
+    newBench(options = {}) {
+      const bench = makeBench({ redisUrl: (server as TestRedis).url, ...options });
+      made.push(bench);
+      return bench;
+    },
+  };
+}
