@@ -6,6 +6,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { portAnswers } from '../../src/bench/local-redis.ts';
 
 export interface PrivateRedis {
   port: number;
@@ -30,17 +31,6 @@ async function freePort(): Promise<number> {
     });
     if (!FORBIDDEN_PORTS.has(port)) return port;
   }
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 /** Extra cleanup work run (synchronously) before the process exits, whatever the reason. */
@@ -103,7 +93,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   onExit(stop);
   const deadline = Date.now() + 10_000;
   for (;;) {
-    const ok = await Promise.race([canConnect(port), spawnError]);
+    const ok = await Promise.race([portAnswers(port), spawnError]);
     if (ok) break;
     if (Date.now() > deadline || child.exitCode !== null) {
       stop();

@@ -7,7 +7,7 @@ import { BenchError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { jobFromHash, SITE_SEPARATOR, type JobRecord } from '../queue/job.js';
 import { fullJobId } from '../queue/inspect.js';
-import { queueKeys } from '../redis/keys.js';
+import { queueKeys, type QueueKeys } from '../redis/keys.js';
 import { runScript } from '../redis/scripts.js';
 import { collectJobIds, execAll, isSiteJob, selectQueues } from './jobs.js';
 
@@ -62,38 +62,59 @@ export async function requireJob(redis: Redis, bench: BenchConfig, id: string, q
   return found[0] as JobRecord;
 }
 
-/** Retry a failed or stopped job: back at the end of its queue as queued; its error joins `errors`. */
-export async function retryJob(ctx: Ctx, site: string | undefined, jobId: string, options: JobActionOptions = {}): Promise<JobRecord> {
+/** Find the job, run one fenced action script on its queue, log, and return the script's record. */
+async function fencedAction(
+  ctx: Ctx,
+  site: string | undefined,
+  jobId: string,
+  options: JobActionOptions,
+  action: {
+    script: string;
+    keys(k: QueueKeys): string[];
+    args?(k: QueueKeys): (string | number)[];
+    refusal(status: string, job: JobRecord, id: string): string;
+    logged: string;
+  },
+): Promise<JobRecord> {
   const id = resolveJobId(site, jobId);
   const job = await requireJob(ctx.redis, ctx.bench, id, options.queue);
   const k = queueKeys(ctx.bench.settings.bench_id, job.queue);
-  const reply = await runScript(ctx.redis, 'retryJob', [k.failed, k.wait, k.marker, k.active], [k.prefix, id]);
-  const done = checkReply(reply, id, (status) => `job "${id}" is ${status}; only a failed or stopped job can be retried`);
-  ctx.log?.info({ jobId: id, queue: job.queue, status: job.status }, 'job requeued by an operator');
+  const reply = await runScript(ctx.redis, action.script, action.keys(k), [k.prefix, id, ...(action.args?.(k) ?? [])]);
+  const done = checkReply(reply, id, (status) => action.refusal(status, job, id));
+  ctx.log?.info({ jobId: id, queue: job.queue, status: job.status }, action.logged);
   return done;
+}
+
+/** Retry a failed or stopped job: back at the end of its queue as queued; its error joins `errors`. */
+export function retryJob(ctx: Ctx, site: string | undefined, jobId: string, options: JobActionOptions = {}): Promise<JobRecord> {
+  return fencedAction(ctx, site, jobId, options, {
+    script: 'retryJob',
+    keys: (k) => [k.failed, k.wait, k.marker, k.active],
+    refusal: (status, _job, id) => `job "${id}" is ${status}; only a failed or stopped job can be retried`,
+    logged: 'job requeued by an operator',
+  });
 }
 
 /** Delete a job that is not running (hash and list entry). Resolves to the record as it was. */
-export async function deleteJob(ctx: Ctx, site: string | undefined, jobId: string, options: JobActionOptions = {}): Promise<JobRecord> {
-  const id = resolveJobId(site, jobId);
-  const job = await requireJob(ctx.redis, ctx.bench, id, options.queue);
-  const k = queueKeys(ctx.bench.settings.bench_id, job.queue);
-  const reply = await runScript(ctx.redis, 'deleteJob', [k.wait, k.active, k.finished, k.failed, k.delayed], [k.prefix, id]);
-  const stopHint = `bench --site ${job.site || '<site>'} stop-job ${id}`;
-  const done = checkReply(reply, id, (status) => `job "${id}" is running (status: ${status}); stop it first (${stopHint}), then delete it`);
-  ctx.log?.info({ jobId: id, queue: job.queue, status: done.status }, 'job deleted by an operator');
-  return done;
+export function deleteJob(ctx: Ctx, site: string | undefined, jobId: string, options: JobActionOptions = {}): Promise<JobRecord> {
+  return fencedAction(ctx, site, jobId, options, {
+    script: 'deleteJob',
+    keys: (k) => [k.wait, k.active, k.finished, k.failed, k.delayed],
+    refusal: (status, job, id) =>
+      `job "${id}" is running (status: ${status}); stop it first (bench --site ${job.site || '<site>'} stop-job ${id}), then delete it`,
+    logged: 'job deleted by an operator',
+  });
 }
 
 /** Cancel a queued or scheduled job: it leaves its queue and is kept as `canceled` for its failure TTL. */
-export async function cancelJob(ctx: Ctx, site: string | undefined, jobId: string, options: JobActionOptions = {}): Promise<JobRecord> {
-  const id = resolveJobId(site, jobId);
-  const job = await requireJob(ctx.redis, ctx.bench, id, options.queue);
-  const k = queueKeys(ctx.bench.settings.bench_id, job.queue);
-  const reply = await runScript(ctx.redis, 'cancelJob', [k.wait, k.delayed, k.active], [k.prefix, id, ctx.bench.settings.rq_job_failure_ttl]);
-  const done = checkReply(reply, id, (status) => `job "${id}" is ${status}; only a queued or scheduled job can be canceled`);
-  ctx.log?.info({ jobId: id, queue: job.queue, status: job.status }, 'job canceled by an operator');
-  return done;
+export function cancelJob(ctx: Ctx, site: string | undefined, jobId: string, options: JobActionOptions = {}): Promise<JobRecord> {
+  return fencedAction(ctx, site, jobId, options, {
+    script: 'cancelJob',
+    keys: (k) => [k.wait, k.delayed, k.active],
+    args: () => [ctx.bench.settings.rq_job_failure_ttl],
+    refusal: (status, _job, id) => `job "${id}" is ${status}; only a queued or scheduled job can be canceled`,
+    logged: 'job canceled by an operator',
+  });
 }
 
 /**

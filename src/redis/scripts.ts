@@ -45,6 +45,13 @@ function expandIncludes(lua: string, file: string): string {
   });
 }
 
+let byName: Map<string, ScriptSource> | undefined;
+
+function sourcesByName(): Map<string, ScriptSource> {
+  byName ??= new Map(loadScriptSources().map((source) => [source.name, source]));
+  return byName;
+}
+
 type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
 
 /** Register every script on `client` (idempotent per client). */
@@ -67,7 +74,7 @@ export async function runScript(
 ): Promise<unknown> {
   const fn = (client as unknown as Record<string, ScriptFn | undefined>)[name];
   if (typeof fn !== 'function') throw new Error(`Lua script "${name}" is not registered on this client`);
-  const source = loadScriptSources().find((s) => s.name === name);
+  const source = sourcesByName().get(name);
   const head: (string | number)[] = source?.numberOfKeys === undefined ? [keys.length] : [];
   return fn.call(client, ...head, ...keys, ...args);
 }

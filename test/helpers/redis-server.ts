@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { waitFor } from './wait-for.ts';
+import { portAnswers } from '../../src/bench/local-redis.ts';
 
 export interface TestRedis {
   port: number;
@@ -40,7 +41,7 @@ export async function startRedis(options: { appendonly?: boolean } = {}): Promis
     child.once('error', (err) => {
       throw new Error(`cannot start redis-server (is it installed? apt-get install redis-server): ${err.message}`);
     });
-    await waitFor(() => canConnect(port), { timeoutMs: 10_000, what: `redis-server on port ${port}` });
+    await waitFor(() => portAnswers(port), { timeoutMs: 10_000, what: `redis-server on port ${port}` });
     return child;
   };
   const handle: TestRedis = {
@@ -68,15 +69,4 @@ async function killAndWait(child: ChildProcess, signal: NodeJS.Signals): Promise
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill(signal);
   await exited;
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
