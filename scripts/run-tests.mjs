@@ -2,7 +2,11 @@
 // `npm test`: type-check, then run every test/**/*.test.ts with node's own test runner (Node 20 has
 // no globs, so the files are listed here). Each test file starts its own private redis-server.
 // Pass file paths to run only those: npm test -- test/unit/config.test.ts
-import { spawnSync } from 'node:child_process';
+//
+// A hung test must fail the run, never stall it: every test has a default timeout, a file whose
+// tests are done exits even if something it started still holds the event loop, and the whole
+// run is killed after TEST_RUN_TIMEOUT_MIN minutes (default 20).
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 
@@ -23,5 +27,23 @@ if (process.argv.length <= 2) {
   }
 }
 const concurrency = process.env.TEST_CONCURRENCY ?? '3';
-const run = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...files], { stdio: 'inherit' });
-process.exit(run.status ?? 1);
+const runTimeoutMin = Number(process.env.TEST_RUN_TIMEOUT_MIN ?? 20);
+const args = ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=240000', '--test-force-exit', ...files];
+// Its own process group, so that on overrun everything it started goes too.
+const run = spawn(process.execPath, args, { stdio: 'inherit', detached: true });
+const killRun = (signal) => {
+  try {
+    process.kill(-run.pid, signal);
+  } catch {
+    // already gone
+  }
+};
+const overrun = setTimeout(() => {
+  console.error(`npm test: the run exceeded ${runTimeoutMin} minutes (TEST_RUN_TIMEOUT_MIN); killing it`);
+  killRun('SIGKILL');
+}, runTimeoutMin * 60_000);
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => killRun('SIGKILL'));
+run.on('exit', (code, signal) => {
+  clearTimeout(overrun);
+  process.exit(code ?? (signal ? 1 : 0));
+});

@@ -11,10 +11,16 @@ import { defineScripts } from './scripts.js';
 
 export type RedisRole = 'producer' | 'worker' | 'blocking';
 
+/** A connection with a command outstanding and no byte back for this long is replaced. */
+const SOCKET_TIMEOUT_MS = 15_000;
+
 export interface CreateRedisOptions {
   role: RedisRole;
   log?: Logger | undefined;
-  /** How long a producer waits for a first connection before giving up (ms). */
+  /**
+   * How long the first connection may take, handshake included (ms): ioredis' own connectTimeout
+   * stops at the TCP connect, so a server that accepts and then answers nothing would hang forever.
+   */
   connectTimeoutMs?: number;
   /** Overrides for the credentials from config (the CLI's -u / -p). */
   username?: string | undefined;
@@ -34,21 +40,24 @@ export function redisOptionsFor(settings: BenchSettings, options: CreateRedisOpt
     ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
     ...credentials(settings, url, options),
   };
+  // A silent partition (no FIN, no RST) would hang a command forever: drop a socket that answers
+  // nothing for this long and reconnect; the scripts are replay-safe. Blocking waits have a watchdog.
+  const socketTimeout = options.role === 'blocking' ? {} : { socketTimeout: SOCKET_TIMEOUT_MS };
   if (options.role === 'producer') {
     return {
       ...base,
+      ...socketTimeout,
       maxRetriesPerRequest: 2,
-      connectTimeout: options.connectTimeoutMs ?? 5000,
+      connectTimeout: connectTimeoutFor(options),
       retryStrategy: (times) => (times > 3 ? null : Math.min(times * 200, 1000)),
     };
   }
   return {
     ...base,
+    ...socketTimeout,
     maxRetriesPerRequest: null,
     enableOfflineQueue: true,
-    // A silent partition would hang a command forever: drop a socket that answers nothing for this
-    // long and reconnect (the worker scripts are replay-safe). Blocking waits have their own watchdog.
-    ...(options.role === 'worker' ? { socketTimeout: 15_000, enableAutoPipelining: true } : {}),
+    ...(options.role === 'worker' ? { enableAutoPipelining: true } : {}),
     retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 6), 5000) + Math.floor(Math.random() * 200),
   };
 }
@@ -70,7 +79,14 @@ function credentials(
   return {};
 }
 
-/** A connected client with the bench's scripts registered. Throws ERR_REDIS_UNAVAILABLE when it cannot connect. */
+function connectTimeoutFor(options: CreateRedisOptions): number {
+  return options.connectTimeoutMs ?? (options.role === 'producer' ? 5000 : 10_000);
+}
+
+/**
+ * A connected, ready client with the bench's scripts registered. Throws ERR_REDIS_UNAVAILABLE when
+ * it cannot connect, or when the handshake does not finish within the connect timeout.
+ */
 export async function createRedis(settings: BenchSettings, options: CreateRedisOptions): Promise<Redis> {
   const client = new Redis(redisOptionsFor(settings, options));
   defineScripts(client);
@@ -79,12 +95,18 @@ export async function createRedis(settings: BenchSettings, options: CreateRedisO
   let firstError: Error | undefined;
   const remember = (err: Error) => (firstError ??= err);
   client.on('error', remember);
+  const timeoutMs = connectTimeoutFor(options);
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer to the connection handshake within ${timeoutMs} ms`)), timeoutMs);
+  });
   try {
-    await client.connect();
+    await Promise.race([client.connect(), hung]);
   } catch (err) {
     client.disconnect();
     throw unavailable(settings.redis_queue, firstError ?? err);
   } finally {
+    clearTimeout(timer);
     client.off('error', remember);
   }
   return client;

@@ -198,6 +198,7 @@ export class Worker {
     const maxSeconds = this.options.blockSeconds ?? 5;
     const blockSeconds = nextScheduledMs >= 0 ? Math.max(0.01, Math.min(maxSeconds, nextScheduledMs / 1000)) : maxSeconds;
     try {
+      // createRedis bounds its own handshake; the watchdog covers the wait itself.
       this.blocking ??= await this.connect('blocking');
       const blocking = this.blocking;
       let watchdog: NodeJS.Timeout | undefined;

@@ -11,6 +11,10 @@ export class FaultProxy {
   private readonly server: net.Server;
   private readonly pairs = new Set<Pair>();
   port = 0;
+  /** While true, new connections are accepted but nothing passes either way (a partition hit mid-handshake). */
+  stallNew = false;
+  /** Connections accepted while stallNew was set. */
+  stalledAccepts = 0;
 
   constructor(private readonly targetPort: number) {
     this.server = net.createServer((client) => this.accept(client));
@@ -55,8 +59,14 @@ export class FaultProxy {
     const upstream = net.connect(this.targetPort, '127.0.0.1');
     const pair = { client, upstream };
     this.pairs.add(pair);
-    client.on('data', (buf) => upstream.write(buf));
-    upstream.on('data', (buf) => client.write(buf));
+    if (this.stallNew) {
+      this.stalledAccepts++;
+      client.pause();
+      upstream.pause();
+    } else {
+      client.on('data', (buf) => upstream.write(buf));
+      upstream.on('data', (buf) => client.write(buf));
+    }
     const drop = () => {
       client.destroy();
       upstream.destroy();

@@ -1,5 +1,6 @@
 // Starts a private redis-server for a test file: a free port, a throwaway directory, stopped (by pid)
-// when the file's tests end. Never touches any other Redis.
+// when the file's tests end (or, at the latest, when the test process exits). Never touches any
+// other Redis.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -21,6 +22,13 @@ export interface TestRedis {
   restart(options?: { kill?: boolean }): Promise<void>;
 }
 
+// Servers still running when the test process exits (a timed-out test never reached stop(), or
+// the runner forced the exit) are killed with it, so no redis-server outlives its test file.
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
@@ -38,6 +46,8 @@ export async function startRedis(options: { appendonly?: boolean } = {}): Promis
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', options.appendonly ? 'yes' : 'no', '--appendfsync', 'always', '--daemonize', 'no', '--logfile', path.join(dir, 'redis.log')];
   const launch = async (): Promise<ChildProcess> => {
     const child = spawn('redis-server', args, { stdio: 'ignore' });
+    running.add(child);
+    child.once('exit', () => running.delete(child));
     child.once('error', (err) => {
       throw new Error(`cannot start redis-server (is it installed? apt-get install redis-server): ${err.message}`);
     });

@@ -1,10 +1,14 @@
 // The worker through Redis outages: a Redis restart (AOF on) in the middle of a run loses no
 // accepted job and is logged once per connection, not once per reconnect attempt; a connection
-// that silently stops answering (a partition) is detected and replaced.
+// that silently stops answering (a partition) is detected and replaced, and so is a connection
+// attempt that the partition swallows mid-handshake.
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { loadBenchConfig } from '../../src/config/load.ts';
+import type { BenchError } from '../../src/errors.ts';
+import { createRedis } from '../../src/redis/connection.ts';
 import { BenchClient } from '../../src/queue/client.ts';
 import { queueKeys } from '../../src/redis/keys.ts';
 import { Worker } from '../../src/worker/worker.ts';
@@ -26,6 +30,25 @@ function capturingWorker(bench: TestBench, options: { blockSeconds?: number; num
 }
 
 describe('Redis outages', () => {
+  it('a server that accepts connections but never answers fails the connect with a clear error, not a hang', async () => {
+    const silent = net.createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as net.AddressInfo;
+    const bench = makeBench({ redisUrl: `redis://127.0.0.1:${port}` });
+    benches.push(bench);
+    try {
+      const startedAt = Date.now();
+      await assert.rejects(createRedis(loadBenchConfig(bench.path).settings, { role: 'worker', connectTimeoutMs: 500 }), (err: BenchError) => {
+        assert.equal(err.code, 'ERR_REDIS_UNAVAILABLE');
+        assert.match(err.message, new RegExp(`127\\.0\\.0\\.1:${port}.*no answer to the connection handshake within 500 ms`));
+        return true;
+      });
+      assert.ok(Date.now() - startedAt < 5000, 'gave up near the connect timeout');
+    } finally {
+      silent.close();
+    }
+  });
+
   it('a Redis restart mid-run with AOF loses no accepted job; the outage is logged once per connection', { timeout: 90_000 }, async () => {
     const redis = await startRedis({ appendonly: true });
     const bench = makeBench({ redisUrl: redis.url, common: { worker_lease_ttl: 3 } });
@@ -68,15 +91,27 @@ describe('Redis outages', () => {
       try {
         const first = await client.enqueue('testapp.tasks.echo', { site: 'site1.test' });
         await waitForStatus(redis.client, bench, 'default', first, 'finished');
+        // The partition also swallows new connections for a while, so the worker's first attempt
+        // to replace its hung blocking connection stalls in the handshake and must be given up too.
+        proxy.stallNew = true;
         proxy.stallExisting();
         const stalledAt = Date.now();
         const second = await client.enqueue('testapp.tasks.echo', { site: 'site1.test' });
+        await waitFor(() => lines.some((l) => l['msg'] === 'blocking wait failed; replacing its connection'), {
+          what: 'the hung blocking wait to be noticed',
+          timeoutMs: 30_000,
+        });
+        await waitFor(() => proxy.stalledAccepts > 0, { what: 'a reconnect attempt to run into the partition', timeoutMs: 30_000 });
+        proxy.stallNew = false;
         await waitForStatus(redis.client, bench, 'default', second, 'finished', 90_000);
         console.log(`job enqueued during a silent partition ran after ${Date.now() - stalledAt} ms`);
         assert.ok(
           lines.some((l) => l['msg'] === 'blocking wait failed; replacing its connection' || l['msg'] === 'redis connection lost, reconnecting'),
           'the hung connection was noticed',
         );
+      } catch (err) {
+        console.log(`worker log before the failure:\n${lines.map((l) => JSON.stringify(l)).join('\n')}`);
+        throw err;
       } finally {
         await worker.stop();
         await done;
