@@ -112,6 +112,15 @@ export function serializeError(value: unknown): SerializedError {
   return { name: 'NonError', message: typeof value === 'string' ? value : safeJson(value) };
 }
 
+/** An Error again from a SerializedError (what a killed job's onFailure callback receives). */
+export function reviveError(error: SerializedError): Error {
+  const revived = error.code?.startsWith('ERR_') ? new BenchError(error.code as BenchErrorCode, error.message) : new Error(error.message);
+  if (revived.name !== error.name) Object.defineProperty(revived, 'name', { value: error.name, enumerable: false });
+  if (error.stack !== undefined) revived.stack = error.stack;
+  else delete revived.stack;
+  return revived;
+}
+
 function safeJson(value: unknown): string {
   try {
     return JSON.stringify(value) ?? String(value);

@@ -5,13 +5,14 @@
 //   (never past the job's timeout) -> on failure an Error Log row in a transaction of its own ->
 //   after_job hooks -> onSuccess / onFailure callback -> job_finished / job_failed event.
 // Hooks after the job and callbacks run in transactions of their own; their errors are logged and
-// never change the job's outcome.
+// never change the job's outcome. runFailureEpilogue gives a job whose child was killed under it
+// the end of a failed job (Error Log row, after_job hooks, onFailure, job_failed) in another child.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { writeErrorLog } from '../db/error-log.js';
 import { retryableConflict } from '../db/conflicts.js';
 import { SiteDbCache, type SiteDatabase } from '../db/site-db.js';
 import type { TransactionServices } from '../db/transaction.js';
-import { BenchError, serializeError } from '../errors.js';
+import { BenchError, reviveError, serializeError, type SerializedError } from '../errors.js';
 import type { BenchConfig, SiteConfig } from '../config/load.js';
 import type { Logger } from '../log/logger.js';
 import type { EnqueueOptions, JobMethod } from '../queue/client.js';
@@ -95,11 +96,11 @@ interface JobRun {
 
 type Outcome = { ok: true; value: unknown; json: string } | { ok: false; error: unknown };
 
-async function runJob(request: RunRequest, env: ExecutionEnv, signal: AbortSignal): Promise<string> {
-  const deadline = Date.now() + request.timeout * 1000;
+/** What a job's run needs, built before the job function (or a killed job's epilogue) runs. */
+function prepareRun(request: RunRequest, env: ExecutionEnv, signal: AbortSignal): JobRun {
   const site = env.siteConfig(request.site);
   const log = env.log.child({ jobId: request.id, site: request.site, queue: request.queue, method: request.method });
-  const run: JobRun = {
+  return {
     request,
     env,
     site,
@@ -107,20 +108,54 @@ async function runJob(request: RunRequest, env: ExecutionEnv, signal: AbortSigna
     base: contextBase(request, log, signal, site.merged, env.enqueue(request.site)),
     services: { log, installedApps: site.installedApps },
     signal,
-    deadline,
+    deadline: Date.now() + request.timeout * 1000,
     kwargs: {},
   };
+}
+
+async function runJob(request: RunRequest, env: ExecutionEnv, signal: AbortSignal): Promise<string> {
+  const run = prepareRun(request, env, signal);
   let outcome: Outcome;
   let hooks: JobHooks | undefined;
   try {
     run.kwargs = JSON.parse(request.kwargs) as Record<string, unknown>;
-    hooks = await siteHooks(env.bench.appsDir, site);
+    hooks = await siteHooks(env.bench.appsDir, run.site);
     const call = await resolveJob(run);
     outcome = { ok: true, ...(await runAttempts(run, call, hooks)) };
   } catch (error) {
     outcome = { ok: false, error };
     await logJobError(run, error);
   }
+  await afterOutcome(run, outcome, hooks);
+  if (!outcome.ok) throw outcome.error;
+  return outcome.json;
+}
+
+/**
+ * The end of a job whose child was killed under it (timeout past the grace, or abandoned after
+ * crashes), run in a live child: what a failed job does after its function, as if it had thrown
+ * `error`. Error Log row, after_job hooks, onFailure callback, job_failed event.
+ */
+export async function runFailureEpilogue(request: RunRequest, error: SerializedError, env: ExecutionEnv): Promise<void> {
+  const failure = reviveError(error);
+  const run = prepareRun(request, env, new AbortController().signal);
+  try {
+    run.kwargs = JSON.parse(request.kwargs) as Record<string, unknown>;
+  } catch {
+    // kwargs were checked at enqueue; hooks and callbacks then get {}.
+  }
+  await logJobError(run, failure);
+  const hooks = await siteHooks(env.bench.appsDir, run.site).catch((err: unknown) => {
+    run.base.log.error({ err }, 'after_job hooks could not be loaded');
+    return undefined;
+  });
+  await afterOutcome(run, { ok: false, error: failure }, hooks);
+  new JobEvents(request, env.publish?.bind(env), env.log).failed(failure);
+}
+
+/** After the job function: after_job hooks, then onSuccess or onFailure, each outside the job's transaction. */
+async function afterOutcome(run: JobRun, outcome: Outcome, hooks: JobHooks | undefined): Promise<void> {
+  const { request, env, site } = run;
   const result = outcome.ok ? outcome.value : undefined;
   for (const hook of hooks?.after ?? []) {
     await outsideJob(run, { hook: hook.path }, 'after_job hook failed', (ctx) =>
@@ -128,16 +163,13 @@ async function runJob(request: RunRequest, env: ExecutionEnv, signal: AbortSigna
     );
   }
   const callback = outcome.ok ? request.onSuccess : request.onFailure;
-  if (callback !== undefined) {
-    const info = jobInfo(request, run.kwargs);
-    const detail = outcome.ok ? outcome.value : outcome.error;
-    await outsideJob(run, { callback, kind: outcome.ok ? 'onSuccess' : 'onFailure' }, 'job callback failed', async (ctx) => {
-      const fn = (await loadMethod(env.bench.appsDir, callback, site.installedApps)) as unknown as (...args: unknown[]) => unknown;
-      return fn(info, detail, ctx);
-    });
-  }
-  if (!outcome.ok) throw outcome.error;
-  return outcome.json;
+  if (callback === undefined) return;
+  const info = jobInfo(request, run.kwargs);
+  const detail = outcome.ok ? outcome.value : outcome.error;
+  await outsideJob(run, { callback, kind: outcome.ok ? 'onSuccess' : 'onFailure' }, 'job callback failed', async (ctx) => {
+    const fn = (await loadMethod(env.bench.appsDir, callback, site.installedApps)) as unknown as (...args: unknown[]) => unknown;
+    return fn(info, detail, ctx);
+  });
 }
 
 async function resolveJob(run: JobRun): Promise<JobCall> {

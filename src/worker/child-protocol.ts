@@ -28,11 +28,22 @@ export interface AbortRequest {
   reason: string;
 }
 
-export type ToChild = RunRequest | AbortRequest;
+/**
+ * A job failed without its own epilogue because its child was killed under it (timeout past the
+ * grace period, or abandoned after crashes): a live child writes its Error Log row, runs its
+ * after_job hooks and onFailure callback, and publishes job_failed.
+ */
+export interface EpilogueRequest {
+  t: 'epilogue';
+  job: RunRequest;
+  error: SerializedError;
+}
+
+export type ToChild = RunRequest | AbortRequest | EpilogueRequest;
 
 /** A job's outcome, with the child's resident memory (bytes) so the supervisor can recycle it. */
 export type JobReply =
   | { t: 'done'; id: string; rss: number; ok: true; result: string }
   | { t: 'done'; id: string; rss: number; ok: false; error: SerializedError };
 
-export type FromChild = { t: 'ready' } | JobReply;
+export type FromChild = { t: 'ready' } | JobReply | { t: 'epilogue-done'; id: string };

@@ -5,10 +5,10 @@ import { statSync } from 'node:fs';
 import pLimit from 'p-limit';
 import { loadBenchConfig, loadSiteConfig, type BenchConfig, type SiteConfig } from '../config/load.js';
 import { BenchError, serializeError } from '../errors.js';
-import { closeSiteDatabases, executeJob, type ExecutionEnv } from '../jobs/execute.js';
+import { closeSiteDatabases, executeJob, runFailureEpilogue, type ExecutionEnv } from '../jobs/execute.js';
 import { createLogger } from '../log/logger.js';
 import { BenchClient, type EnqueueOptions, type JobMethod } from '../queue/client.js';
-import type { FromChild, RunRequest, ToChild } from './child-protocol.js';
+import type { EpilogueRequest, FromChild, RunRequest, ToChild } from './child-protocol.js';
 
 const benchPath = process.argv[2];
 // The supervisor sends no more than this many jobs at once; p-limit holds any excess back.
@@ -97,8 +97,19 @@ async function run(request: RunRequest): Promise<void> {
   }
 }
 
+async function epilogue(request: EpilogueRequest): Promise<void> {
+  try {
+    await runFailureEpilogue(request.job, request.error, env);
+  } catch (err) {
+    log.error({ err, jobId: request.job.id }, 'failure epilogue of a killed job failed');
+  } finally {
+    send({ t: 'epilogue-done', id: request.job.id });
+  }
+}
+
 process.on('message', (message: ToChild) => {
   if (message.t === 'run') void limit(() => run(message));
+  else if (message.t === 'epilogue') void limit(() => epilogue(message));
   else if (message.t === 'abort') running.get(message.id)?.abort(new BenchError('ERR_JOB_TIMEOUT', message.reason));
 });
 // The supervisor owns shutdown: ignore Ctrl-C and SIGTERM (a terminal or a process manager sends them

@@ -18,6 +18,8 @@ export interface RunningJob {
   /** Stopped by an operator (stop-job): ends as 'stopped'. */
   stopped: boolean;
   timers: NodeJS.Timeout[];
+  /** Set when the job failed with its child killed under it: the failure epilogue still to run. */
+  epilogue?: SerializedError;
 }
 
 export interface ExecutorOptions {
@@ -35,6 +37,8 @@ export class Executor {
   /** Set on cold shutdown: jobs ended by killed children are handed back, never failed. */
   cold = false;
   private idleWaiters: (() => void)[] = [];
+  /** Failure epilogues decided but not yet over (they keep the executor busy). */
+  private epiloguesDue = 0;
 
   constructor(private readonly options: ExecutorOptions) {}
 
@@ -60,7 +64,31 @@ export class Executor {
       this.running.delete(job.id);
       child.stats.totalWorkingMs += Date.now() - entry.startedAt;
       await this.options.afterJob(child).catch((err: unknown) => log.error({ err }, 'job child could not be replaced'));
-      if (this.running.size === 0) this.notifyIdle();
+      if (entry.epilogue) await this.runEpilogue(entry, entry.epilogue, child, log);
+      if (this.idle) this.notifyIdle();
+    }
+  }
+
+  private get idle(): boolean {
+    return this.running.size === 0 && this.epiloguesDue === 0;
+  }
+
+  /**
+   * A job failed with its child killed under it, so the child never ran the job's end: have the
+   * (replaced) child write the Error Log row and run the after_job hooks, the onFailure callback and
+   * the job_failed event, as a failed job's own child does.
+   */
+  private async runEpilogue(entry: RunningJob, error: SerializedError, child: JobChild, log: Logger): Promise<void> {
+    try {
+      if (!child.alive) {
+        log.warn({ err: error }, 'failure epilogue skipped: no job child left to run it (worker stopping)');
+        return;
+      }
+      const timeoutSeconds = Math.max(30, Number(entry.job.fields['timeout'] ?? 300));
+      const result = await child.runEpilogue(toRunRequest(entry.job, timeoutSeconds), error, timeoutSeconds * 1000);
+      if (result !== 'done') log.warn({ result }, 'failure epilogue of a killed job did not complete');
+    } finally {
+      this.epiloguesDue--;
     }
   }
 
@@ -85,7 +113,7 @@ export class Executor {
 
   /** Resolves once no job is running. */
   whenIdle(): Promise<void> {
-    if (this.running.size === 0) return Promise.resolve();
+    if (this.idle) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -133,6 +161,8 @@ export class Executor {
       return;
     }
     const error: SerializedError = entry.timedOut ? timeoutError(job, outcome) : (outcome as { error: SerializedError }).error;
+    // Killed past its grace period: the child never ran the job's end, so run it elsewhere.
+    if (outcome.kind === 'crashed') this.epilogueDue(entry, error);
     const retry = retryOf(job, error);
     const code = await this.options.broker.finish(
       job,
@@ -147,6 +177,11 @@ export class Executor {
     else log.warn({ durationMs, err: error, code }, 'job failed');
   }
 
+  private epilogueDue(entry: RunningJob, error: SerializedError): void {
+    entry.epilogue = error;
+    this.epiloguesDue++;
+  }
+
   /** The child died under the job. If we killed it (another job's timeout, cold shutdown) the job is not to blame. */
   private async handBack(entry: RunningJob, outcome: Extract<ChildOutcome, { kind: 'crashed' }>, log: Logger): Promise<void> {
     const blameless = this.cold || outcome.killed;
@@ -156,6 +191,9 @@ export class Executor {
     else if (result === 0) {
       entry.child.stats.failed++;
       log.error({ reason, maxStalls: this.options.maxStalls }, 'job failed as abandoned: it took down its worker too often');
+      // The error the release script stored (see includes/requeueOrAbandon.lua).
+      const stalls = Number(entry.job.fields['stalls'] ?? 0) + 1;
+      this.epilogueDue(entry, { name: 'AbandonedJobError', code: 'ERR_JOB_CRASHED', message: `abandoned: ${reason} ${stalls} times (limit ${this.options.maxStalls})` });
     } else log.warn({ reason }, 'job lease already lost; not handed back');
   }
 }

@@ -15,6 +15,9 @@ export type ChildOutcome =
 const CHILD_ENTRY = fileURLToPath(new URL('./child.ts', import.meta.url));
 const TSX_LOADER = import.meta.resolve('tsx');
 
+/** How a failure epilogue ended: ran, cut short by the child's death, or hung and killed. */
+export type EpilogueResult = 'done' | 'lost' | 'timed out';
+
 export interface ChildStats {
   successful: number;
   failed: number;
@@ -24,6 +27,8 @@ export interface ChildStats {
 export class JobChild {
   private process: ChildProcess | undefined;
   private readonly pending = new Map<string, (outcome: ChildOutcome) => void>();
+  /** Failure epilogues of killed jobs running here (they hold a slot, as a job does). */
+  private readonly epilogues = new Map<string, (result: EpilogueResult) => void>();
   private exited: Promise<void> = Promise.resolve();
   /** Jobs this child has run since it started (for recycling). */
   jobsRun = 0;
@@ -60,7 +65,7 @@ export class JobChild {
 
   /** Slots for more jobs: none while starting, dead or retiring. */
   get freeSlots(): number {
-    return this.alive && this.ready && !this.retiring ? Math.max(0, this.concurrency - this.pending.size) : 0;
+    return this.alive && this.ready && !this.retiring ? Math.max(0, this.concurrency - this.runningJobs) : 0;
   }
 
   private ready = false;
@@ -74,8 +79,9 @@ export class JobChild {
     return this.process !== undefined && this.process.exitCode === null && this.process.signalCode === null;
   }
 
+  /** Jobs and failure epilogues running on this child. */
   get runningJobs(): number {
-    return this.pending.size;
+    return this.pending.size + this.epilogues.size;
   }
 
   /** Fork the child and wait until it reports ready. */
@@ -127,6 +133,32 @@ export class JobChild {
     });
   }
 
+  /**
+   * Run the failure epilogue of a job whose child was killed (see EpilogueRequest). Resolves when it
+   * is done, when the child dies, or after `timeoutMs` (then the child, hung in it, is killed).
+   */
+  runEpilogue(job: RunRequest, error: SerializedError, timeoutMs: number): Promise<EpilogueResult> {
+    const child = this.process;
+    if (!child || !this.alive || this.epilogues.has(job.id)) return Promise.resolve('lost');
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        if (!this.epilogues.delete(job.id)) return;
+        resolve('timed out');
+        void this.kill();
+      }, timeoutMs);
+      this.epilogues.set(job.id, (result) => {
+        clearTimeout(timer);
+        resolve(result);
+      });
+      child.send({ t: 'epilogue', job, error }, (err) => {
+        if (err && this.epilogues.delete(job.id)) {
+          clearTimeout(timer);
+          resolve('lost');
+        }
+      });
+    });
+  }
+
   /** Fire the job's AbortSignal inside the child. */
   abort(id: string, reason: string): void {
     if (this.alive) this.process?.send({ t: 'abort', id, reason }, () => {});
@@ -152,6 +184,12 @@ export class JobChild {
   }
 
   private onMessage(message: FromChild): void {
+    if (message.t === 'epilogue-done') {
+      const done = this.epilogues.get(message.id);
+      this.epilogues.delete(message.id);
+      done?.('done');
+      return;
+    }
     if (message.t !== 'done') return;
     this.rss = message.rss;
     const resolve = this.pending.get(message.id);
@@ -164,6 +202,9 @@ export class JobChild {
     const crashed: ChildOutcome = { kind: 'crashed', exitCode, signal, killed: this.killedOnPurpose };
     for (const resolve of this.pending.values()) resolve(crashed);
     this.pending.clear();
+    // An epilogue cut short by the child's death is not run again; resolving here frees its slot.
+    for (const done of this.epilogues.values()) done('lost');
+    this.epilogues.clear();
     this.log.debug({ child: this.label, exitCode, signal }, 'job child exited');
   }
 }

@@ -12,6 +12,7 @@ import { makeBench, type TestBench } from '../helpers/bench.ts';
 import { linkPackage, openSqlite } from '../helpers/databases.ts';
 import { startWorker, waitForStatus } from '../helpers/jobs.ts';
 import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
+import { waitFor } from '../helpers/wait-for.ts';
 
 let redis: TestRedis;
 let bench: TestBench;
@@ -133,6 +134,37 @@ describe('onSuccess / onFailure callbacks', () => {
     await startWorker(bench, { burst: true }).done;
     await waitForStatus(redis.client, bench, 'default', id, 'failed');
     assert.deepEqual(jsonLines(file), [{ kind: 'failure', id, method: 'dbapp.tasks.outcome', message: 'outcome: failing on purpose', site: HOOKS }]);
+  });
+
+  it('runs the end of a job killed past its timeout (Error Log row, after_job hook, onFailure) on a fresh child', { timeout: 40_000 }, async () => {
+    const file = tempFile('cb-killed');
+    // spin blocks its event loop: the AbortSignal cannot reach it, so its child is killed after the grace.
+    const id = await client.enqueue('testapp.tasks.spin', { site: HOOKS, timeout: 1, kwargs: { file }, onFailure: 'dbapp.callbacks.on_failure' });
+    const events = await redis.client.duplicate();
+    const failedEvents: Record<string, unknown>[] = [];
+    events.on('message', (_channel: string, text: string) => {
+      const envelope = JSON.parse(text) as { event: string; message: Record<string, unknown> };
+      if (envelope.event === 'job_failed') failedEvents.push(envelope.message);
+    });
+    await events.subscribe('events');
+    try {
+      await startWorker(bench, { burst: true }).done;
+      const job = await waitForStatus(redis.client, bench, 'default', id, 'failed');
+      assert.equal(job.error?.code, 'ERR_JOB_TIMEOUT');
+      assert.deepEqual(jsonLines(file), [{ kind: 'failure', id, method: 'testapp.tasks.spin', message: 'job exceeded its timeout of 1 s and was stopped', site: HOOKS }]);
+      assert.deepEqual(hookCalls(id).map((c) => c['hook']), ['before', 'after']);
+      const db = openSqlite(bench, HOOKS);
+      try {
+        const rows = db.prepare('SELECT method FROM error_log WHERE job_id = ?').all(id) as { method: string }[];
+        assert.deepEqual(rows, [{ method: 'testapp.tasks.spin' }]);
+      } finally {
+        db.close();
+      }
+      await waitFor(() => failedEvents.some((m) => m['job_id'] === id), { what: 'the job_failed event' });
+      assert.equal((failedEvents.find((m) => m['job_id'] === id)?.['error'] as { code?: string }).code, 'ERR_JOB_TIMEOUT');
+    } finally {
+      events.disconnect();
+    }
   });
 
   it('keeps the outcome when a callback throws or cannot be loaded', async () => {

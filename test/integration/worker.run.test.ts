@@ -146,12 +146,15 @@ describe('a child that dies under its job', () => {
     assert.equal(job.stalls, 1);
   });
 
-  it('fails as abandoned once it took down its child more than job_crash_limit times', async () => {
-    const id = await suite.client.enqueue('testapp.tasks.crash', { site: SITE, kwargs: { code: 7 } });
+  it('fails as abandoned once it took down its child more than job_crash_limit times, and runs its onFailure', async () => {
+    const file = path.join(os.tmpdir(), `bw-abandoned-${process.pid}-${Date.now()}`);
+    const id = await suite.client.enqueue('testapp.tasks.crash', { site: SITE, kwargs: { code: 7, file }, onFailure: 'testapp.tasks.note_failure' });
     await startWorker(suite.bench, { burst: true }).done;
     const job = await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'failed');
     assert.equal(job.error?.name, 'AbandonedJobError');
     assert.match(job.error?.message ?? '', /abandoned: child process died \(exit code 7.*4 times \(limit 3\)/);
     assert.equal(job.attempts, 4);
+    // The job never got to its own end, so a fresh child ran its onFailure with the stored error.
+    assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), { id, name: 'AbandonedJobError', code: 'ERR_JOB_CRASHED', message: job.error?.message });
   });
 });
