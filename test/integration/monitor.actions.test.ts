@@ -37,7 +37,7 @@ describe('retryJob', () => {
     assert.equal(again.errors.length, 1);
   });
 
-  it('does not repeat an error a retry policy already put last in the history; resets the crash count', async () => {
+  it('does not repeat an error a retry policy already put last in the history; resets the crash and retry counts', async () => {
     const { bench, client } = await benches.fresh();
     const id = await client.enqueue('testapp.tasks.echo', { site: SITE });
     const k = queueKeys(bench.benchId, 'default');
@@ -45,12 +45,13 @@ describe('retryJob', () => {
     await benches.redis.client
       .multi()
       .lrem(k.wait, 0, id)
-      .hset(k.job(id), 'status', 'failed', 'error', JSON.stringify(err), 'errors', JSON.stringify([{ name: 'Error', message: 'once' }, err]), 'stalls', '4')
+      .hset(k.job(id), 'status', 'failed', 'error', JSON.stringify(err), 'errors', JSON.stringify([{ name: 'Error', message: 'once' }, err]), 'stalls', '4', 'retries', '2')
       .zadd(k.failed, Date.now(), id)
       .exec();
     const job = await client.retryJob(undefined, id);
     assert.deepEqual(job.errors.map((e) => e.message), ['once', 'again']);
     assert.equal(job.stalls, 0);
+    assert.equal(await benches.redis.client.hget(k.job(id), 'retries'), null, 'the retry policy starts again');
   });
 
   it('refuses a job that is not failed or stopped, naming its status, and changes nothing', async () => {

@@ -1,7 +1,8 @@
 -- Put a failed (or stopped) job back at the end of its queue as a queued job: its last error moves to the
 -- `errors` history (oldest first; not added twice when a retry policy already put it there as the last
--- entry), the fields of its last run are cleared, its attempt count is kept,
--- its crash count starts again from 0 and its expiry is removed. `accepted` is a set of the statuses
+-- entry), the fields of its last run are cleared, its attempt count is kept, its crash count and
+-- the retries its retry policy used start again from 0 (an operator's retry gives the policy
+-- afresh) and its expiry is removed. `accepted` is a set of the statuses
 -- the caller may retry. Never touches a job in the active set. The caller sets the wake-up marker.
 -- Returns 1 when requeued; 0 when the job has no hash; -1 and the job's status when it is not accepted.
 local function retryFailedJob(prefix, id, waitKey, failedKey, activeKey, accepted)
@@ -27,7 +28,7 @@ local function retryFailedJob(prefix, id, waitKey, failedKey, activeKey, accepte
     end
     redis.call('HSET', jobKey, 'errors', cjson.encode(history))
   end
-  redis.call('HDEL', jobKey, 'error', 'result', 'started', 'ended', 'token', 'worker', 'runAt', 'stalls', 'lastStall')
+  redis.call('HDEL', jobKey, 'error', 'result', 'started', 'ended', 'token', 'worker', 'runAt', 'stalls', 'lastStall', 'retries')
   redis.call('HSET', jobKey, 'status', 'queued')
   redis.call('PERSIST', jobKey)
   redis.call('ZREM', failedKey, id)
