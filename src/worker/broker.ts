@@ -19,6 +19,9 @@ export type FinishOutcome = 'finished' | 'failed' | 'stopped';
 /** 1 done, 2 scheduled for a retry, 0 replay of a done call, -1 lease lost, -2 job gone. */
 export type FinishCode = 2 | 1 | 0 | -1 | -2;
 
+export type ReleaseMode = 'crash' | 'blameless' | 'unstarted';
+const RELEASE_MODES: Record<ReleaseMode, string> = { crash: '1', blameless: '0', unstarted: 'u' };
+
 export class Broker {
   private readonly keysByQueue = new Map<string, QueueKeys>();
 
@@ -86,11 +89,15 @@ export class Broker {
     ])) as FinishCode;
   }
 
-  /** Hand a running job back to the front of its queue. 1 requeued, 0 failed as abandoned, -1 lease lost. */
-  async release(job: { queue: string; id: string; token: string }, countStall: boolean, maxStalls: number, reason: string, failedLimit: number): Promise<number> {
+  /**
+   * Hand a running job back to the front of its queue: `crash` counts a crash (past maxStalls the
+   * job fails as abandoned), `blameless` counts nothing, `unstarted` also takes back the claim's
+   * attempt. 1 requeued, 0 failed as abandoned, -1 lease lost.
+   */
+  async release(job: { queue: string; id: string; token: string }, mode: ReleaseMode, maxStalls: number, reason: string, failedLimit: number): Promise<number> {
     const k = this.keys(job.queue);
     return (await runScript(this.redis, 'release', [k.active, k.wait, k.marker, k.failed], [
-      k.prefix, job.id, job.token, countStall ? '1' : '0', maxStalls, reason, failedLimit,
+      k.prefix, job.id, job.token, RELEASE_MODES[mode], maxStalls, reason, failedLimit,
     ])) as number;
   }
 

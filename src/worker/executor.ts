@@ -186,7 +186,7 @@ export class Executor {
   private async handBack(entry: RunningJob, outcome: Extract<ChildOutcome, { kind: 'crashed' }>, log: Logger): Promise<void> {
     const blameless = this.cold || outcome.killed;
     const reason = blameless ? 'worker stopped' : `child process died (exit code ${String(outcome.exitCode)}, signal ${String(outcome.signal)})`;
-    const result = await this.options.broker.release(entry.job, !blameless, this.options.maxStalls, reason, this.options.settings.rq_failed_jobs_limit);
+    const result = await this.options.broker.release(entry.job, blameless ? 'blameless' : 'crash', this.options.maxStalls, reason, this.options.settings.rq_failed_jobs_limit);
     if (result === 1) log.warn({ reason }, 'job handed back to its queue');
     else if (result === 0) {
       entry.child.stats.failed++;

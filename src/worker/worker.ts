@@ -155,7 +155,7 @@ export class Worker {
           const child = this.pool.pick();
           if (!child) {
             // A child started retiring while the claim was in flight: give the job back, unblamed.
-            await this.broker.release(job, false, this.maxStalls, 'no free slot', this.options.bench.settings.rq_failed_jobs_limit);
+            await this.broker.release(job, 'unstarted', this.maxStalls, 'no free slot', this.options.bench.settings.rq_failed_jobs_limit);
             continue;
           }
           const wake = () => this.wakeSlotWaiters();

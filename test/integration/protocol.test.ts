@@ -142,12 +142,29 @@ describe('fencing', () => {
     const [job] = (await broker.claim(['default'], 1, LEASE)).jobs;
     assert.equal(job?.id, first);
     assert.ok(job);
-    assert.equal(await broker.release({ ...job, token: 'stale' }, false, 3, 'test', 100), -1);
-    assert.equal(await broker.release(job, false, 3, 'test', 100), 1);
+    assert.equal(await broker.release({ ...job, token: 'stale' }, 'blameless', 3, 'test', 100), -1);
+    assert.equal(await broker.release(job, 'blameless', 3, 'test', 100), 1);
     assert.deepEqual(await redis.client.lrange(keys().wait, 0, -1), [first, second]);
     const back = await readJob(redis.client, bench.benchId, 'default', job.id);
     assert.equal(back?.status, 'queued');
     assert.equal(back?.stalls, 0, 'a plain hand-back is not a crash');
+    assert.equal(back?.attempts, 1, 'the job ran: its attempt stays counted');
+  });
+
+  it('release of a job that never started takes back the attempt its claim counted', async () => {
+    const [id] = await client.enqueueMany('testapp.tasks.echo', [{}], { site: SITE });
+    const [job] = (await broker.claim(['default'], 1, LEASE)).jobs;
+    assert.equal(job?.id, id);
+    assert.ok(job);
+    assert.equal(await broker.release(job, 'unstarted', 3, 'no free slot', 100), 1);
+    const back = await readJob(redis.client, bench.benchId, 'default', job.id);
+    assert.equal(back?.status, 'queued');
+    assert.equal(back?.attempts, 0);
+    assert.equal(back?.stalls, 0);
+    const [again] = (await broker.claim(['default'], 1, LEASE)).jobs;
+    assert.equal(again?.fields['attempts'], '1', 'its first real run is attempt 1');
+    assert.ok(again);
+    assert.equal(await broker.finish(again, 'finished', 'null', 600, 0), 1);
   });
 
   it('keeps only the newest rq_failed_jobs_limit failures, dropping the oldest', async () => {

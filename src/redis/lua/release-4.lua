@@ -1,12 +1,14 @@
 --[[
   Hand a running job back to the front of its queue (fenced by the claim's token): used on cold
-  shutdown and when a job's child process died under it. With countStall = "1" the hand-back counts as
-  a crash, and a job past maxStalls fails as abandoned instead.
+  shutdown, when a job's child process died under it, and for a claimed job no slot was left to
+  run. Mode "1" (crash) counts the hand-back as a crash, and a job past maxStalls fails as abandoned
+  instead; "0" (the job ran but is not to blame) counts nothing; "u" (the job never started) also
+  takes back the attempt its claim counted.
 
   Input:
     KEYS[1] active, KEYS[2] wait, KEYS[3] marker, KEYS[4] failed
     ARGV[1] key prefix of job hashes   ARGV[2] id   ARGV[3] token
-    ARGV[4] countStall "1" | "0"        ARGV[5] maxStalls   ARGV[6] reason
+    ARGV[4] mode "1" | "0" | "u"        ARGV[5] maxStalls   ARGV[6] reason
     ARGV[7] failed-set limit (rq_failed_jobs_limit)
 
   Output: 1 requeued; 0 failed as abandoned; -1 lease lost (token differs or not active)
@@ -19,6 +21,10 @@ local prefix, id, token = ARGV[1], ARGV[2], ARGV[3]
 local jobKey = prefix .. 'job:' .. id
 if redis.call('HGET', jobKey, 'token') ~= token then return -1 end
 if redis.call('ZREM', activeKey, id) == 0 then return -1 end
+if ARGV[4] == 'u' then
+  redis.call('HINCRBY', jobKey, 'attempts', -1)
+  redis.call('HDEL', jobKey, 'started')
+end
 local requeued = requeueOrAbandon(jobKey, id, waitKey, failedKey, tonumber(ARGV[5]), nowMs(), ARGV[6],
   ARGV[4] == '1', prefix, tonumber(ARGV[7]))
 if requeued == 1 then redis.call('ZADD', markerKey, 0, '0') end
