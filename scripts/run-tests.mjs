@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm test`: type-check, then run every test/**/*.test.ts with node's own test runner (Node 20 has
+// `npm test`: type-check, build dist/, then run every test/**/*.test.ts with node's own test runner (Node 20 has
 // no globs, so the files are listed here). Each test file starts its own private redis-server.
 // Pass file paths to run only those: npm test -- test/unit/config.test.ts
 //
@@ -7,7 +7,7 @@
 // tests are done exits even if something it started still holds the event loop, and the whole
 // run is killed after TEST_RUN_TIMEOUT_MIN minutes (default 20).
 import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 
 function findTests(dir) {
@@ -25,6 +25,11 @@ if (process.argv.length <= 2) {
     console.error('type check failed');
     process.exit(tsc.status ?? 1);
   }
+}
+// dist/ (what app code imports as 'bench-worker') must match the sources under test.
+if (process.argv.length <= 2 || !existsSync('dist/index.js')) {
+  const build = spawnSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
+  if (build.status !== 0) process.exit(build.status ?? 1);
 }
 const concurrency = process.env.TEST_CONCURRENCY ?? '3';
 const runTimeoutMin = Number(process.env.TEST_RUN_TIMEOUT_MIN ?? 20);

@@ -7,10 +7,10 @@
 // function `<method>(doc, kwargs, ctx)`.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { BenchError, JobLoadError } from '../errors.js';
 import type { Queryable, Row } from '../db/types.js';
 import { MODULE_EXTENSIONS, resolveMethodFile } from './loader.js';
+import { importAppModule } from './app-module.js';
 
 const DOCTYPE = /^[A-Za-z][A-Za-z0-9 _-]*$/;
 const METHOD = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -63,7 +63,7 @@ export async function loadDocMethod(appsDir: string, methodPath: string, install
   checkDocTarget(doctype, name, method);
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(pathToFileURL(location.file).href)) as Record<string, unknown>;
+    mod = await importAppModule(location.file);
   } catch (err) {
     throw new JobLoadError(`controller of ${doctype}: importing ${location.file} failed: ${(err as Error).message}`, { doctype, file: location.file }, err);
   }

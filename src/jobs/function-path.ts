@@ -2,9 +2,9 @@
 // exports it. Workers run jobs in other processes, so only a path can travel through Redis.
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { JobLoadError } from '../errors.js';
 import { MODULE_EXTENSIONS } from './loader.js';
+import { importAppModule } from './app-module.js';
 
 const cache = new WeakMap<object, string>();
 const SKIP_DIRS = new Set(['node_modules', 'public', 'test', 'tests', 'dist']);
@@ -20,7 +20,7 @@ export async function methodPathOf(fn: (...args: never[]) => unknown, appsDir: s
       if (!modulePath.every((s) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(s))) continue;
       let mod: Record<string, unknown>;
       try {
-        mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+        mod = await importAppModule(file);
       } catch {
         continue;
       }

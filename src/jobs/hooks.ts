@@ -4,10 +4,10 @@
 // Resolved once per site (and installed-apps list) in a job child, then reused.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { SiteConfig } from '../config/load.js';
 import { JobLoadError } from '../errors.js';
 import { loadMethod, MODULE_EXTENSIONS } from './loader.js';
+import { importAppModule } from './app-module.js';
 
 export type HookFunction = (args: Record<string, unknown>, ctx: never) => unknown;
 
@@ -51,7 +51,7 @@ async function loadHooks(appsDir: string, installedApps: readonly string[]): Pro
     if (file === undefined) continue;
     let mod: Record<string, unknown>;
     try {
-      mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+      mod = await importAppModule(file);
     } catch (err) {
       throw new JobLoadError(`hooks of app "${app}": importing ${file} failed: ${(err as Error).message}`, { app, file }, err);
     }

@@ -5,8 +5,8 @@
 // could leave apps/ is refused before touching the file system.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { BenchError, JobLoadError } from '../errors.js';
+import { importAppModule } from './app-module.js';
 
 export const MODULE_EXTENSIONS = ['.ts', '.mjs', '.js'] as const;
 
@@ -65,7 +65,7 @@ const modules = new Map<string, Promise<Record<string, unknown>>>();
 function importModule(file: string): Promise<Record<string, unknown>> {
   let mod = modules.get(file);
   if (!mod) {
-    mod = import(pathToFileURL(file).href) as Promise<Record<string, unknown>>;
+    mod = importAppModule(file);
     modules.set(file, mod);
     mod.catch(() => modules.delete(file));
   }

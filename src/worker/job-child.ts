@@ -12,7 +12,8 @@ export type ChildOutcome =
   /** The child died; `killed` when the supervisor killed it on purpose (timeout, stop, shutdown). */
   | { kind: 'crashed'; exitCode: number | null; signal: NodeJS.Signals | null; killed: boolean };
 
-const CHILD_ENTRY = fileURLToPath(new URL('./child.ts', import.meta.url));
+// child.ts when running from the sources (under tsx), child.js from the compiled dist/.
+const CHILD_ENTRY = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './child.ts' : './child.js', import.meta.url));
 const TSX_LOADER = import.meta.resolve('tsx');
 
 /** How a failure epilogue ended: ran, cut short by the child's death, or hung and killed. */

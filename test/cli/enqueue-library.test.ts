@@ -1,7 +1,7 @@
 // The library side of enqueueing: BenchClient.open / enqueue / enqueueMany / close, as app code uses it.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -145,21 +145,27 @@ describe('BenchClient', () => {
     await rejectsWith(BenchClient.open({ benchPath: down.path }), 'ERR_REDIS_UNAVAILABLE', ['127.0.0.1']);
   });
 
-  test('close() lets the process exit', { timeout: 60_000 }, async () => {
+  test('plain Node app code (no tsx) imports the built package by name, and close() lets it exit', { timeout: 60_000 }, async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'bw-lib-'));
     try {
-      const script = path.join(dir, 'producer.mts');
+      // An app with bench-worker installed: node_modules/bench-worker is this repository (its dist/).
+      mkdirSync(path.join(dir, 'node_modules'));
+      symlinkSync(REPO_ROOT, path.join(dir, 'node_modules', 'bench-worker'), 'dir');
+      const script = path.join(dir, 'producer.mjs');
       writeFileSync(
         script,
         [
-          `import { BenchClient } from ${JSON.stringify(pathToFileURL(path.join(REPO_ROOT, 'src/index.ts')).href)};`,
+          "import { BenchClient } from 'bench-worker';",
           'const client = await BenchClient.open({ benchPath: process.argv[2] });',
           `const id = await client.enqueue('testapp.tasks.echo', { site: ${JSON.stringify(SITE)}, kwargs: { from: 'child' } });`,
+          '// now: true runs the .ts job module inline, in this plain Node process.',
+          `const sum = await client.enqueue('testapp.tasks.add', { site: ${JSON.stringify(SITE)}, now: true, kwargs: { a: 2, b: 3 } });`,
           'await client.close();',
           'console.log(id);',
+          'console.log(JSON.stringify(sum));',
         ].join('\n'),
       );
-      const child = spawn(process.execPath, ['--import', 'tsx', script, bench.path], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [script, bench.path], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -175,8 +181,9 @@ describe('BenchClient', () => {
         });
       });
       assert.equal(code, 0, stderr);
-      const id = stdout.trim();
-      assert.equal(await redis.client.hget(jobKey(bench.benchId, id), 'kwargs'), '{"from":"child"}');
+      const [id, sum] = stdout.trim().split('\n');
+      assert.equal(await redis.client.hget(jobKey(bench.benchId, id ?? ''), 'kwargs'), '{"from":"child"}');
+      assert.equal(sum, '5');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+// `npm run build` (also run by `npm ci` / `npm install` through `prepare`): compile src/ to dist/
+// (ES modules + .d.ts) for app code that imports bench-worker under plain Node, and copy the Lua
+// scripts beside the compiled loader. The CLI and the worker run the sources through tsx and do not
+// need it.
+import { spawnSync } from 'node:child_process';
+import { cpSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+
+let tsc;
+try {
+  tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+} catch {
+  // An install without dev dependencies: nothing to build with. The CLI and worker still work.
+  console.warn('build skipped: typescript is not installed (dist/ is only needed to import bench-worker from plain Node)');
+  process.exit(0);
+}
+rmSync('dist', { recursive: true, force: true });
+const result = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+if (result.status !== 0) {
+  console.error('build failed: tsc -p tsconfig.build.json');
+  process.exit(result.status ?? 1);
+}
+cpSync('src/redis/lua', 'dist/redis/lua', { recursive: true });
