@@ -172,7 +172,7 @@ export class Worker {
         await this.nextFreeSlot();
         continue;
       }
-      await this.waitForWork(nextScheduledMs);
+      await this.waitForWork(nextScheduledMs >= 0 ? Date.now() + nextScheduledMs : undefined);
     }
   }
 
@@ -191,16 +191,17 @@ export class Worker {
   }
 
   /**
-   * Block until a job may be waiting, or a scheduled job falls due. A watchdog replaces a blocking
-   * connection that hangs.
+   * Block until a job may be waiting, or a scheduled job falls due (`dueAt`, epoch ms). A watchdog
+   * replaces a blocking connection that hangs.
    */
-  private async waitForWork(nextScheduledMs: number): Promise<void> {
+  private async waitForWork(dueAt: number | undefined): Promise<void> {
     const maxSeconds = this.options.blockSeconds ?? 5;
-    const blockSeconds = nextScheduledMs >= 0 ? Math.max(0.01, Math.min(maxSeconds, nextScheduledMs / 1000)) : maxSeconds;
     try {
       // createRedis bounds its own handshake; the watchdog covers the wait itself.
       this.blocking ??= await this.connect('blocking');
       const blocking = this.blocking;
+      // Measured after the connection is ready, so time spent making it does not delay a due job.
+      const blockSeconds = dueAt === undefined ? maxSeconds : Math.max(0.01, Math.min(maxSeconds, (dueAt - Date.now()) / 1000));
       let watchdog: NodeJS.Timeout | undefined;
       const hung = new Promise<never>((_, reject) => {
         watchdog = setTimeout(() => reject(new Error('blocking wait hung')), (blockSeconds + 5) * 1000);

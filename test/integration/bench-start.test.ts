@@ -12,18 +12,11 @@ import { collectLogs, spawnBench } from '../helpers/cli.ts';
 import { waitForStatus } from '../helpers/jobs.ts';
 import { freePort, startRedis } from '../helpers/redis-server.ts';
 import { waitFor } from '../helpers/wait-for.ts';
+import { processAlive } from '../helpers/process.ts';
 
 const benches: TestBench[] = [];
 after(() => benches.forEach((b) => b.remove()));
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('bench start', () => {
   it('starts redis-server and the workers, runs jobs, and Ctrl-C stops everything', { timeout: 60_000 }, async () => {
@@ -58,7 +51,7 @@ describe('bench start', () => {
     assert.equal(code, 0, logs.text());
     const pids = [redisPid, ...workerPids, ...childPids];
     assert.ok(pids.length === 7 && pids.every((pid) => pid > 0), `pids ${pids.join(',')}`);
-    await waitFor(() => pids.every((pid) => !alive(pid)), { what: 'redis-server, workers and job children to be gone' });
+    await waitFor(() => pids.every((pid) => !processAlive(pid)), { what: 'redis-server, workers and job children to be gone' });
   });
 
   it('uses a Redis that already answers instead of starting one', { timeout: 60_000 }, async () => {
