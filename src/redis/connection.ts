@@ -96,20 +96,31 @@ export async function createRedis(settings: BenchSettings, options: CreateRedisO
   const remember = (err: Error) => (firstError ??= err);
   client.on('error', remember);
   const timeoutMs = connectTimeoutFor(options);
-  let timer: NodeJS.Timeout | undefined;
-  const hung = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer to the connection handshake within ${timeoutMs} ms`)), timeoutMs);
-  });
   try {
-    await Promise.race([client.connect(), hung]);
+    await withDeadline(client.connect(), timeoutMs, `no answer to the connection handshake within ${timeoutMs} ms`);
   } catch (err) {
     client.disconnect();
     throw unavailable(settings.redis_queue, firstError ?? err);
   } finally {
-    clearTimeout(timer);
     client.off('error', remember);
   }
   return client;
+}
+
+/**
+ * `promise`, or a rejection with `message` after `ms`: for Redis calls that a silent network can
+ * hang forever (the caller then drops the connection).
+ */
+export async function withDeadline<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export function unavailable(url: string, cause: unknown): BenchError {

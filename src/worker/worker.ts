@@ -10,7 +10,7 @@ import type { Redis } from 'ioredis';
 import { getQueueSpec, type BenchConfig } from '../config/load.js';
 import type { Logger } from '../log/logger.js';
 import { childWorkerName, Heartbeat, HEARTBEAT_INTERVAL_MS } from '../monitor/heartbeat.js';
-import { createRedis } from '../redis/connection.js';
+import { createRedis, withDeadline } from '../redis/connection.js';
 import { Broker } from './broker.js';
 import { ChildPool } from './child-pool.js';
 import type { JobChild } from './job-child.js';
@@ -197,20 +197,11 @@ export class Worker {
   private async waitForWork(dueAt: number | undefined): Promise<void> {
     const maxSeconds = this.options.blockSeconds ?? 5;
     try {
-      // createRedis bounds its own handshake; the watchdog covers the wait itself.
-      this.blocking ??= await this.connect('blocking');
-      const blocking = this.blocking;
+      // createRedis bounds its own handshake; the deadline below covers the wait itself.
+      const blocking = (this.blocking ??= await this.connect('blocking'));
       // Measured after the connection is ready, so time spent making it does not delay a due job.
       const blockSeconds = dueAt === undefined ? maxSeconds : Math.max(0.01, Math.min(maxSeconds, (dueAt - Date.now()) / 1000));
-      let watchdog: NodeJS.Timeout | undefined;
-      const hung = new Promise<never>((_, reject) => {
-        watchdog = setTimeout(() => reject(new Error('blocking wait hung')), (blockSeconds + 5) * 1000);
-      });
-      try {
-        await Promise.race([this.broker.waitForWork(blocking, this.claimOrder(), blockSeconds), hung]);
-      } finally {
-        clearTimeout(watchdog);
-      }
+      await withDeadline(this.broker.waitForWork(blocking, this.claimOrder(), blockSeconds), (blockSeconds + 5) * 1000, 'blocking wait hung');
     } catch (err) {
       if (this.stopping) return;
       this.log.warn({ err }, 'blocking wait failed; replacing its connection');
