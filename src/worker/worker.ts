@@ -11,7 +11,7 @@ import { getQueueSpec, type BenchConfig } from '../config/load.js';
 import type { Logger } from '../log/logger.js';
 import { childWorkerName, Heartbeat, HEARTBEAT_INTERVAL_MS } from '../monitor/heartbeat.js';
 import { createRedis, withDeadline } from '../redis/connection.js';
-import { Broker } from './broker.js';
+import { Broker, type ClaimedJob } from './broker.js';
 import { ChildPool } from './child-pool.js';
 import type { JobChild } from './job-child.js';
 import { listenForControl } from '../redis/control.js';
@@ -19,6 +19,9 @@ import { Executor } from './executor.js';
 import { warnIfLossy } from './redis-checks.js';
 import { orderQueues, type DequeueStrategy } from './strategy.js';
 import { watchBench, type WatchHandle } from './watch.js';
+
+/** How long shutdown waits for Redis to take the last heartbeat removal and QUIT. */
+const CLEANUP_DEADLINE_MS = 2000;
 
 export interface WorkerOptions {
   bench: BenchConfig;
@@ -54,12 +57,16 @@ export class Worker {
   private heartbeat!: Heartbeat;
   private stopping = false;
   private stopped: Promise<void> | undefined;
+  /** Resolves when stop() is first called: a claim waiting for an unreachable Redis gives way to it. */
+  private readonly stopRequested: Promise<void>;
+  private requestStop!: () => void;
   private readonly timers: NodeJS.Timeout[] = [];
   private slotWaiters: (() => void)[] = [];
   private lastQueue: string | undefined;
   private watcher: WatchHandle | undefined;
 
   constructor(private readonly options: WorkerOptions) {
+    this.stopRequested = new Promise((resolve) => (this.requestStop = resolve));
     const { bench } = options;
     this.queues = (options.queues?.length ? options.queues : bench.queues.map((q) => q.name)).map((name) => getQueueSpec(bench, name).name);
     this.log = options.log.child({ worker: this.name });
@@ -119,6 +126,7 @@ export class Worker {
       return this.stopped ?? Promise.resolve();
     }
     this.stopping = true;
+    this.requestStop();
     this.log.info({ running: this.executor?.running.size ?? 0 }, 'warm shutdown: finishing running jobs, claiming no more');
     this.blocking?.disconnect();
     this.wakeSlotWaiters();
@@ -143,7 +151,15 @@ export class Worker {
       let claimed;
       let nextScheduledMs = -1;
       try {
-        ({ jobs: claimed, nextScheduledMs } = await this.broker.claim(this.claimOrder(), free, this.leaseMs));
+        // While Redis is unreachable a claim waits for it; a stop must not. A claim overtaken by the
+        // stop hands back, unrun, whatever it took (if Redis never answers, it dies with the connection).
+        const claim = this.broker.claim(this.claimOrder(), free, this.leaseMs);
+        const reply = await Promise.race([claim, this.stopRequested]);
+        if (!reply) {
+          void claim.then(({ jobs }) => Promise.all(jobs.map((job) => this.handBackUnrun(job)))).catch(() => {});
+          break;
+        }
+        ({ jobs: claimed, nextScheduledMs } = reply);
       } catch (err) {
         this.log.error({ err }, 'claim failed; retrying');
         await delay(1000);
@@ -155,7 +171,7 @@ export class Worker {
           const child = this.pool.pick();
           if (!child) {
             // A child started retiring while the claim was in flight: give the job back, unblamed.
-            await this.broker.release(job, 'unstarted', this.maxStalls, 'no free slot', this.options.bench.settings.rq_failed_jobs_limit);
+            await this.handBackUnrun(job);
             continue;
           }
           const wake = () => this.wakeSlotWaiters();
@@ -174,6 +190,11 @@ export class Worker {
       }
       await this.waitForWork(nextScheduledMs >= 0 ? Date.now() + nextScheduledMs : undefined);
     }
+  }
+
+  /** Give a claimed job that never reached a child back to the front of its queue, attempt undone. */
+  private handBackUnrun(job: ClaimedJob): Promise<number> {
+    return this.broker.release(job, 'unstarted', this.maxStalls, 'claimed but not run', this.options.bench.settings.rq_failed_jobs_limit);
   }
 
   private nextFreeSlot(): Promise<void> {
@@ -269,12 +290,13 @@ export class Worker {
     await this.watcher?.close();
     const names = this.pool.children.filter((c) => c.pid !== undefined).map((c) => childWorkerName(c.pid as number));
     await this.pool.stop();
-    await this.heartbeat.remove(names).catch(() => {});
+    // Bounded: a worker must be able to stop while Redis is unreachable (its heartbeat then expires).
+    await withDeadline(this.heartbeat.remove(names), CLEANUP_DEADLINE_MS, 'heartbeat removal timed out').catch(() => {});
     for (const client of this.connections) {
       if (client === this.redis) continue;
       client.disconnect();
     }
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    await withDeadline(this.redis.quit(), CLEANUP_DEADLINE_MS, 'quit timed out').catch(() => this.redis.disconnect());
   }
 }
 

@@ -76,6 +76,27 @@ describe('Redis outages', () => {
     }
   });
 
+  it('an idle worker stops promptly on request while Redis is down', { timeout: 60_000 }, async () => {
+    const redis = await startRedis();
+    const bench = makeBench({ redisUrl: redis.url });
+    benches.push(bench);
+    const { worker, done, lines } = capturingWorker(bench, { blockSeconds: 1 });
+    try {
+      await waitFor(() => lines.some((l) => l['msg'] === 'worker started'), { what: 'the worker to start' });
+      await redis.stop();
+      await waitFor(() => lines.some((l) => l['msg'] === 'redis connection lost, reconnecting'), { what: 'the outage to be noticed' });
+      const stopAt = Date.now();
+      await worker.stop();
+      await done;
+      const tookMs = Date.now() - stopAt;
+      console.log(`idle worker stopped ${tookMs} ms after the request, Redis down`);
+      assert.ok(tookMs < 15_000, `stopping took ${tookMs} ms`);
+      assert.ok(lines.some((l) => l['msg'] === 'worker stopped'));
+    } finally {
+      await redis.stop();
+    }
+  });
+
   it('replaces connections that silently stop answering and goes on running jobs', { timeout: 150_000 }, async () => {
     const redis = await startRedis();
     const proxy = new FaultProxy(redis.port);
