@@ -8,6 +8,10 @@ import type { Broker, ClaimedJob } from './broker.js';
 import type { ChildOutcome, JobChild } from './job-child.js';
 import type { RunRequest } from './child-protocol.js';
 import { nextRetryDelayMs } from '../queue/retry.js';
+import { withDeadline } from '../redis/connection.js';
+
+/** How long a cold shutdown waits for Redis to take back one job. */
+const COLD_HAND_BACK_MS = 2000;
 
 export interface RunningJob {
   job: ClaimedJob;
@@ -186,7 +190,9 @@ export class Executor {
   private async handBack(entry: RunningJob, outcome: Extract<ChildOutcome, { kind: 'crashed' }>, log: Logger): Promise<void> {
     const blameless = this.cold || outcome.killed;
     const reason = blameless ? 'worker stopped' : `child process died (exit code ${String(outcome.exitCode)}, signal ${String(outcome.signal)})`;
-    const result = await this.options.broker.release(entry.job, blameless ? 'blameless' : 'crash', this.options.maxStalls, reason, this.options.settings.rq_failed_jobs_limit);
+    const release = this.options.broker.release(entry.job, blameless ? 'blameless' : 'crash', this.options.maxStalls, reason, this.options.settings.rq_failed_jobs_limit);
+    // A cold shutdown does not wait for an unreachable Redis: the lease then hands the job back.
+    const result = this.cold ? await withDeadline(release, COLD_HAND_BACK_MS, 'hand-back timed out') : await release;
     if (result === 1) log.warn({ reason }, 'job handed back to its queue');
     else if (result === 0) {
       entry.child.stats.failed++;

@@ -20,6 +20,9 @@ export interface TestRedis {
   stop(): Promise<void>;
   /** Kill the server (SIGKILL) and start it again on the same port and dir. */
   restart(options?: { kill?: boolean }): Promise<void>;
+  /** Stop the server (SIGKILL by default), keeping its dir, for up() to start it again. */
+  down(signal?: NodeJS.Signals): Promise<void>;
+  up(): Promise<void>;
 }
 
 // Servers still running when the test process exits (a timed-out test never reached stop(), or
@@ -66,7 +69,13 @@ export async function startRedis(options: { appendonly?: boolean } = {}): Promis
       rmSync(dir, { recursive: true, force: true });
     },
     async restart({ kill = true } = {}) {
-      await killAndWait(handle.process, kill ? 'SIGKILL' : 'SIGTERM');
+      await handle.down(kill ? 'SIGKILL' : 'SIGTERM');
+      await handle.up();
+    },
+    async down(signal = 'SIGKILL') {
+      await killAndWait(handle.process, signal);
+    },
+    async up() {
       handle.process = await launch();
     },
   };
