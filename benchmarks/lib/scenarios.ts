@@ -4,7 +4,7 @@
 import type { Census, CensusCounts } from './census.ts';
 import type { RedisStats } from './redis-stats.ts';
 import { percentile } from './stats.ts';
-import type { Adapter, EnqueueMode, WorkerResult } from './types.ts';
+import type { Adapter, EnqueueMode, RunningWorker, WorkerResult, WorkerSpec } from './types.ts';
 
 export interface Config {
   runs: number;
@@ -64,14 +64,7 @@ export async function processScenario(adapter: Adapter, stats: RedisStats, n: nu
   await stats.flush();
   await adapter.fill(n);
   const before = await stats.snapshot();
-  const worker = adapter.startWorker({ mode: 'drain', expect: n, concurrency, children });
-  let result: WorkerResult;
-  try {
-    result = await worker.done;
-  } catch (err) {
-    worker.kill();
-    throw err;
-  }
+  const result = await runWorker(adapter, { mode: 'drain', expect: n, concurrency, children });
   const cost = stats.delta(before, await stats.snapshot());
   if (result.count < n) throw new Error(`${adapter.label}: ${result.count} of ${n} jobs ran`);
   return {
@@ -87,12 +80,19 @@ export async function processScenario(adapter: Adapter, stats: RedisStats, n: nu
 export async function latencyScenario(adapter: Adapter, stats: RedisStats, config: Config): Promise<Metrics> {
   await stats.flush();
   const { warmup, n, intervalMs } = config.latency;
-  const worker = adapter.startWorker({ mode: 'count', expect: warmup + n, concurrency: 1 });
-  try {
+  const result = await runWorker(adapter, { mode: 'count', expect: warmup + n, concurrency: 1 }, async (worker) => {
     await worker.ready;
     await adapter.produceSpaced(warmup, n, intervalMs);
-    const result = await worker.done;
-    return { 'lat.p50': percentile(result.latencies, 50), 'lat.p99': percentile(result.latencies, 99) };
+  });
+  return { 'lat.p50': percentile(result.latencies, 50), 'lat.p99': percentile(result.latencies, 99) };
+}
+
+/** Start a worker, run `meanwhile` (e.g. a producer), and wait for its result; killed on any failure. */
+async function runWorker(adapter: Adapter, spec: WorkerSpec, meanwhile?: (worker: RunningWorker) => Promise<void>): Promise<WorkerResult> {
+  const worker = adapter.startWorker(spec);
+  try {
+    await meanwhile?.(worker);
+    return await worker.done;
   } catch (err) {
     worker.kill();
     throw err;
@@ -117,8 +117,7 @@ export async function censusScenario(adapter: Adapter, stats: RedisStats, census
       const jobs = scaled(adapter, config.census.process);
       await adapter.fill(jobs);
       await census.cut();
-      const worker = adapter.startWorker({ mode: 'drain', expect: jobs, concurrency: c });
-      const result = await worker.done;
+      const result = await runWorker(adapter, { mode: 'drain', expect: jobs, concurrency: c });
       const counts = await census.cut();
       detail[`process.c${c}`] = counts;
       metrics[`census.c${c}.client`] = counts.client / result.count;
@@ -149,14 +148,7 @@ export async function depthScenario(adapter: Adapter, stats: RedisStats, config:
       const s0 = await stats.snapshot();
       const seconds = await adapter.enqueue('concurrent', batch, config.inFlight);
       const s1 = await stats.snapshot();
-      const worker = adapter.startWorker({ mode: 'count', expect: batch, concurrency: 1 });
-      let result: WorkerResult;
-      try {
-        result = await worker.done;
-      } catch (err) {
-        worker.kill();
-        throw err;
-      }
+      const result = await runWorker(adapter, { mode: 'count', expect: batch, concurrency: 1 });
       const s2 = await stats.snapshot();
       push(`depth.${target}.enq.us`, (seconds * 1e6) / batch);
       push(`depth.${target}.enq.cpu`, stats.delta(s0, s1).cpuMicros / batch);
