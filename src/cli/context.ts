@@ -1,8 +1,10 @@
 // What every command needs from the global options: the bench (found from --bench-path or the
-// current folder), its loaded config, and --site when the command is site-scoped.
+// current folder), its loaded config, --site when the command is site-scoped, and a client that is
+// closed after the command.
 import type { Command } from 'commander';
-import { findBenchPath, loadBenchConfig, type BenchConfig } from '../config/load.js';
+import { findBenchPath, getQueueSpec, loadBenchConfig, loadSiteConfig, type BenchConfig } from '../config/load.js';
 import { BenchError } from '../errors.js';
+import { BenchClient } from '../queue/client.js';
 
 export interface GlobalOptions {
   benchPath?: string;
@@ -21,6 +23,31 @@ export function requireSite(command: Command): string {
   const site = globals(command).site;
   if (!site) throw new BenchError('ERR_USAGE', `${command.name()} needs a site: bench --site SITE ${command.name()} ...`, { exitCode: 2 });
   return site;
+}
+
+/**
+ * Run `action` with a client of the bench (connected on first use) and closed after it, once
+ * `queue` (when given) is known to be one of the bench's queues.
+ */
+export async function withClient<T>(command: Command, queue: string | undefined, action: (client: BenchClient, site: string | undefined) => Promise<T>): Promise<T> {
+  const { benchPath, site } = globals(command);
+  const client = await BenchClient.open({ benchPath, lazyConnect: true });
+  try {
+    if (queue !== undefined) getQueueSpec(client.bench, queue);
+    return await action(client, site);
+  } finally {
+    await client.close();
+  }
+}
+
+/** withClient for a site-scoped command: --site is required and must be a site of the bench. */
+export function withSiteClient<T>(command: Command, queue: string | undefined, action: (client: BenchClient, site: string) => Promise<T>): Promise<T> {
+  const site = requireSite(command);
+  return withClient(command, undefined, (client) => {
+    loadSiteConfig(client.bench, site);
+    if (queue !== undefined) getQueueSpec(client.bench, queue);
+    return action(client, site);
+  });
 }
 
 /** Commander parser for a whole number > 0. */

@@ -1,13 +1,12 @@
 // `bench jobs list|show|retry|delete|cancel|requeue-failed`: Frappe's RQ Job list and its actions,
 // plus requeue of failed jobs. --site filters lists and lets ids be given without their "SITE||".
 import { Command } from 'commander';
-import { getQueueSpec } from '../../config/load.js';
 import { BenchError } from '../../errors.js';
 import { requireJob, resolveJobId } from '../../monitor/actions.js';
 import { DEFAULT_LIST_LIMIT, LISTABLE_STATUSES, type ListableStatus } from '../../monitor/jobs.js';
-import { BenchClient } from '../../queue/client.js';
+import type { BenchClient } from '../../queue/client.js';
 import type { JobRecord } from '../../queue/job.js';
-import { globals, nonNegativeInt, positiveInt } from '../context.js';
+import { nonNegativeInt, positiveInt, withClient } from '../context.js';
 import { jobDetails, jobTable } from '../job-format.js';
 import { printResult } from '../output.js';
 
@@ -26,18 +25,6 @@ export function makeJobsCommand(): Command {
   const jobs = new Command('jobs').description("list, show and act on jobs (Frappe's RQ Job): list, show, retry, delete, cancel, requeue-failed");
   for (const sub of [listCommand(), showCommand(), ...actionCommands(), requeueFailedCommand()]) jobs.addCommand(sub.exitOverride());
   return jobs;
-}
-
-/** Run `action` with a client of the bench (connected on first use), after checking --queue. */
-async function withClient<T>(command: Command, queue: string | undefined, action: (client: BenchClient, site: string | undefined) => Promise<T>): Promise<T> {
-  const { benchPath, site } = globals(command);
-  const client = await BenchClient.open({ benchPath, lazyConnect: true });
-  try {
-    if (queue !== undefined) getQueueSpec(client.bench, queue);
-    return await action(client, site);
-  } finally {
-    await client.close();
-  }
 }
 
 function queueOption(what: string): [string, string] {

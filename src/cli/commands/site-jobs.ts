@@ -1,29 +1,18 @@
 // Frappe's site-scoped job commands: `bench --site S show-pending-jobs`, `purge-jobs` and
 // `ready-for-migration` (frappe/commands/scheduler.py, frappe/utils/doctor.py).
 import { Command } from 'commander';
-import { getQueueSpec, loadSiteConfig } from '../../config/load.js';
 import { BenchError } from '../../errors.js';
 import { pendingJobs, siteJobCounts } from '../../monitor/jobs.js';
-import { BenchClient } from '../../queue/client.js';
-import { globals, requireSite } from '../context.js';
+import { withSiteClient } from '../context.js';
 import { time } from '../job-format.js';
 import { printResult } from '../output.js';
-
-/** Open a client for --site's bench after checking the site exists (no connection yet). */
-async function openForSite(command: Command): Promise<{ client: BenchClient; site: string }> {
-  const site = requireSite(command);
-  const client = await BenchClient.open({ benchPath: globals(command).benchPath, lazyConnect: true });
-  loadSiteConfig(client.bench, site);
-  return { client, site };
-}
 
 export function makeShowPendingJobsCommand(): Command {
   return new Command('show-pending-jobs')
     .description('the queued jobs of --site, per queue (method, id, created)')
     .option('--json', 'print JSON')
     .action(async (flags: { json?: boolean }, command: Command) => {
-      const { client, site } = await openForSite(command);
-      try {
+      await withSiteClient(command, undefined, async (client, site) => {
         const byQueue = await pendingJobs(await client.connection(), client.bench, site);
         const json: Record<string, { id: string; method: string; jobName: string; createdAt: number }[]> = {};
         const lines = ['-----Pending Jobs-----'];
@@ -33,9 +22,7 @@ export function makeShowPendingJobsCommand(): Command {
           for (const job of jobs) lines.push(`  ${job.method}  ${job.id}  ${time(job.createdAt)}`);
         }
         printResult(Boolean(flags.json), { site, queues: json }, lines.join('\n'));
-      } finally {
-        await client.close();
-      }
+      });
     });
 }
 
@@ -46,17 +33,13 @@ export function makePurgeJobsCommand(): Command {
     .option('-e, --event <event>', 'only jobs whose event is this')
     .option('--json', 'print JSON')
     .action(async (flags: { queue?: string; event?: string; json?: boolean }, command: Command) => {
-      const { client, site } = await openForSite(command);
-      try {
-        if (flags.queue !== undefined) getQueueSpec(client.bench, flags.queue);
+      await withSiteClient(command, flags.queue, async (client, site) => {
         const count = await client.purgeJobs(site, {
           ...(flags.queue !== undefined && { queue: flags.queue }),
           ...(flags.event !== undefined && { event: flags.event }),
         });
         printResult(Boolean(flags.json), { site, queue: flags.queue ?? null, event: flags.event ?? null, count }, `purged ${count} queued job${count === 1 ? '' : 's'} of ${site}`);
-      } finally {
-        await client.close();
-      }
+      });
     });
 }
 
@@ -65,8 +48,7 @@ export function makeReadyForMigrationCommand(): Command {
     .description('exit 1 when --site has pending jobs (queued, scheduled or running), else 0')
     .option('--json', 'print JSON')
     .action(async (flags: { json?: boolean }, command: Command) => {
-      const { client, site } = await openForSite(command);
-      try {
+      await withSiteClient(command, undefined, async (client, site) => {
         const counts = await siteJobCounts(await client.connection(), client.bench, site);
         if (counts.queued + counts.scheduled + counts.started > 0) {
           throw new BenchError(
@@ -76,8 +58,6 @@ export function makeReadyForMigrationCommand(): Command {
           );
         }
         printResult(Boolean(flags.json), { site, ready: true, ...counts }, `READY for migration: site ${site} has no pending background jobs`);
-      } finally {
-        await client.close();
-      }
+      });
     });
 }
