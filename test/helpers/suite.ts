@@ -12,12 +12,31 @@ export interface BenchSuite {
   client: BenchClient;
 }
 
-/** Register before/after hooks; the returned object is filled in before the first test runs. */
-export function useBenchSuite(options: { common?: Record<string, unknown>; sites?: Record<string, Record<string, unknown>> } = {}): BenchSuite {
-  const suite = {} as BenchSuite;
+type BenchOptions = { common?: Record<string, unknown>; sites?: Record<string, Record<string, unknown>> };
+
+/**
+ * Register before/after hooks; the returned object is filled in before the first test runs. With
+ * `linkPackage` the repository is the bench's `bench-worker` package (for apps that import it);
+ * `prepare` then runs on the bench before the client opens (site databases, files).
+ */
+export function useBenchSuite(options: BenchOptions & { linkPackage?: boolean; prepare?: (bench: TestBench) => void } = {}): BenchSuite {
+  const { linkPackage: link = false, prepare, ...benchOptions } = options;
+  return registerSuite({} as BenchSuite, async () => benchOptions, (bench) => {
+    if (link) linkPackage(bench);
+    prepare?.(bench);
+  });
+}
+
+/**
+ * One before() (node:test runs a file's top-level before() hooks concurrently, so setup that the
+ * bench depends on goes in `options`) and one after().
+ */
+function registerSuite<S extends BenchSuite>(suite: S, options: () => Promise<BenchOptions>, prepare?: (bench: TestBench) => void): S {
   before(async () => {
+    const benchOptions = await options();
     suite.redis = await startRedis();
-    suite.bench = makeBench({ redisUrl: suite.redis.url, ...options });
+    suite.bench = makeBench({ redisUrl: suite.redis.url, ...benchOptions });
+    prepare?.(suite.bench);
     suite.client = await BenchClient.open({ benchPath: suite.bench.path });
   });
   after(async () => {
@@ -29,7 +48,7 @@ export function useBenchSuite(options: { common?: Record<string, unknown>; sites
 }
 
 /** A file's private redis-server and a maker of temp benches on it, all removed after the file. */
-export function useRedisBenches(): { readonly redis: TestRedis; newBench(options?: { common?: Record<string, unknown>; sites?: Record<string, Record<string, unknown>> }): TestBench } {
+export function useRedisBenches(): { readonly redis: TestRedis; newBench(options?: BenchOptions): TestBench } {
   let server: TestRedis | undefined;
   const made: TestBench[] = [];
   before(async () => {
@@ -68,19 +87,12 @@ export function useDatabaseBenchSuite(sites: (postgresSite: Record<string, unkno
       return postgres.schema();
     },
   } as DatabaseSuite;
-  // One before(): node:test runs a file's top-level before() hooks concurrently, and the bench's
-  // site configs need the schema.
-  before(async () => {
-    await postgres.create();
-    suite.redis = await startRedis();
-    suite.bench = makeBench({ redisUrl: suite.redis.url, sites: sites(postgres.siteConfig()) });
-    linkPackage(suite.bench);
-    suite.client = await BenchClient.open({ benchPath: suite.bench.path });
-  });
-  after(async () => {
-    await suite.client?.close();
-    await suite.redis?.stop();
-    suite.bench?.remove();
-  });
-  return suite;
+  return registerSuite(
+    suite,
+    async () => {
+      await postgres.create();
+      return { sites: sites(postgres.siteConfig()) };
+    },
+    linkPackage,
+  );
 }

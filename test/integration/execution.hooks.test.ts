@@ -5,18 +5,13 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { BenchClient } from '../../src/queue/client.ts';
+import { describe, it } from 'node:test';
 import { queueKeys } from '../../src/redis/keys.ts';
-import { makeBench, type TestBench } from '../helpers/bench.ts';
-import { linkPackage, openSqlite } from '../helpers/databases.ts';
+import { openSqlite } from '../helpers/databases.ts';
 import { startWorker, waitForStatus } from '../helpers/jobs.ts';
-import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
+import { useBenchSuite } from '../helpers/suite.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
-let redis: TestRedis;
-let bench: TestBench;
-let client: BenchClient;
 const HOOKS = 'hooks.test';
 const FAILING_HOOK = 'failhook.test';
 const NOT_INSTALLED = 'nodbapp.test';
@@ -33,7 +28,7 @@ function jsonLines(file: string): Record<string, unknown>[] {
 const hookCalls = (jobId: string) => jsonLines(hookFile).filter((l) => l['jobId'] === jobId);
 
 function hookRows(): string[] {
-  const db = openSqlite(bench, HOOKS);
+  const db = openSqlite(suite.bench, HOOKS);
   try {
     return (db.prepare('SELECT value FROM hook_rows ORDER BY id').all() as { value: string }[]).map((r) => r.value);
   } finally {
@@ -41,35 +36,26 @@ function hookRows(): string[] {
   }
 }
 
-before(async () => {
-  redis = await startRedis();
-  bench = makeBench({
-    redisUrl: redis.url,
-    sites: {
-      [HOOKS]: { dbapp_hooks_file: hookFile, dbapp_hooks_table: 'hook_rows' },
-      [FAILING_HOOK]: { dbapp_hooks_file: hookFile, dbapp_hooks_fail: true },
-      [NOT_INSTALLED]: { installed_apps: ['testapp'], dbapp_hooks_file: hookFile },
-    },
-  });
-  linkPackage(bench);
-  const db = openSqlite(bench, HOOKS);
-  db.exec('CREATE TABLE hook_rows (id INTEGER PRIMARY KEY AUTOINCREMENT, value TEXT NOT NULL)');
-  db.exec('CREATE TABLE items (id INTEGER PRIMARY KEY AUTOINCREMENT, value TEXT NOT NULL)');
-  db.close();
-  client = await BenchClient.open({ benchPath: bench.path });
-});
-
-after(async () => {
-  await client.close();
-  await redis.stop();
-  bench.remove();
+const suite = useBenchSuite({
+  sites: {
+    [HOOKS]: { dbapp_hooks_file: hookFile, dbapp_hooks_table: 'hook_rows' },
+    [FAILING_HOOK]: { dbapp_hooks_file: hookFile, dbapp_hooks_fail: true },
+    [NOT_INSTALLED]: { installed_apps: ['testapp'], dbapp_hooks_file: hookFile },
+  },
+  linkPackage: true,
+  prepare: (bench) => {
+    const db = openSqlite(bench, HOOKS);
+    db.exec('CREATE TABLE hook_rows (id INTEGER PRIMARY KEY AUTOINCREMENT, value TEXT NOT NULL)');
+    db.exec('CREATE TABLE items (id INTEGER PRIMARY KEY AUTOINCREMENT, value TEXT NOT NULL)');
+    db.close();
+  },
 });
 
 describe('before_job / after_job hooks', () => {
   it('calls before_job with { method, kwargs } inside the job transaction and after_job with the result', async () => {
-    const id = await client.enqueue('dbapp.tasks.insert_row', { site: HOOKS, kwargs: { table: 'items', value: 'hooked' } });
-    await startWorker(bench, { burst: true }).done;
-    await waitForStatus(redis.client, bench, 'default', id, 'finished');
+    const id = await suite.client.enqueue('dbapp.tasks.insert_row', { site: HOOKS, kwargs: { table: 'items', value: 'hooked' } });
+    await startWorker(suite.bench, { burst: true }).done;
+    await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'finished');
     const kwargs = { table: 'items', value: 'hooked' };
     assert.deepEqual(hookCalls(id), [
       { hook: 'before', method: 'dbapp.tasks.insert_row', kwargs, jobId: id, retry: 0 },
@@ -79,32 +65,32 @@ describe('before_job / after_job hooks', () => {
   });
 
   it('rolls back what before_job wrote when the job fails; after_job gets no result', async () => {
-    const id = await client.enqueue('dbapp.tasks.insert_then_fail', { site: HOOKS, kwargs: { table: 'items', value: 'bad' } });
-    await startWorker(bench, { burst: true }).done;
-    await waitForStatus(redis.client, bench, 'default', id, 'failed');
+    const id = await suite.client.enqueue('dbapp.tasks.insert_then_fail', { site: HOOKS, kwargs: { table: 'items', value: 'bad' } });
+    await startWorker(suite.bench, { burst: true }).done;
+    await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'failed');
     assert.deepEqual(hookCalls(id).map((c) => [c['hook'], c['result'] ?? null]), [['before', null], ['after', null]]);
     assert.ok(!hookRows().includes(`before ${id}`));
   });
 
   it('runs before_job again on each retry of the job function', async () => {
     const file = tempFile('hook-retry');
-    const id = await client.enqueue('dbapp.tasks.retry_job', { site: HOOKS, kwargs: { file, table: 'items', succeedAfter: 2 } });
-    await startWorker(bench, { burst: true }).done;
-    await waitForStatus(redis.client, bench, 'default', id, 'finished', 20_000);
+    const id = await suite.client.enqueue('dbapp.tasks.retry_job', { site: HOOKS, kwargs: { file, table: 'items', succeedAfter: 2 } });
+    await startWorker(suite.bench, { burst: true }).done;
+    await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'finished', 20_000);
     assert.deepEqual(hookCalls(id).map((c) => `${String(c['hook'])}${c['hook'] === 'before' ? String(c['retry']) : ''}`), ['before0', 'before1', 'after']);
   });
 
   it('keeps the job outcome when an after_job hook throws', async () => {
-    const id = await client.enqueue('dbapp.tasks.outcome', { site: FAILING_HOOK, kwargs: { value: 'fine' } });
-    await startWorker(bench, { burst: true }).done;
-    assert.equal((await waitForStatus(redis.client, bench, 'default', id, 'finished')).result, 'fine');
+    const id = await suite.client.enqueue('dbapp.tasks.outcome', { site: FAILING_HOOK, kwargs: { value: 'fine' } });
+    await startWorker(suite.bench, { burst: true }).done;
+    assert.equal((await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'finished')).result, 'fine');
     assert.deepEqual(hookCalls(id).map((c) => c['hook']), ['before', 'after']);
   });
 
   it('does not call the hooks of an app the site does not have installed', async () => {
-    const id = await client.enqueue('testapp.tasks.echo', { site: NOT_INSTALLED, kwargs: {} });
-    await startWorker(bench, { burst: true }).done;
-    await waitForStatus(redis.client, bench, 'default', id, 'finished');
+    const id = await suite.client.enqueue('testapp.tasks.echo', { site: NOT_INSTALLED, kwargs: {} });
+    await startWorker(suite.bench, { burst: true }).done;
+    await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'finished');
     assert.deepEqual(hookCalls(id), []);
   });
 });
@@ -112,35 +98,35 @@ describe('before_job / after_job hooks', () => {
 describe('onSuccess / onFailure callbacks', () => {
   it('calls onSuccess with the job and its result', async () => {
     const file = tempFile('cb-ok');
-    const id = await client.enqueue('dbapp.tasks.outcome', {
+    const id = await suite.client.enqueue('dbapp.tasks.outcome', {
       site: HOOKS,
       kwargs: { file, value: { n: 7 } },
       onSuccess: 'dbapp.callbacks.on_success',
       onFailure: 'dbapp.callbacks.on_failure',
     });
-    await startWorker(bench, { burst: true }).done;
-    await waitForStatus(redis.client, bench, 'default', id, 'finished');
+    await startWorker(suite.bench, { burst: true }).done;
+    await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'finished');
     assert.deepEqual(jsonLines(file), [{ kind: 'success', id, method: 'dbapp.tasks.outcome', result: { n: 7 }, site: HOOKS }]);
   });
 
   it('calls onFailure with the job and its error', async () => {
     const file = tempFile('cb-fail');
-    const id = await client.enqueue('dbapp.tasks.outcome', {
+    const id = await suite.client.enqueue('dbapp.tasks.outcome', {
       site: HOOKS,
       kwargs: { file, fail: true },
       onSuccess: 'dbapp.callbacks.on_success',
       onFailure: 'dbapp.callbacks.on_failure',
     });
-    await startWorker(bench, { burst: true }).done;
-    await waitForStatus(redis.client, bench, 'default', id, 'failed');
+    await startWorker(suite.bench, { burst: true }).done;
+    await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'failed');
     assert.deepEqual(jsonLines(file), [{ kind: 'failure', id, method: 'dbapp.tasks.outcome', message: 'outcome: failing on purpose', site: HOOKS }]);
   });
 
   it('runs the end of a job killed past its timeout (Error Log row, after_job hook, onFailure) on a fresh child', { timeout: 40_000 }, async () => {
     const file = tempFile('cb-killed');
     // spin blocks its event loop: the AbortSignal cannot reach it, so its child is killed after the grace.
-    const id = await client.enqueue('testapp.tasks.spin', { site: HOOKS, timeout: 1, kwargs: { file }, onFailure: 'dbapp.callbacks.on_failure' });
-    const events = await redis.client.duplicate();
+    const id = await suite.client.enqueue('testapp.tasks.spin', { site: HOOKS, timeout: 1, kwargs: { file }, onFailure: 'dbapp.callbacks.on_failure' });
+    const events = await suite.redis.client.duplicate();
     const failedEvents: Record<string, unknown>[] = [];
     events.on('message', (_channel: string, text: string) => {
       const envelope = JSON.parse(text) as { event: string; message: Record<string, unknown> };
@@ -148,12 +134,12 @@ describe('onSuccess / onFailure callbacks', () => {
     });
     await events.subscribe('events');
     try {
-      await startWorker(bench, { burst: true }).done;
-      const job = await waitForStatus(redis.client, bench, 'default', id, 'failed');
+      await startWorker(suite.bench, { burst: true }).done;
+      const job = await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'failed');
       assert.equal(job.error?.code, 'ERR_JOB_TIMEOUT');
       assert.deepEqual(jsonLines(file), [{ kind: 'failure', id, method: 'testapp.tasks.spin', message: 'job exceeded its timeout of 1 s and was stopped', site: HOOKS }]);
       assert.deepEqual(hookCalls(id).map((c) => c['hook']), ['before', 'after']);
-      const db = openSqlite(bench, HOOKS);
+      const db = openSqlite(suite.bench, HOOKS);
       try {
         const rows = db.prepare('SELECT method FROM error_log WHERE job_id = ?').all(id) as { method: string }[];
         assert.deepEqual(rows, [{ method: 'testapp.tasks.spin' }]);
@@ -169,12 +155,12 @@ describe('onSuccess / onFailure callbacks', () => {
 
   it('keeps the outcome when a callback throws or cannot be loaded', async () => {
     const file = tempFile('cb-throw');
-    const ok = await client.enqueue('dbapp.tasks.outcome', { site: HOOKS, kwargs: { file, value: 'still fine' }, onSuccess: 'dbapp.callbacks.throwing' });
-    const bad = await client.enqueue('dbapp.tasks.outcome', { site: HOOKS, kwargs: { file, fail: true }, onFailure: 'dbapp.callbacks.on_failure' });
-    await redis.client.hset(queueKeys(bench.benchId, 'default').job(bad), 'onFailure', 'dbapp.callbacks.vanished');
-    await startWorker(bench, { burst: true }).done;
-    assert.equal((await waitForStatus(redis.client, bench, 'default', ok, 'finished')).result, 'still fine');
-    assert.equal((await waitForStatus(redis.client, bench, 'default', bad, 'failed')).error?.message, 'outcome: failing on purpose');
+    const ok = await suite.client.enqueue('dbapp.tasks.outcome', { site: HOOKS, kwargs: { file, value: 'still fine' }, onSuccess: 'dbapp.callbacks.throwing' });
+    const bad = await suite.client.enqueue('dbapp.tasks.outcome', { site: HOOKS, kwargs: { file, fail: true }, onFailure: 'dbapp.callbacks.on_failure' });
+    await suite.redis.client.hset(queueKeys(suite.bench.benchId, 'default').job(bad), 'onFailure', 'dbapp.callbacks.vanished');
+    await startWorker(suite.bench, { burst: true }).done;
+    assert.equal((await waitForStatus(suite.redis.client, suite.bench, 'default', ok, 'finished')).result, 'still fine');
+    assert.equal((await waitForStatus(suite.redis.client, suite.bench, 'default', bad, 'failed')).error?.message, 'outcome: failing on purpose');
     assert.deepEqual(jsonLines(file), [{ kind: 'throwing', id: ok }]);
   });
 });

@@ -7,17 +7,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { after, before, describe, it } from 'node:test';
-import { BenchClient } from '../../src/queue/client.ts';
-import { makeBench, type TestBench } from '../helpers/bench.ts';
-import { linkPackage, openSqlite } from '../helpers/databases.ts';
+import { describe, it } from 'node:test';
+import { openSqlite } from '../helpers/databases.ts';
 import { startWorker, waitForStatus } from '../helpers/jobs.ts';
-import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
+import { useBenchSuite } from '../helpers/suite.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
-let redis: TestRedis;
-let bench: TestBench;
-let client: BenchClient;
 const SITE = 'site1.test';
 
 function tempFile(name: string): string {
@@ -36,7 +31,7 @@ function runs(file: string): [number, number][] {
 }
 
 function values(table: string): string[] {
-  const db = openSqlite(bench, SITE);
+  const db = openSqlite(suite.bench, SITE);
   try {
     return (db.prepare(`SELECT value FROM ${table} ORDER BY id`).all() as { value: string }[]).map((r) => r.value);
   } finally {
@@ -45,32 +40,21 @@ function values(table: string): string[] {
 }
 
 function table(name: string): string {
-  const db = openSqlite(bench, SITE);
+  const db = openSqlite(suite.bench, SITE);
   db.exec(`CREATE TABLE ${name} (id INTEGER PRIMARY KEY AUTOINCREMENT, value TEXT NOT NULL)`);
   db.close();
   return name;
 }
 
-before(async () => {
-  redis = await startRedis();
-  bench = makeBench({ redisUrl: redis.url, sites: { [SITE]: { sqlite_busy_timeout_ms: 200 } } });
-  linkPackage(bench);
-  client = await BenchClient.open({ benchPath: bench.path });
-});
-
-after(async () => {
-  await client.close();
-  await redis.stop();
-  bench.remove();
-});
+const suite = useBenchSuite({ sites: { [SITE]: { sqlite_busy_timeout_ms: 200 } }, linkPackage: true });
 
 describe('retrying a job inside its run', () => {
   it('runs the job again after RetryBackgroundJobError, rolling back each failed try', async () => {
     const file = tempFile('retry-ok');
     const t = table('retry_ok');
-    const id = await client.enqueue('dbapp.tasks.retry_job', { site: SITE, kwargs: { file, table: t, succeedAfter: 3 } });
-    await startWorker(bench, { burst: true }).done;
-    const job = await waitForStatus(redis.client, bench, 'default', id, 'finished', 30_000);
+    const id = await suite.client.enqueue('dbapp.tasks.retry_job', { site: SITE, kwargs: { file, table: t, succeedAfter: 3 } });
+    await startWorker(suite.bench, { burst: true }).done;
+    const job = await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'finished', 30_000);
     assert.deepEqual(job.result, { runs: 3, retry: 2 });
     assert.equal(job.attempts, 1, 'all inside one claim of the job');
     const r = runs(file);
@@ -86,9 +70,9 @@ describe('retrying a job inside its run', () => {
   it('gives up after 5 retries with waits of 1, 2, 3, 4, 5 s and logs one error', async () => {
     const file = tempFile('retry-fail');
     const t = table('retry_fail');
-    const id = await client.enqueue('dbapp.tasks.retry_job', { site: SITE, kwargs: { file, table: t } });
-    await startWorker(bench, { burst: true }).done;
-    const job = await waitForStatus(redis.client, bench, 'default', id, 'failed', 40_000);
+    const id = await suite.client.enqueue('dbapp.tasks.retry_job', { site: SITE, kwargs: { file, table: t } });
+    await startWorker(suite.bench, { burst: true }).done;
+    const job = await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'failed', 40_000);
     assert.equal(job.error?.name, 'RetryBackgroundJobError');
     assert.equal(job.error?.code, 'ERR_RETRY_BACKGROUND_JOB');
     assert.equal(job.error?.message, 'not yet (run 6)');
@@ -99,7 +83,7 @@ describe('retrying a job inside its run', () => {
       assert.ok(gap >= i * 1000 - 50 && gap < i * 1000 + 900, `wait ${i} should be ~${i} s, was ${gap} ms`);
     }
     assert.deepEqual(values(t), []);
-    const db = openSqlite(bench, SITE);
+    const db = openSqlite(suite.bench, SITE);
     const logged = db.prepare('SELECT count(*) AS n FROM error_log WHERE job_id = ?').get(id) as { n: number };
     db.close();
     assert.equal(logged.n, 1, 'one Error Log row, for the final failure');
@@ -110,9 +94,9 @@ describe('retrying a job inside its run', () => {
     const t = table('retry_timeout');
     const started = Date.now();
     // timeout 4 s: tries at 0 s, 1 s (wait 1), 3 s (wait 2); a wait of 3 s more would pass it.
-    const id = await client.enqueue('dbapp.tasks.retry_job', { site: SITE, timeout: 4, kwargs: { file, table: t } });
-    await startWorker(bench, { burst: true }).done;
-    const job = await waitForStatus(redis.client, bench, 'default', id, 'failed', 20_000);
+    const id = await suite.client.enqueue('dbapp.tasks.retry_job', { site: SITE, timeout: 4, kwargs: { file, table: t } });
+    await startWorker(suite.bench, { burst: true }).done;
+    const job = await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'failed', 20_000);
     assert.equal(job.error?.code, 'ERR_RETRY_BACKGROUND_JOB', 'it fails with its own error, before the timeout');
     assert.deepEqual(runs(file).map(([retry]) => retry), [0, 1, 2]);
     assert.ok(Date.now() - started < 8000);
@@ -121,19 +105,19 @@ describe('retrying a job inside its run', () => {
   it('rolls back and retries on SQLITE_BUSY while another process holds the write lock', async () => {
     const file = tempFile('busy');
     const t = table('busy');
-    const holder = openSqlite(bench, SITE);
+    const holder = openSqlite(suite.bench, SITE);
     holder.exec('BEGIN IMMEDIATE');
     holder.prepare(`INSERT INTO ${t} (value) VALUES ('holder')`).run();
     try {
-      const id = await client.enqueue('dbapp.tasks.locked_write', { site: SITE, kwargs: { file, table: t, value: 'job' } });
-      const worker = startWorker(bench, { burst: true });
+      const id = await suite.client.enqueue('dbapp.tasks.locked_write', { site: SITE, kwargs: { file, table: t, value: 'job' } });
+      const worker = startWorker(suite.bench, { burst: true });
       // The first try waits sqlite_busy_timeout_ms (200) for the lock, then fails with SQLITE_BUSY;
       // the retry comes 1 s later. Let go of the lock in between.
       await waitFor(() => lines(file).length >= 1, { timeoutMs: 15_000, what: 'the first try' });
       await delay(600);
       holder.exec('COMMIT');
       await worker.done;
-      const job = await waitForStatus(redis.client, bench, 'default', id, 'finished', 15_000);
+      const job = await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'finished', 15_000);
       assert.deepEqual(job.result, { retry: 1 });
       assert.deepEqual(lines(file), ['start 0', 'start 1']);
       assert.deepEqual(values(t), ['holder', 'job']);

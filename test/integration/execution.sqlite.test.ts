@@ -5,17 +5,12 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { BenchClient } from '../../src/queue/client.ts';
+import { describe, it } from 'node:test';
 import { queueKeys } from '../../src/redis/keys.ts';
-import { makeBench, type TestBench } from '../helpers/bench.ts';
-import { linkPackage, openSqlite, sqliteFile } from '../helpers/databases.ts';
+import { openSqlite, sqliteFile } from '../helpers/databases.ts';
 import { startWorker, waitForStatus } from '../helpers/jobs.ts';
-import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
+import { useBenchSuite } from '../helpers/suite.ts';
 
-let redis: TestRedis;
-let bench: TestBench;
-let client: BenchClient;
 const SITE = 'site1.test';
 const BAD_LOG = 'badlog.test';
 const FRESH = 'fresh.test';
@@ -29,7 +24,7 @@ function lines(file: string): string[] {
 }
 
 function values(site: string, table: string): string[] {
-  const db = openSqlite(bench, site);
+  const db = openSqlite(suite.bench, site);
   try {
     return (db.prepare(`SELECT value FROM ${table} ORDER BY id`).all() as { value: string }[]).map((r) => r.value);
   } finally {
@@ -38,7 +33,7 @@ function values(site: string, table: string): string[] {
 }
 
 function errorLog(site: string): Record<string, unknown>[] {
-  const db = openSqlite(bench, site);
+  const db = openSqlite(suite.bench, site);
   try {
     return db.prepare('SELECT * FROM error_log ORDER BY id').all() as Record<string, unknown>[];
   } finally {
@@ -46,43 +41,37 @@ function errorLog(site: string): Record<string, unknown>[] {
   }
 }
 
-before(async () => {
-  redis = await startRedis();
-  bench = makeBench({ redisUrl: redis.url, sites: { [SITE]: {}, [BAD_LOG]: {}, [FRESH]: {} } });
-  linkPackage(bench);
-  for (const site of [SITE, BAD_LOG]) {
-    const db = openSqlite(bench, site);
-    db.exec('CREATE TABLE items (id INTEGER PRIMARY KEY AUTOINCREMENT, value TEXT NOT NULL)');
-    db.close();
-  }
-  // An error_log table of the wrong shape: writing the Error Log row fails.
-  const bad = openSqlite(bench, BAD_LOG);
-  bad.exec('CREATE TABLE error_log (only_column TEXT NOT NULL)');
-  bad.close();
-  client = await BenchClient.open({ benchPath: bench.path });
-});
-
-after(async () => {
-  await client.close();
-  await redis.stop();
-  bench.remove();
+const suite = useBenchSuite({
+  sites: { [SITE]: {}, [BAD_LOG]: {}, [FRESH]: {} },
+  linkPackage: true,
+  prepare: (bench) => {
+    for (const site of [SITE, BAD_LOG]) {
+      const db = openSqlite(bench, site);
+      db.exec('CREATE TABLE items (id INTEGER PRIMARY KEY AUTOINCREMENT, value TEXT NOT NULL)');
+      db.close();
+    }
+    // An error_log table of the wrong shape: writing the Error Log row fails.
+    const bad = openSqlite(bench, BAD_LOG);
+    bad.exec('CREATE TABLE error_log (only_column TEXT NOT NULL)');
+    bad.close();
+  },
 });
 
 describe('site database transactions (SQLite)', () => {
   it('commits what a successful job wrote to sites/<site>/site.db', async () => {
-    const id = await client.enqueue('dbapp.tasks.insert_row', { site: SITE, kwargs: { table: 'items', value: 'kept' } });
-    await startWorker(bench, { burst: true }).done;
-    const job = await waitForStatus(redis.client, bench, 'default', id, 'finished');
+    const id = await suite.client.enqueue('dbapp.tasks.insert_row', { site: SITE, kwargs: { table: 'items', value: 'kept' } });
+    await startWorker(suite.bench, { burst: true }).done;
+    const job = await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'finished');
     assert.equal(job.result, 1, 'the job sees its own insert');
-    assert.ok(existsSync(sqliteFile(bench, SITE)));
+    assert.ok(existsSync(sqliteFile(suite.bench, SITE)));
     assert.deepEqual(values(SITE, 'items').filter((v) => v === 'kept'), ['kept']);
   });
 
   it('rolls back what a failed job wrote and records an Error Log row', async () => {
     const started = new Date();
-    const id = await client.enqueue('dbapp.tasks.insert_then_fail', { site: SITE, kwargs: { table: 'items', value: 'dropped' } });
-    await startWorker(bench, { burst: true }).done;
-    const job = await waitForStatus(redis.client, bench, 'default', id, 'failed');
+    const id = await suite.client.enqueue('dbapp.tasks.insert_then_fail', { site: SITE, kwargs: { table: 'items', value: 'dropped' } });
+    await startWorker(suite.bench, { burst: true }).done;
+    const job = await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'failed');
     assert.equal(job.error?.message, 'failed after inserting dropped');
     assert.ok(!values(SITE, 'items').includes('dropped'), 'the insert must be rolled back');
     const row = errorLog(SITE).find((r) => r['job_id'] === id);
@@ -96,9 +85,9 @@ describe('site database transactions (SQLite)', () => {
 
   it('runs after-commit work once the job commits: callbacks, then enqueueAfterCommit', async () => {
     const file = tempFile('after-commit');
-    const id = await client.enqueue('dbapp.tasks.with_after_commit', { site: SITE, kwargs: { file, table: 'items', value: 'parent' } });
-    await startWorker(bench, { burst: true }).done;
-    assert.equal((await waitForStatus(redis.client, bench, 'default', id, 'finished')).result, 'committed');
+    const id = await suite.client.enqueue('dbapp.tasks.with_after_commit', { site: SITE, kwargs: { file, table: 'items', value: 'parent' } });
+    await startWorker(suite.bench, { burst: true }).done;
+    assert.equal((await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'finished')).result, 'committed');
     assert.deepEqual(lines(file), ['after-commit parent']);
     const all = values(SITE, 'items');
     assert.ok(all.includes('parent') && all.includes('parent-child'), `the after-commit job ran: ${all.join(', ')}`);
@@ -106,56 +95,56 @@ describe('site database transactions (SQLite)', () => {
 
   it('drops after-commit work when the job fails: no callback, nothing reaches Redis', async () => {
     const file = tempFile('after-rollback');
-    const id = await client.enqueue('dbapp.tasks.with_after_commit', { site: SITE, kwargs: { file, table: 'items', value: 'doomed', fail: true } });
-    const before1 = await redis.client.keys(`*${bench.benchId}*`);
-    await startWorker(bench, { burst: true }).done;
-    const job = await waitForStatus(redis.client, bench, 'default', id, 'failed');
+    const id = await suite.client.enqueue('dbapp.tasks.with_after_commit', { site: SITE, kwargs: { file, table: 'items', value: 'doomed', fail: true } });
+    const before1 = await suite.redis.client.keys(`*${suite.bench.benchId}*`);
+    await startWorker(suite.bench, { burst: true }).done;
+    const job = await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'failed');
     assert.equal(job.error?.message, 'failing after registering after-commit work');
     assert.deepEqual(lines(file), []);
-    assert.equal(await redis.client.llen(queueKeys(bench.benchId, 'default').wait), 0);
-    const after1 = await redis.client.keys(`*${bench.benchId}*`);
+    assert.equal(await suite.redis.client.llen(queueKeys(suite.bench.benchId, 'default').wait), 0);
+    const after1 = await suite.redis.client.keys(`*${suite.bench.benchId}*`);
     const newJobs = after1.filter((k) => !before1.includes(k) && k.includes('job'));
     assert.deepEqual(newJobs, [], 'no job was enqueued');
     assert.ok(!values(SITE, 'items').some((v) => v.startsWith('doomed')));
   });
 
   it('fails a job whose after-commit callback throws, with its data committed (ERR_AFTER_COMMIT)', async () => {
-    const id = await client.enqueue('dbapp.tasks.failing_after_commit', { site: SITE, kwargs: { table: 'items', value: 'committed-anyway' } });
-    await startWorker(bench, { burst: true }).done;
-    const job = await waitForStatus(redis.client, bench, 'default', id, 'failed');
+    const id = await suite.client.enqueue('dbapp.tasks.failing_after_commit', { site: SITE, kwargs: { table: 'items', value: 'committed-anyway' } });
+    await startWorker(suite.bench, { burst: true }).done;
+    const job = await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'failed');
     assert.equal(job.error?.code, 'ERR_AFTER_COMMIT');
     assert.match(job.error?.message ?? '', /committed.*after-commit callback broke/);
     assert.ok(values(SITE, 'items').includes('committed-anyway'));
   });
 
   it('checks an enqueueAfterCommit at once: a bad method fails the job and rolls it back', async () => {
-    const id = await client.enqueue('dbapp.tasks.bad_after_commit_enqueue', { site: SITE, kwargs: { table: 'items', value: 'never' } });
-    await startWorker(bench, { burst: true }).done;
-    const job = await waitForStatus(redis.client, bench, 'default', id, 'failed');
+    const id = await suite.client.enqueue('dbapp.tasks.bad_after_commit_enqueue', { site: SITE, kwargs: { table: 'items', value: 'never' } });
+    await startWorker(suite.bench, { burst: true }).done;
+    const job = await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'failed');
     assert.equal(job.error?.code, 'ERR_JOB_LOAD');
     assert.ok(!values(SITE, 'items').includes('never'));
   });
 
   it('opens no database for a job that does not use it', async () => {
-    const id = await client.enqueue('testapp.tasks.echo', { site: FRESH, kwargs: { ok: 1 } });
-    await startWorker(bench, { burst: true }).done;
-    await waitForStatus(redis.client, bench, 'default', id, 'finished');
-    assert.equal(existsSync(sqliteFile(bench, FRESH)), false);
+    const id = await suite.client.enqueue('testapp.tasks.echo', { site: FRESH, kwargs: { ok: 1 } });
+    await startWorker(suite.bench, { burst: true }).done;
+    await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'finished');
+    assert.equal(existsSync(sqliteFile(suite.bench, FRESH)), false);
   });
 
   it('keeps the job error when its Error Log row cannot be written', async () => {
-    const id = await client.enqueue('dbapp.tasks.insert_then_fail', { site: BAD_LOG, kwargs: { table: 'items', value: 'x' } });
-    await startWorker(bench, { burst: true }).done;
-    const job = await waitForStatus(redis.client, bench, 'default', id, 'failed');
+    const id = await suite.client.enqueue('dbapp.tasks.insert_then_fail', { site: BAD_LOG, kwargs: { table: 'items', value: 'x' } });
+    await startWorker(suite.bench, { burst: true }).done;
+    const job = await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'failed');
     assert.equal(job.error?.message, 'failed after inserting x');
     assert.deepEqual(values(BAD_LOG, 'items'), []);
   });
 
   it('logs failures that happen before the job function runs (no such export)', async () => {
-    const id = await client.enqueue('dbapp.tasks.insert_row', { site: SITE, kwargs: {} });
-    await redis.client.hset(queueKeys(bench.benchId, 'default').job(id), 'method', 'dbapp.tasks.missing_export');
-    await startWorker(bench, { burst: true }).done;
-    const job = await waitForStatus(redis.client, bench, 'default', id, 'failed');
+    const id = await suite.client.enqueue('dbapp.tasks.insert_row', { site: SITE, kwargs: {} });
+    await suite.redis.client.hset(queueKeys(suite.bench.benchId, 'default').job(id), 'method', 'dbapp.tasks.missing_export');
+    await startWorker(suite.bench, { burst: true }).done;
+    const job = await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'failed');
     assert.equal(job.error?.code, 'ERR_JOB_LOAD');
     const row = errorLog(SITE).find((r) => r['job_id'] === id);
     assert.equal(row?.['method'], 'dbapp.tasks.missing_export');
