@@ -1,8 +1,8 @@
 // Job lifecycle events on the realtime channel: the job child publishes `job_started` before a job
 // runs and `job_finished` or `job_failed` after it, each to the room `job:<id>` and, when the job
 // has a user, to `user:<user>`. A Redis problem never delays or fails a job: publishing is
-// best-effort and never awaited (it stays off the job's critical path; the child's Redis client
-// flushes what is pending before the child exits).
+// best-effort and never awaited (it stays off the job's critical path). One job's events go out in
+// order, and a child sends what is queued before it exits.
 import { serializeError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { jobRoom, realtimeEnvelope, REALTIME_CHANNEL, userRoom, type RealtimeEnvelope } from '../realtime/realtime.js';
@@ -31,8 +31,18 @@ export interface JobEventMessage {
   error?: { name: string; message: string; code?: string };
 }
 
+/** Event sends not finished yet, of every job of this process. */
+const unsent = new Set<Promise<void>>();
+
+/** Resolves once every event queued so far is sent (or given up): a child awaits it before it exits. */
+export async function eventsSent(): Promise<void> {
+  await Promise.all([...unsent]);
+}
+
 export class JobEvents {
   private readonly startedAt = Date.now();
+  /** Sends of this job's events, one after another, so subscribers see started before finished. */
+  private sending: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly request: RunRequest,
@@ -41,17 +51,24 @@ export class JobEvents {
   ) {}
 
   started(): void {
-    void this.send(this.message('started'));
+    this.queue(this.message('started'));
   }
 
   finished(): void {
-    void this.send({ ...this.message('finished'), duration_ms: Date.now() - this.startedAt });
+    this.queue({ ...this.message('finished'), duration_ms: Date.now() - this.startedAt });
   }
 
   failed(err: unknown): void {
     const e = serializeError(err);
     const error = { name: e.name, message: e.message, ...(e.code === undefined ? {} : { code: e.code }) };
-    void this.send({ ...this.message('failed'), duration_ms: Date.now() - this.startedAt, error });
+    this.queue({ ...this.message('failed'), duration_ms: Date.now() - this.startedAt, error });
+  }
+
+  private queue(message: JobEventMessage): void {
+    const sent = this.sending.then(() => this.send(message));
+    this.sending = sent;
+    unsent.add(sent);
+    void sent.finally(() => unsent.delete(sent));
   }
 
   private message(status: JobEventMessage['status']): JobEventMessage {

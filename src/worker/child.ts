@@ -6,6 +6,8 @@ import pLimit from 'p-limit';
 import { loadBenchConfig, loadSiteConfig, type BenchConfig, type SiteConfig } from '../config/load.js';
 import { BenchError, serializeError } from '../errors.js';
 import { closeSiteDatabases, executeJob, runFailureEpilogue, type ExecutionEnv } from '../jobs/execute.js';
+import { eventsSent } from '../jobs/lifecycle.js';
+import { withDeadline } from '../redis/connection.js';
 import { createLogger } from '../log/logger.js';
 import { BenchClient, type EnqueueOptions, type JobMethod } from '../queue/client.js';
 import type { EpilogueRequest, FromChild, RunRequest, ToChild } from './child-protocol.js';
@@ -118,6 +120,10 @@ process.on('SIGINT', () => {});
 process.on('SIGTERM', () => {});
 process.on('disconnect', () => {
   for (const controller of running.values()) controller.abort(new Error('worker supervisor went away'));
-  void Promise.allSettled([client?.then((c) => c.close()), closeSiteDatabases(env)]).finally(() => process.exit(0));
+  // Queued job events first (at most 2 s), then the connections.
+  const sent = withDeadline(eventsSent(), 2000, 'job events not sent').catch(() => {});
+  void sent
+    .then(() => Promise.allSettled([client?.then((c) => c.close()), closeSiteDatabases(env)]))
+    .finally(() => process.exit(0));
 });
 send({ t: 'ready' });
