@@ -56,6 +56,8 @@ export class Worker {
   private executor!: Executor;
   private heartbeat!: Heartbeat;
   private stopping = false;
+  /** Set once shutdown has closed the connections. */
+  private closed = false;
   private stopped: Promise<void> | undefined;
   /** Resolves when stop() is first called: a claim waiting for an unreachable Redis gives way to it. */
   private readonly stopRequested: Promise<void>;
@@ -136,6 +138,11 @@ export class Worker {
 
   private async connect(role: 'worker' | 'blocking'): Promise<Redis> {
     const client = await createRedis(this.options.bench.settings, { role, log: this.log });
+    if (this.closed) {
+      // Made after shutdown closed the others (a connect the stop did not wait for).
+      client.disconnect();
+      throw new Error('worker stopped');
+    }
     this.connections.push(client);
     return client;
   }
@@ -162,7 +169,7 @@ export class Worker {
         ({ jobs: claimed, nextScheduledMs } = reply);
       } catch (err) {
         this.log.error({ err }, 'claim failed; retrying');
-        await delay(1000);
+        await Promise.race([delay(1000), this.stopRequested]);
         continue;
       }
       if (claimed.length > 0) {
@@ -219,16 +226,22 @@ export class Worker {
     const maxSeconds = this.options.blockSeconds ?? 5;
     try {
       // createRedis bounds its own handshake; the deadline below covers the wait itself.
-      const blocking = (this.blocking ??= await this.connect('blocking'));
+      // With Redis down, making the connection can take up to its connect timeout: a stop need not wait.
+      this.blocking ??= await Promise.race([this.connect('blocking'), this.stopRequested.then(() => undefined)]);
+      const blocking = this.blocking;
+      if (!blocking) return;
       // Measured after the connection is ready, so time spent making it does not delay a due job.
       const blockSeconds = dueAt === undefined ? maxSeconds : Math.max(0.01, Math.min(maxSeconds, (dueAt - Date.now()) / 1000));
-      await withDeadline(this.broker.waitForWork(blocking, this.claimOrder(), blockSeconds), (blockSeconds + 5) * 1000, 'blocking wait hung');
+      // stop() drops the blocking connection, but a wait queued on a connection that is reconnecting
+      // is not always released by that: the stop wins the race instead.
+      const wait = withDeadline(this.broker.waitForWork(blocking, this.claimOrder(), blockSeconds), (blockSeconds + 5) * 1000, 'blocking wait hung');
+      await Promise.race([wait, this.stopRequested]);
     } catch (err) {
       if (this.stopping) return;
       this.log.warn({ err }, 'blocking wait failed; replacing its connection');
       this.blocking?.disconnect();
       this.blocking = undefined;
-      await delay(500);
+      await Promise.race([delay(500), this.stopRequested]);
     }
   }
 
@@ -290,12 +303,18 @@ export class Worker {
     await this.watcher?.close();
     const names = this.pool.children.filter((c) => c.pid !== undefined).map((c) => childWorkerName(c.pid as number));
     await this.pool.stop();
-    // Bounded: a worker must be able to stop while Redis is unreachable (its heartbeat then expires).
-    await withDeadline(this.heartbeat.remove(names), CLEANUP_DEADLINE_MS, 'heartbeat removal timed out').catch(() => {});
+    this.closed = true;
     for (const client of this.connections) {
       if (client === this.redis) continue;
       client.disconnect();
     }
+    // A worker must be able to stop while Redis is unreachable (its heartbeat entries then expire):
+    // nothing is waited for when the connection is down, and at most 2 s each when it is slow.
+    if (this.redis.status !== 'ready') {
+      this.redis.disconnect();
+      return;
+    }
+    await withDeadline(this.heartbeat.remove(names), CLEANUP_DEADLINE_MS, 'heartbeat removal timed out').catch(() => {});
     await withDeadline(this.redis.quit(), CLEANUP_DEADLINE_MS, 'quit timed out').catch(() => this.redis.disconnect());
   }
 }
