@@ -3,9 +3,9 @@
 // no globs, so the files are listed here). Each test file starts its own private redis-server.
 // Pass file paths to run only those: npm test -- test/unit/config.test.ts
 //
-// A hung test must fail the run, never stall it: every test has a default timeout, a file whose
-// tests are done exits even if something it started still holds the event loop, and the whole
-// run is killed after TEST_RUN_TIMEOUT_MIN minutes (default 20).
+// A hung test must fail the run, never stall it: every test has a default timeout, and the whole
+// run is killed after TEST_RUN_TIMEOUT_MIN minutes (default 20). (Not --test-force-exit: on Node 20
+// it cuts off the results a file has not flushed yet; measured here, 0-11 of 274 unit tests lost.)
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -33,7 +33,7 @@ if (process.argv.length <= 2 || !existsSync('dist/index.js')) {
 }
 const concurrency = process.env.TEST_CONCURRENCY ?? '3';
 const runTimeoutMin = Number(process.env.TEST_RUN_TIMEOUT_MIN ?? 20);
-const args = ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=240000', '--test-force-exit', ...files];
+const args = ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=240000', ...files];
 // Its own process group, so that on overrun everything it started goes too.
 const run = spawn(process.execPath, args, { stdio: 'inherit', detached: true });
 const killRun = (signal) => {
