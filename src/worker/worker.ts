@@ -5,7 +5,6 @@
 // finish), a second is cold (children killed, their jobs handed back to the front of their queues).
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { getQueueSpec, type BenchConfig } from '../config/load.js';
 import type { Logger } from '../log/logger.js';
@@ -19,6 +18,7 @@ import { Executor } from './executor.js';
 import { warnIfLossy } from './redis-checks.js';
 import { orderQueues, type DequeueStrategy } from './strategy.js';
 import { watchBench, type WatchHandle } from './watch.js';
+import { pause, unlessAborted } from '../util/abortable.js';
 
 /** How long shutdown waits for Redis to take the last heartbeat removal and QUIT. */
 const CLEANUP_DEADLINE_MS = 2000;
@@ -59,16 +59,14 @@ export class Worker {
   /** Set once shutdown has closed the connections. */
   private closed = false;
   private stopped: Promise<void> | undefined;
-  /** Resolves when stop() is first called: a claim waiting for an unreachable Redis gives way to it. */
-  private readonly stopRequested: Promise<void>;
-  private requestStop!: () => void;
+  /** Aborted when stop() is first called: a claim waiting for an unreachable Redis gives way to it. */
+  private readonly stopRequest = new AbortController();
   private readonly timers: NodeJS.Timeout[] = [];
   private slotWaiters: (() => void)[] = [];
   private lastQueue: string | undefined;
   private watcher: WatchHandle | undefined;
 
   constructor(private readonly options: WorkerOptions) {
-    this.stopRequested = new Promise((resolve) => (this.requestStop = resolve));
     const { bench } = options;
     this.queues = (options.queues?.length ? options.queues : bench.queues.map((q) => q.name)).map((name) => getQueueSpec(bench, name).name);
     this.log = options.log.child({ worker: this.name });
@@ -128,7 +126,7 @@ export class Worker {
       return this.stopped ?? Promise.resolve();
     }
     this.stopping = true;
-    this.requestStop();
+    this.stopRequest.abort();
     this.log.info({ running: this.executor?.running.size ?? 0 }, 'warm shutdown: finishing running jobs, claiming no more');
     this.blocking?.disconnect();
     this.wakeSlotWaiters();
@@ -161,7 +159,7 @@ export class Worker {
         // While Redis is unreachable a claim waits for it; a stop must not. A claim overtaken by the
         // stop hands back, unrun, whatever it took (if Redis never answers, it dies with the connection).
         const claim = this.broker.claim(this.claimOrder(), free, this.leaseMs);
-        const reply = await Promise.race([claim, this.stopRequested]);
+        const reply = await unlessAborted(claim, this.stopRequest.signal);
         if (!reply) {
           void claim.then(({ jobs }) => Promise.all(jobs.map((job) => this.handBackUnrun(job)))).catch(() => {});
           break;
@@ -169,7 +167,7 @@ export class Worker {
         ({ jobs: claimed, nextScheduledMs } = reply);
       } catch (err) {
         this.log.error({ err }, 'claim failed; retrying');
-        await Promise.race([delay(1000), this.stopRequested]);
+        await pause(1000, this.stopRequest.signal);
         continue;
       }
       if (claimed.length > 0) {
@@ -227,7 +225,7 @@ export class Worker {
     try {
       // createRedis bounds its own handshake; the deadline below covers the wait itself.
       // With Redis down, making the connection can take up to its connect timeout: a stop need not wait.
-      this.blocking ??= await Promise.race([this.connect('blocking'), this.stopRequested.then(() => undefined)]);
+      this.blocking ??= await unlessAborted(this.connect('blocking'), this.stopRequest.signal);
       const blocking = this.blocking;
       if (!blocking) return;
       // Measured after the connection is ready, so time spent making it does not delay a due job.
@@ -235,13 +233,13 @@ export class Worker {
       // stop() drops the blocking connection, but a wait queued on a connection that is reconnecting
       // is not always released by that: the stop wins the race instead.
       const wait = withDeadline(this.broker.waitForWork(blocking, this.claimOrder(), blockSeconds), (blockSeconds + 5) * 1000, 'blocking wait hung');
-      await Promise.race([wait, this.stopRequested]);
+      await unlessAborted(wait, this.stopRequest.signal);
     } catch (err) {
       if (this.stopping) return;
       this.log.warn({ err }, 'blocking wait failed; replacing its connection');
       this.blocking?.disconnect();
       this.blocking = undefined;
-      await Promise.race([delay(500), this.stopRequested]);
+      await pause(500, this.stopRequest.signal);
     }
   }
 
