@@ -22,3 +22,5 @@ if (result.status !== 0) {
   process.exit(result.status ?? 1);
 }
 cpSync('src/redis/lua', 'dist/redis/lua', { recursive: true });
+// Plain JavaScript that runs as is (the watchdog thread of a worker process).
+cpSync('src/worker/watchdog-thread.cjs', 'dist/worker/watchdog-thread.cjs');

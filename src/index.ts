@@ -16,7 +16,7 @@ export type { Transaction, AfterCommitCallback } from './db/transaction.js';
 export type { Dialect, Queryable, Row, RunResult, SqlValue } from './db/types.js';
 export { REALTIME_CHANNEL, type RealtimeEnvelope, type RealtimeOptions, type TransactionalRealtimeOptions } from './realtime/realtime.js';
 export { findBenchPath, loadBenchConfig, loadSiteConfig, type BenchConfig, type SiteConfig } from './config/load.js';
-export { Worker, type WorkerOptions } from './worker/worker.js';
+export { Supervisor, type SupervisorOptions } from './worker/supervisor.js';
 export { createLogger } from './log/logger.js';
 export type { WorkerInfo } from './monitor/workers.js';
 export { LISTABLE_STATUSES, type JobPage, type ListJobsOptions, type ListableStatus } from './monitor/jobs.js';

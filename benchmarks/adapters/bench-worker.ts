@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { BenchClient, createLogger, loadBenchConfig, Worker } from '../../src/index.ts';
+import { BenchClient, createLogger, loadBenchConfig, Supervisor } from '../../src/index.ts';
 import { benchKeys } from '../../src/redis/keys.ts';
 import { startNodeWorker, type NodeWorkerInput } from '../lib/node-worker.ts';
 import { onExit } from '../lib/redis-server.ts';
@@ -136,7 +136,7 @@ export async function runWorker(input: NodeWorkerInput, ready: () => void): Prom
     process.env['BW_BENCH_STOP_AFTER'] = spec.mode === 'count' ? String(spec.expect) : '0';
     const bench = loadBenchConfig(String(input.options['benchPath']));
     const children = spec.children ?? 1;
-    const worker = new Worker({
+    const worker = new Supervisor({
       bench,
       // Errors only: the per-job info lines and the "redis keeps nothing on disk" warning stay out of the figures.
       log: createLogger({ level: 'error', name: 'bench-worker' }),

@@ -109,7 +109,8 @@ export class SiteDatabase implements Queryable {
 
 /** One SiteDatabase per site, opened on first use; reopened when the site's db settings change. */
 export class SiteDbCache {
-  private readonly entries = new Map<string, { key: string; db: SiteDatabase }>();
+  /** By site: the database, the settings it was opened with, and the config object they came from. */
+  private readonly entries = new Map<string, { key: string; db: SiteDatabase; config: SiteConfig }>();
 
   constructor(
     private readonly bench: BenchConfig,
@@ -121,6 +122,9 @@ export class SiteDbCache {
    * fails with the config error, so jobs that do not touch the database still run.
    */
   get(site: SiteConfig): SiteDatabase {
+    // The same config object (configs are re-read only when their file changes): nothing to compare.
+    const same = this.entries.get(site.site);
+    if (same?.config === site) return same.db;
     let settings: SiteDbSettings | Error;
     try {
       settings = siteDbSettings(this.bench, site);
@@ -129,7 +133,10 @@ export class SiteDbCache {
     }
     const key = settings instanceof Error ? `error:${settings.message}` : JSON.stringify(settings);
     const hit = this.entries.get(site.site);
-    if (hit && hit.key === key) return hit.db;
+    if (hit && hit.key === key) {
+      hit.config = site;
+      return hit.db;
+    }
     if (hit) void hit.db.close().catch((err: unknown) => this.base.log.warn({ err, site: site.site }, 'closing a site database failed'));
     const driver: DbDriver =
       settings instanceof Error
@@ -138,7 +145,7 @@ export class SiteDbCache {
         ? new PostgresDriver({ url: settings.url as string, schema: settings.schema, log: this.base.log })
         : new SqliteDriver(settings.file as string, settings.busyTimeoutMs);
     const db = new SiteDatabase(site.site, driver, { ...this.base, site: site.site, installedApps: site.installedApps });
-    this.entries.set(site.site, { key, db });
+    this.entries.set(site.site, { key, db, config: site });
     return db;
   }
 

@@ -1,31 +1,32 @@
-// Runs one job inside a job-running child, as Frappe's execute_job does:
-//   job_started event -> before_job hooks + the job function, inside a transaction on the site's
-//   database -> COMMIT, then its after-commit work; or ROLLBACK and, on a deadlock / lock timeout /
-//   SQLITE_BUSY / serialization failure / RetryBackgroundJobError, wait 1, 2, 3, 4, 5 s and run again
-//   (never past the job's timeout) -> on failure an Error Log row in a transaction of its own ->
-//   after_job hooks -> onSuccess / onFailure callback -> job_finished / job_failed event.
-// Hooks after the job and callbacks run in transactions of their own; their errors are logged and
-// never change the job's outcome. runFailureEpilogue gives a job whose child was killed under it
-// the end of a failed job (Error Log row, after_job hooks, onFailure, job_failed) in another child.
+// Runs one job, as Frappe's execute_job does: before_job hooks + the job function, inside a transaction
+// on the site's database -> COMMIT, then its after-commit work; or ROLLBACK and, on a deadlock / lock
+// timeout / SQLITE_BUSY / serialization failure / RetryBackgroundJobError, wait 1, 2, 3, 4, 5 s and run
+// again (never past the job's timeout) -> on failure an Error Log row in a transaction of its own ->
+// after_job hooks -> onSuccess / onFailure callback. Hooks after the job and callbacks run in
+// transactions of their own; their errors are logged and never change the job's outcome.
+// runFailureEpilogue gives a job whose worker process was killed under it the end of a failed job
+// (Error Log row, after_job hooks, onFailure) in another process.
+//
+// This is the hot path of a worker process: what a job does not use (its logger, AbortSignal,
+// transaction, database handle) is never made, and the method, hooks and site config are resolved
+// once per process and site.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { writeErrorLog } from '../db/error-log.js';
 import { retryableConflict } from '../db/conflicts.js';
-import { SiteDbCache, type SiteDatabase } from '../db/site-db.js';
-import type { TransactionServices } from '../db/transaction.js';
+import { SiteDbCache } from '../db/site-db.js';
 import { BenchError, reviveError, serializeError, type SerializedError } from '../errors.js';
 import type { BenchConfig, SiteConfig } from '../config/load.js';
 import type { Logger } from '../log/logger.js';
 import type { EnqueueOptions, JobMethod } from '../queue/client.js';
 import { REALTIME_CHANNEL, type RealtimeEnvelope } from '../realtime/realtime.js';
-import type { RunRequest } from '../worker/child-protocol.js';
-import { contextBase, contextFor, jobInfo, type ContextBase } from './context.js';
+import { contextFor, JobControl, jobInfo, type JobScope } from './context.js';
 import { loadDocMethod } from './doc-method.js';
 import { siteHooks, type JobHooks } from './hooks.js';
-import { JobEvents } from './lifecycle.js';
 import { loadMethod } from './loader.js';
+import type { ExecutionRequest } from './request.js';
 import type { JobContext } from './types.js';
 
-/** What the child process provides to every job it runs. */
+/** What the process provides to every job it runs. */
 export interface ExecutionEnv {
   bench: BenchConfig;
   log: Logger;
@@ -33,7 +34,7 @@ export interface ExecutionEnv {
   siteConfig(site: string): SiteConfig;
   /** Enqueue from inside a job (`site` defaults to the job's). */
   enqueue(site: string): (method: JobMethod, options?: Partial<EnqueueOptions>) => Promise<string>;
-  /** Publish on a channel of redis_queue (realtime messages, job events). Without it they are dropped. */
+  /** Publish on a channel of redis_queue (realtime messages). Without it they are dropped. */
   publish?(channel: string, message: string): Promise<unknown>;
 }
 
@@ -42,53 +43,65 @@ export const MAX_RETRIES = 5;
 
 type JobCall = (kwargs: Record<string, unknown>, ctx: JobContext) => unknown;
 
-/** One open SiteDatabase per site and environment (so per job child). */
-const databases = new WeakMap<ExecutionEnv, SiteDbCache>();
-
-function siteDatabases(env: ExecutionEnv): SiteDbCache {
-  let cache = databases.get(env);
-  if (!cache) {
-    const publish = env.publish?.bind(env);
-    cache = new SiteDbCache(env.bench, {
-      bench: env.bench,
-      log: env.log,
-      enqueue: (method, options) => env.enqueue(options.site)(method, options),
-      publish: publish ? (envelope) => publishSafely(publish, envelope, env.log) : undefined,
-    });
-    databases.set(env, cache);
-  }
-  return cache;
+/** Per environment (so per process): its site databases and its resolved job functions by site config. */
+interface EnvState {
+  databases: SiteDbCache;
+  calls: WeakMap<SiteConfig, Map<string, JobCall>>;
 }
 
-/** Close the site databases `env` opened (a child going away). */
+const states = new WeakMap<ExecutionEnv, EnvState>();
+
+function stateOf(env: ExecutionEnv): EnvState {
+  let state = states.get(env);
+  if (!state) {
+    const publish = env.publish?.bind(env);
+    state = {
+      databases: new SiteDbCache(env.bench, {
+        bench: env.bench,
+        log: env.log,
+        enqueue: (method, options) => env.enqueue(options.site)(method, options),
+        publish: publish ? (envelope) => publishSafely(publish, envelope, env.log) : undefined,
+      }),
+      calls: new WeakMap(),
+    };
+    states.set(env, state);
+  }
+  return state;
+}
+
+/** Close the site databases `env` opened (a process going away). */
 export async function closeSiteDatabases(env: ExecutionEnv): Promise<void> {
-  await databases.get(env)?.closeAll();
-  databases.delete(env);
+  await states.get(env)?.databases.closeAll();
+  states.delete(env);
 }
 
 /** Run the job of `request`; resolves to its result as JSON, or throws what the job threw. */
-export async function executeJob(request: RunRequest, env: ExecutionEnv, signal: AbortSignal): Promise<string> {
-  const events = new JobEvents(request, env.publish?.bind(env), env.log);
-  events.started();
+export async function executeJob(request: ExecutionRequest, env: ExecutionEnv, control: JobControl): Promise<string> {
+  const run = prepareRun(request, env, control);
+  let outcome: Outcome;
+  let hooks: JobHooks | undefined;
   try {
-    const result = await runJob(request, env, signal);
-    events.finished();
-    return result;
-  } catch (err) {
-    events.failed(err);
-    throw err;
+    run.kwargs = kwargsOf(request);
+    hooks = await siteHooks(env.bench.appsDir, run.site);
+    const call = await resolveJob(run);
+    outcome = { ok: true, ...(await runAttempts(run, call, hooks)) };
+  } catch (error) {
+    outcome = { ok: false, error };
+    await logJobError(run, error);
   }
+  const callback = outcome.ok ? request.onSuccess : request.onFailure;
+  if (hooks === undefined || hooks.after.length > 0 || callback !== undefined) await afterOutcome(run, outcome, hooks);
+  if (!outcome.ok) throw outcome.error;
+  return outcome.json;
 }
 
 /** What one job's run needs, passed around its steps. */
 interface JobRun {
-  request: RunRequest;
+  request: ExecutionRequest;
   env: ExecutionEnv;
   site: SiteConfig;
-  db: SiteDatabase;
-  base: ContextBase;
-  services: Partial<TransactionServices>;
-  signal: AbortSignal;
+  scope: JobScope;
+  control: JobControl;
   /** Epoch ms past which no retry starts (the job's timeout). */
   deadline: number;
   kwargs: Record<string, unknown>;
@@ -97,60 +110,54 @@ interface JobRun {
 type Outcome = { ok: true; value: unknown; json: string } | { ok: false; error: unknown };
 
 /** What a job's run needs, built before the job function (or a killed job's epilogue) runs. */
-function prepareRun(request: RunRequest, env: ExecutionEnv, signal: AbortSignal): JobRun {
+function prepareRun(request: ExecutionRequest, env: ExecutionEnv, control: JobControl): JobRun {
   const site = env.siteConfig(request.site);
-  const log = env.log.child({ jobId: request.id, site: request.site, queue: request.queue, method: request.method });
+  let log: Logger | undefined;
+  const jobLog = (): Logger => (log ??= env.log.child({ jobId: request.id, site: request.site, queue: request.queue, method: request.method }));
+  const enqueue = env.enqueue(request.site);
   return {
     request,
     env,
     site,
-    db: siteDatabases(env).get(site),
-    base: contextBase(request, log, signal, site.merged, env.enqueue(request.site)),
-    services: { log, installedApps: site.installedApps },
-    signal,
+    control,
     deadline: Date.now() + request.timeout * 1000,
     kwargs: {},
+    scope: {
+      request,
+      config: site.merged,
+      control,
+      log: jobLog,
+      begin: () => stateOf(env).databases.get(site).begin({ log: jobLog(), installedApps: site.installedApps }),
+      enqueue,
+    },
   };
 }
 
-async function runJob(request: RunRequest, env: ExecutionEnv, signal: AbortSignal): Promise<string> {
-  const run = prepareRun(request, env, signal);
-  let outcome: Outcome;
-  let hooks: JobHooks | undefined;
-  try {
-    run.kwargs = JSON.parse(request.kwargs) as Record<string, unknown>;
-    hooks = await siteHooks(env.bench.appsDir, run.site);
-    const call = await resolveJob(run);
-    outcome = { ok: true, ...(await runAttempts(run, call, hooks)) };
-  } catch (error) {
-    outcome = { ok: false, error };
-    await logJobError(run, error);
-  }
-  await afterOutcome(run, outcome, hooks);
-  if (!outcome.ok) throw outcome.error;
-  return outcome.json;
+function kwargsOf(request: ExecutionRequest): Record<string, unknown> {
+  const { kwargs } = request;
+  if (typeof kwargs === 'object' && kwargs !== null) return kwargs as Record<string, unknown>;
+  throw new BenchError('ERR_ENQUEUE_INVALID', `the job's kwargs are not a JSON object: ${JSON.stringify(kwargs)?.slice(0, 200)}`);
 }
 
 /**
- * The end of a job whose child was killed under it (timeout past the grace, or abandoned after
- * crashes), run in a live child: what a failed job does after its function, as if it had thrown
- * `error`. Error Log row, after_job hooks, onFailure callback, job_failed event.
+ * The end of a job whose worker process was killed under it (timeout past the grace, or abandoned
+ * after crashes), run in a live process: what a failed job does after its function, as if it had
+ * thrown `error`. Error Log row, after_job hooks, onFailure callback.
  */
-export async function runFailureEpilogue(request: RunRequest, error: SerializedError, env: ExecutionEnv): Promise<void> {
+export async function runFailureEpilogue(request: ExecutionRequest, error: SerializedError, env: ExecutionEnv): Promise<void> {
   const failure = reviveError(error);
-  const run = prepareRun(request, env, new AbortController().signal);
+  const run = prepareRun(request, env, new JobControl());
   try {
-    run.kwargs = JSON.parse(request.kwargs) as Record<string, unknown>;
+    run.kwargs = kwargsOf(request);
   } catch {
     // kwargs were checked at enqueue; hooks and callbacks then get {}.
   }
   await logJobError(run, failure);
   const hooks = await siteHooks(env.bench.appsDir, run.site).catch((err: unknown) => {
-    run.base.log.error({ err }, 'after_job hooks could not be loaded');
+    run.scope.log().error({ err }, 'after_job hooks could not be loaded');
     return undefined;
   });
   await afterOutcome(run, { ok: false, error: failure }, hooks);
-  new JobEvents(request, env.publish?.bind(env), env.log).failed(failure);
 }
 
 /** After the job function: after_job hooks, then onSuccess or onFailure, each outside the job's transaction. */
@@ -172,35 +179,42 @@ async function afterOutcome(run: JobRun, outcome: Outcome, hooks: JobHooks | und
   });
 }
 
+/** The job's function, resolved once per site config (a changed site config resolves it again). */
 async function resolveJob(run: JobRun): Promise<JobCall> {
   const { request, env, site } = run;
   if (request.doc !== undefined) {
     return loadDocMethod(env.bench.appsDir, request.method, site.installedApps, request.doc.doctype, request.doc.name);
   }
-  return (await loadMethod(env.bench.appsDir, request.method, site.installedApps)) as unknown as JobCall;
+  const calls = stateOf(env).calls;
+  let bySite = calls.get(site);
+  const known = bySite?.get(request.method);
+  if (known) return known;
+  const call = (await loadMethod(env.bench.appsDir, request.method, site.installedApps)) as unknown as JobCall;
+  if (!bySite) calls.set(site, (bySite = new Map()));
+  bySite.set(request.method, call);
+  return call;
 }
 
 /** The job function (after the before_job hooks) in a transaction, retried on conflicts. */
 async function runAttempts(run: JobRun, call: JobCall, hooks: JobHooks): Promise<{ value: unknown; json: string }> {
-  const { request, signal, base } = run;
+  const { request, control } = run;
   for (let retry = 0; ; retry++) {
-    const tx = run.db.begin(run.services);
-    const ctx = contextFor(base, tx, retry);
+    const { ctx, transaction } = contextFor(run.scope, retry);
     let value: unknown;
     let json: string;
     try {
       for (const hook of hooks.before) await hook.fn({ method: request.method, kwargs: run.kwargs }, ctx as never);
       value = await call(run.kwargs, ctx);
       // A job that outlived its timeout is recorded as failed: its work must not be committed.
-      if (signal.aborted) throw abortReason(signal);
+      if (control.aborted) throw abortReason(control);
       json = resultJson(value);
-      await tx.commit();
+      await transaction()?.commit();
     } catch (err) {
-      await tx.rollback();
+      await transaction()?.rollback();
       await waitBeforeRetry(run, err, retry);
       continue;
     }
-    await tx.runAfterCommit();
+    await transaction()?.runAfterCommit();
     return { value, json };
   }
 }
@@ -208,8 +222,8 @@ async function runAttempts(run: JobRun, call: JobCall, hooks: JobHooks): Promise
 /** Rethrow `err` unless it is a retryable conflict with a retry left that fits before the timeout; then wait. */
 async function waitBeforeRetry(run: JobRun, err: unknown, retry: number): Promise<void> {
   const conflict = retryableConflict(err);
-  if (conflict === undefined || retry >= MAX_RETRIES || run.signal.aborted) throw err;
-  const log = run.base.log;
+  if (conflict === undefined || retry >= MAX_RETRIES || run.control.aborted) throw err;
+  const log = run.scope.log();
   const waitMs = (retry + 1) * 1000;
   if (Date.now() + waitMs >= run.deadline) {
     log.warn({ conflict, retry, waitMs }, 'job not retried: its timeout comes before the next try');
@@ -217,7 +231,7 @@ async function waitBeforeRetry(run: JobRun, err: unknown, retry: number): Promis
   }
   log.warn({ err, conflict, retry: retry + 1, waitMs }, 'job hit a retryable conflict; rolled back, retrying');
   try {
-    await sleep(waitMs, undefined, { signal: run.signal });
+    await sleep(waitMs, undefined, { signal: run.control.signal });
   } catch {
     throw err;
   }
@@ -225,33 +239,34 @@ async function waitBeforeRetry(run: JobRun, err: unknown, retry: number): Promis
 
 /** frappe.log_error: an error_log row in its own transaction; a failure to write it is only logged. */
 async function logJobError(run: JobRun, error: unknown): Promise<void> {
+  const db = stateOf(run.env).databases.get(run.site);
   try {
-    await writeErrorLog(run.db, { method: run.request.method, jobId: run.request.id, error });
+    await writeErrorLog(db, { method: run.request.method, jobId: run.request.id, error });
   } catch (err) {
-    run.base.log.error({ err, jobError: serializeError(error), db: run.db.description }, 'error log could not be written');
+    run.scope.log().error({ err, jobError: serializeError(error), db: db.description }, 'error log could not be written');
   }
 }
 
 /** Run a hook or callback after the job, in a transaction of its own; errors are logged, not thrown. */
 async function outsideJob(run: JobRun, fields: Record<string, unknown>, message: string, call: (ctx: JobContext) => unknown): Promise<void> {
-  const tx = run.db.begin(run.services);
+  const { ctx, transaction } = contextFor(run.scope, 0);
   try {
-    await call(contextFor(run.base, tx, 0));
-    await tx.commit();
+    await call(ctx);
+    await transaction()?.commit();
   } catch (err) {
-    await tx.rollback();
-    run.base.log.error({ err, ...fields }, message);
+    await transaction()?.rollback();
+    run.scope.log().error({ err, ...fields }, message);
     return;
   }
   try {
-    await tx.runAfterCommit();
+    await transaction()?.runAfterCommit();
   } catch (err) {
-    run.base.log.error({ err, ...fields }, message);
+    run.scope.log().error({ err, ...fields }, message);
   }
 }
 
-function abortReason(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason;
+function abortReason(control: JobControl): Error {
+  const reason: unknown = control.reason;
   return reason instanceof Error ? reason : new BenchError('ERR_JOB_TIMEOUT', 'the job was aborted');
 }
 
@@ -264,8 +279,9 @@ async function publishSafely(publish: (channel: string, message: string) => Prom
 }
 
 function resultJson(value: unknown): string {
+  if (value === undefined || value === null) return 'null';
   try {
-    return JSON.stringify(value ?? null);
+    return JSON.stringify(value) ?? 'null';
   } catch (err) {
     throw new BenchError('ERR_RESULT_NOT_SERIALISABLE', `the job returned a value that is not JSON-serialisable: ${(err as Error).message}`);
   }

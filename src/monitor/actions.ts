@@ -8,6 +8,7 @@ import type { Logger } from '../log/logger.js';
 import { jobFromHash, SITE_SEPARATOR, type JobRecord } from '../queue/job.js';
 import { fullJobId } from '../queue/inspect.js';
 import { queueKeys, type QueueKeys } from '../redis/keys.js';
+import { ScriptCode } from '../redis/codes.js';
 import { runScript } from '../redis/scripts.js';
 import { collectJobIds, execAll, isSiteJob, selectQueues } from './jobs.js';
 
@@ -157,8 +158,8 @@ export async function purgeJobs(ctx: Ctx, site: string, filter: { queue?: string
 
 function checkReply(reply: unknown, id: string, wrongState: (status: string) => string): JobRecord {
   const [code, payload] = reply as [number, (string[] | string)?];
-  if (code === 1) return jobFromHash(id, payload as string[]);
-  if (code === 0) throw notFound(id);
+  if (code === ScriptCode.OK) return jobFromHash(id, payload as string[]);
+  if (code === ScriptCode.NO_JOB) throw notFound(id);
   const status = String(payload);
   throw new BenchError('ERR_JOB_STATE', wrongState(status), { details: { jobId: id, status } });
 }

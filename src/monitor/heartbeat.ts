@@ -1,5 +1,5 @@
-// The bench's worker registry, written by each supervisor for each of its job-running children, so
-// monitoring (bench doctor, getWorkers) sees every child as a worker. Entries are refreshed every
+// The bench's worker registry, written by each supervisor for each of its worker processes, so
+// monitoring (bench doctor, getWorkers) sees every one of them as a worker. Entries are refreshed every
 // few seconds with a TTL, so a dead worker drops out on its own within a minute.
 import os from 'node:os';
 import type { Redis } from 'ioredis';
@@ -67,7 +67,3 @@ export class Heartbeat {
   }
 }
 
-/** A child's worker name: host and the child's pid, unique while it lives. */
-export function childWorkerName(pid: number): string {
-  return `${os.hostname()}.${pid}`;
-}

@@ -1,11 +1,11 @@
-// Reads the bench's worker registry (written by heartbeat.ts): one entry per job-running child,
+// Reads the bench's worker registry (written by heartbeat.ts): one entry per worker process,
 // parsed into typed records. Read-only: entries of dead workers expire on their own.
 import type { Redis } from 'ioredis';
 import { benchKeys } from '../redis/keys.js';
 
-/** One live worker (a job-running child of a `bench worker` supervisor), as Frappe's RQ Worker. */
+/** One live worker (a worker process of a `bench worker` supervisor), as Frappe's RQ Worker. */
 export interface WorkerInfo {
-  /** `host.pid` of the child. */
+  /** `host.pid.tag` of the worker process (the tag tells apart processes that reuse a pid). */
   name: string;
   pid: number;
   supervisorPid: number;

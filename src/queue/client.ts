@@ -129,7 +129,7 @@ export class BenchClient {
         details: { jobId: id, status: job.status },
       });
     }
-    await publishControl(redis, this.bench.settings.bench_id, { command: 'stop-job', jobId: id });
+    await publishControl(redis, this.bench.settings.bench_id, { command: 'stop-job', jobId: id, queue: job.queue });
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const now = await findJob(redis, this.bench, id);

@@ -7,6 +7,7 @@ import { BenchError } from '../errors.js';
 import { methodPathOf } from '../jobs/function-path.js';
 import { loadMethod, resolveMethodFile } from '../jobs/loader.js';
 import { queueKeys } from '../redis/keys.js';
+import { ScriptCode } from '../redis/codes.js';
 import { runScript } from '../redis/scripts.js';
 import { enqueueFieldPairs, namespacedJobId, type EnqueueFields } from './job.js';
 import { checkPayloadSize, kwargsToJson } from './payload.js';
@@ -177,7 +178,7 @@ export async function writeJobs(redis: Redis, bench: BenchConfig, prepared: Prep
 
 function readReply(reply: unknown, ids: readonly string[], start: number, options: WriteOptions, queue: string): boolean[] {
   const codes = reply as number[];
-  if (codes[0] === -10) {
+  if (codes[0] === ScriptCode.QUEUE_FULL) {
     throw new BenchError(
       'ERR_QUEUE_OVERLOADED',
       `queue "${queue}" is overloaded: ${String(codes[1])} jobs waiting, limit ${options.maxQueued} (max_queued_jobs + 50 per site); retry later`,
@@ -185,7 +186,7 @@ function readReply(reply: unknown, ids: readonly string[], start: number, option
     );
   }
   return codes.map((code, i) => {
-    if (code !== -1) return true;
+    if (code !== ScriptCode.JOB_EXISTS) return true;
     const id = ids[start + i] as string;
     if (options.deduplicate) return false;
     throw new BenchError('ERR_JOB_EXISTS', `job "${id}" is already queued, scheduled or running; nothing was enqueued for it (use deduplicate to skip quietly)`, {

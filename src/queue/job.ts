@@ -48,6 +48,10 @@ export interface JobRecord {
   runAt: number | undefined;
   /** Errors of earlier attempts that were retried (oldest first). */
   errors: SerializedError[];
+  /** JSON of the retry policy, when the job has one. */
+  retry: string | undefined;
+  /** Retries its retry policy has used so far. */
+  retries: number;
 }
 
 /** Hash fields written at enqueue time that are the same for every job of one enqueue call. */
@@ -90,34 +94,72 @@ export function enqueueFieldPairs(fields: EnqueueFields): string[] {
 /** Parse a job hash (as a flat [field, value, ...] list or an object) into a JobRecord. */
 export function jobFromHash(id: string, hash: Record<string, string> | readonly string[]): JobRecord {
   const h = Array.isArray(hash) ? pairsToObject(hash as readonly string[]) : (hash as Record<string, string>);
-  const method = h['method'] ?? '';
+  return buildRecord(id, h['queue'] ?? '', (field) => h[field]);
+}
+
+/**
+ * The hash fields a worker process's claim returns for each job (src/redis/lua/fetch.lua), in this
+ * order: what running the job and recording its outcome need, and nothing else.
+ */
+export const CLAIM_FIELDS = [
+  'status', 'attempts', 'site', 'method', 'name', 'user', 'doctype', 'docname', 'kwargs', 'timeout',
+  'event', 'onSuccess', 'onFailure', 'retry', 'errors', 'retries', 'stalls', 'created', 'started', 'rttl', 'fttl',
+] as const;
+
+export type ClaimField = (typeof CLAIM_FIELDS)[number];
+const CLAIM_INDEX = new Map<string, number>(CLAIM_FIELDS.map((field, i) => [field, i]));
+
+/** Parse the values of CLAIM_FIELDS (null where absent) of a claimed job into a JobRecord. */
+export function jobFromClaim(id: string, queue: string, values: readonly (string | null)[], worker: string): JobRecord {
+  const record = buildRecord(id, queue, (field) => {
+    const at = CLAIM_INDEX.get(field);
+    return at === undefined ? undefined : (values[at] ?? undefined);
+  });
+  record.worker = worker;
+  return record;
+}
+
+/**
+ * The record of a job right after its claim, from what an enqueue call would store (for
+ * enqueue({ now: true }), which runs the job in the caller without Redis).
+ */
+export function jobFromEnqueue(id: string, fields: EnqueueFields, kwargsJson: string, now = Date.now()): JobRecord {
+  const hash = pairsToObject([...enqueueFieldPairs(fields), 'kwargs', kwargsJson, 'status', 'started', 'attempts', '1', 'created', String(now), 'started', String(now)]);
+  return buildRecord(id, fields.queue, (field) => hash[field]);
+}
+
+/** The one parser of job fields: `get` reads a field of the hash. */
+function buildRecord(id: string, queue: string, get: (field: string) => string | undefined): JobRecord {
+  const method = get('method') ?? '';
   return {
     id,
-    site: h['site'] ?? siteOf(id),
-    queue: h['queue'] ?? '',
+    site: get('site') ?? siteOf(id),
+    queue,
     method,
-    jobName: h['name'] ?? method,
-    kwargs: parseJson(h['kwargs'], {}),
-    timeout: Number(h['timeout'] ?? 0),
-    user: h['user'],
-    status: (h['status'] ?? 'queued') as JobStatus,
-    createdAt: Number(h['created'] ?? 0),
-    startedAt: optionalNumber(h['started']),
-    endedAt: optionalNumber(h['ended']),
-    attempts: Number(h['attempts'] ?? 0),
-    stalls: Number(h['stalls'] ?? 0),
-    worker: h['worker'],
-    result: parseJson(h['result'], undefined),
-    error: parseJson(h['error'], undefined) as SerializedError | undefined,
-    resultTtl: Number(h['rttl'] ?? 0),
-    failureTtl: Number(h['fttl'] ?? 0),
-    event: h['event'],
-    onSuccess: h['onSuccess'],
-    onFailure: h['onFailure'],
-    doctype: h['doctype'],
-    docname: h['docname'],
-    runAt: optionalNumber(h['runAt']),
-    errors: (parseJson(h['errors'], []) as SerializedError[]) ?? [],
+    jobName: get('name') ?? method,
+    kwargs: parseJson(get('kwargs'), {}),
+    timeout: Number(get('timeout') ?? 0),
+    user: get('user'),
+    status: (get('status') ?? 'queued') as JobStatus,
+    createdAt: Number(get('created') ?? 0),
+    startedAt: optionalNumber(get('started')),
+    endedAt: optionalNumber(get('ended')),
+    attempts: Number(get('attempts') ?? 0),
+    stalls: Number(get('stalls') ?? 0),
+    worker: get('worker'),
+    result: parseJson(get('result'), undefined),
+    error: parseJson(get('error'), undefined) as SerializedError | undefined,
+    resultTtl: Number(get('rttl') ?? 0),
+    failureTtl: Number(get('fttl') ?? 0),
+    event: get('event'),
+    onSuccess: get('onSuccess'),
+    onFailure: get('onFailure'),
+    doctype: get('doctype'),
+    docname: get('docname'),
+    runAt: optionalNumber(get('runAt')),
+    errors: (parseJson(get('errors'), []) as SerializedError[]) ?? [],
+    retry: get('retry'),
+    retries: Number(get('retries') ?? 0),
   };
 }
 

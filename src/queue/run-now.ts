@@ -3,10 +3,12 @@
 // config, installed-app check, site database transaction, hooks), but publishes no job events.
 import { randomUUID } from 'node:crypto';
 import { loadSiteConfig, type BenchConfig } from '../config/load.js';
+import { JobControl } from '../jobs/context.js';
 import { closeSiteDatabases, executeJob, type ExecutionEnv } from '../jobs/execute.js';
+import { executionRequest } from '../jobs/request.js';
 import type { Logger } from '../log/logger.js';
-import type { RunRequest } from '../worker/child-protocol.js';
 import type { EnqueueOptions, PreparedEnqueue } from './enqueue.js';
+import { jobFromEnqueue } from './job.js';
 
 export async function runNow(
   bench: BenchConfig,
@@ -17,25 +19,11 @@ export async function runNow(
   enqueue: ExecutionEnv['enqueue'],
 ): Promise<unknown> {
   const { fields } = prepared;
-  const request: RunRequest = {
-    t: 'run',
-    id: `${fields.site}||${options.jobId ?? `now-${randomUUID()}`}`,
-    site: fields.site,
-    queue: fields.queue,
-    method: fields.method,
-    jobName: fields.jobName,
-    kwargs: kwargsJson,
-    user: fields.user,
-    timeout: fields.timeout,
-    attempt: 1,
-    event: fields.event,
-    onSuccess: fields.onSuccess,
-    onFailure: fields.onFailure,
-    doc: options.doc,
-  };
+  const id = `${fields.site}||${options.jobId ?? `now-${randomUUID()}`}`;
+  const request = executionRequest(jobFromEnqueue(id, fields, kwargsJson));
   const env: ExecutionEnv = { bench, log, siteConfig: (site) => loadSiteConfig(bench, site), enqueue };
   try {
-    return JSON.parse(await executeJob(request, env, new AbortController().signal)) as unknown;
+    return JSON.parse(await executeJob(request, env, new JobControl())) as unknown;
   } finally {
     await closeSiteDatabases(env);
   }

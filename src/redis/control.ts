@@ -4,7 +4,8 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../log/logger.js';
 import { benchKeys } from './keys.js';
 
-export type ControlCommand = { command: 'stop-job'; jobId: string };
+/** stop-job: the supervisor of the worker process that runs the job (in `queue`) kills that process. */
+export type ControlCommand = { command: 'stop-job'; jobId: string; queue?: string | undefined };
 
 export function controlChannel(benchId: string): string {
   return benchKeys(benchId).control;
@@ -33,6 +34,6 @@ export async function listenForControl(subscriber: Redis, benchId: string, log: 
 }
 
 function isControlCommand(value: unknown): value is ControlCommand {
-  const v = value as { command?: unknown; jobId?: unknown } | null;
-  return typeof v === 'object' && v !== null && v.command === 'stop-job' && typeof v.jobId === 'string';
+  const v = value as { command?: unknown; jobId?: unknown; queue?: unknown } | null;
+  return typeof v === 'object' && v !== null && v.command === 'stop-job' && typeof v.jobId === 'string' && (v.queue === undefined || typeof v.queue === 'string');
 }

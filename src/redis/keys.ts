@@ -3,17 +3,19 @@
 //
 // Per queue (prefix `bw:{<bench_id>:<queue>}:`):
 //   wait        list  pending job ids (front = next to run)
-//   active      zset  running job ids -> lease deadline (ms, Redis clock)
+//   active      zset  running job ids -> start time (ms, Redis clock)
 //   marker      zset  wake-up marker a blocked worker waits on (BZPOPMIN)
 //   finished    zset  finished ids -> expiry time (ms)
 //   failed      zset  failed/stopped ids -> failure time (ms)
 //   delayed     zset  scheduled ids (enqueueIn/At, retries) -> run-at time (ms); promoted when due
+//   owners      zset  worker process name -> liveness stamp deadline (ms): its running jobs are its own
+//                     until then (kept alive by its supervisor)
 //   reaper      str   lock: one reaper run at a time
 //   job:<id>    hash  the job record (fields listed in queue/job.ts)
-//   claim:<req> str   ids claimed by one claim call, so a replayed call returns them (expires with the lease)
+//   claim:<req> str   ids claimed by one claim call, so a replayed call returns them (expires after a stamp's length)
 // Per bench (prefix `bw:{<bench_id>}:`):
-//   workers     zset  worker name -> last heartbeat (ms)
-//   worker:<n>  hash  one worker's state, expires when its heartbeats stop
+//   workers     zset  worker process name -> last heartbeat (ms)
+//   worker:<n>  hash  one worker process's state, expires when its heartbeats stop
 //   control     pub/sub channel of commands to workers (stop-job)
 import { BenchError } from '../errors.js';
 
@@ -29,6 +31,7 @@ export interface QueueKeys {
   finished: string;
   failed: string;
   delayed: string;
+  owners: string;
   reaperLock: string;
   job(id: string): string;
 }
@@ -45,6 +48,7 @@ export function queueKeys(benchId: string, queue: string): QueueKeys {
     finished: `${prefix}finished`,
     failed: `${prefix}failed`,
     delayed: `${prefix}delayed`,
+    owners: `${prefix}owners`,
     reaperLock: `${prefix}reaper`,
     job: (id: string) => `${prefix}job:${id}`,
   };

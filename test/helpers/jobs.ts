@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { loadBenchConfig } from '../../src/config/load.ts';
 import { queueKeys } from '../../src/redis/keys.ts';
 import { jobFromHash, type JobRecord, type JobStatus } from '../../src/queue/job.ts';
-import { Worker, type WorkerOptions } from '../../src/worker/worker.ts';
+import { Supervisor, type SupervisorOptions } from '../../src/worker/supervisor.ts';
 import type { TestBench } from './bench.ts';
 import { waitFor } from './wait-for.ts';
 
@@ -25,16 +25,16 @@ export async function waitForStatus(redis: Redis, bench: TestBench, queue: strin
 }
 
 export interface RunningWorker {
-  worker: Worker;
+  worker: Supervisor;
   done: Promise<void>;
   stop(): Promise<void>;
 }
 
 export const silentLog = pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' });
 
-/** Start a worker in this process (its job children are real processes). */
-export function startWorker(bench: TestBench, options: Partial<Omit<WorkerOptions, 'bench' | 'log'>> = {}): RunningWorker {
-  const worker = new Worker({ bench: loadBenchConfig(bench.path), log: silentLog, ...options });
+/** Start a supervisor in this process (its worker processes are real processes). */
+export function startWorker(bench: TestBench, options: Partial<Omit<SupervisorOptions, 'bench' | 'log'>> = {}): RunningWorker {
+  const worker = new Supervisor({ bench: loadBenchConfig(bench.path), log: silentLog, ...options });
   const done = worker.run();
   return {
     worker,

@@ -38,7 +38,7 @@ describe('bench start', () => {
     const redisPid = Number(/process_id:(\d+)/.exec(await probe.info('server'))?.[1]);
     assert.equal(await probe.config('GET', 'appendonly').then((r) => (r as string[])[1]), 'yes');
     const workerPids = startedLines().map((line) => Number(/"pid":(\d+)/.exec(line)?.[1]));
-    const childPids = startedLines().flatMap((line) => (/"children":\[([\d,]+)\]/.exec(line)?.[1] ?? '').split(',').map(Number));
+    const childPids = startedLines().flatMap((line) => (/"workerPids":\[([\d,]+)\]/.exec(line)?.[1] ?? '').split(',').map(Number));
 
     const client = await BenchClient.open({ benchPath: bench.path });
     const id = await client.enqueue('testapp.tasks.echo', { site: 'site1.test', kwargs: { hi: 1 } });
@@ -51,7 +51,7 @@ describe('bench start', () => {
     assert.equal(code, 0, logs.text());
     const pids = [redisPid, ...workerPids, ...childPids];
     assert.ok(pids.length === 7 && pids.every((pid) => pid > 0), `pids ${pids.join(',')}`);
-    await waitFor(() => pids.every((pid) => !processAlive(pid)), { what: 'redis-server, workers and job children to be gone' });
+    await waitFor(() => pids.every((pid) => !processAlive(pid)), { what: 'redis-server, supervisors and worker processes to be gone' });
   });
 
   it('uses a Redis that already answers instead of starting one', { timeout: 60_000 }, async () => {

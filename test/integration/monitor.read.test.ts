@@ -10,7 +10,7 @@ import { waitFor } from '../helpers/wait-for.ts';
 const benches = useMonitorBenches();
 
 describe('getWorkers', () => {
-  it('lists each live job child with typed fields, filters by queue, and forgets stopped workers', { timeout: 30_000 }, async () => {
+  it('lists each live worker process with typed fields, filters by queue, and forgets stopped workers', { timeout: 30_000 }, async () => {
     const fresh = await benches.fresh();
     assert.deepEqual(await fresh.client.getWorkers(), []);
     const w = startWorker(fresh.bench, { numWorkers: 2, queues: ['short', 'default'] });
@@ -25,7 +25,7 @@ describe('getWorkers', () => {
         assert.deepEqual(worker.currentJobs, []);
         assert.equal(worker.supervisorPid, process.pid);
         assert.ok(worker.pid > 0 && worker.pid !== process.pid);
-        assert.equal(worker.name.endsWith(`.${worker.pid}`), true);
+        assert.match(worker.name, new RegExp(`\\.${worker.pid}\\.[0-9a-f]{6}$`), 'host.pid.tag');
         assert.ok(worker.host.length > 0);
         assert.ok(worker.birth > 0 && worker.lastHeartbeat >= worker.birth);
         assert.equal(worker.successfulJobCount, 0);

@@ -11,7 +11,7 @@ import type { BenchError } from '../../src/errors.ts';
 import { createRedis } from '../../src/redis/connection.ts';
 import { BenchClient } from '../../src/queue/client.ts';
 import { queueKeys } from '../../src/redis/keys.ts';
-import { Worker } from '../../src/worker/worker.ts';
+import { Supervisor } from '../../src/worker/supervisor.ts';
 import { makeBench, type TestBench } from '../helpers/bench.ts';
 import { FaultProxy } from '../helpers/fault-proxy.ts';
 import { readJob, waitForStatus } from '../helpers/jobs.ts';
@@ -25,7 +25,7 @@ after(() => benches.forEach((b) => b.remove()));
 function capturingWorker(bench: TestBench, options: { blockSeconds?: number; numWorkers?: number; concurrency?: number } = {}) {
   const lines: Record<string, unknown>[] = [];
   const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
-  const worker = new Worker({ bench: loadBenchConfig(bench.path), log, queues: ['default'], ...options });
+  const worker = new Supervisor({ bench: loadBenchConfig(bench.path), log, queues: ['default'], ...options });
   return { worker, done: worker.run(), lines };
 }
 

@@ -182,7 +182,7 @@ describe('stop-job', () => {
       worker.kill('SIGTERM');
       await new Promise((resolve) => worker.once('exit', resolve));
     }
-    assert.match(logs.text(), /stopping job on request/);
+    assert.match(logs.text(), /stopping a job on request/);
   });
 
   it('refuses to stop a job that is not running, or that does not exist', async () => {

@@ -135,7 +135,7 @@ describe('worker runs jobs', () => {
   });
 });
 
-describe('a child that dies under its job', () => {
+describe('a worker process that dies under its job', () => {
   it('hands the job back; the job runs again and succeeds', async () => {
     const marker = path.join(os.tmpdir(), `bw-crash-once-${process.pid}-${Date.now()}`);
     const id = await suite.client.enqueue('testapp.tasks.crash', { site: SITE, kwargs: { once: marker } });
@@ -146,13 +146,13 @@ describe('a child that dies under its job', () => {
     assert.equal(job.stalls, 1);
   });
 
-  it('fails as abandoned once it took down its child more than job_crash_limit times, and runs its onFailure', async () => {
+  it('fails as abandoned once it took down its worker process more than job_crash_limit times, and runs its onFailure', async () => {
     const file = path.join(os.tmpdir(), `bw-abandoned-${process.pid}-${Date.now()}`);
     const id = await suite.client.enqueue('testapp.tasks.crash', { site: SITE, kwargs: { code: 7, file }, onFailure: 'testapp.tasks.note_failure' });
     await startWorker(suite.bench, { burst: true }).done;
     const job = await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'failed');
     assert.equal(job.error?.name, 'AbandonedJobError');
-    assert.match(job.error?.message ?? '', /abandoned: child process died \(exit code 7.*4 times \(limit 3\)/);
+    assert.match(job.error?.message ?? '', /abandoned: its worker process died \(exit code 7.*4 times \(limit 3\)/);
     assert.equal(job.attempts, 4);
     // The job never got to its own end, so a fresh child ran its onFailure with the stored error.
     assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), { id, name: 'AbandonedJobError', code: 'ERR_JOB_CRASHED', message: job.error?.message });

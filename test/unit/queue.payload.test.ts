@@ -216,6 +216,8 @@ describe('jobFromHash', () => {
       doctype: undefined,
       docname: undefined,
       runAt: undefined,
+      retry: undefined,
+      retries: 0,
       errors: [],
     });
   });

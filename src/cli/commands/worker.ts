@@ -1,10 +1,10 @@
-// `bench worker` and `bench worker-pool`: run a supervisor with N job-running children on this
-// bench's queues until stopped (SIGTERM/SIGINT: warm shutdown; a second signal: cold shutdown), or
+// `bench worker` and `bench worker-pool`: run a supervisor with N worker processes on this bench's
+// queues until stopped (SIGTERM/SIGINT: warm shutdown; a second signal: cold shutdown), or
 // with --burst until the queues are empty.
 import { Command, Option } from 'commander';
 import { createLogger } from '../../log/logger.js';
 import { DEQUEUE_STRATEGIES, type DequeueStrategy } from '../../worker/strategy.js';
-import { Worker } from '../../worker/worker.js';
+import { Supervisor } from '../../worker/supervisor.js';
 import { benchFrom, positiveInt } from '../context.js';
 
 interface WorkerFlags {
@@ -18,7 +18,7 @@ interface WorkerFlags {
 }
 
 export function makeWorkerCommand(): Command {
-  return addWorkerOptions(new Command('worker').description('run a worker: claims jobs from the queues and runs them in child processes'), 1);
+  return addWorkerOptions(new Command('worker').description('run workers: a supervisor and --num-workers worker processes that claim and run jobs'), 1);
 }
 
 export function makeWorkerPoolCommand(): Command {
@@ -31,14 +31,14 @@ function addWorkerOptions(command: Command, defaultWorkers: number): Command {
     .option('--burst', 'exit 0 once every listened queue is empty')
     .option('--quiet', 'log warnings and errors only')
     .addOption(new Option('--strategy <strategy>', 'order of looking at several queues').choices(DEQUEUE_STRATEGIES).default('default'))
-    .option('--num-workers <n>', 'job-running child processes', positiveInt('--num-workers'), defaultWorkers)
-    .option('--concurrency <n>', 'jobs one child runs at once', positiveInt('--concurrency'), 1)
-    .option('--watch', 'development: restart the job children when apps/ or site configs change')
+    .option('--num-workers <n>', 'worker processes (each runs --concurrency jobs at once)', positiveInt('--num-workers'), defaultWorkers)
+    .option('--concurrency <n>', 'jobs one worker process runs at once', positiveInt('--concurrency'), 1)
+    .option('--watch', 'development: replace the worker processes when apps/ or site configs change')
     .action(async (flags: WorkerFlags, cmd: Command) => {
       const bench = benchFrom(cmd);
       const log = createLogger({ quiet: Boolean(flags.quiet), name: 'bench-worker' });
       const queues = flags.queue?.split(',').map((q) => q.trim()).filter(Boolean);
-      const worker = new Worker({
+      const supervisor = new Supervisor({
         bench,
         log,
         ...(queues && { queues }),
@@ -50,12 +50,12 @@ function addWorkerOptions(command: Command, defaultWorkers: number): Command {
       });
       const onSignal = (signal: NodeJS.Signals) => {
         log.info({ signal }, 'signal received');
-        void worker.stop();
+        void supervisor.stop();
       };
       process.on('SIGTERM', onSignal);
       process.on('SIGINT', onSignal);
       try {
-        await worker.run();
+        await supervisor.run();
       } finally {
         process.off('SIGTERM', onSignal);
         process.off('SIGINT', onSignal);

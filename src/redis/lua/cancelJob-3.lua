@@ -7,27 +7,28 @@
     KEYS[1] wait, KEYS[2] delayed, KEYS[3] active
     ARGV[1] key prefix of job hashes   ARGV[2] id   ARGV[3] ttl seconds when the job has no fttl
 
-  Output: { 1, { job hash field, value, ... } } canceled
-          { 0 }                             no such job
-          { -1, status }                    not queued or scheduled: nothing written
+  Output: { OK, { job hash field, value, ... } } canceled
+          { NO_JOB }                        no such job
+          { WRONG_STATE, status }           not queued or scheduled: nothing written
 ]]
+--@include "codes"
 --@include "now"
 local waitKey, delayedKey, activeKey = KEYS[1], KEYS[2], KEYS[3]
 local jobKey = ARGV[1] .. 'job:' .. ARGV[2]
 local id = ARGV[2]
 local status = redis.call('HGET', jobKey, 'status')
-if not status then return { 0 } end
-if redis.call('ZSCORE', activeKey, id) then return { -1, 'started' } end
+if not status then return { CODE.NO_JOB } end
+if redis.call('ZSCORE', activeKey, id) then return { CODE.WRONG_STATE, 'started' } end
 if status == 'queued' then
   redis.call('LREM', waitKey, 0, id)
 elseif status == 'scheduled' then
   redis.call('ZREM', delayedKey, id)
 else
-  return { -1, status }
+  return { CODE.WRONG_STATE, status }
 end
 redis.call('HDEL', jobKey, 'token', 'worker')
 redis.call('HSET', jobKey, 'status', 'canceled', 'ended', nowMs())
 local ttl = tonumber(redis.call('HGET', jobKey, 'fttl')) or 0
 if ttl <= 0 then ttl = tonumber(ARGV[3]) end
 redis.call('PEXPIRE', jobKey, ttl * 1000)
-return { 1, redis.call('HGETALL', jobKey) }
+return { CODE.OK, redis.call('HGETALL', jobKey) }

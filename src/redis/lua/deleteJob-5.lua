@@ -6,15 +6,16 @@
     KEYS[1] wait, KEYS[2] active, KEYS[3] finished, KEYS[4] failed, KEYS[5] delayed
     ARGV[1] key prefix of job hashes   ARGV[2] id
 
-  Output: { 1, { job hash field, value, ... } } deleted (the hash as it was)
-          { 0 }                             no such job (stray ids of it are removed)
-          { -1, "started" }                 running: nothing written
+  Output: { OK, { job hash field, value, ... } } deleted (the hash as it was)
+          { NO_JOB }                        no such job (stray ids of it are removed)
+          { WRONG_STATE, "started" }        running: nothing written
 ]]
+--@include "codes"
 local waitKey, activeKey, finishedKey, failedKey, delayedKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local jobKey = ARGV[1] .. 'job:' .. ARGV[2]
 local id = ARGV[2]
 if redis.call('ZSCORE', activeKey, id) or redis.call('HGET', jobKey, 'status') == 'started' then
-  return { -1, 'started' }
+  return { CODE.WRONG_STATE, 'started' }
 end
 local hash = redis.call('HGETALL', jobKey)
 redis.call('DEL', jobKey)
@@ -22,5 +23,5 @@ redis.call('LREM', waitKey, 0, id)
 redis.call('ZREM', finishedKey, id)
 redis.call('ZREM', failedKey, id)
 redis.call('ZREM', delayedKey, id)
-if #hash == 0 then return { 0 } end
-return { 1, hash }
+if #hash == 0 then return { CODE.NO_JOB } end
+return { CODE.OK, hash }

@@ -20,11 +20,12 @@
     then, per job: id, kwargs JSON, nonce ("" when the id was generated)
 
   Output: a list with one code per job:
-     1 queued (or scheduled)
-     2 already accepted by this same request (a replayed call): nothing written
-    -1 a job with this id is queued, scheduled or running: nothing written
-  or { -10, queue length } when the queue is full: nothing written.
+    OK          queued (or scheduled)
+    REPLAYED    already accepted by this same request (a replayed call): nothing written
+    JOB_EXISTS  a job with this id is queued, scheduled or running: nothing written
+  or { QUEUE_FULL, queue length } when the queue is full: nothing written.
 ]]
+--@include "codes"
 --@include "now"
 local waitKey, markerKey, finishedKey, failedKey, delayedKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local atFront = ARGV[1] == '1'
@@ -37,7 +38,7 @@ for i = 6, 5 + nCommon * 2 do common[#common + 1] = ARGV[i] end
 local base = 6 + nCommon * 2
 
 local len = redis.call('LLEN', waitKey)
-if maxLen > 0 and len >= maxLen then return { -10, len } end
+if maxLen > 0 and len >= maxLen then return { CODE.QUEUE_FULL, len } end
 if starvedAbove > 0 and len > starvedAbove then atFront = true end
 
 local now = nowMs()
@@ -55,9 +56,9 @@ for j = first, last, step do
   if status == 'queued' or status == 'started' or status == 'scheduled' then
     -- A generated id (no nonce) that exists can only be this call replayed after a lost reply.
     if nonce == '' or redis.call('HGET', jobKey, 'nonce') == nonce then
-      codes[j - 5] = 2
+      codes[j - 5] = CODE.REPLAYED
     else
-      codes[j - 5] = -1
+      codes[j - 5] = CODE.JOB_EXISTS
     end
   else
     if status then
@@ -73,7 +74,7 @@ for j = first, last, step do
       pushIds[#pushIds + 1] = id
     end
     if nonce ~= '' then redis.call('HSET', jobKey, 'nonce', nonce) end
-    codes[j - 5] = 1
+    codes[j - 5] = CODE.OK
   end
 end
 if #pushIds > 0 then

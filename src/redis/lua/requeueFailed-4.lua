@@ -9,12 +9,13 @@
 
   Output: the number of jobs requeued
 ]]
+--@include "codes"
 --@include "retryFailedJob"
 local failedKey, waitKey, markerKey, activeKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local prefix = ARGV[1]
 local requeued = 0
 for i = 2, #ARGV do
-  if retryFailedJob(prefix, ARGV[i], waitKey, failedKey, activeKey, { failed = true }) == 1 then
+  if retryFailedJob(prefix, ARGV[i], waitKey, failedKey, activeKey, { failed = true }) == CODE.OK then
     requeued = requeued + 1
   end
 end

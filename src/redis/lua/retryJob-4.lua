@@ -6,15 +6,15 @@
     KEYS[1] failed, KEYS[2] wait, KEYS[3] marker, KEYS[4] active
     ARGV[1] key prefix of job hashes   ARGV[2] id
 
-  Output: { 1, { job hash field, value, ... } } requeued
-          { 0 }                             no such job
-          { -1, status }                    not failed or stopped: nothing written
+  Output: { OK, { job hash field, value, ... } } requeued
+          { NO_JOB }                        no such job
+          { WRONG_STATE, status }           not failed or stopped: nothing written
 ]]
+--@include "codes"
 --@include "retryFailedJob"
 local failedKey, waitKey, markerKey, activeKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local prefix, id = ARGV[1], ARGV[2]
 local code, status = retryFailedJob(prefix, id, waitKey, failedKey, activeKey, { failed = true, stopped = true })
-if code == 0 then return { 0 } end
-if code == -1 then return { -1, status } end
+if code ~= CODE.OK then return { code, status } end
 redis.call('ZADD', markerKey, 0, '0')
-return { 1, redis.call('HGETALL', prefix .. 'job:' .. id) }
+return { CODE.OK, redis.call('HGETALL', prefix .. 'job:' .. id) }

@@ -1,8 +1,8 @@
--- Hand a job that lost its executor (crashed child, dead worker, expired lease) back to the front of its
--- queue, counting the crash in `stalls`; past maxStalls it fails as abandoned instead of looping forever.
--- With countStall false (a plain hand-back, e.g. on shutdown) nothing is counted and the job never fails.
--- The caller has already removed `id` from the active set and included "trimFailed".
--- Returns 1 when requeued, 0 when failed.
+-- Hand a job that lost its executor (crashed or killed worker process, dead supervisor) back to the front
+-- of its queue, counting the crash in `stalls`; past maxStalls it fails as abandoned instead of looping
+-- forever. With countStall false (a plain hand-back, e.g. on shutdown) nothing is counted and the job
+-- never fails. The caller has already removed `id` from the active set and included "codes" and
+-- "trimFailed". Returns CODE.OK when requeued, CODE.ABANDONED when failed.
 local function requeueOrAbandon(jobKey, id, waitKey, failedKey, maxStalls, now, reason, countStall, prefix, failedLimit)
   redis.call('HDEL', jobKey, 'token', 'worker')
   local stalls = 0
@@ -15,9 +15,9 @@ local function requeueOrAbandon(jobKey, id, waitKey, failedKey, maxStalls, now, 
     trimFailed(failedKey, prefix, failedLimit)
     local fttl = tonumber(redis.call('HGET', jobKey, 'fttl'))
     if fttl then redis.call('PEXPIRE', jobKey, fttl * 1000) end
-    return 0
+    return CODE.ABANDONED
   end
   redis.call('HSET', jobKey, 'status', 'queued', 'lastStall', reason)
   redis.call('LPUSH', waitKey, id)
-  return 1
+  return CODE.OK
 end

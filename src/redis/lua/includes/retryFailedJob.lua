@@ -4,13 +4,14 @@
 -- the retries its retry policy used start again from 0 (an operator's retry gives the policy
 -- afresh) and its expiry is removed. `accepted` is a set of the statuses
 -- the caller may retry. Never touches a job in the active set. The caller sets the wake-up marker.
--- Returns 1 when requeued; 0 when the job has no hash; -1 and the job's status when it is not accepted.
+-- Returns CODE.OK when requeued; CODE.NO_JOB when the job has no hash; CODE.WRONG_STATE and the job's
+-- status when it is not accepted. The caller includes "codes".
 local function retryFailedJob(prefix, id, waitKey, failedKey, activeKey, accepted)
   local jobKey = prefix .. 'job:' .. id
   local status = redis.call('HGET', jobKey, 'status')
-  if not status then return 0 end
-  if redis.call('ZSCORE', activeKey, id) then return -1, 'started' end
-  if not accepted[status] then return -1, status end
+  if not status then return CODE.NO_JOB end
+  if redis.call('ZSCORE', activeKey, id) then return CODE.WRONG_STATE, 'started' end
+  if not accepted[status] then return CODE.WRONG_STATE, status end
   local err = redis.call('HGET', jobKey, 'error')
   if err then
     local history = {}
@@ -33,5 +34,5 @@ local function retryFailedJob(prefix, id, waitKey, failedKey, activeKey, accepte
   redis.call('PERSIST', jobKey)
   redis.call('ZREM', failedKey, id)
   redis.call('RPUSH', waitKey, id)
-  return 1
+  return CODE.OK
 end

@@ -1,0 +1,46 @@
+// What running one job needs, and the one mapper that takes it from a job's record: a job a worker
+// process claimed, or one built for enqueue({ now: true }). Sent as is to the worker process that runs
+// the failure epilogue of a killed job.
+import type { JobRecord } from '../queue/job.js';
+
+export interface ExecutionRequest {
+  /** Site-namespaced job id (`site||id`). */
+  id: string;
+  site: string;
+  queue: string;
+  /** Dotted path of the function to run. */
+  method: string;
+  jobName: string;
+  /** The job's kwargs as stored (an object when it was enqueued through bench-worker). */
+  kwargs: unknown;
+  user: string | undefined;
+  /** Seconds the job may run. */
+  timeout: number;
+  /** 1 on the first run; higher when it runs again after its worker died. */
+  attempt: number;
+  /** Frappe's `event`, stored with the job. */
+  event: string | undefined;
+  /** Dotted paths of callbacks run after the job (their errors never change its outcome). */
+  onSuccess: string | undefined;
+  onFailure: string | undefined;
+  /** enqueueDoc: the document whose controller method `method` names. */
+  doc: { doctype: string; name: string } | undefined;
+}
+
+export function executionRequest(job: JobRecord): ExecutionRequest {
+  return {
+    id: job.id,
+    site: job.site,
+    queue: job.queue,
+    method: job.method,
+    jobName: job.jobName,
+    kwargs: job.kwargs,
+    user: job.user,
+    timeout: job.timeout,
+    attempt: Math.max(1, job.attempts),
+    event: job.event,
+    onSuccess: job.onSuccess,
+    onFailure: job.onFailure,
+    doc: job.doctype !== undefined && job.docname !== undefined ? { doctype: job.doctype, name: job.docname } : undefined,
+  };
+}

@@ -1,0 +1,122 @@
+// A worker process's side of the Redis protocol, as typed calls: the one round trip that ends finished
+// jobs and claims more (fetch.lua), the hand-back of a claimed job it will not run, and the blocking
+// wait for new work. Only this module knows these scripts' KEYS/ARGV order.
+import type { Redis } from 'ioredis';
+import { ScriptCode } from '../redis/codes.js';
+import { queueKeys, type QueueKeys } from '../redis/keys.js';
+import { runScript } from '../redis/scripts.js';
+import { REALTIME_CHANNEL } from '../realtime/realtime.js';
+import { CLAIM_FIELDS, jobFromClaim, type JobRecord } from '../queue/job.js';
+
+/** How a running job ended, as the fetch script records it. */
+export type Ending =
+  | { kind: 'finished'; result: string }
+  /** retryMs > 0: schedule it again; history: every attempt's error so far as JSON, or "" to keep it. */
+  | { kind: 'failed'; error: string; retryMs: number; history: string }
+  | { kind: 'stopped'; error: string };
+
+/** One ended job, to be recorded by the next fetch call. */
+export interface EndedJob {
+  queue: string;
+  id: string;
+  token: string;
+  ending: Ending;
+}
+
+/** A job this process claimed. */
+export interface ClaimedJob {
+  record: JobRecord;
+  token: string;
+}
+
+export interface FetchReply {
+  /** False when the process's liveness stamp lapsed: it claimed nothing and may claim nothing more. */
+  ownerAlive: boolean;
+  /** Ms until the next scheduled job of the listened queues falls due; -1: none. */
+  nextScheduledMs: number;
+  /** One script code per ended job, in order (OK, RETRY_SCHEDULED, REPLAYED, LEASE_LOST, NO_JOB). */
+  endCodes: number[];
+  claimed: ClaimedJob[];
+}
+
+export type ReleaseMode = 'crash' | 'blameless' | 'unstarted';
+const RELEASE_MODES: Record<ReleaseMode, string> = { crash: '1', blameless: '0', unstarted: 'u' };
+const ENDING_CODES = { finished: 'f', failed: 'x', stopped: 's' } as const;
+
+export class Fetcher {
+  private readonly keysByQueue = new Map<string, QueueKeys>();
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly benchId: string,
+    /** Name of the worker process: the owner of what it claims. */
+    private readonly owner: string,
+    /** How long a replayed call still finds what its first run claimed (ms). */
+    private readonly recordMs: number,
+    private readonly failedLimit: number,
+  ) {}
+
+  keys(queue: string): QueueKeys {
+    let keys = this.keysByQueue.get(queue);
+    if (!keys) {
+      keys = queueKeys(this.benchId, queue);
+      this.keysByQueue.set(queue, keys);
+    }
+    return keys;
+  }
+
+  /**
+   * End `ended` and claim up to `count` jobs from `queues` (highest priority first), in one script call.
+   * `requestId` is unique per call; calling again with the same id and arguments (after an error) is a
+   * replay: it returns the jobs the first call claimed and ends nothing twice.
+   */
+  async fetch(queues: readonly string[], ended: readonly EndedJob[], count: number, requestId: string): Promise<FetchReply> {
+    const keys: string[] = [];
+    const args: (string | number)[] = [this.owner, requestId, count, this.recordMs, this.failedLimit, REALTIME_CHANNEL, CLAIM_FIELDS.length, ...CLAIM_FIELDS];
+    for (const queue of queues) {
+      const k = this.keys(queue);
+      keys.push(k.wait, k.active, k.marker, k.delayed, k.owners, k.finished, k.failed);
+      const mine = ended.filter((job) => job.queue === queue);
+      args.push(queue, k.prefix, mine.length);
+      for (const { id, token, ending } of mine) {
+        if (ending.kind === 'finished') args.push(id, token, 'f', ending.result);
+        else if (ending.kind === 'failed') args.push(id, token, ENDING_CODES.failed, ending.error, ending.retryMs, ending.history);
+        else args.push(id, token, ENDING_CODES.stopped, ending.error, 0, '');
+      }
+    }
+    const reply = (await runScript(this.redis, 'fetch', keys, args)) as [number, number, number[], ...(string | number | null)[]];
+    const [status, nextScheduledMs, endCodes] = reply;
+    const claimed: ClaimedJob[] = [];
+    const width = 3 + CLAIM_FIELDS.length;
+    for (let i = 3; i + width <= reply.length; i += width) {
+      const queue = queues[Number(reply[i]) - 1] as string;
+      const id = reply[i + 1] as string;
+      const token = reply[i + 2] as string;
+      const values = reply.slice(i + 3, i + width) as (string | null)[];
+      claimed.push({ record: jobFromClaim(id, queue, values, this.owner), token });
+    }
+    return { ownerAlive: status !== ScriptCode.OWNER_LOST, nextScheduledMs, endCodes, claimed };
+  }
+
+  /**
+   * Hand a claimed job back to the front of its queue, fenced by its token: `unstarted` also takes back
+   * the attempt its claim counted, `blameless` counts nothing, `crash` counts a crash. Resolves to OK,
+   * ABANDONED or LEASE_LOST.
+   */
+  async release(job: { queue: string; id: string; token: string }, mode: ReleaseMode, maxStalls: number, reason: string): Promise<number> {
+    const k = this.keys(job.queue);
+    return Number(
+      await runScript(this.redis, 'release', [k.active, k.wait, k.marker, k.failed], [
+        k.prefix, job.id, job.token, RELEASE_MODES[mode], maxStalls, reason, this.failedLimit,
+      ]),
+    );
+  }
+
+  /** Block on `client` (a dedicated connection) until a marker of one of `queues` is set, or timeout. */
+  async waitForWork(client: Redis, queues: readonly string[], timeoutSeconds: number): Promise<boolean> {
+    // BZPOPMIN takes fractional seconds; 0 would mean forever.
+    const markers = queues.map((q) => this.keys(q).marker);
+    const reply = await client.bzpopmin(...markers, Math.max(0.01, timeoutSeconds));
+    return reply !== null;
+  }
+}

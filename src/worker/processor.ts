@@ -1,0 +1,375 @@
+// The job loop of a worker process: it claims jobs for its free slots, runs them, and records how each
+// ended, all on its own Redis connection. It is the one owner of "a job ended" while its process lives.
+//   1. Every job that ends in one turn of the event loop is recorded by the next fetch call, which also
+//      claims jobs for the slots that are free (one round trip; at concurrency 1, ending a job and
+//      claiming the next is that one call). Claims go out in up to two calls in flight, each for at most
+//      half the slots, so that Redis works on one while this process runs the jobs of the other.
+//   2. When the queues are empty it blocks on their wake-up markers (a connection of its own) until an
+//      enqueue, or until the next scheduled job is due.
+//   3. A job past its timeout gets its AbortSignal fired; one past timeout + job_timeout_grace is
+//      reported by the watchdog thread, and the supervisor kills the process.
+//   4. It stops claiming when asked to stop, when it reached its job or memory limit (retiring), or when
+//      its liveness stamp lapsed; it then finishes its running jobs and ends.
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Redis } from 'ioredis';
+import { BenchError, serializeError, type SerializedError } from '../errors.js';
+import { JobControl } from '../jobs/context.js';
+import { executeJob, type ExecutionEnv } from '../jobs/execute.js';
+import { executionRequest } from '../jobs/request.js';
+import type { Logger } from '../log/logger.js';
+import type { JobRecord } from '../queue/job.js';
+import { nextRetryDelayMs } from '../queue/retry.js';
+import { ScriptCode, scriptCodeName } from '../redis/codes.js';
+import { withDeadline } from '../redis/connection.js';
+import { pause, unlessAborted } from '../util/abortable.js';
+import type { EndedJob, Ending, FetchReply, Fetcher } from './fetcher.js';
+import type { RetireReason, WorkerStats } from './protocol.js';
+import { orderQueues, type DequeueStrategy } from './strategy.js';
+import { claimRequestId, type SlotBoard } from './watchdog.js';
+
+/** Fetch calls in flight at once: Redis ends and claims one batch while this process runs the other. */
+const MAX_CALLS_IN_FLIGHT = 2;
+/** How often running jobs are checked against their timeout. */
+const TIMEOUT_SWEEP_MS = 250;
+/** How often the process's resident memory is sampled (between jobs) for worker_max_memory_mb. */
+const RSS_SAMPLE_MS = 1000;
+
+export interface ProcessorOptions {
+  fetcher: Fetcher;
+  /** Opens a dedicated connection for the blocking wait. */
+  blockingConnection(): Promise<Redis>;
+  env: ExecutionEnv;
+  log: Logger;
+  board: SlotBoard;
+  tag: string;
+  queues: readonly string[];
+  strategy: DequeueStrategy;
+  concurrency: number;
+  burst: boolean;
+  blockSeconds: number;
+  jobTimeoutGraceSeconds: number;
+  maxStalls: number;
+  maxJobs: number;
+  maxRssBytes: number;
+  /** Told once: the process stops claiming for good (retiring, stamp lost, burst drained). */
+  onRetire(reason: RetireReason | 'owner lost' | 'drained'): void;
+}
+
+/** One running job. */
+interface Running {
+  slot: number;
+  record: JobRecord;
+  token: string;
+  /** performance.now() ms. */
+  startedAt: number;
+  abortAt: number;
+  control: JobControl;
+  timedOut: boolean;
+}
+
+type State = 'running' | 'stopping' | 'stopped';
+
+export class Processor {
+  private readonly slots: (Running | undefined)[];
+  private readonly freeSlots: number[];
+  private running = 0;
+  /** Slots asked for by the claim calls in flight. */
+  private reserved = 0;
+  private callsInFlight = 0;
+  /** Ended jobs sent in calls still in flight (a call that only claims does not hold up a stop). */
+  private endsInFlight = 0;
+  private calls = 0;
+  private ended: EndedJob[] = [];
+  private flushScheduled = false;
+  /** The last claim got fewer jobs than it asked for: the queues are empty (until a marker says otherwise). */
+  private queuesEmpty = false;
+  private nextScheduledMs = -1;
+  private waiting = false;
+  private blocking: Redis | undefined;
+  private lastQueue: string | undefined;
+  private state: State = 'running';
+  /** Claiming is over for good (the reason was reported). */
+  private retired = false;
+  private readonly stopRequest = new AbortController();
+  private readonly sweep: NodeJS.Timeout;
+  private readonly idleWaiters: (() => void)[] = [];
+  private rssSampledAt = -Infinity;
+  /** Hand-backs of jobs claimed while stopping, still in flight. */
+  private handBacks = 0;
+  readonly stats: WorkerStats = { successful: 0, failed: 0, workingMs: 0, jobsRun: 0, current: [], rss: 0 };
+
+  constructor(private readonly options: ProcessorOptions) {
+    this.slots = new Array<Running | undefined>(options.concurrency).fill(undefined);
+    this.freeSlots = Array.from({ length: options.concurrency }, (_, i) => options.concurrency - 1 - i);
+    this.sweep = setInterval(() => this.sweepTimeouts(), TIMEOUT_SWEEP_MS);
+    this.sweep.unref();
+  }
+
+  /** Start claiming. */
+  start(): void {
+    this.scheduleFlush();
+  }
+
+  /** Ids of the jobs running now. */
+  currentJobs(): string[] {
+    const ids: string[] = [];
+    for (const r of this.slots) if (r) ids.push(r.record.id);
+    return ids;
+  }
+
+  get runningJobs(): number {
+    return this.running;
+  }
+
+  /**
+   * Claim nothing more; resolves once every running job ended and was recorded. A claim still in flight
+   * is not waited for: if the process exits before its reply, its jobs are handed back by the supervisor.
+   */
+  stop(): Promise<void> {
+    if (this.state === 'running') {
+      this.state = 'stopping';
+      this.stopRequest.abort();
+      this.blocking?.disconnect();
+      this.scheduleFlush();
+    }
+    return this.whenIdle();
+  }
+
+  /** Resolves once nothing runs and nothing is left to record. */
+  whenIdle(): Promise<void> {
+    if (this.idle) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Running jobs (to hand back when the process must go before they end). */
+  runningEntries(): { queue: string; id: string; token: string }[] {
+    const out: { queue: string; id: string; token: string }[] = [];
+    for (const r of this.slots) if (r) out.push({ queue: r.record.queue, id: r.record.id, token: r.token });
+    return out;
+  }
+
+  close(): void {
+    clearInterval(this.sweep);
+    this.blocking?.disconnect();
+    this.state = 'stopped';
+  }
+
+  /** Nothing runs and every ended job is recorded (a claim still in flight may be dropped: see stop()). */
+  private get idle(): boolean {
+    return this.running === 0 && this.endsInFlight === 0 && this.ended.length === 0 && this.handBacks === 0;
+  }
+
+  private get claiming(): boolean {
+    return this.state === 'running' && !this.retired;
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** Record what ended and claim for the free slots, in one call, if a call may go out now. */
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.callsInFlight >= MAX_CALLS_IN_FLIGHT) return;
+    let want = 0;
+    if (this.claiming && !this.queuesEmpty && !this.waiting) {
+      const free = this.options.concurrency - this.running - this.reserved;
+      want = Math.min(free, Math.ceil(this.options.concurrency / MAX_CALLS_IN_FLIGHT));
+    }
+    if (this.ended.length === 0 && want <= 0) {
+      this.afterQuiet();
+      return;
+    }
+    const ended = this.ended;
+    this.ended = [];
+    const order = orderQueues(this.options.queues, this.options.strategy, this.lastQueue);
+    const call = ++this.calls;
+    this.callsInFlight++;
+    this.endsInFlight += ended.length;
+    this.reserved += Math.max(0, want);
+    void this.fetchRetrying(order, ended, Math.max(0, want), call).then((reply) => this.onReply(reply, ended, Math.max(0, want), call));
+  }
+
+  /** One fetch call, repeated as is (a replay, see fetch.lua) until Redis takes it. */
+  private async fetchRetrying(order: readonly string[], ended: EndedJob[], want: number, call: number): Promise<FetchReply> {
+    const requestId = claimRequestId(this.options.tag, call);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.options.fetcher.fetch(order, ended, want, requestId);
+      } catch (err) {
+        this.options.log.error({ err, attempt, ended: ended.length, claim: want }, 'fetch call failed; retrying');
+        await delay(Math.min(1000 * attempt, 5000));
+      }
+    }
+  }
+
+  private onReply(reply: FetchReply, ended: readonly EndedJob[], want: number, call: number): void {
+    this.callsInFlight--;
+    this.endsInFlight -= ended.length;
+    this.reserved -= want;
+    reply.endCodes.forEach((code, i) => {
+      if (code === ScriptCode.LEASE_LOST || code === ScriptCode.NO_JOB) {
+        const job = ended[i] as EndedJob;
+        this.options.log.warn({ jobId: job.id, queue: job.queue, code: scriptCodeName(code) }, 'job result discarded: it was no longer this worker\'s (it may run again elsewhere)');
+      }
+    });
+    if (!reply.ownerAlive) this.retire('owner lost');
+    this.nextScheduledMs = reply.nextScheduledMs;
+    if (want > 0) this.queuesEmpty = reply.claimed.length < want;
+    reply.claimed.forEach((job, i) => {
+      if (this.state !== 'running') void this.handBackUnstarted(job.record, job.token);
+      else this.startJob(job.record, job.token, call, i + 1);
+    });
+    if (reply.claimed.length > 0) this.lastQueue = reply.claimed[reply.claimed.length - 1]?.record.queue;
+    this.scheduleFlush();
+  }
+
+  /** Nothing to send: wait for work, end (burst), or report idle. */
+  private afterQuiet(): void {
+    if (this.idle) {
+      if (this.options.burst && this.claiming && this.queuesEmpty && this.callsInFlight === 0) this.retire('drained');
+      for (const resolve of this.idleWaiters.splice(0)) resolve();
+    }
+    if (this.claiming && this.queuesEmpty && !this.waiting && this.callsInFlight === 0 && !this.options.burst) void this.waitForWork();
+  }
+
+  /** Block until an enqueue sets a marker of the queues, or the next scheduled job falls due. */
+  private async waitForWork(): Promise<void> {
+    this.waiting = true;
+    const { blockSeconds } = this.options;
+    try {
+      this.blocking ??= await unlessAborted(this.options.blockingConnection(), this.stopRequest.signal);
+      const blocking = this.blocking;
+      if (blocking) {
+        const seconds = this.nextScheduledMs >= 0 ? Math.min(blockSeconds, this.nextScheduledMs / 1000) : blockSeconds;
+        const order = orderQueues(this.options.queues, this.options.strategy, this.lastQueue);
+        // A wait on a connection that silently stopped answering would hang: replace it after a deadline.
+        const wait = withDeadline(this.options.fetcher.waitForWork(blocking, order, seconds), (seconds + 5) * 1000, 'blocking wait hung');
+        await unlessAborted(wait, this.stopRequest.signal);
+      }
+    } catch (err) {
+      if (this.state === 'running') {
+        this.options.log.warn({ err }, 'blocking wait failed; replacing its connection');
+        this.blocking?.disconnect();
+        this.blocking = undefined;
+        await pause(500, this.stopRequest.signal);
+      }
+    } finally {
+      this.waiting = false;
+      this.queuesEmpty = false;
+      this.scheduleFlush();
+    }
+  }
+
+  private startJob(record: JobRecord, token: string, call: number, index: number): void {
+    const slot = this.freeSlots.pop() as number;
+    const now = performance.now();
+    const timeoutMs = record.timeout * 1000;
+    const entry: Running = { slot, record, token, startedAt: now, abortAt: now + timeoutMs, control: new JobControl(), timedOut: false };
+    this.slots[slot] = entry;
+    this.running++;
+    this.options.board.start(slot, now + timeoutMs + this.options.jobTimeoutGraceSeconds * 1000, call, index);
+    this.options.log.debug({ jobId: record.id, method: record.method, site: record.site, queue: record.queue, attempt: record.attempts }, 'job started');
+    executeJob(executionRequest(record), this.options.env, entry.control).then(
+      (json) => this.jobEnded(entry, { kind: 'finished', result: json }),
+      (err: unknown) => this.jobFailed(entry, err),
+    );
+  }
+
+  private jobFailed(entry: Running, err: unknown): void {
+    const error = entry.timedOut ? timeoutError(entry.record, err) : serializeError(err);
+    const retry = retryOf(entry.record, error);
+    this.jobEnded(entry, { kind: 'failed', error: JSON.stringify(error), retryMs: retry.delayMs, history: retry.history }, error);
+  }
+
+  private jobEnded(entry: Running, ending: Ending, error?: SerializedError): void {
+    // A job that returned after its timeout fired is failed all the same: its time was up.
+    if (ending.kind === 'finished' && entry.timedOut) return this.jobFailed(entry, undefined);
+    const { record } = entry;
+    this.options.board.end(entry.slot);
+    this.slots[entry.slot] = undefined;
+    this.freeSlots.push(entry.slot);
+    this.running--;
+    const durationMs = Math.round(performance.now() - entry.startedAt);
+    this.stats.workingMs += durationMs;
+    this.stats.jobsRun++;
+    this.ended.push({ queue: record.queue, id: record.id, token: entry.token, ending });
+    const log = this.options.log;
+    if (ending.kind === 'finished') {
+      this.stats.successful++;
+      if (log.isLevelEnabled('info')) log.info({ jobId: record.id, method: record.method, site: record.site, queue: record.queue, attempt: record.attempts, durationMs }, 'job finished');
+    } else {
+      this.stats.failed++;
+      const retrying = ending.kind === 'failed' && ending.retryMs > 0;
+      log.warn({ jobId: record.id, method: record.method, site: record.site, queue: record.queue, attempt: record.attempts, durationMs, err: error, ...(retrying ? { retryInMs: ending.retryMs } : {}) }, retrying ? 'job failed; retry scheduled' : 'job failed');
+    }
+    if (this.options.burst) this.queuesEmpty = false;
+    this.checkLimits();
+    this.scheduleFlush();
+  }
+
+  /** Retire once the job count or memory limit is reached (checked between jobs). */
+  private checkLimits(): void {
+    if (this.retired) return;
+    const { maxJobs, maxRssBytes } = this.options;
+    const now = performance.now();
+    if (now - this.rssSampledAt >= RSS_SAMPLE_MS) {
+      this.rssSampledAt = now;
+      this.stats.rss = process.memoryUsage.rss();
+    }
+    if (maxJobs > 0 && this.stats.jobsRun >= maxJobs) this.retire('max jobs');
+    else if (maxRssBytes > 0 && this.stats.rss > maxRssBytes) this.retire('max memory');
+  }
+
+  private retire(reason: RetireReason | 'owner lost' | 'drained'): void {
+    if (this.retired) return;
+    this.retired = true;
+    this.options.onRetire(reason);
+  }
+
+  /** A job claimed while stopping: back to the front of its queue, its attempt undone. */
+  private async handBackUnstarted(record: JobRecord, token: string): Promise<void> {
+    this.handBacks++;
+    try {
+      await this.options.fetcher.release({ queue: record.queue, id: record.id, token }, 'unstarted', this.options.maxStalls, 'claimed while its worker stopped');
+    } catch (err) {
+      this.options.log.warn({ err, jobId: record.id }, 'a claimed job could not be handed back; its worker\'s stamp will');
+    } finally {
+      this.handBacks--;
+      this.scheduleFlush();
+    }
+  }
+
+  private sweepTimeouts(): void {
+    if (this.running === 0) return;
+    const now = performance.now();
+    for (const entry of this.slots) {
+      if (!entry || entry.timedOut || now < entry.abortAt) continue;
+      entry.timedOut = true;
+      this.options.log.warn({ jobId: entry.record.id, timeoutSeconds: entry.record.timeout }, 'job timed out; aborting it');
+      entry.control.abort(new BenchError('ERR_JOB_TIMEOUT', `job exceeded its timeout of ${entry.record.timeout} s`));
+    }
+  }
+}
+
+/** The retry of a failed job under its policy (with every attempt's error so far), if it has a policy. */
+function retryOf(job: JobRecord, error: SerializedError): { delayMs: number; history: string } {
+  if (!job.retry) return { delayMs: 0, history: '' };
+  const history = JSON.stringify([...job.errors, error]);
+  // Out of retries: fail, still keeping every attempt's error.
+  return { delayMs: nextRetryDelayMs(job.retry, job.retries) ?? 0, history };
+}
+
+/** The error of a job that ran past its timeout (with what it threw once aborted, if anything). */
+export function timeoutError(job: Pick<JobRecord, 'timeout'>, thrown: unknown): SerializedError {
+  const err = serializeError(new BenchError('ERR_JOB_TIMEOUT', `job exceeded its timeout of ${job.timeout} s and was stopped`));
+  if (thrown !== undefined) {
+    const cause = serializeError(thrown);
+    err.stack = `${err.stack ?? ''}\nCaused by: ${cause.stack ?? cause.message}`;
+  }
+  return err;
+}
+
+export { retryOf };
