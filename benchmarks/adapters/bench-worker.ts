@@ -1,13 +1,14 @@
 // bench-worker under test. Orchestrator side: a temp bench written at run time (a site, and an app
-// "bench" whose apps/bench/bench/tasks.ts exports the no-op job) and a BenchClient for the enqueue
-// paths. Worker side (runWorker): one supervisor, new Worker({ numWorkers, concurrency, burst }) on
-// queue "default"; the job module records its timestamps in each child and writes them on exit.
+// "bench" whose apps/bench/bench/tasks.mjs exports the no-op job; tasks.ts with BW_BENCH_JOBS=ts) and a
+// BenchClient for the enqueue paths. Worker side (runWorker): one supervisor of the compiled runtime
+// (dist/, as `bench worker` runs), new Supervisor({ numWorkers, concurrency, burst }) on queue
+// "default"; the job module records its timestamps in each worker process and writes them on exit.
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { BenchClient, createLogger, loadBenchConfig, Supervisor } from '../../src/index.ts';
+import { BenchClient } from '../../src/index.ts';
 import { benchKeys } from '../../src/redis/keys.ts';
 import { startNodeWorker, type NodeWorkerInput } from '../lib/node-worker.ts';
 import { onExit } from '../lib/redis-server.ts';
@@ -15,27 +16,32 @@ import { monoMs, readVmHwmKb, type Adapter, type EnqueueMode, type RunningWorker
 import { runConcurrently, chunks } from '../lib/stats.ts';
 
 const SITE = 'bench.local';
+const DIST_INDEX = new URL('../../dist/index.js', import.meta.url).href;
 const METHOD = 'bench.tasks.noop';
 const BENCH_ID = 'bwbench';
 
-/** The no-op job module, written into the temp bench. Plain TS the job children load through tsx. */
-const TASKS_TS = `// No-op job of the benchmark (written by benchmarks/adapters/bench-worker.ts). It records, in this
-// child process, its first start, last end, count and enqueue-to-start latencies, and writes them to
-// $BW_BENCH_STATS_DIR/<pid>.json when the child exits. With $BW_BENCH_STOP_AFTER, the job that
+/** Which job module the benchmark writes: .mjs (plain JavaScript), or .ts (loaded through tsx) with BW_BENCH_JOBS=ts. */
+export const JOB_MODULE_KIND: 'mjs' | 'ts' = process.env['BW_BENCH_JOBS'] === 'ts' ? 'ts' : 'mjs';
+
+/** The no-op job module, written into the temp bench: plain JavaScript, saved as .mjs or (loaded through tsx) as .ts. */
+const TASKS_SOURCE = `// No-op job of the benchmark (written by benchmarks/adapters/bench-worker.ts). It records, in this
+// worker process, its first start, last end, count and enqueue-to-start latencies, and writes them to
+// $BW_BENCH_STATS_DIR/<pid>.json when the process exits. With $BW_BENCH_STOP_AFTER, the job that
 // completes that count sends SIGUSR2 to the supervisor, which then stops (warm).
 import { readFileSync, writeFileSync } from 'node:fs';
 
-const stats = { first: 0, last: 0, count: 0, latencies: [] as number[], hwmKb: 0 };
+const stats = { first: 0, last: 0, count: 0, latencies: [], hwmKb: 0 };
 let hooked = false;
-const mono = (): number => Number(process.hrtime.bigint()) / 1e6;
+const stopAfter = Number(process.env['BW_BENCH_STOP_AFTER'] ?? 0);
+const mono = () => Number(process.hrtime.bigint()) / 1e6;
 
-function dump(): void {
+function dump() {
   const match = /^VmHWM:\\s+(\\d+)\\s+kB/m.exec(readFileSync('/proc/self/status', 'utf8'));
   stats.hwmKb = match ? Number(match[1]) : 0;
   writeFileSync(\`\${process.env['BW_BENCH_STATS_DIR']}/\${process.pid}.json\`, JSON.stringify(stats));
 }
 
-export function noop(kwargs: { t?: number; w?: number }): void {
+export function noop(kwargs) {
   const now = mono();
   if (!hooked) {
     hooked = true;
@@ -45,7 +51,7 @@ export function noop(kwargs: { t?: number; w?: number }): void {
   if (typeof kwargs.t === 'number' && !kwargs.w) stats.latencies.push(now - kwargs.t);
   stats.count++;
   stats.last = mono();
-  if (stats.count === Number(process.env['BW_BENCH_STOP_AFTER'] ?? 0)) process.kill(process.ppid, 'SIGUSR2');
+  if (stats.count === stopAfter) process.kill(process.ppid, 'SIGUSR2');
 }
 `;
 
@@ -59,7 +65,7 @@ export function writeTempBench(target: Target): string {
     JSON.stringify({ redis_queue: `redis://${target.host}:${target.port}`, bench_id: BENCH_ID, max_queued_jobs: 1_000_000_000 }, null, 2),
   );
   writeFileSync(path.join(dir, 'sites', SITE, 'site_config.json'), '{}\n');
-  writeFileSync(path.join(dir, 'apps', 'bench', 'bench', 'tasks.ts'), TASKS_TS);
+  writeFileSync(path.join(dir, 'apps', 'bench', 'bench', `tasks.${JOB_MODULE_KIND}`), TASKS_SOURCE);
   return dir;
 }
 
@@ -134,6 +140,8 @@ export async function runWorker(input: NodeWorkerInput, ready: () => void): Prom
   try {
     process.env['BW_BENCH_STATS_DIR'] = statsDir;
     process.env['BW_BENCH_STOP_AFTER'] = spec.mode === 'count' ? String(spec.expect) : '0';
+    // The compiled runtime, as `bench worker` runs it (the orchestrator runs the sources under tsx).
+    const { Supervisor, createLogger, loadBenchConfig } = (await import(DIST_INDEX)) as typeof import('../../src/index.ts');
     const bench = loadBenchConfig(String(input.options['benchPath']));
     const children = spec.children ?? 1;
     const worker = new Supervisor({

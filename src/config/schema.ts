@@ -35,23 +35,23 @@ export const KEY_SPECS = {
   max_job_payload_bytes: { kind: 'positiveInt', doc: 'Largest accepted job payload (kwargs JSON), in bytes.' },
   job_timeout_grace: {
     kind: 'nonNegativeInt',
-    doc: 'Seconds between a job timeout (AbortSignal fired) and killing its child process.',
+    doc: 'Seconds between a job timeout (AbortSignal fired) and killing its worker process.',
   },
   worker_lease_ttl: {
     kind: 'positiveInt',
-    doc: 'Seconds a running job\'s lease lasts without renewal; a dead worker\'s jobs return to the queue after it.',
+    doc: 'Seconds a worker process\'s liveness stamp lasts without renewal; the jobs of a dead worker return to the queue after it.',
   },
   job_crash_limit: {
     kind: 'positiveInt',
     doc: 'Times a job may take down its worker (crash, kill) and be requeued before it fails as abandoned.',
   },
   worker_max_jobs: {
-    kind: 'positiveInt',
-    doc: 'Jobs a job-running child runs before it is replaced (plus a random 0-50), to contain leaks.',
+    kind: 'nonNegativeInt',
+    doc: 'Jobs a worker process runs before it is replaced (plus a random 0-1%); 0 turns it off.',
   },
   worker_max_memory_mb: {
     kind: 'nonNegativeInt',
-    doc: 'Resident memory (MiB) past which a job-running child is replaced between jobs; 0 turns it off.',
+    doc: 'Resident memory (MiB) past which a worker process is replaced between jobs; 0 turns it off.',
   },
   bench_id: { kind: 'benchId', doc: 'Namespace of this bench in Redis. Default: the bench path, "/" turned into "-".' },
   rq_username: { kind: 'string', doc: 'Redis ACL user (used when use_rq_auth is true).' },
@@ -124,7 +124,7 @@ export const DEFAULTS = {
   job_timeout_grace: 3,
   worker_lease_ttl: 30,
   job_crash_limit: 3,
-  worker_max_jobs: 5000,
+  worker_max_jobs: 100_000,
   worker_max_memory_mb: 1024,
   use_rq_auth: false,
   background_workers: 1,

@@ -1,13 +1,16 @@
 // Builds the JobContext a job (and its hooks and callbacks) receives: the fixed facts of the job plus
 // the transaction it runs in (ctx.db, afterCommit, enqueueAfterCommit, publishRealtime). What costs
-// something to make (the job's logger, its AbortSignal, the transaction) is made on first use: most
-// jobs never touch some of them, and a worker process runs tens of thousands of jobs a second.
+// something to make (the job's logger, its AbortSignal, the transaction, a bound method) is made on
+// first use: most jobs never touch some of them, and a worker process runs tens of thousands of jobs
+// a second. Its members can be destructured (`{ db, log, enqueue }`); a spread copies only the plain
+// facts (site, jobId, ...), not the members made on use.
 import type { Transaction } from '../db/transaction.js';
 import type { Logger } from '../log/logger.js';
 import type { EnqueueOptions, JobMethod } from '../queue/client.js';
 import type { TransactionalRealtimeOptions } from '../realtime/realtime.js';
 import type { ExecutionRequest } from './request.js';
 import type { JobContext, JobInfo } from './types.js';
+import type { AfterCommitCallback } from '../db/transaction.js';
 
 /**
  * A job's abort handle. Its AbortController is made only when the job asks for ctx.signal; an abort
@@ -44,10 +47,10 @@ export class JobControl {
 
 /** What every context of one run of a job shares. */
 export interface JobScope {
-  request: ExecutionRequest;
+  readonly request: ExecutionRequest;
   /** The site's merged config. */
-  config: Readonly<Record<string, unknown>>;
-  control: JobControl;
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly control: JobControl;
   /** The job's logger (jobId, site, queue and method bound), made on first call. */
   log(): Logger;
   /** A new transaction on the site's database. */
@@ -55,45 +58,75 @@ export interface JobScope {
   enqueue(method: JobMethod, options?: Partial<EnqueueOptions>): Promise<string>;
 }
 
-export interface ContextHandle {
-  ctx: JobContext;
-  /** The context's transaction, if the job used it. */
-  transaction(): Transaction | undefined;
-}
-
 /** The context of one run of the job function (or of a hook / callback), in a transaction of its own. */
-export function contextFor(scope: JobScope, retry: number): ContextHandle {
-  let tx: Transaction | undefined;
-  const transaction = (): Transaction => (tx ??= scope.begin());
-  const { request } = scope;
-  const ctx: JobContext = {
-    site: request.site,
-    jobId: request.id,
-    queue: request.queue,
-    method: request.method,
-    jobName: request.jobName,
-    user: request.user,
-    attempt: request.attempt,
-    timeout: request.timeout,
-    config: scope.config,
-    retry,
-    get log() {
-      return scope.log();
-    },
-    get signal() {
-      return scope.control.signal;
-    },
-    get db() {
-      return transaction();
-    },
-    enqueue: (method, options) => scope.enqueue(method, options),
-    afterCommit: (callback) => transaction().afterCommit(callback),
-    enqueueAfterCommit: (method, options) => transaction().enqueueAfterCommit(method, options),
-    publishRealtime: (event: string, message?: unknown, options: TransactionalRealtimeOptions = {}) =>
+export class Context implements JobContext {
+  readonly site: string;
+  readonly jobId: string;
+  readonly queue: string;
+  readonly method: string;
+  readonly jobName: string;
+  readonly user: string | undefined;
+  readonly attempt: number;
+  readonly timeout: number;
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly retry: number;
+  #tx: Transaction | undefined;
+  readonly #scope: JobScope;
+
+  constructor(scope: JobScope, retry: number) {
+    const { request } = scope;
+    this.site = request.site;
+    this.jobId = request.id;
+    this.queue = request.queue;
+    this.method = request.method;
+    this.jobName = request.jobName;
+    this.user = request.user;
+    this.attempt = request.attempt;
+    this.timeout = request.timeout;
+    this.config = scope.config;
+    this.retry = retry;
+    this.#scope = scope;
+  }
+
+  /** The transaction, if the job used it. */
+  get begun(): Transaction | undefined {
+    return this.#tx;
+  }
+
+  get log(): Logger {
+    return this.#scope.log();
+  }
+
+  get signal(): AbortSignal {
+    return this.#scope.control.signal;
+  }
+
+  get db(): Transaction {
+    return this.transaction();
+  }
+
+  get enqueue(): (method: JobMethod, options?: Partial<EnqueueOptions>) => Promise<string> {
+    return (method, options) => this.#scope.enqueue(method, options);
+  }
+
+  get afterCommit(): (callback: AfterCommitCallback) => void {
+    return (callback) => this.transaction().afterCommit(callback);
+  }
+
+  get enqueueAfterCommit(): (method: JobMethod, options?: Partial<EnqueueOptions>) => void {
+    return (method, options) => this.transaction().enqueueAfterCommit(method, options);
+  }
+
+  get publishRealtime(): (event: string, message?: unknown, options?: TransactionalRealtimeOptions) => Promise<void> {
+    return (event, message, options = {}) =>
       // Frappe's msgprint goes to the current user when no room or user is given.
-      transaction().publishRealtime(event, message, event === 'msgprint' && options.user === undefined && options.room === undefined ? { ...options, user: request.user } : options),
-  };
-  return { ctx, transaction: () => tx };
+      this.transaction().publishRealtime(event, message, event === 'msgprint' && options.user === undefined && options.room === undefined ? { ...options, user: this.user } : options);
+  }
+
+  private transaction(): Transaction {
+    this.#tx ??= this.#scope.begin();
+    return this.#tx;
+  }
 }
 
 export function jobInfo(request: ExecutionRequest, kwargs: Record<string, unknown>): JobInfo {

@@ -19,7 +19,8 @@ import type { BenchConfig, SiteConfig } from '../config/load.js';
 import type { Logger } from '../log/logger.js';
 import type { EnqueueOptions, JobMethod } from '../queue/client.js';
 import { REALTIME_CHANNEL, type RealtimeEnvelope } from '../realtime/realtime.js';
-import { contextFor, JobControl, jobInfo, type JobScope } from './context.js';
+import type { Transaction } from '../db/transaction.js';
+import { Context, JobControl, jobInfo, type JobScope } from './context.js';
 import { loadDocMethod } from './doc-method.js';
 import { siteHooks, type JobHooks } from './hooks.js';
 import { loadMethod } from './loader.js';
@@ -43,10 +44,14 @@ export const MAX_RETRIES = 5;
 
 type JobCall = (kwargs: Record<string, unknown>, ctx: JobContext) => unknown;
 
-/** Per environment (so per process): its site databases and its resolved job functions by site config. */
+/**
+ * Per environment (so per process): its site databases, and by site config (a changed config file
+ * gives a new object, so a new resolution) its hooks and its resolved job functions.
+ */
 interface EnvState {
   databases: SiteDbCache;
   calls: WeakMap<SiteConfig, Map<string, JobCall>>;
+  hooks: WeakMap<SiteConfig, JobHooks>;
 }
 
 const states = new WeakMap<ExecutionEnv, EnvState>();
@@ -63,6 +68,7 @@ function stateOf(env: ExecutionEnv): EnvState {
         publish: publish ? (envelope) => publishSafely(publish, envelope, env.log) : undefined,
       }),
       calls: new WeakMap(),
+      hooks: new WeakMap(),
     };
     states.set(env, state);
   }
@@ -76,13 +82,36 @@ export async function closeSiteDatabases(env: ExecutionEnv): Promise<void> {
 }
 
 /** Run the job of `request`; resolves to its result as JSON, or throws what the job threw. */
-export async function executeJob(request: ExecutionRequest, env: ExecutionEnv, control: JobControl): Promise<string> {
-  const run = prepareRun(request, env, control);
+export function executeJob(request: ExecutionRequest, env: ExecutionEnv, control: JobControl): Promise<string> {
+  const state = stateOf(env);
+  const run = new JobRun(request, env, env.siteConfig(request.site), control);
+  // The common case, once the site's hooks and the method are resolved: no hooks, no callbacks.
+  const hooks = state.hooks.get(run.site);
+  const call = request.doc === undefined ? state.calls.get(run.site)?.get(request.method) : undefined;
+  if (hooks && call && hooks.before.length === 0 && hooks.after.length === 0 && request.onSuccess === undefined && request.onFailure === undefined) {
+    return runPlain(run, call);
+  }
+  return runFull(run);
+}
+
+async function runPlain(run: JobRun, call: JobCall): Promise<string> {
+  try {
+    run.kwargs = kwargsOf(run.request);
+    return (await runAttempts(run, call, NO_HOOKS)).json;
+  } catch (error) {
+    await logJobError(run, error);
+    throw error;
+  }
+}
+
+async function runFull(run: JobRun): Promise<string> {
+  const { request, env } = run;
   let outcome: Outcome;
   let hooks: JobHooks | undefined;
   try {
     run.kwargs = kwargsOf(request);
     hooks = await siteHooks(env.bench.appsDir, run.site);
+    stateOf(env).hooks.set(run.site, hooks);
     const call = await resolveJob(run);
     outcome = { ok: true, ...(await runAttempts(run, call, hooks)) };
   } catch (error) {
@@ -95,42 +124,41 @@ export async function executeJob(request: ExecutionRequest, env: ExecutionEnv, c
   return outcome.json;
 }
 
-/** What one job's run needs, passed around its steps. */
-interface JobRun {
-  request: ExecutionRequest;
-  env: ExecutionEnv;
-  site: SiteConfig;
-  scope: JobScope;
-  control: JobControl;
-  /** Epoch ms past which no retry starts (the job's timeout). */
-  deadline: number;
-  kwargs: Record<string, unknown>;
-}
+const NO_HOOKS: JobHooks = { before: [], after: [] };
 
 type Outcome = { ok: true; value: unknown; json: string } | { ok: false; error: unknown };
 
-/** What a job's run needs, built before the job function (or a killed job's epilogue) runs. */
-function prepareRun(request: ExecutionRequest, env: ExecutionEnv, control: JobControl): JobRun {
-  const site = env.siteConfig(request.site);
-  let log: Logger | undefined;
-  const jobLog = (): Logger => (log ??= env.log.child({ jobId: request.id, site: request.site, queue: request.queue, method: request.method }));
-  const enqueue = env.enqueue(request.site);
-  return {
-    request,
-    env,
-    site,
-    control,
-    deadline: Date.now() + request.timeout * 1000,
-    kwargs: {},
-    scope: {
-      request,
-      config: site.merged,
-      control,
-      log: jobLog,
-      begin: () => stateOf(env).databases.get(site).begin({ log: jobLog(), installedApps: site.installedApps }),
-      enqueue,
-    },
-  };
+/** One run of a job: what its steps share, and the scope of its contexts (logger, transactions, enqueue). */
+class JobRun implements JobScope {
+  /** Epoch ms past which no retry starts (the job's timeout). */
+  readonly deadline: number;
+  readonly config: Readonly<Record<string, unknown>>;
+  kwargs: Record<string, unknown> = {};
+  private logger: Logger | undefined;
+
+  constructor(
+    readonly request: ExecutionRequest,
+    readonly env: ExecutionEnv,
+    readonly site: SiteConfig,
+    readonly control: JobControl,
+  ) {
+    this.deadline = Date.now() + request.timeout * 1000;
+    this.config = site.merged;
+  }
+
+  log(): Logger {
+    const { request } = this;
+    this.logger ??= this.env.log.child({ jobId: request.id, site: request.site, queue: request.queue, method: request.method });
+    return this.logger;
+  }
+
+  begin(): Transaction {
+    return stateOf(this.env).databases.get(this.site).begin({ log: this.log(), installedApps: this.site.installedApps });
+  }
+
+  enqueue(method: JobMethod, options?: Partial<EnqueueOptions>): Promise<string> {
+    return this.env.enqueue(this.request.site)(method, options);
+  }
 }
 
 function kwargsOf(request: ExecutionRequest): Record<string, unknown> {
@@ -146,7 +174,7 @@ function kwargsOf(request: ExecutionRequest): Record<string, unknown> {
  */
 export async function runFailureEpilogue(request: ExecutionRequest, error: SerializedError, env: ExecutionEnv): Promise<void> {
   const failure = reviveError(error);
-  const run = prepareRun(request, env, new JobControl());
+  const run = new JobRun(request, env, env.siteConfig(request.site), new JobControl());
   try {
     run.kwargs = kwargsOf(request);
   } catch {
@@ -154,7 +182,7 @@ export async function runFailureEpilogue(request: ExecutionRequest, error: Seria
   }
   await logJobError(run, failure);
   const hooks = await siteHooks(env.bench.appsDir, run.site).catch((err: unknown) => {
-    run.scope.log().error({ err }, 'after_job hooks could not be loaded');
+    run.log().error({ err }, 'after_job hooks could not be loaded');
     return undefined;
   });
   await afterOutcome(run, { ok: false, error: failure }, hooks);
@@ -199,7 +227,7 @@ async function resolveJob(run: JobRun): Promise<JobCall> {
 async function runAttempts(run: JobRun, call: JobCall, hooks: JobHooks): Promise<{ value: unknown; json: string }> {
   const { request, control } = run;
   for (let retry = 0; ; retry++) {
-    const { ctx, transaction } = contextFor(run.scope, retry);
+    const ctx = new Context(run, retry);
     let value: unknown;
     let json: string;
     try {
@@ -208,13 +236,13 @@ async function runAttempts(run: JobRun, call: JobCall, hooks: JobHooks): Promise
       // A job that outlived its timeout is recorded as failed: its work must not be committed.
       if (control.aborted) throw abortReason(control);
       json = resultJson(value);
-      await transaction()?.commit();
+      await ctx.begun?.commit();
     } catch (err) {
-      await transaction()?.rollback();
+      await ctx.begun?.rollback();
       await waitBeforeRetry(run, err, retry);
       continue;
     }
-    await transaction()?.runAfterCommit();
+    await ctx.begun?.runAfterCommit();
     return { value, json };
   }
 }
@@ -223,7 +251,7 @@ async function runAttempts(run: JobRun, call: JobCall, hooks: JobHooks): Promise
 async function waitBeforeRetry(run: JobRun, err: unknown, retry: number): Promise<void> {
   const conflict = retryableConflict(err);
   if (conflict === undefined || retry >= MAX_RETRIES || run.control.aborted) throw err;
-  const log = run.scope.log();
+  const log = run.log();
   const waitMs = (retry + 1) * 1000;
   if (Date.now() + waitMs >= run.deadline) {
     log.warn({ conflict, retry, waitMs }, 'job not retried: its timeout comes before the next try');
@@ -243,25 +271,25 @@ async function logJobError(run: JobRun, error: unknown): Promise<void> {
   try {
     await writeErrorLog(db, { method: run.request.method, jobId: run.request.id, error });
   } catch (err) {
-    run.scope.log().error({ err, jobError: serializeError(error), db: db.description }, 'error log could not be written');
+    run.log().error({ err, jobError: serializeError(error), db: db.description }, 'error log could not be written');
   }
 }
 
 /** Run a hook or callback after the job, in a transaction of its own; errors are logged, not thrown. */
 async function outsideJob(run: JobRun, fields: Record<string, unknown>, message: string, call: (ctx: JobContext) => unknown): Promise<void> {
-  const { ctx, transaction } = contextFor(run.scope, 0);
+  const ctx = new Context(run, 0);
   try {
     await call(ctx);
-    await transaction()?.commit();
+    await ctx.begun?.commit();
   } catch (err) {
-    await transaction()?.rollback();
-    run.scope.log().error({ err, ...fields }, message);
+    await ctx.begun?.rollback();
+    run.log().error({ err, ...fields }, message);
     return;
   }
   try {
-    await transaction()?.runAfterCommit();
+    await ctx.begun?.runAfterCommit();
   } catch (err) {
-    run.scope.log().error({ err, ...fields }, message);
+    run.log().error({ err, ...fields }, message);
   }
 }
 

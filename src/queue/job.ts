@@ -102,19 +102,24 @@ export function jobFromHash(id: string, hash: Record<string, string> | readonly 
  * order: what running the job and recording its outcome need, and nothing else.
  */
 export const CLAIM_FIELDS = [
-  'status', 'attempts', 'site', 'method', 'name', 'user', 'doctype', 'docname', 'kwargs', 'timeout',
-  'event', 'onSuccess', 'onFailure', 'retry', 'errors', 'retries', 'stalls', 'created', 'started', 'rttl', 'fttl',
+  'method', 'kwargs', 'timeout', 'attempts', 'site', 'name', 'user', 'doctype', 'docname',
+  'event', 'onSuccess', 'onFailure', 'retry', 'errors', 'retries',
 ] as const;
 
 export type ClaimField = (typeof CLAIM_FIELDS)[number];
 const CLAIM_INDEX = new Map<string, number>(CLAIM_FIELDS.map((field, i) => [field, i]));
 
-/** Parse the values of CLAIM_FIELDS (null where absent) of a claimed job into a JobRecord. */
-export function jobFromClaim(id: string, queue: string, values: readonly (string | null)[], worker: string): JobRecord {
+/**
+ * Parse a claimed job into a JobRecord: `values` holds CLAIM_FIELDS from `offset` on (false or null where
+ * absent). The claim made it `started` by `worker`.
+ */
+export function jobFromClaim(id: string, queue: string, values: readonly (string | false | null)[], offset: number, worker: string): JobRecord {
   const record = buildRecord(id, queue, (field) => {
     const at = CLAIM_INDEX.get(field);
-    return at === undefined ? undefined : (values[at] ?? undefined);
+    const value = at === undefined ? undefined : values[offset + at];
+    return typeof value === 'string' ? value : undefined;
   });
+  record.status = 'started';
   record.worker = worker;
   return record;
 }

@@ -57,7 +57,6 @@ export function redisOptionsFor(settings: BenchSettings, options: CreateRedisOpt
     ...socketTimeout,
     maxRetriesPerRequest: null,
     enableOfflineQueue: true,
-    ...(options.role === 'worker' ? { enableAutoPipelining: true } : {}),
     retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 6), 5000) + Math.floor(Math.random() * 200),
   };
 }

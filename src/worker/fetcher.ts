@@ -84,18 +84,17 @@ export class Fetcher {
         else args.push(id, token, ENDING_CODES.stopped, ending.error, 0, '');
       }
     }
-    const reply = (await runScript(this.redis, 'fetch', keys, args)) as [number, number, number[], ...(string | number | null)[]];
-    const [status, nextScheduledMs, endCodes] = reply;
+    const text = (await runScript(this.redis, 'fetch', keys, args)) as string;
+    const [status, nextScheduledMs, codes, jobs] = JSON.parse(text) as [number, number, number[] | object, (string | number | false)[][] | object];
     const claimed: ClaimedJob[] = [];
-    const width = 3 + CLAIM_FIELDS.length;
-    for (let i = 3; i + width <= reply.length; i += width) {
-      const queue = queues[Number(reply[i]) - 1] as string;
-      const id = reply[i + 1] as string;
-      const token = reply[i + 2] as string;
-      const values = reply.slice(i + 3, i + width) as (string | null)[];
-      claimed.push({ record: jobFromClaim(id, queue, values, this.owner), token });
+    // An empty Lua list comes back as {} (cjson cannot tell an empty list from an empty object).
+    if (Array.isArray(jobs)) {
+      for (const job of jobs) {
+        const queue = queues[Number(job[0]) - 1] as string;
+        claimed.push({ record: jobFromClaim(job[1] as string, queue, job as (string | false)[], 3, this.owner), token: job[2] as string });
+      }
     }
-    return { ownerAlive: status !== ScriptCode.OWNER_LOST, nextScheduledMs, endCodes, claimed };
+    return { ownerAlive: status !== ScriptCode.OWNER_LOST, nextScheduledMs, endCodes: Array.isArray(codes) ? codes : [], claimed };
   }
 
   /**

@@ -132,7 +132,7 @@ export class Manager {
       concurrency: this.options.concurrency,
       burst: this.options.burst,
       blockSeconds: this.options.blockSeconds,
-      maxJobs: bench.settings.worker_max_jobs > 0 ? bench.settings.worker_max_jobs + Math.floor(Math.random() * 51) : 0,
+      maxJobs: withJitter(bench.settings.worker_max_jobs),
       maxRssBytes: bench.settings.worker_max_memory_mb * 1024 * 1024,
       logLevel: process.env['BENCH_WORKER_LOG_LEVEL'] ?? log.level,
     };
@@ -249,3 +249,8 @@ export class Manager {
 }
 
 export type { KillReason };
+
+/** A job limit plus a random 0-1%, so that the worker processes of a pool do not all retire at once (0: no limit). */
+function withJitter(maxJobs: number): number {
+  return maxJobs > 0 ? maxJobs + Math.floor(Math.random() * (Math.floor(maxJobs / 100) + 1)) : 0;
+}

@@ -169,27 +169,28 @@ export class Processor {
     setImmediate(() => this.flush());
   }
 
-  /** Record what ended and claim for the free slots, in one call, if a call may go out now. */
+  /** Record what ended and claim for the free slots, in as many calls as may go out now (at most two). */
   private flush(): void {
     this.flushScheduled = false;
-    if (this.callsInFlight >= MAX_CALLS_IN_FLIGHT) return;
-    let want = 0;
-    if (this.claiming && !this.queuesEmpty && !this.waiting) {
-      const free = this.options.concurrency - this.running - this.reserved;
-      want = Math.min(free, Math.ceil(this.options.concurrency / MAX_CALLS_IN_FLIGHT));
+    while (this.callsInFlight < MAX_CALLS_IN_FLIGHT) {
+      let want = 0;
+      if (this.claiming && !this.queuesEmpty && !this.waiting) {
+        const free = this.options.concurrency - this.running - this.reserved;
+        want = Math.max(0, Math.min(free, Math.ceil(this.options.concurrency / MAX_CALLS_IN_FLIGHT)));
+      }
+      if (this.ended.length === 0 && want === 0) {
+        this.afterQuiet();
+        return;
+      }
+      const ended = this.ended;
+      this.ended = [];
+      const order = orderQueues(this.options.queues, this.options.strategy, this.lastQueue);
+      const call = ++this.calls;
+      this.callsInFlight++;
+      this.endsInFlight += ended.length;
+      this.reserved += want;
+      void this.fetchRetrying(order, ended, want, call).then((reply) => this.onReply(reply, ended, want, call));
     }
-    if (this.ended.length === 0 && want <= 0) {
-      this.afterQuiet();
-      return;
-    }
-    const ended = this.ended;
-    this.ended = [];
-    const order = orderQueues(this.options.queues, this.options.strategy, this.lastQueue);
-    const call = ++this.calls;
-    this.callsInFlight++;
-    this.endsInFlight += ended.length;
-    this.reserved += Math.max(0, want);
-    void this.fetchRetrying(order, ended, Math.max(0, want), call).then((reply) => this.onReply(reply, ended, Math.max(0, want), call));
   }
 
   /** One fetch call, repeated as is (a replay, see fetch.lua) until Redis takes it. */

@@ -15,6 +15,8 @@ import { claimToken, parseOverdue } from './watchdog.js';
 // worker-process.ts when running from the sources (under tsx), worker-process.js from the compiled dist/.
 const FROM_SOURCES = import.meta.url.endsWith('.ts');
 const ENTRY = fileURLToPath(new URL(FROM_SOURCES ? './worker-process.ts' : './worker-process.js', import.meta.url));
+/** Extra Node.js options for worker processes (profiling, heap limits): BENCH_WORKER_NODE_ARGS, space-separated. */
+const EXTRA_NODE_ARGS = (process.env['BENCH_WORKER_NODE_ARGS'] ?? '').split(/\s+/).filter(Boolean);
 
 /** Why the supervisor killed a worker process. */
 export type KillReason = 'timeout' | 'stop-job' | 'shutdown' | 'owner lost' | 'unresponsive';
@@ -69,7 +71,7 @@ export class WorkerHandle {
     this.child = fork(ENTRY, [JSON.stringify(workerConfig)], {
       cwd: config.benchPath,
       // The TypeScript loader only where the sources run (tests, development); dist/ needs none.
-      execArgv: FROM_SOURCES ? ['--import', import.meta.resolve('tsx')] : [],
+      execArgv: [...(FROM_SOURCES ? ['--import', import.meta.resolve('tsx')] : []), ...EXTRA_NODE_ARGS],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc', 'pipe'],
     });
     this.pid = this.child.pid ?? -1;

@@ -26,14 +26,15 @@
     ARGV[5] failedLimit  failed-set size per queue (rq_failed_jobs_limit)
     ARGV[6] channel      realtime channel of job events
     ARGV[7] nFields      then that many job hash fields, returned for each claimed job (must include
-                         status, attempts, site, method, name, user, doctype, docname)
+                         method, attempts, site, name, user, doctype, docname; a job without `method` is gone)
     then per queue: its name, the key prefix of its job hashes, the number of its ended jobs, and for each:
       id, token, "f", result JSON                              finished
       id, token, "x" or "s", error JSON, retryMs, errors JSON  failed or stopped; retryMs > 0 schedules a
                                                                retry (failed only); errors "" keeps the history
 
-  Output: { status, msUntilNextScheduled or -1, { one code per ended job, in order },
-            queueIndex, id, token, value1 .. valueN, queueIndex, id, token, ... }
+  Output: one JSON string (one bulk reply is far cheaper to build and to parse than hundreds of small
+  ones): [ status, msUntilNextScheduled or -1, [ one code per ended job, in order ],
+           [ [ queueIndex, id, token, value1 .. valueN ], ... ] ]   (an empty list may come as {})
     status       OK, or OWNER_LOST (nothing claimed)
     ended jobs   OK, RETRY_SCHEDULED, REPLAYED (this token ended it already), LEASE_LOST, NO_JOB
     values       the fields asked for (false when absent), attempts already counting this claim
@@ -65,7 +66,10 @@ local now = nowMs()
 local listeners = hasListeners(channel)
 local status, nextDue = CODE.OK, -1
 local codes = {}
-local out = { 0, -1, codes }
+local jobs = {}
+local function reply()
+  return cjson.encode({ status, nextDue, codes, jobs })
+end
 
 -- Per queue: where its arguments start.
 local queueArgs = {}
@@ -80,70 +84,82 @@ for q = 1, nQueues do
   end
 end
 
--- 1. End the jobs that finished.
+-- 1. End the jobs that finished. First check each one (its token, and that it runs: status started and
+-- in the active set, one ZMSCORE for the batch), then write the valid ones.
 local EVENT_FIELDS = { 'site', 'method', 'name', 'user', 'attempts', 'doctype', 'docname', 'started' }
 for q = 1, nQueues do
   local activeKey, delayedKey, finishedKey, failedKey = KEYS[q * 7 - 5], KEYS[q * 7 - 3], KEYS[q * 7 - 1], KEYS[q * 7]
   local base = queueArgs[q]
   local queueName, prefix = ARGV[base], ARGV[base + 1]
   local n = tonumber(ARGV[base + 2])
+  local first = #codes
   local i = base + 3
-  local finished, failedAny = {}, false
-  for _ = 1, n do
-    local id, token, outcome, payload = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-    local retryMs, history = 0, ''
-    if outcome == 'f' then
+  local entries, ids = {}, {}
+  for k = 1, n do
+    local e = { id = ARGV[i], token = ARGV[i + 1], outcome = ARGV[i + 2], payload = ARGV[i + 3], retryMs = 0, history = '' }
+    if e.outcome == 'f' then
       i = i + 4
     else
-      retryMs, history = tonumber(ARGV[i + 4]), ARGV[i + 5]
+      e.retryMs, e.history = tonumber(ARGV[i + 4]), ARGV[i + 5]
       i = i + 6
     end
-    local jobKey = prefix .. 'job:' .. id
-    local h = redis.call('HMGET', jobKey, 'token', 'status', 'rttl', 'fttl')
+    e.key = prefix .. 'job:' .. e.id
+    e.h = redis.call('HMGET', e.key, 'token', 'status', 'rttl', 'fttl')
+    entries[k] = e
+    ids[k] = e.id
+  end
+  local scores = (n > 0) and redis.call('ZMSCORE', activeKey, unpack(ids)) or {}
+  local running, finished, failedAny = {}, {}, false
+  for k = 1, n do
+    local e = entries[k]
+    local h = e.h
     local code
     if not h[2] then
       code = CODE.NO_JOB
-    elseif h[1] ~= token then
+    elseif h[1] ~= e.token then
       code = CODE.LEASE_LOST
-    elseif h[2] ~= 'started' or redis.call('ZREM', activeKey, id) == 0 then
-      local wanted = (outcome == 'f' and 'finished') or (outcome == 's' and 'stopped') or 'failed'
-      if h[2] == wanted or (retryMs > 0 and h[2] == 'scheduled') then code = CODE.REPLAYED else code = CODE.LEASE_LOST end
+    elseif h[2] ~= 'started' or not scores[k] then
+      local wanted = (e.outcome == 'f' and 'finished') or (e.outcome == 's' and 'stopped') or 'failed'
+      if h[2] == wanted or (e.retryMs > 0 and h[2] == 'scheduled') then code = CODE.REPLAYED else code = CODE.LEASE_LOST end
     else
+      running[#running + 1] = e.id
+      local jobKey, outcome, payload, retryMs = e.key, e.outcome, e.payload, e.retryMs
       local event
       if listeners then
         local v = redis.call('HMGET', jobKey, unpack(EVENT_FIELDS))
         event = { queue = queueName }
-        for k, name in ipairs(EVENT_FIELDS) do if v[k] then event[name] = v[k] end end
+        for x, name in ipairs(EVENT_FIELDS) do if v[x] then event[name] = v[x] end end
       end
-      if history ~= '' then redis.call('HSET', jobKey, 'errors', history) end
+      if e.history ~= '' then redis.call('HSET', jobKey, 'errors', e.history) end
       if outcome == 'x' and retryMs > 0 then
         redis.call('HSET', jobKey, 'status', 'scheduled', 'error', payload, 'runAt', now + retryMs)
         redis.call('HINCRBY', jobKey, 'retries', 1)
-        redis.call('ZADD', delayedKey, now + retryMs, id)
+        redis.call('ZADD', delayedKey, now + retryMs, e.id)
         code = CODE.RETRY_SCHEDULED
       elseif outcome == 'f' then
         local ttlMs = (tonumber(h[3]) or 0) * 1000
         redis.call('HSET', jobKey, 'status', 'finished', 'ended', now, 'result', payload)
         redis.call('PEXPIRE', jobKey, ttlMs)
         finished[#finished + 1] = now + ttlMs
-        finished[#finished + 1] = id
+        finished[#finished + 1] = e.id
         code = CODE.OK
       else
         redis.call('HSET', jobKey, 'status', (outcome == 's') and 'stopped' or 'failed', 'ended', now, 'error', payload)
         redis.call('PEXPIRE', jobKey, (tonumber(h[4]) or 0) * 1000)
         -- No trim by age here: sites keep failures for different TTLs; readers skip expired ids.
-        redis.call('ZADD', failedKey, now, id)
+        redis.call('ZADD', failedKey, now, e.id)
         failedAny = true
         code = CODE.OK
       end
       if event then
         local extra = { duration_ms = now - (tonumber(event.started) or now) }
         if outcome ~= 'f' then extra.error = eventError(payload) end
-        publishJobEvent(channel, id, (outcome == 'f') and 'finished' or 'failed', event, extra)
+        publishJobEvent(channel, e.id, (outcome == 'f') and 'finished' or 'failed', event, extra)
       end
     end
-    codes[#codes + 1] = code
+    codes[first + k] = code
   end
+  for x = 1, #running, 1000 do redis.call('ZREM', activeKey, unpack(running, x, math.min(x + 999, #running))) end
   if #finished > 0 then
     redis.call('ZREMRANGEBYSCORE', finishedKey, '-inf', now)
     zaddAll(finishedKey, finished)
@@ -151,10 +167,7 @@ for q = 1, nQueues do
   if failedAny then trimFailed(failedKey, prefix, failedLimit) end
 end
 
-if count <= 0 then
-  out[1] = status
-  return out
-end
+if count <= 0 then return reply() end
 
 -- 2. A replayed call hands back what its first run claimed (still its own only while the token matches).
 local replayed = false
@@ -168,23 +181,19 @@ for q = 1, nQueues do
       local token, id = string.sub(entry, 1, sep - 1), string.sub(entry, sep + 1)
       local jobKey = prefix .. 'job:' .. id
       if redis.call('HGET', jobKey, 'token') == token then
-        out[#out + 1] = q
-        out[#out + 1] = id
-        out[#out + 1] = token
         local v = redis.call('HMGET', jobKey, unpack(fields))
-        for k = 1, nFields do out[#out + 1] = v[k] end
+        local job = { q, id, token }
+        for k = 1, nFields do job[k + 3] = v[k] end
+        jobs[#jobs + 1] = job
       end
     end
   end
 end
-if replayed then
-  out[1] = status
-  return out
-end
+if replayed then return reply() end
 
 -- 3. Claim.
 local claimed = 0
-local attemptsAt = at['attempts']
+local attemptsAt, methodAt = at['attempts'], at['method']
 for q = 1, nQueues do
   local waitKey, activeKey, markerKey, delayedKey, ownersKey = KEYS[q * 7 - 6], KEYS[q * 7 - 5], KEYS[q * 7 - 4], KEYS[q * 7 - 3], KEYS[q * 7 - 2]
   local queueName, prefix = ARGV[queueArgs[q]], ARGV[queueArgs[q] + 1]
@@ -210,7 +219,7 @@ for q = 1, nQueues do
           local jobKey = prefix .. 'job:' .. id
           local v = redis.call('HMGET', jobKey, unpack(fields))
           -- An id whose hash is gone (deleted by an operator) is dropped, not run.
-          if v[at['status']] then
+          if v[methodAt] then
             claimed = claimed + 1
             local token = requestId .. ':' .. claimed
             local attempts = (tonumber(v[attemptsAt]) or 0) + 1
@@ -219,10 +228,9 @@ for q = 1, nQueues do
             active[#active + 1] = now
             active[#active + 1] = id
             record[#record + 1] = token .. ' ' .. id
-            out[#out + 1] = q
-            out[#out + 1] = id
-            out[#out + 1] = token
-            for k = 1, nFields do out[#out + 1] = v[k] end
+            local job = { q, id, token }
+            for k = 1, nFields do job[k + 3] = v[k] end
+            jobs[#jobs + 1] = job
             if listeners then
               local f = { queue = queueName }
               for k, name in ipairs(fields) do if v[k] then f[name] = v[k] end end
@@ -240,6 +248,4 @@ for q = 1, nQueues do
     end
   end
 end
-out[1] = status
-out[2] = nextDue
-return out
+return reply()
