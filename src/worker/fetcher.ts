@@ -1,12 +1,12 @@
-// A worker process's side of the Redis protocol, as typed calls: the one round trip that ends finished
-// jobs and claims more (fetch.lua), the hand-back of a claimed job it will not run, and the blocking
-// wait for new work. Only this module knows these scripts' KEYS/ARGV order.
+// A worker process's side of the Redis protocol, as typed calls: the one round trip that reports started
+// jobs, ends finished ones and claims more (fetch.lua), the hand-back of claimed jobs it will not run,
+// and the blocking wait for new work. Only this module knows these scripts' KEYS/ARGV order.
 import type { Redis } from 'ioredis';
 import { ScriptCode } from '../redis/codes.js';
 import { queueKeys, type QueueKeys } from '../redis/keys.js';
 import { runScript } from '../redis/scripts.js';
 import { REALTIME_CHANNEL } from '../realtime/realtime.js';
-import { CLAIM_FIELDS, jobFromClaim, type JobRecord } from '../queue/job.js';
+import { jobFromClaim, type JobRecord } from '../queue/job.js';
 
 /** How a running job ended, as the fetch script records it. */
 export type Ending =
@@ -32,6 +32,8 @@ export interface ClaimedJob {
 export interface FetchReply {
   /** False when the process's liveness stamp lapsed: it claimed nothing and may claim nothing more. */
   ownerAlive: boolean;
+  /** Someone listens on the realtime channel: report the start of prefetched jobs (job_started). */
+  listeners: boolean;
   /** Ms until the next scheduled job of the listened queues falls due; -1: none. */
   nextScheduledMs: number;
   /** One script code per ended job, in order (OK, RETRY_SCHEDULED, REPLAYED, LEASE_LOST, NO_JOB). */
@@ -66,26 +68,33 @@ export class Fetcher {
   }
 
   /**
-   * End `ended` and claim up to `count` jobs from `queues` (highest priority first), in one script call.
+   * In one script call: publish job_started for `started` (prefetched jobs that started; only while
+   * someone listens), end `ended`, and claim up to `count` jobs from `queues` (highest priority first),
+   * of which the first `startNow` start at once (their job_started goes out with the claim).
    * `requestId` is unique per call; calling again with the same id and arguments (after an error) is a
    * replay: it returns the jobs the first call claimed and ends nothing twice.
    */
-  async fetch(queues: readonly string[], ended: readonly EndedJob[], count: number, requestId: string): Promise<FetchReply> {
+  async fetch(queues: readonly string[], ended: readonly EndedJob[], count: number, requestId: string, options: { startNow?: number; started?: readonly { queue: string; id: string }[] } = {}): Promise<FetchReply> {
     const keys: string[] = [];
-    const args: (string | number)[] = [this.owner, requestId, count, this.recordMs, this.failedLimit, REALTIME_CHANNEL, CLAIM_FIELDS.length, ...CLAIM_FIELDS];
+    const started = options.started ?? [];
+    const args: (string | number)[] = [this.owner, requestId, count, options.startNow ?? count, this.recordMs, this.failedLimit, REALTIME_CHANNEL];
+    const single = queues.length === 1;
     for (const queue of queues) {
       const k = this.keys(queue);
       keys.push(k.wait, k.active, k.marker, k.delayed, k.owners, k.finished, k.failed);
-      const mine = ended.filter((job) => job.queue === queue);
+      const mine = single ? ended : ended.filter((job) => job.queue === queue);
       args.push(queue, k.prefix, mine.length);
       for (const { id, token, ending } of mine) {
         if (ending.kind === 'finished') args.push(id, token, 'f', ending.result);
         else if (ending.kind === 'failed') args.push(id, token, ENDING_CODES.failed, ending.error, ending.retryMs, ending.history);
         else args.push(id, token, ENDING_CODES.stopped, ending.error, 0, '');
       }
+      const begun = single ? started : started.filter((job) => job.queue === queue);
+      args.push(begun.length);
+      for (const job of begun) args.push(job.id);
     }
     const text = (await runScript(this.redis, 'fetch', keys, args)) as string;
-    const [status, nextScheduledMs, codes, jobs] = JSON.parse(text) as [number, number, number[] | object, (string | number | false)[][] | object];
+    const [status, nextScheduledMs, codes, jobs, listeners] = JSON.parse(text) as [number, number, number[] | object, (string | number | false)[][] | object, number];
     const claimed: ClaimedJob[] = [];
     // An empty Lua list comes back as {} (cjson cannot tell an empty list from an empty object).
     if (Array.isArray(jobs)) {
@@ -94,21 +103,20 @@ export class Fetcher {
         claimed.push({ record: jobFromClaim(job[1] as string, queue, job as (string | false)[], 3, this.owner), token: job[2] as string });
       }
     }
-    return { ownerAlive: status !== ScriptCode.OWNER_LOST, nextScheduledMs, endCodes: Array.isArray(codes) ? codes : [], claimed };
+    return { ownerAlive: status !== ScriptCode.OWNER_LOST, listeners: listeners === 1, nextScheduledMs, endCodes: Array.isArray(codes) ? codes : [], claimed };
   }
 
   /**
-   * Hand a claimed job back to the front of its queue, fenced by its token: `unstarted` also takes back
-   * the attempt its claim counted, `blameless` counts nothing, `crash` counts a crash. Resolves to OK,
-   * ABANDONED or LEASE_LOST.
+   * Hand claimed jobs of one queue back to the front of it (in their order), each fenced by its token:
+   * `unstarted` also takes back the attempt its claim counted, `blameless` counts nothing, `crash` counts
+   * a crash. Resolves to one code per job: OK, ABANDONED or LEASE_LOST.
    */
-  async release(job: { queue: string; id: string; token: string }, mode: ReleaseMode, maxStalls: number, reason: string): Promise<number> {
-    const k = this.keys(job.queue);
-    return Number(
-      await runScript(this.redis, 'release', [k.active, k.wait, k.marker, k.failed], [
-        k.prefix, job.id, job.token, RELEASE_MODES[mode], maxStalls, reason, this.failedLimit,
-      ]),
-    );
+  async release(queue: string, jobs: readonly { id: string; token: string }[], mode: ReleaseMode, maxStalls: number, reason: string): Promise<number[]> {
+    if (jobs.length === 0) return [];
+    const k = this.keys(queue);
+    const args: (string | number)[] = [k.prefix, RELEASE_MODES[mode], maxStalls, reason, this.failedLimit];
+    for (const job of jobs) args.push(job.id, job.token);
+    return ((await runScript(this.redis, 'release', [k.active, k.wait, k.marker, k.failed], args)) as number[]).map(Number);
   }
 
   /** Block on `client` (a dedicated connection) until a marker of one of `queues` is set, or timeout. */

@@ -45,6 +45,8 @@ export class Manager {
   private readonly settling = new Set<Promise<void>>();
   private readonly doneWaiters: (() => void)[] = [];
   private readonly runningWaiters: (() => void)[] = [];
+  /** Failure epilogues of killed jobs not run yet (burst mode keeps a drained process for them). */
+  private epiloguesPending = 0;
   private stopping = false;
   private failedStarts = 0;
   private readonly stampMs: number;
@@ -178,6 +180,13 @@ export class Manager {
       this.replaced.add(handle);
       this.spawn();
     } else if (message.t === 'owner-lost') handle.kill('owner lost');
+    else if (message.t === 'drained') this.releaseDrained();
+  }
+
+  /** Burst mode: let drained processes go, unless a killed job's epilogue still needs one of them. */
+  private releaseDrained(): void {
+    if (this.epiloguesPending > 0) return;
+    for (const handle of this.live) if (handle.leaving === 'drained' && handle.state === 'running') handle.stop();
   }
 
   private onExit(handle: WorkerHandle, info: ExitInfo): void {
@@ -233,6 +242,16 @@ export class Manager {
 
   /** Run a killed job's failure epilogue in a live worker process (waiting a while for one to be ready). */
   private async epilogue(request: ExecutionRequest, error: SerializedError): Promise<void> {
+    this.epiloguesPending++;
+    try {
+      await this.runEpilogue(request, error);
+    } finally {
+      this.epiloguesPending--;
+      this.releaseDrained();
+    }
+  }
+
+  private async runEpilogue(request: ExecutionRequest, error: SerializedError): Promise<void> {
     const deadline = Date.now() + EPILOGUE_WAIT_MS;
     let handle = this.live.find((h) => h.state === 'running');
     while (!handle && !this.stopping && Date.now() < deadline) {

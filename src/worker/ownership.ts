@@ -43,10 +43,13 @@ export class Ownership {
     return (await runScript(this.redis, 'keepOwners', [this.keys(queue).owners], [stampMs, 'renew', ...names])) as string[];
   }
 
-  /** Hand back the jobs of dead worker processes, unless another supervisor's reaper holds the lock. */
+  /**
+   * Hand back the jobs of dead worker processes (and drop expired finished entries), unless another
+   * supervisor's reaper holds the lock.
+   */
   async reap(queue: string, lockMs: number, maxStalls: number): Promise<{ requeued: number; abandoned: number } | null> {
     const k = this.keys(queue);
-    const reply = await runScript(this.redis, 'reap', [k.active, k.wait, k.marker, k.failed, k.reaperLock, k.owners], [
+    const reply = await runScript(this.redis, 'reap', [k.active, k.wait, k.marker, k.failed, k.reaperLock, k.owners, k.finished], [
       k.prefix, this.supervisor, lockMs, maxStalls, this.failedLimit, REAP_SCAN_LIMIT,
     ]);
     if (reply === ScriptCode.LOCKED || !Array.isArray(reply)) return null;

@@ -1,14 +1,19 @@
-// The job loop of a worker process: it claims jobs for its free slots, runs them, and records how each
-// ended, all on its own Redis connection. It is the one owner of "a job ended" while its process lives.
+// The job loop of a worker process: it claims jobs for its slots, runs them, and records how each ended,
+// all on its own Redis connection. It is the one owner of "a job ended" while its process lives.
 //   1. Every job that ends in one turn of the event loop is recorded by the next fetch call, which also
-//      claims jobs for the slots that are free (one round trip; at concurrency 1, ending a job and
-//      claiming the next is that one call). Claims go out in up to two calls in flight, each for at most
-//      half the slots, so that Redis works on one while this process runs the jobs of the other.
-//   2. When the queues are empty it blocks on their wake-up markers (a connection of its own) until an
+//      claims more (one round trip; at concurrency 1, ending a job and claiming the next is that one
+//      call). Up to two calls are in flight, each claiming at most half of what the process may hold, so
+//      that Redis works on one while this process runs the jobs of the other.
+//   2. Bounded, adaptive prefetch: when jobs take less time than a round trip, the process holds a few
+//      claimed jobs beyond its slots (enough to cover one round trip, at most max(concurrency, 16)) and
+//      starts them as slots free up, so short jobs are claimed and ended in batches. A prefetched job is
+//      claimed but not started: when the process stops, or when its slots stay busy (slow jobs), it is
+//      handed back unstarted, its attempt undone.
+//   3. When the queues are empty it blocks on their wake-up markers (a connection of its own) until an
 //      enqueue, or until the next scheduled job is due.
-//   3. A job past its timeout gets its AbortSignal fired; one past timeout + job_timeout_grace is
+//   4. A job past its timeout gets its AbortSignal fired; one past timeout + job_timeout_grace is
 //      reported by the watchdog thread, and the supervisor kills the process.
-//   4. It stops claiming when asked to stop, when it reached its job or memory limit (retiring), or when
+//   5. It stops claiming when asked to stop, when it reached its job or memory limit (retiring), or when
 //      its liveness stamp lapsed; it then finishes its running jobs and ends.
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
@@ -22,17 +27,21 @@ import { nextRetryDelayMs } from '../queue/retry.js';
 import { ScriptCode, scriptCodeName } from '../redis/codes.js';
 import { withDeadline } from '../redis/connection.js';
 import { pause, unlessAborted } from '../util/abortable.js';
-import type { EndedJob, Ending, FetchReply, Fetcher } from './fetcher.js';
+import type { ClaimedJob, EndedJob, Ending, FetchReply, Fetcher, ReleaseMode } from './fetcher.js';
 import type { RetireReason, WorkerStats } from './protocol.js';
 import { orderQueues, type DequeueStrategy } from './strategy.js';
 import { claimRequestId, type SlotBoard } from './watchdog.js';
 
 /** Fetch calls in flight at once: Redis ends and claims one batch while this process runs the other. */
 const MAX_CALLS_IN_FLIGHT = 2;
-/** How often running jobs are checked against their timeout. */
-const TIMEOUT_SWEEP_MS = 250;
+/** How often running jobs are checked against their timeout (and prefetched ones against slow slots). */
+const SWEEP_MS = 250;
 /** How often the process's resident memory is sampled (between jobs) for worker_max_memory_mb. */
 const RSS_SAMPLE_MS = 1000;
+/** Prefetched jobs wait no longer than this behind running jobs before they are handed back for others. */
+const PREFETCH_WAIT_MS = 1000;
+/** Weight of the newest sample in the moving averages of job time and round-trip time. */
+const EWMA_WEIGHT = 0.2;
 
 export interface ProcessorOptions {
   fetcher: Fetcher;
@@ -67,19 +76,31 @@ interface Running {
   timedOut: boolean;
 }
 
+/** A claimed job, with the claim call and index that name its token (for the watchdog). */
+interface Held extends ClaimedJob {
+  call: number;
+  index: number;
+}
+
 type State = 'running' | 'stopping' | 'stopped';
 
 export class Processor {
   private readonly slots: (Running | undefined)[];
   private readonly freeSlots: number[];
   private running = 0;
-  /** Slots asked for by the claim calls in flight. */
+  /** Claimed, not started yet (prefetched), oldest first. */
+  private prefetched: Held[] = [];
+  /** Jobs asked for by the claims in flight, and how many of them start at once. */
   private reserved = 0;
+  private reservedStart = 0;
   private callsInFlight = 0;
   /** Ended jobs sent in calls still in flight (a call that only claims does not hold up a stop). */
   private endsInFlight = 0;
   private calls = 0;
   private ended: EndedJob[] = [];
+  /** Prefetched jobs that started and whose job_started is to be published (only while someone listens). */
+  private startedReports: { queue: string; id: string }[] = [];
+  private listeners = false;
   private flushScheduled = false;
   /** The last claim got fewer jobs than it asked for: the queues are empty (until a marker says otherwise). */
   private queuesEmpty = false;
@@ -94,14 +115,21 @@ export class Processor {
   private readonly sweep: NodeJS.Timeout;
   private readonly idleWaiters: (() => void)[] = [];
   private rssSampledAt = -Infinity;
-  /** Hand-backs of jobs claimed while stopping, still in flight. */
+  /** Hand-backs of claimed jobs in flight. */
   private handBacks = 0;
+  /** Moving averages (ms) of how long a job takes and how long a fetch call takes: they size the prefetch. */
+  private jobMs: number | undefined;
+  private roundTripMs: number | undefined;
+  /** When a slot last freed up (performance.now() ms). */
+  private lastEndAt = performance.now();
+  private readonly maxPrefetch: number;
   readonly stats: WorkerStats = { successful: 0, failed: 0, workingMs: 0, jobsRun: 0, current: [], rss: 0 };
 
   constructor(private readonly options: ProcessorOptions) {
     this.slots = new Array<Running | undefined>(options.concurrency).fill(undefined);
     this.freeSlots = Array.from({ length: options.concurrency }, (_, i) => options.concurrency - 1 - i);
-    this.sweep = setInterval(() => this.sweepTimeouts(), TIMEOUT_SWEEP_MS);
+    this.maxPrefetch = Math.max(options.concurrency, 16);
+    this.sweep = setInterval(() => this.sweepSlots(), SWEEP_MS);
     this.sweep.unref();
   }
 
@@ -117,35 +145,31 @@ export class Processor {
     return ids;
   }
 
-  get runningJobs(): number {
-    return this.running;
-  }
-
   /**
-   * Claim nothing more; resolves once every running job ended and was recorded. A claim still in flight
-   * is not waited for: if the process exits before its reply, its jobs are handed back by the supervisor.
+   * Claim nothing more; prefetched jobs go back unstarted. Resolves once every running job ended and
+   * was recorded. A claim still in flight is not waited for: if the process exits before its reply,
+   * its jobs are handed back by the supervisor.
    */
   stop(): Promise<void> {
     if (this.state === 'running') {
       this.state = 'stopping';
       this.stopRequest.abort();
       this.blocking?.disconnect();
+      this.handBack(this.takePrefetched(), 'unstarted', 'claimed while its worker stopped');
       this.scheduleFlush();
     }
     return this.whenIdle();
   }
 
-  /** Resolves once nothing runs and nothing is left to record. */
-  whenIdle(): Promise<void> {
-    if (this.idle) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
-  }
-
-  /** Running jobs (to hand back when the process must go before they end). */
-  runningEntries(): { queue: string; id: string; token: string }[] {
-    const out: { queue: string; id: string; token: string }[] = [];
-    for (const r of this.slots) if (r) out.push({ queue: r.record.queue, id: r.record.id, token: r.token });
-    return out;
+  /** The supervisor is gone: hand back, unblamed, what still runs (the process exits right after). */
+  async abandon(timeoutMs: number): Promise<void> {
+    const running: Held[] = [];
+    for (const r of this.slots) if (r) running.push({ record: r.record, token: r.token, call: 0, index: 0 });
+    const reason = 'its supervisor went away';
+    await Promise.allSettled([
+      withDeadline(this.releaseAll(this.takePrefetched(), 'unstarted', reason), timeoutMs, 'hand-back timed out'),
+      withDeadline(this.releaseAll(running, 'blameless', reason), timeoutMs, 'hand-back timed out'),
+    ]);
   }
 
   close(): void {
@@ -154,9 +178,14 @@ export class Processor {
     this.state = 'stopped';
   }
 
-  /** Nothing runs and every ended job is recorded (a claim still in flight may be dropped: see stop()). */
+  private whenIdle(): Promise<void> {
+    if (this.idle) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Nothing runs or waits to run, and every ended job is recorded. */
   private get idle(): boolean {
-    return this.running === 0 && this.endsInFlight === 0 && this.ended.length === 0 && this.handBacks === 0;
+    return this.running === 0 && this.prefetched.length === 0 && this.endsInFlight === 0 && this.ended.length === 0 && this.handBacks === 0;
   }
 
   private get claiming(): boolean {
@@ -169,36 +198,62 @@ export class Processor {
     setImmediate(() => this.flush());
   }
 
-  /** Record what ended and claim for the free slots, in as many calls as may go out now (at most two). */
+  /** Jobs to hold beyond the slots: enough to cover one round trip at the current job time. */
+  private prefetchTarget(): number {
+    if (this.jobMs === undefined || this.roundTripMs === undefined) return 0;
+    const jobsPerRoundTrip = (this.options.concurrency * this.roundTripMs) / Math.max(this.jobMs, 0.001);
+    return Math.min(this.maxPrefetch, Math.floor(jobsPerRoundTrip));
+  }
+
+  /** Record what ended and claim more, in as many calls as may go out now. */
   private flush(): void {
     this.flushScheduled = false;
     while (this.callsInFlight < MAX_CALLS_IN_FLIGHT) {
       let want = 0;
+      let startNow = 0;
       if (this.claiming && !this.queuesEmpty && !this.waiting) {
-        const free = this.options.concurrency - this.running - this.reserved;
-        want = Math.max(0, Math.min(free, Math.ceil(this.options.concurrency / MAX_CALLS_IN_FLIGHT)));
+        const capacity = this.options.concurrency + this.prefetchTarget();
+        const held = this.running + this.prefetched.length + this.reserved;
+        want = Math.max(0, Math.min(capacity - held, Math.ceil(capacity / MAX_CALLS_IN_FLIGHT)));
+        const free = this.options.concurrency - this.running - this.prefetched.length - this.reservedStart;
+        startNow = Math.max(0, Math.min(want, free));
       }
-      if (this.ended.length === 0 && want === 0) {
+      if (this.ended.length === 0 && want === 0 && this.startedReports.length === 0) {
         this.afterQuiet();
         return;
       }
-      const ended = this.ended;
-      this.ended = [];
-      const order = orderQueues(this.options.queues, this.options.strategy, this.lastQueue);
-      const call = ++this.calls;
-      this.callsInFlight++;
-      this.endsInFlight += ended.length;
-      this.reserved += want;
-      void this.fetchRetrying(order, ended, want, call).then((reply) => this.onReply(reply, ended, want, call));
+      this.send(want, startNow);
     }
   }
 
+  private send(want: number, startNow: number): void {
+    const ended = this.ended;
+    const started = this.startedReports;
+    this.ended = [];
+    this.startedReports = [];
+    const order = orderQueues(this.options.queues, this.options.strategy, this.lastQueue);
+    const call = ++this.calls;
+    this.callsInFlight++;
+    this.endsInFlight += ended.length;
+    this.reserved += want;
+    this.reservedStart += startNow;
+    const sentAt = performance.now();
+    void this.fetchRetrying(order, ended, started, want, startNow, call).then((reply) => {
+      this.roundTripMs = average(this.roundTripMs, performance.now() - sentAt);
+      this.callsInFlight--;
+      this.endsInFlight -= ended.length;
+      this.reserved -= want;
+      this.reservedStart -= startNow;
+      this.onReply(reply, ended, want, startNow, call);
+    });
+  }
+
   /** One fetch call, repeated as is (a replay, see fetch.lua) until Redis takes it. */
-  private async fetchRetrying(order: readonly string[], ended: EndedJob[], want: number, call: number): Promise<FetchReply> {
+  private async fetchRetrying(order: readonly string[], ended: EndedJob[], started: { queue: string; id: string }[], want: number, startNow: number, call: number): Promise<FetchReply> {
     const requestId = claimRequestId(this.options.tag, call);
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.options.fetcher.fetch(order, ended, want, requestId);
+        return await this.options.fetcher.fetch(order, ended, want, requestId, { startNow, started });
       } catch (err) {
         this.options.log.error({ err, attempt, ended: ended.length, claim: want }, 'fetch call failed; retrying');
         await delay(Math.min(1000 * attempt, 5000));
@@ -206,23 +261,27 @@ export class Processor {
     }
   }
 
-  private onReply(reply: FetchReply, ended: readonly EndedJob[], want: number, call: number): void {
-    this.callsInFlight--;
-    this.endsInFlight -= ended.length;
-    this.reserved -= want;
+  private onReply(reply: FetchReply, ended: readonly EndedJob[], want: number, startNow: number, call: number): void {
     reply.endCodes.forEach((code, i) => {
       if (code === ScriptCode.LEASE_LOST || code === ScriptCode.NO_JOB) {
         const job = ended[i] as EndedJob;
-        this.options.log.warn({ jobId: job.id, queue: job.queue, code: scriptCodeName(code) }, 'job result discarded: it was no longer this worker\'s (it may run again elsewhere)');
+        this.options.log.warn({ jobId: job.id, queue: job.queue, code: scriptCodeName(code) }, "job result discarded: it was no longer this worker's (it may run again elsewhere)");
       }
     });
+    this.listeners = reply.listeners;
     if (!reply.ownerAlive) this.retire('owner lost');
     this.nextScheduledMs = reply.nextScheduledMs;
     if (want > 0) this.queuesEmpty = reply.claimed.length < want;
-    reply.claimed.forEach((job, i) => {
-      if (this.state !== 'running') void this.handBackUnstarted(job.record, job.token);
-      else this.startJob(job.record, job.token, call, i + 1);
-    });
+    const claimed: Held[] = reply.claimed.map((job, i) => ({ ...job, call, index: i + 1 }));
+    if (this.state !== 'running') {
+      this.handBack(claimed, 'unstarted', 'claimed while its worker stopped');
+    } else {
+      // The first `startNow` claimed jobs had their job_started published by the claim itself.
+      claimed.forEach((job, i) => {
+        if (this.freeSlots.length > 0) this.startJob(job, i < startNow);
+        else this.prefetched.push(job);
+      });
+    }
     if (reply.claimed.length > 0) this.lastQueue = reply.claimed[reply.claimed.length - 1]?.record.queue;
     this.scheduleFlush();
   }
@@ -264,14 +323,17 @@ export class Processor {
     }
   }
 
-  private startJob(record: JobRecord, token: string, call: number, index: number): void {
+  /** Start `job` in a free slot; `announced`: its claim published its job_started already. */
+  private startJob(job: Held, announced: boolean): void {
+    const { record, token } = job;
     const slot = this.freeSlots.pop() as number;
     const now = performance.now();
     const timeoutMs = record.timeout * 1000;
     const entry: Running = { slot, record, token, startedAt: now, abortAt: now + timeoutMs, control: new JobControl(), timedOut: false };
     this.slots[slot] = entry;
     this.running++;
-    this.options.board.start(slot, now + timeoutMs + this.options.jobTimeoutGraceSeconds * 1000, call, index);
+    this.options.board.start(slot, now + timeoutMs + this.options.jobTimeoutGraceSeconds * 1000, job.call, job.index);
+    if (!announced && this.listeners) this.startedReports.push({ queue: record.queue, id: record.id });
     this.options.log.debug({ jobId: record.id, method: record.method, site: record.site, queue: record.queue, attempt: record.attempts }, 'job started');
     executeJob(executionRequest(record), this.options.env, entry.control).then(
       (json) => this.jobEnded(entry, { kind: 'finished', result: json }),
@@ -293,8 +355,12 @@ export class Processor {
     this.slots[entry.slot] = undefined;
     this.freeSlots.push(entry.slot);
     this.running--;
-    const durationMs = Math.round(performance.now() - entry.startedAt);
-    this.stats.workingMs += durationMs;
+    const now = performance.now();
+    this.lastEndAt = now;
+    const elapsed = now - entry.startedAt;
+    this.jobMs = average(this.jobMs, elapsed);
+    const durationMs = Math.round(elapsed);
+    this.stats.workingMs += elapsed;
     this.stats.jobsRun++;
     this.ended.push({ queue: record.queue, id: record.id, token: entry.token, ending });
     const log = this.options.log;
@@ -307,15 +373,16 @@ export class Processor {
       log.warn({ jobId: record.id, method: record.method, site: record.site, queue: record.queue, attempt: record.attempts, durationMs, err: error, ...(retrying ? { retryInMs: ending.retryMs } : {}) }, retrying ? 'job failed; retry scheduled' : 'job failed');
     }
     if (this.options.burst) this.queuesEmpty = false;
-    this.checkLimits();
+    this.checkLimits(now);
+    const next = this.prefetched.shift();
+    if (next) this.startJob(next, false);
     this.scheduleFlush();
   }
 
   /** Retire once the job count or memory limit is reached (checked between jobs). */
-  private checkLimits(): void {
+  private checkLimits(now: number): void {
     if (this.retired) return;
     const { maxJobs, maxRssBytes } = this.options;
-    const now = performance.now();
     if (now - this.rssSampledAt >= RSS_SAMPLE_MS) {
       this.rssSampledAt = now;
       this.stats.rss = process.memoryUsage.rss();
@@ -330,22 +397,43 @@ export class Processor {
     this.options.onRetire(reason);
   }
 
-  /** A job claimed while stopping: back to the front of its queue, its attempt undone. */
-  private async handBackUnstarted(record: JobRecord, token: string): Promise<void> {
-    this.handBacks++;
-    try {
-      await this.options.fetcher.release({ queue: record.queue, id: record.id, token }, 'unstarted', this.options.maxStalls, 'claimed while its worker stopped');
-    } catch (err) {
-      this.options.log.warn({ err, jobId: record.id }, 'a claimed job could not be handed back; its worker\'s stamp will');
-    } finally {
-      this.handBacks--;
-      this.scheduleFlush();
-    }
+  private takePrefetched(): Held[] {
+    const jobs = this.prefetched;
+    this.prefetched = [];
+    return jobs;
   }
 
-  private sweepTimeouts(): void {
-    if (this.running === 0) return;
+  /** Hand claimed jobs back to the front of their queues (in the background, counted until done). */
+  private handBack(jobs: readonly Held[], mode: ReleaseMode, reason: string): void {
+    if (jobs.length === 0) return;
+    this.handBacks++;
+    void this.releaseAll(jobs, mode, reason)
+      .catch((err: unknown) => this.options.log.warn({ err, count: jobs.length }, "claimed jobs could not be handed back; their worker's stamp will"))
+      .finally(() => {
+        this.handBacks--;
+        this.scheduleFlush();
+      });
+  }
+
+  private async releaseAll(jobs: readonly Held[], mode: ReleaseMode, reason: string): Promise<void> {
+    const byQueue = new Map<string, { id: string; token: string }[]>();
+    for (const { record, token } of jobs) {
+      const list = byQueue.get(record.queue) ?? [];
+      list.push({ id: record.id, token });
+      byQueue.set(record.queue, list);
+    }
+    for (const [queue, list] of byQueue) await this.options.fetcher.release(queue, list, mode, this.options.maxStalls, reason);
+  }
+
+  /** Fire the AbortSignal of jobs past their timeout; hand back prefetched jobs that wait behind slow ones. */
+  private sweepSlots(): void {
     const now = performance.now();
+    if (this.prefetched.length > 0 && this.freeSlots.length === 0 && now - this.lastEndAt > PREFETCH_WAIT_MS) {
+      // The running jobs are slow: the prefetched ones would wait behind them while others could run them.
+      this.jobMs = Math.max(this.jobMs ?? 0, now - this.lastEndAt);
+      this.handBack(this.takePrefetched(), 'unstarted', 'prefetched behind slow jobs');
+    }
+    if (this.running === 0) return;
     for (const entry of this.slots) {
       if (!entry || entry.timedOut || now < entry.abortAt) continue;
       entry.timedOut = true;
@@ -355,8 +443,12 @@ export class Processor {
   }
 }
 
+function average(current: number | undefined, sample: number): number {
+  return current === undefined ? sample : current + EWMA_WEIGHT * (sample - current);
+}
+
 /** The retry of a failed job under its policy (with every attempt's error so far), if it has a policy. */
-function retryOf(job: JobRecord, error: SerializedError): { delayMs: number; history: string } {
+export function retryOf(job: JobRecord, error: SerializedError): { delayMs: number; history: string } {
   if (!job.retry) return { delayMs: 0, history: '' };
   const history = JSON.stringify([...job.errors, error]);
   // Out of retries: fail, still keeping every attempt's error.
@@ -372,5 +464,3 @@ export function timeoutError(job: Pick<JobRecord, 'timeout'>, thrown: unknown): 
   }
   return err;
 }
-
-export { retryOf };

@@ -57,7 +57,7 @@ export class WorkerHandle {
   state: HandleState = 'starting';
   /** Its last report of itself. */
   stats: WorkerStats = { successful: 0, failed: 0, workingMs: 0, jobsRun: 0, current: [], rss: 0 };
-  /** Set once it said it leaves on its own (retiring, drained). */
+  /** Set once it said it leaves (retiring), or that it has nothing more to do (drained, burst mode). */
   leaving: RetireReason | 'drained' | undefined;
   readonly culprits: Culprit[] = [];
   readonly exited: Promise<ExitInfo>;
@@ -80,10 +80,9 @@ export class WorkerHandle {
       if (message.t === 'ready' && this.state === 'starting') this.state = 'running';
       else if (message.t === 'stats') this.stats = message.stats;
       else if (message.t === 'epilogue-done') this.settleEpilogue(message.id, 'done');
-      if (message.t === 'retiring' || message.t === 'drained') {
-        this.leaving = message.t === 'drained' ? 'drained' : message.reason;
-        if (this.state !== 'exited') this.state = 'leaving';
-      }
+      // A retiring process leaves on its own; a drained one (burst) waits for the supervisor's stop.
+      if (message.t === 'retiring' || message.t === 'drained') this.leaving = message.t === 'drained' ? 'drained' : message.reason;
+      if (message.t === 'retiring' && this.state !== 'exited') this.state = 'leaving';
       events.message(this, message);
     });
     const watch = this.child.stdio[WATCH_FD] as Readable | null | undefined;

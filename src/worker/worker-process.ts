@@ -38,7 +38,7 @@ const log = createLogger({ name: 'bench-worker', level: config.logLevel }).child
 const connections: Redis[] = [];
 /** Failure epilogues of killed jobs being run here (a warm stop waits for them). */
 const epilogues = new Set<Promise<void>>();
-let running: { processor: Processor; env: JobEnvironment; board: SlotBoard; stats: NodeJS.Timeout; fetcher: Fetcher } | undefined;
+let running: { processor: Processor; env: JobEnvironment; board: SlotBoard; stats: NodeJS.Timeout } | undefined;
 let goReceived = false;
 let exiting = false;
 
@@ -102,8 +102,8 @@ async function start(): Promise<void> {
         log.error({}, 'liveness stamp lost: claiming nothing more; the supervisor replaces this process');
         send({ t: 'owner-lost' });
       } else if (reason === 'drained') {
+        // Burst mode: the supervisor may still have a killed job's epilogue for us; it says when to go.
         send({ t: 'drained' });
-        void exit(0);
       } else {
         log.info({ reason, jobsRun: processor.stats.jobsRun, rss: processor.stats.rss }, 'worker process retiring: finishing its jobs, then exiting');
         send({ t: 'retiring', reason });
@@ -113,7 +113,7 @@ async function start(): Promise<void> {
   });
   const stats = setInterval(report, STATS_INTERVAL_MS);
   stats.unref();
-  running = { processor, env, board, stats, fetcher };
+  running = { processor, env, board, stats };
   if (exiting) return;
   send({ t: 'ready' });
   if (goReceived) processor.start();
@@ -153,14 +153,9 @@ async function orphaned(): Promise<void> {
   if (exiting) return;
   exiting = true;
   if (running) {
-    const { processor, fetcher } = running;
-    const stopped = processor.stop();
-    await Promise.race([stopped, delay(ORPHAN_GRACE_MS)]);
-    await Promise.allSettled(
-      processor.runningEntries().map((job) =>
-        withDeadline(fetcher.release(job, 'blameless', settings.job_crash_limit, 'its supervisor went away'), 2000, 'hand-back timed out'),
-      ),
-    );
+    const { processor } = running;
+    await Promise.race([processor.stop(), delay(ORPHAN_GRACE_MS)]);
+    await processor.abandon(2000);
   }
   await leave(0);
 }

@@ -208,8 +208,8 @@ describe('ending jobs (fenced)', () => {
     const second = await enqueue();
     const [job] = await claim(1);
     assert.ok(job && job.record.id === first);
-    assert.equal(await fetcher.release({ queue: 'default', id: first, token: 'stale' }, 'blameless', 3, 'test'), ScriptCode.LEASE_LOST);
-    assert.equal(await fetcher.release({ queue: 'default', id: first, token: job.token }, 'blameless', 3, 'test'), ScriptCode.OK);
+    assert.deepEqual(await fetcher.release('default', [{ id: first, token: 'stale' }], 'blameless', 3, 'test'), [ScriptCode.LEASE_LOST]);
+    assert.deepEqual(await fetcher.release('default', [{ id: first, token: job.token }], 'blameless', 3, 'test'), [ScriptCode.OK]);
     assert.deepEqual(await redis.client.lrange(keys().wait, 0, -1), [first, second]);
     const back = await readJob(redis.client, bench.benchId, 'default', first);
     assert.equal(back?.status, 'queued');
@@ -220,7 +220,7 @@ describe('ending jobs (fenced)', () => {
     const id = await enqueue();
     const [job] = await claim(1);
     assert.ok(job);
-    assert.equal(await fetcher.release({ queue: 'default', id, token: job.token }, 'unstarted', 3, 'no free slot'), ScriptCode.OK);
+    assert.deepEqual(await fetcher.release('default', [{ id, token: job.token }], 'unstarted', 3, 'no free slot'), [ScriptCode.OK]);
     const back = await readJob(redis.client, bench.benchId, 'default', id);
     assert.equal(back?.attempts, 0);
     assert.equal(back?.startedAt, undefined);

@@ -9,6 +9,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { BenchError } from '../../src/errors.ts';
 import { benchKeys, KEY_ROOT, queueKeys } from '../../src/redis/keys.ts';
 import { loadScriptSources, type ScriptSource } from '../../src/redis/scripts.ts';
+import { ScriptCode } from '../../src/redis/codes.ts';
+import { CLAIM_FIELDS } from '../../src/queue/job.ts';
 
 const SRC_REDIS = fileURLToPath(new URL('../../src/redis/', import.meta.url));
 const LUA_DIR = path.join(SRC_REDIS, 'lua');
@@ -103,6 +105,33 @@ describe('every Lua script', () => {
   }
 });
 
+describe('tables shared by Lua and TypeScript', () => {
+  const include = (name: string) => stripComments(readFileSync(path.join(LUA_DIR, 'includes', `${name}.lua`), 'utf8'));
+
+  test('includes/codes.lua holds the reply codes of src/redis/codes.ts, name for name', () => {
+    const pairs = [...include('codes').matchAll(/([A-Z_]+)\s*=\s*(-?\d+)/g)].map((m) => [m[1], Number(m[2])]);
+    assert.deepEqual(Object.fromEntries(pairs), ScriptCode);
+  });
+
+  test('the reply codes are distinct', () => {
+    const values = Object.values(ScriptCode);
+    assert.equal(new Set(values).size, values.length);
+  });
+
+  test('includes/claimFields.lua lists CLAIM_FIELDS of src/queue/job.ts, in order', () => {
+    const fields = [...include('claimFields').matchAll(/'([A-Za-z]+)'/g)].map((m) => m[1]);
+    assert.deepEqual(fields, [...CLAIM_FIELDS]);
+  });
+
+  test('no script returns a bare number where a named code belongs', () => {
+    for (const file of LUA_FILES) {
+      const code = stripComments(sourceOf(file).lua);
+      assert.doesNotMatch(code, /return\s+-?\d+\s*$/m, `${file} returns a bare integer`);
+      assert.doesNotMatch(code, /return\s*\{\s*-?\d+\s*[,}]/, `${file} returns a bare integer in a table`);
+    }
+  });
+});
+
 describe('loadScriptSources', () => {
   test('loads one script per Lua file, named without the key-count suffix', () => {
     const names = loadScriptSources()
@@ -187,6 +216,8 @@ describe('keys', () => {
       keys.marker,
       keys.finished,
       keys.failed,
+      keys.delayed,
+      keys.owners,
       keys.reaperLock,
       keys.job('j1'),
       keys.job('site||a|b'),

@@ -1,12 +1,14 @@
 --[[
-  Return the jobs of dead worker processes to the front of their queue. A process is dead when its
+  Return the jobs of dead worker processes to the front of their queue, and drop expired entries of the
+  finished set (their job hashes expired on their own). A process is dead when its
   liveness stamp lapsed (its supervisor died, hung, or lost Redis for longer than a stamp) or when it has
   none. Each hand-back counts a crash; past maxStalls the job fails as abandoned. One runner at a time
   across all supervisors: the script first takes a lock with SET NX PX and does nothing when another
   holds it. Stamps that lapsed are dropped once every running job was looked at.
 
   Input:
-    KEYS[1] active, KEYS[2] wait, KEYS[3] marker, KEYS[4] failed, KEYS[5] reaper lock, KEYS[6] owners
+    KEYS[1] active, KEYS[2] wait, KEYS[3] marker, KEYS[4] failed, KEYS[5] reaper lock, KEYS[6] owners,
+    KEYS[7] finished
     ARGV[1] key prefix of job hashes   ARGV[2] lock owner   ARGV[3] lock ms
     ARGV[4] maxStalls                  ARGV[5] failed-set limit (rq_failed_jobs_limit)
     ARGV[6] most running jobs looked at per run
@@ -17,7 +19,7 @@
 --@include "now"
 --@include "trimFailed"
 --@include "requeueOrAbandon"
-local activeKey, waitKey, markerKey, failedKey, lockKey, ownersKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local activeKey, waitKey, markerKey, failedKey, lockKey, ownersKey, finishedKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local prefix = ARGV[1]
 if not redis.call('SET', lockKey, ARGV[2], 'NX', 'PX', tonumber(ARGV[3])) then return CODE.LOCKED end
 local now = nowMs()
@@ -49,4 +51,5 @@ for _, id in ipairs(running) do
 end
 if requeued > 0 then redis.call('ZADD', markerKey, 0, '0') end
 if #running < limit then redis.call('ZREMRANGEBYSCORE', ownersKey, '-inf', '(' .. now) end
+redis.call('ZREMRANGEBYSCORE', finishedKey, '-inf', now)
 return { requeued, abandoned }
