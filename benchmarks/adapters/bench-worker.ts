@@ -12,7 +12,7 @@ import { BenchClient } from '../../src/index.ts';
 import { benchKeys } from '../../src/redis/keys.ts';
 import { startNodeWorker, type NodeWorkerInput } from '../lib/node-worker.ts';
 import { onExit } from '../lib/redis-server.ts';
-import { monoMs, readVmHwmKb, type Adapter, type EnqueueMode, type RunningWorker, type Target, type WorkerResult, type WorkerSpec } from '../lib/types.ts';
+import { monoMs, readVmHwmKb, type Adapter, type EnqueueMode, type RunningSupervisor, type Target, type WorkerResult, type WorkerSpec } from '../lib/types.ts';
 import { runConcurrently, chunks } from '../lib/stats.ts';
 
 const SITE = 'bench.local';
@@ -119,7 +119,7 @@ export class BenchWorkerAdapter implements Adapter {
     }
   }
 
-  startWorker(spec: WorkerSpec): RunningWorker {
+  startSupervisor(spec: WorkerSpec): RunningSupervisor {
     if (!this.target) throw new Error('bench-worker adapter not set up');
     return startNodeWorker({ system: 'bench-worker', target: this.target, spec, options: { benchPath: this.benchPath } });
   }

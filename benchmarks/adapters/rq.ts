@@ -4,7 +4,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { onExit } from '../lib/redis-server.ts';
-import type { Adapter, EnqueueMode, RunningWorker, Target, WorkerResult, WorkerSpec } from '../lib/types.ts';
+import type { Adapter, EnqueueMode, RunningSupervisor, Target, WorkerResult, WorkerSpec } from '../lib/types.ts';
 
 const HELPER = fileURLToPath(new URL('./rq_helper.py', import.meta.url));
 
@@ -96,7 +96,7 @@ export class RqAdapter implements Adapter {
     await this.call('produce', { warmup, n, intervalMs });
   }
 
-  startWorker(spec: WorkerSpec): RunningWorker {
+  startSupervisor(spec: WorkerSpec): RunningSupervisor {
     const h = this.helper('work', { mode: spec.mode, expect: spec.expect });
     let markReady: () => void = () => {};
     const ready = new Promise<void>((resolve) => (markReady = resolve));

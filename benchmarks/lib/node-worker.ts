@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { onExit } from './redis-server.ts';
-import type { RunningWorker, Target, WorkerResult, WorkerSpec } from './types.ts';
+import type { RunningSupervisor, Target, WorkerResult, WorkerSpec } from './types.ts';
 
 export type WorkerOptionValue = string | number | boolean;
 
@@ -26,7 +26,7 @@ export type RunWorker = (input: NodeWorkerInput, ready: () => void) => Promise<W
 const WORKER_MAIN = fileURLToPath(new URL('../worker-main.ts', import.meta.url));
 const TIMEOUT_MS = 20 * 60 * 1000;
 
-export function startNodeWorker(input: NodeWorkerInput): RunningWorker {
+export function startNodeWorker(input: NodeWorkerInput): RunningSupervisor {
   const child = fork(WORKER_MAIN, [JSON.stringify(input)], {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],

@@ -4,7 +4,7 @@
 import type { Census, CensusCounts } from './census.ts';
 import type { RedisStats } from './redis-stats.ts';
 import { percentile } from './stats.ts';
-import type { Adapter, EnqueueMode, RunningWorker, WorkerResult, WorkerSpec } from './types.ts';
+import type { Adapter, EnqueueMode, RunningSupervisor, WorkerResult, WorkerSpec } from './types.ts';
 
 export interface Config {
   runs: number;
@@ -88,8 +88,8 @@ export async function latencyScenario(adapter: Adapter, stats: RedisStats, confi
 }
 
 /** Start a worker, run `meanwhile` (e.g. a producer), and wait for its result; killed on any failure. */
-async function runWorker(adapter: Adapter, spec: WorkerSpec, meanwhile?: (worker: RunningWorker) => Promise<void>): Promise<WorkerResult> {
-  const worker = adapter.startWorker(spec);
+async function runWorker(adapter: Adapter, spec: WorkerSpec, meanwhile?: (worker: RunningSupervisor) => Promise<void>): Promise<WorkerResult> {
+  const worker = adapter.startSupervisor(spec);
   try {
     await meanwhile?.(worker);
     return await worker.done;

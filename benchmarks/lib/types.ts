@@ -30,7 +30,7 @@ export interface WorkerResult {
   peakRssKb: number;
 }
 
-export interface RunningWorker {
+export interface RunningSupervisor {
   /** Resolves once the worker is connected and waits for jobs. */
   ready: Promise<void>;
   done: Promise<WorkerResult>;
@@ -56,7 +56,7 @@ export interface Adapter {
   enqueue(mode: EnqueueMode, n: number, inFlight: number): Promise<number>;
   /** Put n no-op jobs on the queue by the fastest path (not timed). */
   fill(n: number): Promise<void>;
-  startWorker(spec: WorkerSpec): RunningWorker;
+  startSupervisor(spec: WorkerSpec): RunningSupervisor;
   /** Enqueue `warmup` then `n` jobs, one every `intervalMs`, each carrying its enqueue timestamp. */
   produceSpaced(warmup: number, n: number, intervalMs: number): Promise<void>;
 }

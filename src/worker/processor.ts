@@ -29,6 +29,7 @@ import { withDeadline } from '../redis/connection.js';
 import { pause, unlessAborted } from '../util/abortable.js';
 import type { ClaimedJob, EndedJob, Ending, FetchReply, Fetcher, ReleaseMode } from './fetcher.js';
 import type { RetireReason, WorkerStats } from './protocol.js';
+import { failpoint } from './failpoint.js';
 import { orderQueues, type DequeueStrategy } from './strategy.js';
 import { claimRequestId, type SlotBoard } from './watchdog.js';
 
@@ -98,6 +99,8 @@ export class Processor {
   private endsInFlight = 0;
   private calls = 0;
   private ended: EndedJob[] = [];
+  /** Jobs that finished since the last 'jobs finished' log line: id, method, queue, attempt, ms. */
+  private finishedLog: { id: string; method: string; queue: string; attempt: number; ms: number }[] = [];
   /** Prefetched jobs that started and whose job_started is to be published (only while someone listens). */
   private startedReports: { queue: string; id: string }[] = [];
   private listeners = false;
@@ -123,12 +126,14 @@ export class Processor {
   /** When a slot last freed up (performance.now() ms). */
   private lastEndAt = performance.now();
   private readonly maxPrefetch: number;
+  private readonly logInfo: boolean;
   readonly stats: WorkerStats = { successful: 0, failed: 0, workingMs: 0, jobsRun: 0, current: [], rss: 0 };
 
   constructor(private readonly options: ProcessorOptions) {
     this.slots = new Array<Running | undefined>(options.concurrency).fill(undefined);
     this.freeSlots = Array.from({ length: options.concurrency }, (_, i) => options.concurrency - 1 - i);
     this.maxPrefetch = Math.max(options.concurrency, 16);
+    this.logInfo = options.log.isLevelEnabled('info');
     this.sweep = setInterval(() => this.sweepSlots(), SWEEP_MS);
     this.sweep.unref();
   }
@@ -173,6 +178,7 @@ export class Processor {
   }
 
   close(): void {
+    this.logFinished();
     clearInterval(this.sweep);
     this.blocking?.disconnect();
     this.state = 'stopped';
@@ -227,6 +233,7 @@ export class Processor {
   }
 
   private send(want: number, startNow: number): void {
+    this.logFinished();
     const ended = this.ended;
     const started = this.startedReports;
     this.ended = [];
@@ -238,7 +245,9 @@ export class Processor {
     this.reserved += want;
     this.reservedStart += startNow;
     const sentAt = performance.now();
-    void this.fetchRetrying(order, ended, started, want, startNow, call).then((reply) => {
+    const sending = this.fetchRetrying(order, ended, started, want, startNow, call);
+    if (ended.length > 0) failpoint('ending-in-flight');
+    void sending.then((reply) => {
       this.roundTripMs = average(this.roundTripMs, performance.now() - sentAt);
       this.callsInFlight--;
       this.endsInFlight -= ended.length;
@@ -273,13 +282,17 @@ export class Processor {
     this.nextScheduledMs = reply.nextScheduledMs;
     if (want > 0) this.queuesEmpty = reply.claimed.length < want;
     const claimed: Held[] = reply.claimed.map((job, i) => ({ ...job, call, index: i + 1 }));
+    if (claimed.length > 0) failpoint('after-claim');
     if (this.state !== 'running') {
       this.handBack(claimed, 'unstarted', 'claimed while its worker stopped');
     } else {
       // The first `startNow` claimed jobs had their job_started published by the claim itself.
       claimed.forEach((job, i) => {
         if (this.freeSlots.length > 0) this.startJob(job, i < startNow);
-        else this.prefetched.push(job);
+        else {
+          this.prefetched.push(job);
+          failpoint('prefetched');
+        }
       });
     }
     if (reply.claimed.length > 0) this.lastQueue = reply.claimed[reply.claimed.length - 1]?.record.queue;
@@ -366,7 +379,7 @@ export class Processor {
     const log = this.options.log;
     if (ending.kind === 'finished') {
       this.stats.successful++;
-      if (log.isLevelEnabled('info')) log.info({ jobId: record.id, method: record.method, site: record.site, queue: record.queue, attempt: record.attempts, durationMs }, 'job finished');
+      if (this.logInfo) this.finishedLog.push({ id: record.id, method: record.method, queue: record.queue, attempt: record.attempts, ms: durationMs });
     } else {
       this.stats.failed++;
       const retrying = ending.kind === 'failed' && ending.retryMs > 0;
@@ -377,6 +390,17 @@ export class Processor {
     const next = this.prefetched.shift();
     if (next) this.startJob(next, false);
     this.scheduleFlush();
+  }
+
+  /**
+   * One info line for the jobs that finished since the last one (they end in batches; a line per job
+   * cost a third of the throughput of short jobs). Failures get a warn line each.
+   */
+  private logFinished(): void {
+    if (this.finishedLog.length === 0) return;
+    const jobs = this.finishedLog;
+    this.finishedLog = [];
+    this.options.log.info({ count: jobs.length, jobs }, 'jobs finished');
   }
 
   /** Retire once the job count or memory limit is reached (checked between jobs). */

@@ -2,6 +2,7 @@
 // (its counts over IPC, overdue jobs on its watchdog pipe), kill it, and learn how it ended. Nothing
 // passes through here per job.
 import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
@@ -12,9 +13,13 @@ import type { Logger } from '../log/logger.js';
 import { WATCH_FD, workerProcessName, type FromWorker, type RetireReason, type ToWorker, type WorkerProcessConfig, type WorkerStats } from './protocol.js';
 import { claimToken, parseOverdue } from './watchdog.js';
 
-// worker-process.ts when running from the sources (under tsx), worker-process.js from the compiled dist/.
+// Worker processes run the compiled dist/ (fast to start, no TypeScript loader), also when the
+// supervisor itself runs from the sources (tests, development: dist/ is built by npm ci and npm test);
+// only without a dist/ do they run the sources under tsx.
 const FROM_SOURCES = import.meta.url.endsWith('.ts');
-const ENTRY = fileURLToPath(new URL(FROM_SOURCES ? './worker-process.ts' : './worker-process.js', import.meta.url));
+const COMPILED = fileURLToPath(new URL(FROM_SOURCES ? '../../dist/worker/worker-process.js' : './worker-process.js', import.meta.url));
+const USE_SOURCES = FROM_SOURCES && !existsSync(COMPILED);
+const ENTRY = USE_SOURCES ? fileURLToPath(new URL('./worker-process.ts', import.meta.url)) : COMPILED;
 /** Extra Node.js options for worker processes (profiling, heap limits): BENCH_WORKER_NODE_ARGS, space-separated. */
 const EXTRA_NODE_ARGS = (process.env['BENCH_WORKER_NODE_ARGS'] ?? '').split(/\s+/).filter(Boolean);
 
@@ -71,7 +76,7 @@ export class WorkerHandle {
     this.child = fork(ENTRY, [JSON.stringify(workerConfig)], {
       cwd: config.benchPath,
       // The TypeScript loader only where the sources run (tests, development); dist/ needs none.
-      execArgv: [...(FROM_SOURCES ? ['--import', import.meta.resolve('tsx')] : []), ...EXTRA_NODE_ARGS],
+      execArgv: [...(USE_SOURCES ? ['--import', import.meta.resolve('tsx')] : []), ...EXTRA_NODE_ARGS],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc', 'pipe'],
     });
     this.pid = this.child.pid ?? -1;

@@ -34,7 +34,7 @@ const config = JSON.parse(configText) as WorkerProcessConfig;
 const bench = loadBenchConfig(config.benchPath);
 const { settings } = bench;
 const name = workerProcessName(process.pid, config.tag);
-const log = createLogger({ name: 'bench-worker', level: config.logLevel }).child({ worker: name });
+const log = createLogger({ name: 'bench-worker', level: config.logLevel, buffered: true }).child({ worker: name });
 const connections: Redis[] = [];
 /** Failure epilogues of killed jobs being run here (a warm stop waits for them). */
 const epilogues = new Set<Promise<void>>();

@@ -11,6 +11,8 @@ const FIXTURE_APPS = path.join(REPO_ROOT, 'test/fixtures/apps');
 export interface TestBench {
   path: string;
   benchId: string;
+  /** The redis_queue URL it was made with. */
+  redisUrl: string;
   writeCommon(config: Record<string, unknown>): void;
   writeSite(site: string, config: Record<string, unknown>): void;
   remove(): void;
@@ -28,6 +30,7 @@ export function makeBench(options: {
   const bench: TestBench = {
     path: dir,
     benchId,
+    redisUrl: options.redisUrl,
     writeCommon(config) {
       writeFileSync(path.join(dir, 'sites', 'common_site_config.json'), JSON.stringify({ redis_queue: options.redisUrl, bench_id: benchId, ...config }, null, 2));
     },

@@ -1,9 +1,9 @@
 // Test helpers around the job protocol: read a job's record, wait for a status, run an in-process
-// worker (real child processes) and stop it.
-import type { Redis } from 'ioredis';
+// supervisor (its worker processes are real processes) and stop it.
+import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { loadBenchConfig } from '../../src/config/load.ts';
-import { queueKeys } from '../../src/redis/keys.ts';
+import { benchKeys, queueKeys } from '../../src/redis/keys.ts';
 import { jobFromHash, type JobRecord, type JobStatus } from '../../src/queue/job.ts';
 import { Supervisor, type SupervisorOptions } from '../../src/worker/supervisor.ts';
 import type { TestBench } from './bench.ts';
@@ -24,8 +24,10 @@ export async function waitForStatus(redis: Redis, bench: TestBench, queue: strin
   );
 }
 
-export interface RunningWorker {
-  worker: Supervisor;
+export interface RunningSupervisor {
+  supervisor: Supervisor;
+  /** Resolves once its worker processes are up and waiting for work (listed in the worker registry). */
+  ready(): Promise<void>;
   done: Promise<void>;
   stop(): Promise<void>;
 }
@@ -33,14 +35,23 @@ export interface RunningWorker {
 export const silentLog = pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' });
 
 /** Start a supervisor in this process (its worker processes are real processes). */
-export function startWorker(bench: TestBench, options: Partial<Omit<SupervisorOptions, 'bench' | 'log'>> = {}): RunningWorker {
-  const worker = new Supervisor({ bench: loadBenchConfig(bench.path), log: silentLog, ...options });
-  const done = worker.run();
+export function startSupervisor(bench: TestBench, options: Partial<Omit<SupervisorOptions, 'bench' | 'log'>> = {}): RunningSupervisor {
+  const supervisor = new Supervisor({ bench: loadBenchConfig(bench.path), log: silentLog, ...options });
+  const done = supervisor.run();
+  const expected = options.numWorkers ?? 1;
   return {
-    worker,
+    supervisor,
     done,
+    async ready() {
+      const redis = new Redis(bench.redisUrl);
+      try {
+        await waitFor(async () => (await redis.zcard(benchKeys(bench.benchId).workers)) >= expected, { what: `${expected} worker process(es) to be up` });
+      } finally {
+        redis.disconnect();
+      }
+    },
     async stop() {
-      await worker.stop();
+      await supervisor.stop();
       await done;
     },
   };

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { BenchClient } from '../../src/queue/client.ts';
 import { queueKeys } from '../../src/redis/keys.ts';
 import { makeBench, type TestBench } from './bench.ts';
-import { startWorker, waitForStatus, type RunningWorker } from './jobs.ts';
+import { startSupervisor, waitForStatus, type RunningSupervisor } from './jobs.ts';
 import { startRedis, type TestRedis } from './redis-server.ts';
 import { waitFor } from './wait-for.ts';
 
@@ -85,18 +85,18 @@ export function holders(file: string): { pid: number; id: string }[] {
 /** Enqueue `messages.length` testapp.tasks.fail jobs and let a burst worker fail them, in order. */
 export async function failJobs(redis: TestRedis, { bench, client }: Fresh, site: string, messages: readonly string[], queue = 'default'): Promise<string[]> {
   const ids = await client.enqueueMany('testapp.tasks.fail', messages.map((message) => ({ message })), { site, queue });
-  await startWorker(bench, { burst: true, queues: [queue] }).done;
+  await startSupervisor(bench, { burst: true, queues: [queue] }).done;
   for (const id of ids) await waitForStatus(redis.client, bench, queue, id, 'failed');
   return ids;
 }
 
 /** A worker on `queue` running one testapp.tasks.hold job (for a minute, or until stopped). */
-export async function runningJob({ bench, client }: Fresh, site: string, queue = 'long'): Promise<{ id: string; worker: RunningWorker }> {
+export async function runningJob({ bench, client }: Fresh, site: string, queue = 'long'): Promise<{ id: string; supervisor: RunningSupervisor }> {
   const file = tempFile('hold');
   const id = await client.enqueue('testapp.tasks.hold', { site, queue, kwargs: { file, ms: 60_000 } });
-  const worker = startWorker(bench, { queues: [queue] });
+  const supervisor = startSupervisor(bench, { queues: [queue] });
   await waitFor(() => holders(file).some((h) => h.id === id), { what: `job ${id} running` });
-  return { id, worker };
+  return { id, supervisor };
 }
 
 /** Make a queued job scheduled (status, runAt, delayed set), as enqueueIn/enqueueAt store it. */

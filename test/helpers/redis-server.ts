@@ -43,10 +43,15 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startRedis(options: { appendonly?: boolean } = {}): Promise<TestRedis> {
+/**
+ * `cluster`: a one-node Redis Cluster holding every slot, so that a script's keys must share a slot
+ * (a script loaded with the `#!lua` shebang may then touch only keys of the slot of its declared keys).
+ */
+export async function startRedis(options: { appendonly?: boolean; cluster?: boolean } = {}): Promise<TestRedis> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bw-redis-'));
   const port = await freePort();
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', options.appendonly ? 'yes' : 'no', '--appendfsync', 'always', '--daemonize', 'no', '--logfile', path.join(dir, 'redis.log')];
+  if (options.cluster) args.push('--cluster-enabled', 'yes', '--cluster-config-file', path.join(dir, 'nodes.conf'));
   const launch = async (): Promise<ChildProcess> => {
     const child = spawn('redis-server', args, { stdio: 'ignore' });
     running.add(child);
@@ -57,11 +62,21 @@ export async function startRedis(options: { appendonly?: boolean } = {}): Promis
     await waitFor(() => portAnswers(port), { timeoutMs: 10_000, what: `redis-server on port ${port}` });
     return child;
   };
+  const process0 = await launch();
+  if (options.cluster) {
+    const admin = new Redis({ port, host: '127.0.0.1' });
+    try {
+      await admin.call('CLUSTER', 'ADDSLOTSRANGE', '0', '16383');
+      await waitFor(async () => /cluster_state:ok/.test(String(await admin.call('CLUSTER', 'INFO'))), { timeoutMs: 10_000, what: 'the one-node cluster to be ok' });
+    } finally {
+      admin.disconnect();
+    }
+  }
   const handle: TestRedis = {
     port,
     url: `redis://127.0.0.1:${port}`,
     dir,
-    process: await launch(),
+    process: process0,
     client: new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: null, lazyConnect: false }),
     async stop() {
       handle.client.disconnect();

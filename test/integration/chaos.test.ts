@@ -1,7 +1,8 @@
-// Chaos: thousands of jobs, several supervisors with several children each, random SIGKILLs of
-// children and of supervisors while they run, then a full drain. Checks, as a total-queue checker:
-// every accepted job completed at least once, none lost, none left in flight, and every extra run
-// of a job followed a recorded crash (its lease expired or its child died under it).
+// Chaos: thousands of jobs, several supervisors with several worker processes each, random SIGKILLs of
+// worker processes and of supervisors while they run, and a Redis restart (AOF on), then a full drain.
+// Checks, as a total-queue checker: every accepted job completed at least once, none lost, none left in
+// flight, every extra run of a job followed a recorded crash (its worker process died under it), and
+// no process is left behind.
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { BenchClient } from '../../src/queue/client.ts';
 import { benchKeys, queueKeys } from '../../src/redis/keys.ts';
 import { makeBench, type TestBench } from '../helpers/bench.ts';
+import { processAlive } from '../helpers/process.ts';
 import { spawnBench } from '../helpers/cli.ts';
 import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
 import { waitFor } from '../helpers/wait-for.ts';
@@ -23,7 +25,7 @@ let redis: TestRedis;
 let bench: TestBench;
 
 before(async () => {
-  redis = await startRedis();
+  redis = await startRedis({ appendonly: true });
   bench = makeBench({ redisUrl: redis.url, common: { worker_lease_ttl: 2, job_crash_limit: 1000 } });
 });
 
@@ -58,7 +60,7 @@ function kill(pid: number): boolean {
 }
 
 describe('chaos', () => {
-  it(`${JOBS} jobs survive random SIGKILLs of children and supervisors`, { timeout: 240_000 }, async () => {
+  it(`${JOBS} jobs survive random SIGKILLs of worker processes and supervisors, and a Redis restart`, { timeout: 240_000 }, async () => {
     const file = path.join(os.tmpdir(), `bw-chaos-${process.pid}-${Date.now()}`);
     const client = await BenchClient.open({ benchPath: bench.path });
     const ids: { queue: string; id: string }[] = [];
@@ -73,13 +75,21 @@ describe('chaos', () => {
       return counts.reduce((a, b) => a + b, 0);
     };
     let supervisors = Array.from({ length: SUPERVISORS }, startSupervisor);
+    const everyPid = new Set<number>();
     let childKills = 0;
     let supervisorKills = 0;
+    let restarted = false;
+    let round = 0;
     const chaosUntil = Date.now() + 12_000;
-    while (Date.now() < chaosUntil && (await finishedCount()) < ids.length * 0.9) {
+    while (Date.now() < chaosUntil && (await finishedCount().catch(() => 0)) < ids.length * 0.9) {
       await new Promise((r) => setTimeout(r, 250 + Math.random() * 400));
-      if (Math.random() < 0.7) {
-        const pids = await childPids();
+      for (const s of supervisors) if (s.pid !== undefined) everyPid.add(s.pid);
+      const pids = await childPids().catch(() => []);
+      for (const pid of pids) everyPid.add(pid);
+      if (++round === 3) {
+        restarted = true;
+        await redis.restart({ kill: true });
+      } else if (Math.random() < 0.7) {
         const victim = pids[Math.floor(Math.random() * pids.length)];
         if (victim !== undefined && kill(victim)) childKills++;
       } else {
@@ -91,9 +101,11 @@ describe('chaos', () => {
     }
 
     await waitFor(async () => (await finishedCount()) === ids.length, { what: 'every job to finish', timeoutMs: 150_000, intervalMs: 250 });
+    for (const pid of await childPids()) everyPid.add(pid);
     for (const s of supervisors) s.kill('SIGTERM');
     await Promise.all(supervisors.map((s) => (exited(s) ? undefined : new Promise((r) => s.once('exit', r)))));
     supervisors = [];
+    await waitFor(() => [...everyPid].every((pid) => !processAlive(pid)), { what: 'every supervisor and worker process to be gone', timeoutMs: 15_000 });
 
     const runs = new Map<string, number>();
     for (const line of existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n') : []) {
@@ -122,7 +134,7 @@ describe('chaos', () => {
       waiting += await redis.client.llen(queueKeys(bench.benchId, queue).wait);
     }
     console.log(
-      `chaos: ${ids.length} jobs, ${childKills} child kills, ${supervisorKills} supervisor kills; ` +
+      `chaos: ${ids.length} jobs, ${childKills} worker process kills, ${supervisorKills} supervisor kills, Redis restarted: ${restarted}; ` +
         `${runs.size} jobs ran, ${duplicated} ran more than once (all after a crash: ${unexplained === 0}), ` +
         `${lost} lost, ${inFlight} in flight, ${waiting} waiting`,
     );
@@ -132,5 +144,6 @@ describe('chaos', () => {
     assert.equal(waiting, 0, 'nothing left waiting');
     assert.equal(unexplained, 0, 'duplicates only for jobs whose executor died');
     assert.ok(childKills + supervisorKills > 5, 'the chaos really happened');
+    assert.ok(restarted, 'Redis was restarted mid-run');
   });
 });

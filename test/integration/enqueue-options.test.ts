@@ -9,7 +9,7 @@ import { BenchClient } from '../../src/queue/client.ts';
 import { queueKeys } from '../../src/redis/keys.ts';
 import { makeBench, type TestBench } from '../helpers/bench.ts';
 import { runBench } from '../helpers/cli.ts';
-import { readJob, startWorker, waitForStatus } from '../helpers/jobs.ts';
+import { readJob, startSupervisor, waitForStatus } from '../helpers/jobs.ts';
 import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
 
 let redis: TestRedis;
@@ -51,7 +51,7 @@ describe('deduplicate', () => {
 
   it('replaces a finished job with the same id', async () => {
     await client.enqueue('testapp.tasks.echo', { site: SITE, jobId: 'daily', kwargs: { run: 1 } });
-    await startWorker(bench, { burst: true }).done;
+    await startSupervisor(bench, { burst: true }).done;
     assert.equal(await client.isJobEnqueued(SITE, 'daily'), false);
     assert.equal(await client.getJobStatus(SITE, 'daily'), 'finished');
     const again = await client.enqueue('testapp.tasks.echo', { site: SITE, jobId: 'daily', deduplicate: true, kwargs: { run: 2 } });
@@ -116,8 +116,9 @@ describe('delayed jobs', () => {
   it('enqueueIn keeps the job scheduled until due, then an idle worker runs it on time', { timeout: 30_000 }, async () => {
     // A long blocking wait: a worker that did not shorten it to the due time would start the job
     // many seconds late, far outside the bound below (which leaves room for a loaded machine).
-    const w = startWorker(bench, { queues: ['default'], blockSeconds: 15 });
+    const w = startSupervisor(bench, { queues: ['default'], blockSeconds: 15 });
     try {
+      await w.ready();
       const id = await client.enqueueIn(1.5, 'testapp.tasks.echo', { site: SITE });
       const scheduled = await readJob(redis.client, bench.benchId, 'default', id);
       assert.equal(scheduled?.status, 'scheduled');
@@ -149,7 +150,7 @@ describe('delayed jobs', () => {
 describe('retries', () => {
   it('a failing job is retried through the delayed set, then fails keeping every attempt\'s error', { timeout: 30_000 }, async () => {
     const id = await client.enqueue('testapp.tasks.fail', { site: SITE, kwargs: { message: 'nope' }, retry: { max: 2, intervals: [0.1] } });
-    const w = startWorker(bench, { queues: ['default'] });
+    const w = startSupervisor(bench, { queues: ['default'] });
     try {
       const job = await waitForStatus(redis.client, bench, 'default', id, 'failed');
       assert.equal(job.attempts, 3);
@@ -167,7 +168,7 @@ describe('retries', () => {
     const cli = await runBench(['--site', SITE, 'enqueue', 'testapp.tasks.flaky', '--retry', '3', '--kwargs', JSON.stringify({ file, succeedOn: 3 })], { cwd: bench.path });
     assert.equal(cli.code, 0, cli.stderr);
     const id = cli.stdout.trim();
-    const w = startWorker(bench, { queues: ['default'] });
+    const w = startSupervisor(bench, { queues: ['default'] });
     try {
       const job = await waitForStatus(redis.client, bench, 'default', id, 'finished', 30_000);
       assert.equal(job.result, 3);

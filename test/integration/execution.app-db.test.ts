@@ -6,7 +6,7 @@ import { before, describe, it } from 'node:test';
 import { closeDefaultClient, openSiteDb } from '../../src/index.ts';
 import { queueKeys } from '../../src/redis/keys.ts';
 import { openSqlite } from '../helpers/databases.ts';
-import { startWorker, waitForStatus } from '../helpers/jobs.ts';
+import { startSupervisor, waitForStatus } from '../helpers/jobs.ts';
 import { useDatabaseBenchSuite } from '../helpers/suite.ts';
 
 const SQLITE = 'lite.test';
@@ -45,7 +45,7 @@ for (const site of [SQLITE, PG]) {
       assert.equal(inside, 0, 'not enqueued before the commit');
       assert.equal(await waiting(), 1, 'enqueued by the commit');
       const [id] = await suite.redis.client.lrange(queueKeys(suite.bench.benchId, 'default').wait, 0, 0);
-      await startWorker(suite.bench, { burst: true }).done;
+      await startSupervisor(suite.bench, { burst: true }).done;
       assert.equal((await waitForStatus(suite.redis.client, suite.bench, 'default', id as string, 'finished')).result, 1);
     });
 

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { closeDefaultClient, enqueueDoc } from '../../src/index.ts';
-import { startWorker, waitForStatus } from '../helpers/jobs.ts';
+import { startSupervisor, waitForStatus } from '../helpers/jobs.ts';
 import { useDatabaseBenchSuite } from '../helpers/suite.ts';
 
 const SQLITE = 'lite.test';
@@ -30,7 +30,7 @@ for (const site of [SQLITE, PG]) {
       assert.equal(queued?.jobName, 'Sales Order.set_status');
       assert.equal(queued?.doctype, 'Sales Order');
       assert.equal(queued?.docname, 'SO-0001');
-      await startWorker(suite.bench, { burst: true }).done;
+      await startSupervisor(suite.bench, { burst: true }).done;
       const job = await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'finished');
       assert.deepEqual(job.result, { name: 'SO-0001', customer: 'ACME', before: 'Draft', after: 'To Deliver' });
       assert.equal(await status(site, 'SO-0001'), 'To Deliver');
@@ -38,13 +38,13 @@ for (const site of [SQLITE, PG]) {
 
     it('runs an exported function (doc, kwargs, ctx) when the controller has no such class method', async () => {
       const id = await suite.client.enqueueDoc('Sales Order', 'SO-0002', 'total_with_tax', { site, kwargs: { rate: 0.2 } });
-      await startWorker(suite.bench, { burst: true }).done;
+      await startSupervisor(suite.bench, { burst: true }).done;
       assert.deepEqual((await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'finished')).result, { name: 'SO-0002', total: 300 });
     });
 
     it('rolls back a controller method that fails', async () => {
       const id = await suite.client.enqueueDoc('Sales Order', 'SO-0002', 'fail_after_update', { site, kwargs: { status: 'Cancelled' } });
-      await startWorker(suite.bench, { burst: true }).done;
+      await startSupervisor(suite.bench, { burst: true }).done;
       const job = await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'failed');
       assert.equal(job.error?.message, 'could not finish SO-0002');
       assert.equal(await status(site, 'SO-0002'), 'Draft');
@@ -52,7 +52,7 @@ for (const site of [SQLITE, PG]) {
 
     it('fails with ERR_DOC_NOT_FOUND when the document does not exist', async () => {
       const id = await suite.client.enqueueDoc('Sales Order', 'SO-9999', 'set_status', { site, kwargs: { status: 'x' } });
-      await startWorker(suite.bench, { burst: true }).done;
+      await startSupervisor(suite.bench, { burst: true }).done;
       const job = await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'failed');
       assert.equal(job.error?.code, 'ERR_DOC_NOT_FOUND');
       assert.match(job.error?.message ?? '', /Sales Order "SO-9999" not found/);
@@ -79,7 +79,7 @@ describe('enqueueDoc checks', () => {
     try {
       const id = await enqueueDoc('Sales Order', 'SO-0001', 'total_with_tax', { site: SQLITE, kwargs: { rate: 0 } });
       assert.match(id, /^lite\.test\|\|/);
-      await startWorker(suite.bench, { burst: true }).done;
+      await startSupervisor(suite.bench, { burst: true }).done;
       assert.deepEqual((await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'finished')).result, { name: 'SO-0001', total: 100 });
     } finally {
       await closeDefaultClient();

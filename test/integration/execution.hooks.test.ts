@@ -8,7 +8,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { queueKeys } from '../../src/redis/keys.ts';
 import { openSqlite } from '../helpers/databases.ts';
-import { startWorker, waitForStatus } from '../helpers/jobs.ts';
+import { startSupervisor, waitForStatus } from '../helpers/jobs.ts';
 import { useBenchSuite } from '../helpers/suite.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
@@ -54,7 +54,7 @@ const suite = useBenchSuite({
 describe('before_job / after_job hooks', () => {
   it('calls before_job with { method, kwargs } inside the job transaction and after_job with the result', async () => {
     const id = await suite.client.enqueue('dbapp.tasks.insert_row', { site: HOOKS, kwargs: { table: 'items', value: 'hooked' } });
-    await startWorker(suite.bench, { burst: true }).done;
+    await startSupervisor(suite.bench, { burst: true }).done;
     await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'finished');
     const kwargs = { table: 'items', value: 'hooked' };
     assert.deepEqual(hookCalls(id), [
@@ -66,7 +66,7 @@ describe('before_job / after_job hooks', () => {
 
   it('rolls back what before_job wrote when the job fails; after_job gets no result', async () => {
     const id = await suite.client.enqueue('dbapp.tasks.insert_then_fail', { site: HOOKS, kwargs: { table: 'items', value: 'bad' } });
-    await startWorker(suite.bench, { burst: true }).done;
+    await startSupervisor(suite.bench, { burst: true }).done;
     await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'failed');
     assert.deepEqual(hookCalls(id).map((c) => [c['hook'], c['result'] ?? null]), [['before', null], ['after', null]]);
     assert.ok(!hookRows().includes(`before ${id}`));
@@ -75,21 +75,21 @@ describe('before_job / after_job hooks', () => {
   it('runs before_job again on each retry of the job function', async () => {
     const file = tempFile('hook-retry');
     const id = await suite.client.enqueue('dbapp.tasks.retry_job', { site: HOOKS, kwargs: { file, table: 'items', succeedAfter: 2 } });
-    await startWorker(suite.bench, { burst: true }).done;
+    await startSupervisor(suite.bench, { burst: true }).done;
     await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'finished', 20_000);
     assert.deepEqual(hookCalls(id).map((c) => `${String(c['hook'])}${c['hook'] === 'before' ? String(c['retry']) : ''}`), ['before0', 'before1', 'after']);
   });
 
   it('keeps the job outcome when an after_job hook throws', async () => {
     const id = await suite.client.enqueue('dbapp.tasks.outcome', { site: FAILING_HOOK, kwargs: { value: 'fine' } });
-    await startWorker(suite.bench, { burst: true }).done;
+    await startSupervisor(suite.bench, { burst: true }).done;
     assert.equal((await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'finished')).result, 'fine');
     assert.deepEqual(hookCalls(id).map((c) => c['hook']), ['before', 'after']);
   });
 
   it('does not call the hooks of an app the site does not have installed', async () => {
     const id = await suite.client.enqueue('testapp.tasks.echo', { site: NOT_INSTALLED, kwargs: {} });
-    await startWorker(suite.bench, { burst: true }).done;
+    await startSupervisor(suite.bench, { burst: true }).done;
     await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'finished');
     assert.deepEqual(hookCalls(id), []);
   });
@@ -104,7 +104,7 @@ describe('onSuccess / onFailure callbacks', () => {
       onSuccess: 'dbapp.callbacks.on_success',
       onFailure: 'dbapp.callbacks.on_failure',
     });
-    await startWorker(suite.bench, { burst: true }).done;
+    await startSupervisor(suite.bench, { burst: true }).done;
     await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'finished');
     assert.deepEqual(jsonLines(file), [{ kind: 'success', id, method: 'dbapp.tasks.outcome', result: { n: 7 }, site: HOOKS }]);
   });
@@ -117,7 +117,7 @@ describe('onSuccess / onFailure callbacks', () => {
       onSuccess: 'dbapp.callbacks.on_success',
       onFailure: 'dbapp.callbacks.on_failure',
     });
-    await startWorker(suite.bench, { burst: true }).done;
+    await startSupervisor(suite.bench, { burst: true }).done;
     await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'failed');
     assert.deepEqual(jsonLines(file), [{ kind: 'failure', id, method: 'dbapp.tasks.outcome', message: 'outcome: failing on purpose', site: HOOKS }]);
   });
@@ -134,7 +134,7 @@ describe('onSuccess / onFailure callbacks', () => {
     });
     await events.subscribe('events');
     try {
-      await startWorker(suite.bench, { burst: true }).done;
+      await startSupervisor(suite.bench, { burst: true }).done;
       const job = await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'failed');
       assert.equal(job.error?.code, 'ERR_JOB_TIMEOUT');
       assert.deepEqual(jsonLines(file), [{ kind: 'failure', id, method: 'testapp.tasks.spin', message: 'job exceeded its timeout of 1 s and was stopped', site: HOOKS }]);
@@ -158,7 +158,7 @@ describe('onSuccess / onFailure callbacks', () => {
     const ok = await suite.client.enqueue('dbapp.tasks.outcome', { site: HOOKS, kwargs: { file, value: 'still fine' }, onSuccess: 'dbapp.callbacks.throwing' });
     const bad = await suite.client.enqueue('dbapp.tasks.outcome', { site: HOOKS, kwargs: { file, fail: true }, onFailure: 'dbapp.callbacks.on_failure' });
     await suite.redis.client.hset(queueKeys(suite.bench.benchId, 'default').job(bad), 'onFailure', 'dbapp.callbacks.vanished');
-    await startWorker(suite.bench, { burst: true }).done;
+    await startSupervisor(suite.bench, { burst: true }).done;
     assert.equal((await waitForStatus(suite.redis.client, suite.bench, 'default', ok, 'finished')).result, 'still fine');
     assert.equal((await waitForStatus(suite.redis.client, suite.bench, 'default', bad, 'failed')).error?.message, 'outcome: failing on purpose');
     assert.deepEqual(jsonLines(file), [{ kind: 'throwing', id: ok }]);

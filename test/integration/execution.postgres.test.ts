@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
-import { startWorker, waitForStatus } from '../helpers/jobs.ts';
+import { startSupervisor, waitForStatus } from '../helpers/jobs.ts';
 import { useDatabaseBenchSuite } from '../helpers/suite.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
@@ -37,7 +37,7 @@ describe('site database transactions (PostgreSQL)', () => {
   it('commits a successful job and uses ? placeholders', async () => {
     const t = await table('items_ok');
     const id = await suite.client.enqueue('dbapp.tasks.insert_row', { site: SITE, kwargs: { table: t, value: 'kept' } });
-    await startWorker(suite.bench, { burst: true }).done;
+    await startSupervisor(suite.bench, { burst: true }).done;
     assert.equal((await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'finished')).result, 1);
     assert.deepEqual(await values(t), ['kept']);
   });
@@ -45,7 +45,7 @@ describe('site database transactions (PostgreSQL)', () => {
   it('rolls back a failed job and writes its Error Log row in the site schema', async () => {
     const t = await table('items_fail');
     const id = await suite.client.enqueue('dbapp.tasks.insert_then_fail', { site: SITE, kwargs: { table: t, value: 'dropped' } });
-    await startWorker(suite.bench, { burst: true }).done;
+    await startSupervisor(suite.bench, { burst: true }).done;
     const job = await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'failed');
     assert.equal(job.error?.message, 'failed after inserting dropped');
     assert.deepEqual(await values(t), []);
@@ -59,7 +59,7 @@ describe('site database transactions (PostgreSQL)', () => {
 
   it('reuses the connection of a site inside a child', async () => {
     const ids = await suite.client.enqueueMany('dbapp.tasks.db_info', [{}, {}, {}], { site: SITE });
-    await startWorker(suite.bench, { burst: true }).done;
+    await startSupervisor(suite.bench, { burst: true }).done;
     const results = await Promise.all(ids.map(async (id) => (await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'finished')).result as Record<string, unknown>));
     assert.equal(results[0]?.['dialect'], 'postgres');
     assert.match(String(results[0]?.['version']), /^PostgreSQL/);
@@ -72,7 +72,7 @@ describe('site database transactions (PostgreSQL)', () => {
     const marks = mkdtempSync(path.join(dir, 'deadlock-'));
     const one = await suite.client.enqueue('dbapp.tasks.deadlock_side', { site: SITE, kwargs: { table: t, first: 'a', second: 'b', dir: marks } });
     const two = await suite.client.enqueue('dbapp.tasks.deadlock_side', { site: SITE, kwargs: { table: t, first: 'b', second: 'a', dir: marks } });
-    await startWorker(suite.bench, { burst: true, concurrency: 2 }).done;
+    await startSupervisor(suite.bench, { burst: true, concurrency: 2 }).done;
     const results = [
       (await waitForStatus(suite.redis.client, suite.bench, 'default', one, 'finished', 30_000)).result as { retry: number },
       (await waitForStatus(suite.redis.client, suite.bench, 'default', two, 'finished', 30_000)).result as { retry: number },
@@ -90,7 +90,7 @@ describe('site database transactions (PostgreSQL)', () => {
     await holder.query(`SELECT * FROM ${t} WHERE value = 'locked' FOR UPDATE`);
     try {
       const id = await suite.client.enqueue('dbapp.tasks.locked_write', { site: SITE, kwargs: { file, table: t, value: 'job', nowait: true } });
-      const worker = startWorker(suite.bench, { burst: true });
+      const worker = startSupervisor(suite.bench, { burst: true });
       await waitFor(() => lines(file).length >= 1, { timeoutMs: 15_000, what: 'the first try' });
       await delay(300);
       await holder.query('COMMIT');
@@ -107,7 +107,7 @@ describe('site database transactions (PostgreSQL)', () => {
     const t = await table('serial', ['row']);
     const marks = mkdtempSync(path.join(dir, 'serial-'));
     const id = await suite.client.enqueue('dbapp.tasks.serializable_update', { site: SITE, kwargs: { table: t, value: 'row', dir: marks } });
-    const worker = startWorker(suite.bench, { burst: true });
+    const worker = startSupervisor(suite.bench, { burst: true });
     await waitFor(() => existsSync(path.join(marks, 'job-read')), { timeoutMs: 15_000, what: 'the job to read the row' });
     await suite.schema.client.query(`UPDATE ${t} SET n = n + 1 WHERE value = 'row'`);
     writeFileSync(path.join(marks, 'test-updated'), 'done');
@@ -120,7 +120,7 @@ describe('site database transactions (PostgreSQL)', () => {
   it('fails only the jobs that use the database of a site with db_type postgres and no db_url', async () => {
     const used = await suite.client.enqueue('dbapp.tasks.db_info', { site: NO_URL });
     const unused = await suite.client.enqueue('testapp.tasks.echo', { site: NO_URL, kwargs: { fine: true } });
-    await startWorker(suite.bench, { burst: true }).done;
+    await startSupervisor(suite.bench, { burst: true }).done;
     const failed = await waitForStatus(suite.redis.client, suite.bench, 'default', used, 'failed');
     assert.equal(failed.error?.code, 'ERR_CONFIG_INVALID');
     assert.match(failed.error?.message ?? '', /db_type is "postgres" but no db_url is set/);

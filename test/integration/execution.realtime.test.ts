@@ -10,7 +10,7 @@ import { Redis } from 'ioredis';
 import { BenchClient } from '../../src/queue/client.ts';
 import { makeBench, type TestBench } from '../helpers/bench.ts';
 import { linkPackage, openSqlite } from '../helpers/databases.ts';
-import { startWorker, waitForStatus } from '../helpers/jobs.ts';
+import { startSupervisor, waitForStatus } from '../helpers/jobs.ts';
 import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
@@ -57,7 +57,7 @@ after(async () => {
 describe('job lifecycle events', () => {
   it('publishes job_started then job_finished to the job room and the user room', async () => {
     const id = await client.enqueue('dbapp.tasks.outcome', { site: SITE, user: 'ann@example.com', kwargs: { value: 1 } });
-    await startWorker(bench, { burst: true }).done;
+    await startSupervisor(bench, { burst: true }).done;
     await waitForStatus(redis.client, bench, 'default', id, 'finished');
     await waitFor(() => forJob(id).length >= 4, { what: 'four lifecycle messages' });
     const events = forJob(id);
@@ -85,7 +85,7 @@ describe('job lifecycle events', () => {
 
   it('publishes job_failed with the error', async () => {
     const id = await client.enqueue('dbapp.tasks.outcome', { site: SITE, kwargs: { fail: true } });
-    await startWorker(bench, { burst: true }).done;
+    await startSupervisor(bench, { burst: true }).done;
     await waitForStatus(redis.client, bench, 'default', id, 'failed');
     await waitFor(() => forJob(id).length >= 2, { what: 'two lifecycle messages' });
     const failed = forJob(id)[1] as Envelope;
@@ -99,7 +99,7 @@ describe('ctx.publishRealtime', () => {
   it('publishes at once, and holds afterCommit messages until the commit', async () => {
     const file = path.join(os.tmpdir(), `bw-rt-${process.pid}-${Date.now()}`);
     const id = await client.enqueue('dbapp.tasks.with_after_commit', { site: SITE, kwargs: { file, table: 'items', value: 'v1', user: 'bob' } });
-    await startWorker(bench, { burst: true }).done;
+    await startSupervisor(bench, { burst: true }).done;
     await waitForStatus(redis.client, bench, 'default', id, 'finished');
     await waitFor(() => received.some((e) => e.event === 'job_finished' && e.message['job_id'] === id), { what: 'job_finished' });
     const mine = received.filter((e) => e.namespace === SITE && ['row_adding', 'row_added', 'job_finished'].includes(e.event) && (e.message['job_id'] ?? id) === id);
@@ -114,7 +114,7 @@ describe('ctx.publishRealtime', () => {
   it('drops afterCommit messages of a job that fails', async () => {
     const file = path.join(os.tmpdir(), `bw-rt-${process.pid}-${Date.now()}-f`);
     const id = await client.enqueue('dbapp.tasks.with_after_commit', { site: SITE, kwargs: { file, table: 'items', value: 'v2', fail: true } });
-    await startWorker(bench, { burst: true }).done;
+    await startSupervisor(bench, { burst: true }).done;
     await waitForStatus(redis.client, bench, 'default', id, 'failed');
     await waitFor(() => received.some((e) => e.event === 'job_failed' && e.message['job_id'] === id), { what: 'job_failed' });
     assert.ok(received.some((e) => e.event === 'row_adding' && e.message['value'] === 'v2'), 'the immediate message went out');
@@ -133,7 +133,7 @@ describe('ctx.publishRealtime', () => {
     ];
     const ids: string[] = [];
     for (const [kwargs] of cases) ids.push(await client.enqueue('dbapp.tasks.publish', { site: SITE, user: 'job-user', kwargs }));
-    await startWorker(bench, { burst: true }).done;
+    await startSupervisor(bench, { burst: true }).done;
     for (const id of ids) await waitForStatus(redis.client, bench, 'default', id, 'finished');
     await waitFor(() => received.filter((e) => !e.event.startsWith('job_')).length >= cases.length, { what: 'the messages' });
     const messages = received.filter((e) => !e.event.startsWith('job_'));

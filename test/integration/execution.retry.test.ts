@@ -9,7 +9,7 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { openSqlite } from '../helpers/databases.ts';
-import { startWorker, waitForStatus } from '../helpers/jobs.ts';
+import { startSupervisor, waitForStatus } from '../helpers/jobs.ts';
 import { useBenchSuite } from '../helpers/suite.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
@@ -53,7 +53,7 @@ describe('retrying a job inside its run', () => {
     const file = tempFile('retry-ok');
     const t = table('retry_ok');
     const id = await suite.client.enqueue('dbapp.tasks.retry_job', { site: SITE, kwargs: { file, table: t, succeedAfter: 3 } });
-    await startWorker(suite.bench, { burst: true }).done;
+    await startSupervisor(suite.bench, { burst: true }).done;
     const job = await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'finished', 30_000);
     assert.deepEqual(job.result, { runs: 3, retry: 2 });
     assert.equal(job.attempts, 1, 'all inside one claim of the job');
@@ -71,7 +71,7 @@ describe('retrying a job inside its run', () => {
     const file = tempFile('retry-fail');
     const t = table('retry_fail');
     const id = await suite.client.enqueue('dbapp.tasks.retry_job', { site: SITE, kwargs: { file, table: t } });
-    await startWorker(suite.bench, { burst: true }).done;
+    await startSupervisor(suite.bench, { burst: true }).done;
     const job = await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'failed', 40_000);
     assert.equal(job.error?.name, 'RetryBackgroundJobError');
     assert.equal(job.error?.code, 'ERR_RETRY_BACKGROUND_JOB');
@@ -95,7 +95,7 @@ describe('retrying a job inside its run', () => {
     const started = Date.now();
     // timeout 4 s: tries at 0 s, 1 s (wait 1), 3 s (wait 2); a wait of 3 s more would pass it.
     const id = await suite.client.enqueue('dbapp.tasks.retry_job', { site: SITE, timeout: 4, kwargs: { file, table: t } });
-    await startWorker(suite.bench, { burst: true }).done;
+    await startSupervisor(suite.bench, { burst: true }).done;
     const job = await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'failed', 20_000);
     assert.equal(job.error?.code, 'ERR_RETRY_BACKGROUND_JOB', 'it fails with its own error, before the timeout');
     assert.deepEqual(runs(file).map(([retry]) => retry), [0, 1, 2]);
@@ -110,7 +110,7 @@ describe('retrying a job inside its run', () => {
     holder.prepare(`INSERT INTO ${t} (value) VALUES ('holder')`).run();
     try {
       const id = await suite.client.enqueue('dbapp.tasks.locked_write', { site: SITE, kwargs: { file, table: t, value: 'job' } });
-      const worker = startWorker(suite.bench, { burst: true });
+      const worker = startSupervisor(suite.bench, { burst: true });
       // The first try waits sqlite_busy_timeout_ms (200) for the lock, then fails with SQLITE_BUSY;
       // the retry comes 1 s later. Let go of the lock in between.
       await waitFor(() => lines(file).length >= 1, { timeoutMs: 15_000, what: 'the first try' });

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { queueKeys } from '../../src/redis/keys.ts';
 import { openSqlite, sqliteFile } from '../helpers/databases.ts';
-import { startWorker, waitForStatus } from '../helpers/jobs.ts';
+import { startSupervisor, waitForStatus } from '../helpers/jobs.ts';
 import { useBenchSuite } from '../helpers/suite.ts';
 
 const SITE = 'site1.test';
@@ -60,7 +60,7 @@ const suite = useBenchSuite({
 describe('site database transactions (SQLite)', () => {
   it('commits what a successful job wrote to sites/<site>/site.db', async () => {
     const id = await suite.client.enqueue('dbapp.tasks.insert_row', { site: SITE, kwargs: { table: 'items', value: 'kept' } });
-    await startWorker(suite.bench, { burst: true }).done;
+    await startSupervisor(suite.bench, { burst: true }).done;
     const job = await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'finished');
     assert.equal(job.result, 1, 'the job sees its own insert');
     assert.ok(existsSync(sqliteFile(suite.bench, SITE)));
@@ -70,7 +70,7 @@ describe('site database transactions (SQLite)', () => {
   it('rolls back what a failed job wrote and records an Error Log row', async () => {
     const started = new Date();
     const id = await suite.client.enqueue('dbapp.tasks.insert_then_fail', { site: SITE, kwargs: { table: 'items', value: 'dropped' } });
-    await startWorker(suite.bench, { burst: true }).done;
+    await startSupervisor(suite.bench, { burst: true }).done;
     const job = await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'failed');
     assert.equal(job.error?.message, 'failed after inserting dropped');
     assert.ok(!values(SITE, 'items').includes('dropped'), 'the insert must be rolled back');
@@ -86,7 +86,7 @@ describe('site database transactions (SQLite)', () => {
   it('runs after-commit work once the job commits: callbacks, then enqueueAfterCommit', async () => {
     const file = tempFile('after-commit');
     const id = await suite.client.enqueue('dbapp.tasks.with_after_commit', { site: SITE, kwargs: { file, table: 'items', value: 'parent' } });
-    await startWorker(suite.bench, { burst: true }).done;
+    await startSupervisor(suite.bench, { burst: true }).done;
     assert.equal((await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'finished')).result, 'committed');
     assert.deepEqual(lines(file), ['after-commit parent']);
     const all = values(SITE, 'items');
@@ -97,7 +97,7 @@ describe('site database transactions (SQLite)', () => {
     const file = tempFile('after-rollback');
     const id = await suite.client.enqueue('dbapp.tasks.with_after_commit', { site: SITE, kwargs: { file, table: 'items', value: 'doomed', fail: true } });
     const before1 = await suite.redis.client.keys(`*${suite.bench.benchId}*`);
-    await startWorker(suite.bench, { burst: true }).done;
+    await startSupervisor(suite.bench, { burst: true }).done;
     const job = await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'failed');
     assert.equal(job.error?.message, 'failing after registering after-commit work');
     assert.deepEqual(lines(file), []);
@@ -110,7 +110,7 @@ describe('site database transactions (SQLite)', () => {
 
   it('fails a job whose after-commit callback throws, with its data committed (ERR_AFTER_COMMIT)', async () => {
     const id = await suite.client.enqueue('dbapp.tasks.failing_after_commit', { site: SITE, kwargs: { table: 'items', value: 'committed-anyway' } });
-    await startWorker(suite.bench, { burst: true }).done;
+    await startSupervisor(suite.bench, { burst: true }).done;
     const job = await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'failed');
     assert.equal(job.error?.code, 'ERR_AFTER_COMMIT');
     assert.match(job.error?.message ?? '', /committed.*after-commit callback broke/);
@@ -119,7 +119,7 @@ describe('site database transactions (SQLite)', () => {
 
   it('checks an enqueueAfterCommit at once: a bad method fails the job and rolls it back', async () => {
     const id = await suite.client.enqueue('dbapp.tasks.bad_after_commit_enqueue', { site: SITE, kwargs: { table: 'items', value: 'never' } });
-    await startWorker(suite.bench, { burst: true }).done;
+    await startSupervisor(suite.bench, { burst: true }).done;
     const job = await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'failed');
     assert.equal(job.error?.code, 'ERR_JOB_LOAD');
     assert.ok(!values(SITE, 'items').includes('never'));
@@ -127,14 +127,14 @@ describe('site database transactions (SQLite)', () => {
 
   it('opens no database for a job that does not use it', async () => {
     const id = await suite.client.enqueue('testapp.tasks.echo', { site: FRESH, kwargs: { ok: 1 } });
-    await startWorker(suite.bench, { burst: true }).done;
+    await startSupervisor(suite.bench, { burst: true }).done;
     await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'finished');
     assert.equal(existsSync(sqliteFile(suite.bench, FRESH)), false);
   });
 
   it('keeps the job error when its Error Log row cannot be written', async () => {
     const id = await suite.client.enqueue('dbapp.tasks.insert_then_fail', { site: BAD_LOG, kwargs: { table: 'items', value: 'x' } });
-    await startWorker(suite.bench, { burst: true }).done;
+    await startSupervisor(suite.bench, { burst: true }).done;
     const job = await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'failed');
     assert.equal(job.error?.message, 'failed after inserting x');
     assert.deepEqual(values(BAD_LOG, 'items'), []);
@@ -143,7 +143,7 @@ describe('site database transactions (SQLite)', () => {
   it('logs failures that happen before the job function runs (no such export)', async () => {
     const id = await suite.client.enqueue('dbapp.tasks.insert_row', { site: SITE, kwargs: {} });
     await suite.redis.client.hset(queueKeys(suite.bench.benchId, 'default').job(id), 'method', 'dbapp.tasks.missing_export');
-    await startWorker(suite.bench, { burst: true }).done;
+    await startSupervisor(suite.bench, { burst: true }).done;
     const job = await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'failed');
     assert.equal(job.error?.code, 'ERR_JOB_LOAD');
     const row = errorLog(SITE).find((r) => r['job_id'] === id);

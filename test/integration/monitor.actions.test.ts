@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { queueKeys } from '../../src/redis/keys.ts';
-import { readJob, startWorker, waitForStatus } from '../helpers/jobs.ts';
+import { readJob, startSupervisor, waitForStatus } from '../helpers/jobs.ts';
 import { useMonitorBenches, failJobs, LONG_SITE, makeScheduled, runningJob, setEvent, SHORT_SITE, SITE } from '../helpers/monitor.ts';
 
 const benches = useMonitorBenches();
@@ -30,7 +30,7 @@ describe('retryJob', () => {
     assert.equal(await benches.redis.client.ttl(k.job(id)), -1, 'a queued job does not expire');
     assert.ok((await benches.redis.client.zcard(k.marker)) > 0, 'a blocked worker is woken');
 
-    await startWorker(bench, { burst: true, queues: ['default'] }).done;
+    await startSupervisor(bench, { burst: true, queues: ['default'] }).done;
     const again = await waitForStatus(benches.redis.client, bench, 'default', id, 'failed');
     assert.equal(again.attempts, 2);
     assert.equal(again.error?.message, 'first try');
@@ -94,7 +94,7 @@ describe('a running job', () => {
       assert.ok(await benches.redis.client.zscore(k.active, running.id));
       await client.stopJob(SITE, running.id);
     } finally {
-      await running.worker.stop();
+      await running.supervisor.stop();
     }
     assert.equal(await client.requeueFailed(), 0, 'stopped jobs are not requeued in bulk');
     const retried = await client.retryJob(SITE, running.id);
@@ -111,7 +111,7 @@ describe('deleteJob', () => {
     const k = queueKeys(bench.benchId, 'default');
     const [failed] = (await failJobs(benches.redis, fresh, SITE, ['x'])) as [string];
     const finished = await client.enqueue('testapp.tasks.add', { site: SITE, kwargs: { a: 1, b: 2 } });
-    await startWorker(bench, { burst: true, queues: ['default'] }).done;
+    await startSupervisor(bench, { burst: true, queues: ['default'] }).done;
     await waitForStatus(benches.redis.client, bench, 'default', finished, 'finished');
     const [queued, keep, scheduled] = (await client.enqueueMany('testapp.tasks.echo', [{}, {}, {}], { site: SITE })) as [string, string, string];
     await makeScheduled(benches.redis, bench.benchId, 'default', scheduled, Date.now() + 60_000);
@@ -138,7 +138,7 @@ describe('cancelJob', () => {
     assert.deepEqual(await benches.redis.client.lrange(k.wait, 0, -1), [other]);
     const ttl = await benches.redis.client.ttl(k.job(id));
     assert.ok(ttl > 3590 && ttl <= 3600, `ttl ${ttl}`);
-    await startWorker(bench, { burst: true, queues: ['default'] }).done;
+    await startSupervisor(bench, { burst: true, queues: ['default'] }).done;
     await waitForStatus(benches.redis.client, bench, 'default', other, 'finished');
     assert.equal((await client.getJob(SITE, id))?.status, 'canceled');
     await assert.rejects(client.cancelJob(SITE, id), { code: 'ERR_JOB_STATE', message: /is canceled/ });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { queueKeys } from '../../src/redis/keys.ts';
 import { runBench, type CliResult } from '../helpers/cli.ts';
-import { readJob, startWorker } from '../helpers/jobs.ts';
+import { readJob, startSupervisor } from '../helpers/jobs.ts';
 import { useMonitorBenches, failJobs, LONG_SITE, makeScheduled, runningJob, setEvent, SHORT_SITE, SITE, type Fresh } from '../helpers/monitor.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
@@ -44,7 +44,7 @@ describe('bench doctor', () => {
     assert.deepEqual([error.code, error.queues], ['ERR_QUEUE_UNSERVED', ['long']]);
     assert.match(error.message, /no live worker listens to it/);
 
-    const w = startWorker(fresh.bench, { numWorkers: 2, queues: ['default', 'short'] });
+    const w = startSupervisor(fresh.bench, { numWorkers: 2, queues: ['default', 'short'] });
     try {
       await waitFor(async () => (await fresh.client.getWorkers()).length === 2, { what: 'two workers registered' });
       failed(await bench(fresh, ['doctor']), 1, /queue "long"/);
@@ -112,7 +112,7 @@ describe('site commands', () => {
       assert.equal((JSON.parse(json.stderr) as { error: { started: number } }).error.started, 1);
     } finally {
       await fresh.client.stopJob(SITE, running.id);
-      await running.worker.stop();
+      await running.supervisor.stop();
     }
     assert.deepEqual(JSON.parse(ok(await bench(fresh, ['--site', SITE, 'ready-for-migration', '--json']))), { site: SITE, ready: true, queued: 0, scheduled: 0, started: 0 });
   });
@@ -170,7 +170,7 @@ describe('bench jobs', () => {
       assert.equal((await readJob(benches.redis.client, fresh.bench.benchId, 'long', running.id))?.status, 'started');
     } finally {
       await fresh.client.stopJob(SITE, running.id);
-      await running.worker.stop();
+      await running.supervisor.stop();
     }
   });
 

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { benchKeys, queueKeys } from '../../src/redis/keys.ts';
-import { startWorker } from '../helpers/jobs.ts';
+import { startSupervisor } from '../helpers/jobs.ts';
 import { useMonitorBenches, failJobs, LONG_SITE, makeScheduled, runningJob, SHORT_SITE, SITE } from '../helpers/monitor.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
@@ -13,7 +13,7 @@ describe('getWorkers', () => {
   it('lists each live worker process with typed fields, filters by queue, and forgets stopped workers', { timeout: 30_000 }, async () => {
     const fresh = await benches.fresh();
     assert.deepEqual(await fresh.client.getWorkers(), []);
-    const w = startWorker(fresh.bench, { numWorkers: 2, queues: ['short', 'default'] });
+    const w = startSupervisor(fresh.bench, { numWorkers: 2, queues: ['short', 'default'] });
     try {
       const workers = await waitFor(async () => {
         const list = await fresh.client.getWorkers();
@@ -70,7 +70,7 @@ describe('getJobs', () => {
       assert.deepEqual(await client.getJobs('nobody.test'), {});
     } finally {
       await client.stopJob(SITE, running.id);
-      await running.worker.stop();
+      await running.supervisor.stop();
     }
   });
 });
@@ -115,7 +115,7 @@ describe('listJobs', () => {
     assert.equal((await client.listJobs({ status: 'failed' })).total, 4);
 
     const done = await client.enqueueMany('testapp.tasks.add', [{ a: 1, b: 1 }, { a: 2, b: 2 }], { site: SITE });
-    await startWorker(fresh.bench, { burst: true, queues: ['default'] }).done;
+    await startSupervisor(fresh.bench, { burst: true, queues: ['default'] }).done;
     const finished = await client.listJobs({ status: 'finished' });
     assert.deepEqual(new Set(finished.jobs.map((j) => j.id)), new Set(done));
     assert.deepEqual(new Set(finished.jobs.map((j) => j.result)), new Set([2, 4]));
@@ -134,7 +134,7 @@ describe('listJobs', () => {
       assert.ok(started.jobs[0]?.worker);
       await client.stopJob(SITE, running.id);
     } finally {
-      await running.worker.stop();
+      await running.supervisor.stop();
     }
     assert.deepEqual((await client.listJobs({ status: 'stopped' })).jobs.map((j) => j.id), [running.id]);
     assert.deepEqual((await client.listJobs({ status: 'failed' })).jobs.map((j) => j.id), [failed]);

@@ -22,7 +22,7 @@ const benches: TestBench[] = [];
 after(() => benches.forEach((b) => b.remove()));
 
 /** A worker whose log lines are kept in memory for assertions. */
-function capturingWorker(bench: TestBench, options: { blockSeconds?: number; numWorkers?: number; concurrency?: number } = {}) {
+function capturingSupervisor(bench: TestBench, options: { blockSeconds?: number; numWorkers?: number; concurrency?: number } = {}) {
   const lines: Record<string, unknown>[] = [];
   const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
   const worker = new Supervisor({ bench: loadBenchConfig(bench.path), log, queues: ['default'], ...options });
@@ -56,7 +56,7 @@ describe('Redis outages', () => {
     const client = await BenchClient.open({ benchPath: bench.path });
     try {
       const ids = await client.enqueueMany('testapp.tasks.sleep', Array.from({ length: 150 }, () => ({ ms: 10 })), { site: 'site1.test' });
-      const { worker, done, lines } = capturingWorker(bench, { numWorkers: 2, concurrency: 2 });
+      const { worker, done, lines } = capturingSupervisor(bench, { numWorkers: 2, concurrency: 2 });
       const finished = () => redis.client.zcard(queueKeys(bench.benchId, 'default').finished);
       await waitFor(async () => (await finished()) >= 20, { what: 'the run to be under way' });
       await redis.restart({ kill: true });
@@ -80,7 +80,7 @@ describe('Redis outages', () => {
     const redis = await startRedis();
     const bench = makeBench({ redisUrl: redis.url });
     benches.push(bench);
-    const { worker, done, lines } = capturingWorker(bench, { blockSeconds: 1 });
+    const { worker, done, lines } = capturingSupervisor(bench, { blockSeconds: 1 });
     try {
       await waitFor(() => lines.some((l) => l['msg'] === 'worker started'), { what: 'the worker to start' });
       await redis.stop();
@@ -102,7 +102,7 @@ describe('Redis outages', () => {
     const bench = makeBench({ redisUrl: redis.url, common: { worker_lease_ttl: 2 } });
     benches.push(bench);
     const client = await BenchClient.open({ benchPath: bench.path });
-    const { worker, done, lines } = capturingWorker(bench, { blockSeconds: 1 });
+    const { worker, done, lines } = capturingSupervisor(bench, { blockSeconds: 1 });
     try {
       const id = await client.enqueue('testapp.tasks.sleep', { site: 'site1.test', kwargs: { ms: 60_000 } });
       await waitForStatus(redis.client, bench, 'default', id, 'started');
@@ -137,7 +137,7 @@ describe('Redis outages', () => {
     direct.writeCommon({ bench_id: bench.benchId });
     const client = await BenchClient.open({ benchPath: direct.path });
     try {
-      const { worker, done, lines } = capturingWorker(bench, { blockSeconds: 1 });
+      const { worker, done, lines } = capturingSupervisor(bench, { blockSeconds: 1 });
       try {
         const first = await client.enqueue('testapp.tasks.echo', { site: 'site1.test' });
         await waitForStatus(redis.client, bench, 'default', first, 'finished');

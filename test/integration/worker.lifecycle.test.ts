@@ -8,7 +8,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { queueKeys } from '../../src/redis/keys.ts';
 import { collectLogs, runBench, spawnBench } from '../helpers/cli.ts';
-import { readJob, startWorker, waitForStatus } from '../helpers/jobs.ts';
+import { readJob, startSupervisor, waitForStatus } from '../helpers/jobs.ts';
 import { useBenchSuite } from '../helpers/suite.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 import { processAlive, processState } from '../helpers/process.ts';
@@ -30,7 +30,7 @@ function waitForLines(file: string, count: number) {
 describe('waking up', () => {
   it('an idle worker listening to several queues starts a new job within milliseconds', async () => {
     // Blocking waits of 30 s: only the marker can wake the worker within the bound below.
-    const w = startWorker(suite.bench, { queues: ['short', 'default', 'long', 'reports'], blockSeconds: 30 });
+    const w = startSupervisor(suite.bench, { queues: ['short', 'default', 'long', 'reports'], blockSeconds: 30 });
     try {
       // Let the worker go idle and block on the markers first.
       const warm = await suite.client.enqueue('testapp.tasks.echo', { site: SITE });
@@ -60,7 +60,7 @@ describe('queue order', () => {
     for (const queue of ['reports', 'long', 'default', 'short']) {
       await suite.client.enqueue('testapp.tasks.record', { site: SITE, queue, kwargs: { file, value: queue } });
     }
-    await startWorker(suite.bench, { burst: true }).done;
+    await startSupervisor(suite.bench, { burst: true }).done;
     assert.deepEqual(lines(file), ['short', 'default', 'long', 'reports']);
   });
 
@@ -69,12 +69,12 @@ describe('queue order', () => {
     await suite.client.enqueue('testapp.tasks.record', { site: SITE, queue: 'short', kwargs: { file, value: 'short' } });
     const longId = await suite.client.enqueue('testapp.tasks.record', { site: SITE, queue: 'long', kwargs: { file, value: 'long' } });
     const defaultId = await suite.client.enqueue('testapp.tasks.record', { site: SITE, queue: 'default', kwargs: { file, value: 'default' } });
-    await startWorker(suite.bench, { burst: true, queues: ['long', 'default'] }).done;
+    await startSupervisor(suite.bench, { burst: true, queues: ['long', 'default'] }).done;
     assert.deepEqual(lines(file), ['long', 'default']);
     assert.ok(await readJob(suite.redis.client, suite.bench.benchId, 'long', longId));
     assert.equal((await readJob(suite.redis.client, suite.bench.benchId, 'default', defaultId))?.status, 'finished');
     assert.equal(await suite.redis.client.llen(queueKeys(suite.bench.benchId, 'short').wait), 1, 'short was not listened to');
-    await startWorker(suite.bench, { burst: true, queues: ['short'] }).done;
+    await startSupervisor(suite.bench, { burst: true, queues: ['short'] }).done;
   });
 
   it('round_robin alternates between queues', async () => {
@@ -82,7 +82,7 @@ describe('queue order', () => {
     for (const queue of ['short', 'short', 'default', 'default']) {
       await suite.client.enqueue('testapp.tasks.record', { site: SITE, queue, kwargs: { file, value: queue } });
     }
-    await startWorker(suite.bench, { burst: true, queues: ['short', 'default'], strategy: 'round_robin' }).done;
+    await startSupervisor(suite.bench, { burst: true, queues: ['short', 'default'], strategy: 'round_robin' }).done;
     assert.deepEqual(lines(file), ['short', 'default', 'short', 'default']);
   });
 
@@ -90,7 +90,7 @@ describe('queue order', () => {
     const file = tempFile('front');
     await suite.client.enqueue('testapp.tasks.record', { site: SITE, kwargs: { file, value: 'first' } });
     await suite.client.enqueue('testapp.tasks.record', { site: SITE, atFront: true, kwargs: { file, value: 'urgent' } });
-    await startWorker(suite.bench, { burst: true }).done;
+    await startSupervisor(suite.bench, { burst: true }).done;
     assert.deepEqual(lines(file), ['urgent', 'first']);
   });
 });
@@ -174,7 +174,7 @@ describe('shutdown and recovery', () => {
     const childPid = Number(lines(file)[0]?.split(' ')[0]);
     worker.kill('SIGKILL');
     await waitFor(() => !processAlive(childPid), { what: 'orphaned child to exit' });
-    const rescuer = startWorker(suite.bench, { queues: ['default'] });
+    const rescuer = startSupervisor(suite.bench, { queues: ['default'] });
     try {
       const job = await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'finished', 20_000);
       assert.equal(job.attempts, 2);
@@ -186,7 +186,7 @@ describe('shutdown and recovery', () => {
   });
 
   it('survives a Redis restart while idle and runs jobs enqueued afterwards', { timeout: 40_000 }, async () => {
-    const w = startWorker(suite.bench, { queues: ['default'] });
+    const w = startSupervisor(suite.bench, { queues: ['default'] });
     try {
       const first = await suite.client.enqueue('testapp.tasks.echo', { site: SITE });
       await waitForStatus(suite.redis.client, suite.bench, 'default', first, 'finished');

@@ -10,7 +10,7 @@ import { BenchClient } from '../../src/queue/client.ts';
 import { benchKeys, queueKeys } from '../../src/redis/keys.ts';
 import { makeBench, type TestBench } from '../helpers/bench.ts';
 import { collectLogs, runBench, spawnBench } from '../helpers/cli.ts';
-import { readJob, startWorker, waitForStatus } from '../helpers/jobs.ts';
+import { readJob, startSupervisor, waitForStatus } from '../helpers/jobs.ts';
 import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
@@ -62,7 +62,7 @@ describe('pool of job children', () => {
   it('--num-workers 3 runs three jobs at once on three children, each visible as a worker', { timeout: 30_000 }, async () => {
     const file = tempFile('pool');
     const ids = await client.enqueueMany('testapp.tasks.hold', [0, 1, 2].map(() => ({ file, ms: 60_000 })), { site: SITE });
-    const w = startWorker(bench, { numWorkers: 3, queues: ['default'] });
+    const w = startSupervisor(bench, { numWorkers: 3, queues: ['default'] });
     try {
       await waitFor(() => holders(file).length === 3, { what: 'three jobs running' });
       assert.equal(new Set(holders(file).map((h) => h.pid)).size, 3);
@@ -89,7 +89,7 @@ describe('pool of job children', () => {
   it('claims only for free slots: 1 child x 2 concurrency runs two jobs at once in one process', { timeout: 30_000 }, async () => {
     const file = tempFile('slots');
     await client.enqueueMany('testapp.tasks.hold', [0, 1, 2].map(() => ({ file, ms: 1500 })), { site: SITE });
-    const w = startWorker(bench, { numWorkers: 1, concurrency: 2, queues: ['default'] });
+    const w = startSupervisor(bench, { numWorkers: 1, concurrency: 2, queues: ['default'] });
     try {
       await waitFor(() => holders(file).length === 2, { what: 'two jobs running' });
       assert.equal(new Set(holders(file).map((h) => h.pid)).size, 1);
@@ -97,13 +97,13 @@ describe('pool of job children', () => {
     } finally {
       await w.stop();
     }
-    await startWorker(bench, { burst: true, queues: ['default'] }).done;
+    await startSupervisor(bench, { burst: true, queues: ['default'] }).done;
   });
 
   it('replaces a child killed under its job at once; the job is handed back and runs again', { timeout: 40_000 }, async () => {
     const file = tempFile('killchild');
     const id = await client.enqueue('testapp.tasks.hold', { site: SITE, kwargs: { file, ms: 300 } });
-    const w = startWorker(bench, { numWorkers: 2, queues: ['default'] });
+    const w = startSupervisor(bench, { numWorkers: 2, queues: ['default'] });
     try {
       await waitFor(() => holders(file).length === 1, { what: 'job running' });
       const victim = holders(file)[0]?.pid as number;
@@ -124,7 +124,7 @@ describe('pool of job children', () => {
     const file = tempFile('timeout-mate');
     const mate = await client.enqueue('testapp.tasks.hold', { site: SITE, kwargs: { file, ms: 200 } });
     const spin = await client.enqueue('testapp.tasks.spin', { site: SITE, timeout: 1 });
-    const w = startWorker(bench, { numWorkers: 1, concurrency: 2, queues: ['default'] });
+    const w = startSupervisor(bench, { numWorkers: 1, concurrency: 2, queues: ['default'] });
     try {
       const failed = await waitForStatus(redis.client, bench, 'default', spin, 'failed');
       assert.equal(failed.error?.code, 'ERR_JOB_TIMEOUT');
@@ -140,7 +140,7 @@ describe('pool of job children', () => {
     const c = await BenchClient.open({ benchPath: b.path });
     const ids = await c.enqueueMany('testapp.tasks.context', Array.from({ length: 60 }, () => ({})), { site: SITE });
     await c.close();
-    await startWorker(b, { burst: true }).done;
+    await startSupervisor(b, { burst: true }).done;
     const pids = new Set<number>();
     for (const id of ids) pids.add(((await waitForStatus(redis.client, b, 'default', id, 'finished')).result as { pid: number }).pid);
     assert.ok(pids.size >= 2, `expected a recycled child, saw pids ${[...pids].join(',')}`);
@@ -151,7 +151,7 @@ describe('pool of job children', () => {
     const c = await BenchClient.open({ benchPath: b.path });
     const ids = await c.enqueueMany('testapp.tasks.context', [{}, {}, {}], { site: SITE });
     await c.close();
-    await startWorker(b, { burst: true }).done;
+    await startSupervisor(b, { burst: true }).done;
     const pids = [];
     for (const id of ids) {
       const job = await waitForStatus(redis.client, b, 'default', id, 'finished');

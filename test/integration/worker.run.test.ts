@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { queueKeys } from '../../src/redis/keys.ts';
 import { useBenchSuite } from '../helpers/suite.ts';
-import { startWorker, waitForStatus } from '../helpers/jobs.ts';
+import { startSupervisor, waitForStatus } from '../helpers/jobs.ts';
 
 const SITE = 'site1.test';
 const suite = useBenchSuite({ common: { job_timeout_grace: 1, custom_key: 'from-common' },
@@ -16,7 +16,7 @@ const suite = useBenchSuite({ common: { job_timeout_grace: 1, custom_key: 'from-
 describe('worker runs jobs', () => {
   it('stores the result of a finished job for rq_results_ttl', async () => {
     const id = await suite.client.enqueue('testapp.tasks.add', { site: SITE, kwargs: { a: 2, b: 40 } });
-    const w = startWorker(suite.bench, { burst: true });
+    const w = startSupervisor(suite.bench, { burst: true });
     await w.done;
     const job = await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'finished');
     assert.equal(job.result, 42);
@@ -30,7 +30,7 @@ describe('worker runs jobs', () => {
   it('keeps a failed job with message and stack for rq_job_failure_ttl, and goes on', async () => {
     const bad = await suite.client.enqueue('testapp.tasks.fail', { site: SITE, kwargs: { message: 'no luck' } });
     const good = await suite.client.enqueue('testapp.tasks.echo', { site: SITE, kwargs: { ok: true } });
-    await startWorker(suite.bench, { burst: true }).done;
+    await startSupervisor(suite.bench, { burst: true }).done;
     const failed = await waitForStatus(suite.redis.client, suite.bench, 'default', bad, 'failed');
     assert.equal(failed.error?.message, 'no luck');
     assert.match(failed.error?.stack ?? '', /tasks\.ts/);
@@ -45,7 +45,7 @@ describe('worker runs jobs', () => {
     const spin = await suite.client.enqueue('testapp.tasks.spin', { site: SITE, timeout: 1 });
     const after1 = await suite.client.enqueue('testapp.tasks.context', { site: SITE });
     const started = Date.now();
-    await startWorker(suite.bench, { burst: true }).done;
+    await startSupervisor(suite.bench, { burst: true }).done;
     const timedOut = await waitForStatus(suite.redis.client, suite.bench, 'default', spin, 'failed');
     assert.equal(timedOut.error?.code, 'ERR_JOB_TIMEOUT');
     assert.match(timedOut.error?.message ?? '', /timeout of 1 s/);
@@ -57,7 +57,7 @@ describe('worker runs jobs', () => {
 
   it('reuses one child process across jobs', async () => {
     const ids = await suite.client.enqueueMany('testapp.tasks.context', [{}, {}, {}], { site: SITE });
-    await startWorker(suite.bench, { burst: true }).done;
+    await startSupervisor(suite.bench, { burst: true }).done;
     const pids = new Set<number>();
     for (const id of ids) pids.add(((await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'finished')).result as { pid: number }).pid);
     assert.equal(pids.size, 1);
@@ -66,7 +66,7 @@ describe('worker runs jobs', () => {
 
   it('gives the job its context: site, id, queue, user, attempt, merged site config', async () => {
     const id = await suite.client.enqueue('testapp.tasks.context', { site: SITE, queue: 'short', user: 'alice@example.com', jobName: 'ctx check' });
-    await startWorker(suite.bench, { burst: true }).done;
+    await startSupervisor(suite.bench, { burst: true }).done;
     const job = await waitForStatus(suite.redis.client, suite.bench, 'short', id, 'finished');
     assert.deepEqual({ ...(job.result as Record<string, unknown>), pid: 0 }, {
       site: SITE,
@@ -86,7 +86,7 @@ describe('worker runs jobs', () => {
 
   it('fails a job whose result is not JSON-serialisable', async () => {
     const id = await suite.client.enqueue('testapp.tasks.unserialisable', { site: SITE });
-    await startWorker(suite.bench, { burst: true }).done;
+    await startSupervisor(suite.bench, { burst: true }).done;
     const job = await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'failed');
     assert.equal(job.error?.code, 'ERR_RESULT_NOT_SERIALISABLE');
   });
@@ -94,7 +94,7 @@ describe('worker runs jobs', () => {
   it('lets a job enqueue another job', async () => {
     const file = path.join(os.tmpdir(), `bw-chain-${process.pid}-${Date.now()}`);
     const id = await suite.client.enqueue('testapp.tasks.chain', { site: SITE, kwargs: { file } });
-    await startWorker(suite.bench, { burst: true }).done;
+    await startSupervisor(suite.bench, { burst: true }).done;
     const job = await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'finished');
     assert.match(String(job.result), /^site1\.test\|\|/);
     assert.equal(readFileSync(file, 'utf8'), 'chained\n');
@@ -106,7 +106,7 @@ describe('worker runs jobs', () => {
     writeFileSync(sitePath, JSON.stringify({ installed_apps: ['otherapp'] }));
     const ok = await suite.client.enqueue('otherapp.tasks.hello', { site: SITE });
     try {
-      await startWorker(suite.bench, { burst: true }).done;
+      await startSupervisor(suite.bench, { burst: true }).done;
       const job = await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'failed');
       assert.equal(job.error?.code, 'ERR_APP_NOT_INSTALLED');
       assert.match(job.error?.message ?? '', /app "testapp" is not installed/);
@@ -127,7 +127,7 @@ describe('worker runs jobs', () => {
     const original = readFileSync(file, 'utf8');
     writeFileSync(path.join(suite.bench.path, 'apps/testapp/testapp/gone.ts'), 'export const x = 1;\n');
     await suite.redis.client.hset(queueKeys(suite.bench.benchId, 'default').job(id), 'method', 'testapp.gone.missing');
-    await startWorker(suite.bench, { burst: true }).done;
+    await startSupervisor(suite.bench, { burst: true }).done;
     const job = await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'failed');
     assert.equal(job.error?.code, 'ERR_JOB_LOAD');
     assert.match(job.error?.message ?? '', /has no export "missing"/);
@@ -139,7 +139,7 @@ describe('a worker process that dies under its job', () => {
   it('hands the job back; the job runs again and succeeds', async () => {
     const marker = path.join(os.tmpdir(), `bw-crash-once-${process.pid}-${Date.now()}`);
     const id = await suite.client.enqueue('testapp.tasks.crash', { site: SITE, kwargs: { once: marker } });
-    await startWorker(suite.bench, { burst: true }).done;
+    await startSupervisor(suite.bench, { burst: true }).done;
     const job = await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'finished');
     assert.equal(job.result, 'survived');
     assert.equal(job.attempts, 2);
@@ -149,7 +149,7 @@ describe('a worker process that dies under its job', () => {
   it('fails as abandoned once it took down its worker process more than job_crash_limit times, and runs its onFailure', async () => {
     const file = path.join(os.tmpdir(), `bw-abandoned-${process.pid}-${Date.now()}`);
     const id = await suite.client.enqueue('testapp.tasks.crash', { site: SITE, kwargs: { code: 7, file }, onFailure: 'testapp.tasks.note_failure' });
-    await startWorker(suite.bench, { burst: true }).done;
+    await startSupervisor(suite.bench, { burst: true }).done;
     const job = await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'failed');
     assert.equal(job.error?.name, 'AbandonedJobError');
     assert.match(job.error?.message ?? '', /abandoned: its worker process died \(exit code 7.*4 times \(limit 3\)/);

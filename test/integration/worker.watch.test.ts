@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { startWorker, waitForStatus } from '../helpers/jobs.ts';
+import { startSupervisor, waitForStatus } from '../helpers/jobs.ts';
 import { useBenchSuite } from '../helpers/suite.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
@@ -20,7 +20,7 @@ describe('bench worker --watch', () => {
   it('runs the new code of a changed job module, and sees an edited site config', { timeout: 60_000 }, async () => {
     const module = path.join(suite.bench.path, 'apps/testapp/testapp/live.ts');
     writeFileSync(module, "export function version() { return 'v1'; }\n");
-    const w = startWorker(suite.bench, { watch: true, queues: ['default'] });
+    const w = startSupervisor(suite.bench, { watch: true, queues: ['default'] });
     try {
       assert.equal(await run('testapp.live.version'), 'v1');
       writeFileSync(module, "export function version() { return 'v2'; }\n");
