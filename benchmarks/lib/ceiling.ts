@@ -25,7 +25,7 @@ export async function runCeiling(target: Target, benchId: string, queue: string,
     const loop = async (): Promise<void> => {
       let running: ClaimedJob[] = [];
       for (;;) {
-        const ended: EndedJob[] = running.map((job) => ({ queue, id: job.record.id, token: job.token, ending: { kind: 'finished', result: 'null' } }));
+        const ended: EndedJob[] = running.map((job) => ({ queue, id: job.record.id, token: job.token, ending: { kind: 'finished', result: 'null' }, ttl: 600 }));
         done += ended.length;
         const reply = await fetcher.fetch([queue], ended, batch, `ceiling.${++calls}`);
         running = reply.claimed;

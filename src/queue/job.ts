@@ -99,10 +99,11 @@ export function jobFromHash(id: string, hash: Record<string, string> | readonly 
 
 /**
  * The hash fields a worker process's claim returns for each job (src/redis/lua/fetch.lua), in this
- * order: what running the job and recording its outcome need, and nothing else.
+ * order: what running the job and recording its outcome need, and nothing else (its site is the prefix
+ * of its id).
  */
 export const CLAIM_FIELDS = [
-  'method', 'kwargs', 'timeout', 'attempts', 'site', 'name', 'user', 'doctype', 'docname',
+  'method', 'kwargs', 'timeout', 'attempts', 'name', 'user', 'doctype', 'docname',
   'event', 'onSuccess', 'onFailure', 'retry', 'errors', 'retries',
 ] as const;
 

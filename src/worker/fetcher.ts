@@ -21,6 +21,8 @@ export interface EndedJob {
   id: string;
   token: string;
   ending: Ending;
+  /** Seconds its record is kept: its site's rq_results_ttl when it finished, rq_job_failure_ttl otherwise. */
+  ttl: number;
 }
 
 /** A job this process claimed. */
@@ -84,10 +86,10 @@ export class Fetcher {
       keys.push(k.wait, k.active, k.marker, k.delayed, k.owners, k.finished, k.failed);
       const mine = single ? ended : ended.filter((job) => job.queue === queue);
       args.push(queue, k.prefix, mine.length);
-      for (const { id, token, ending } of mine) {
-        if (ending.kind === 'finished') args.push(id, token, 'f', ending.result);
-        else if (ending.kind === 'failed') args.push(id, token, ENDING_CODES.failed, ending.error, ending.retryMs, ending.history);
-        else args.push(id, token, ENDING_CODES.stopped, ending.error, 0, '');
+      for (const { id, token, ending, ttl } of mine) {
+        if (ending.kind === 'finished') args.push(id, token, 'f', ending.result, ttl);
+        else if (ending.kind === 'failed') args.push(id, token, ENDING_CODES.failed, ending.error, ttl, ending.retryMs, ending.history);
+        else args.push(id, token, ENDING_CODES.stopped, ending.error, ttl, 0, '');
       }
       const begun = single ? started : started.filter((job) => job.queue === queue);
       args.push(begun.length);

@@ -80,7 +80,7 @@ async function endCulprit(ctx: PostMortemContext, owner: string, queue: string, 
     error = serializeError(new BenchError('ERR_JOB_STOPPED', 'job stopped by request; its worker process was killed'));
     ending = { kind: 'stopped', error: JSON.stringify(error) };
   }
-  const reply = await ctx.fetcherFor(owner).fetch([queue], [{ queue, id, token: culprit.token, ending }], 0, `end.${culprit.token}`);
+  const reply = await ctx.fetcherFor(owner).fetch([queue], [{ queue, id, token: culprit.token, ending, ttl: record.failureTtl }], 0, `end.${culprit.token}`);
   const code = reply.endCodes[0];
   const fields = { jobId: id, queue, worker: owner, code: scriptCodeName(code) };
   if (code === ScriptCode.OK || code === ScriptCode.RETRY_SCHEDULED) {

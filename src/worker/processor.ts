@@ -375,7 +375,7 @@ export class Processor {
     const durationMs = Math.round(elapsed);
     this.stats.workingMs += elapsed;
     this.stats.jobsRun++;
-    this.ended.push({ queue: record.queue, id: record.id, token: entry.token, ending });
+    this.ended.push({ queue: record.queue, id: record.id, token: entry.token, ending, ttl: this.ttlOf(record, ending) });
     const log = this.options.log;
     if (ending.kind === 'finished') {
       this.stats.successful++;
@@ -401,6 +401,17 @@ export class Processor {
     const jobs = this.finishedLog;
     this.finishedLog = [];
     this.options.log.info({ count: jobs.length, jobs }, 'jobs finished');
+  }
+
+  /** How long a job's record is kept once it ended: its site's TTL for results, or for failures. */
+  private ttlOf(record: JobRecord, ending: Ending): number {
+    let settings = this.options.env.bench.settings;
+    try {
+      settings = this.options.env.siteConfig(record.site).settings;
+    } catch {
+      // The site went away while its job ran: the common settings.
+    }
+    return ending.kind === 'finished' ? settings.rq_results_ttl : settings.rq_job_failure_ttl;
   }
 
   /** Retire once the job count or memory limit is reached (checked between jobs). */

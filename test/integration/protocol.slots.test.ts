@@ -58,8 +58,8 @@ describe('on a Redis Cluster node, with strict key checks', () => {
     const [a, b, c] = first.claimed;
     assert.ok(a && b && c);
     const ended = await fetcher.fetch(['default'], [
-      { queue: 'default', id: a.record.id, token: a.token, ending: { kind: 'finished', result: '1' } },
-      { queue: 'default', id: b.record.id, token: b.token, ending: { kind: 'failed', error: '{"message":"x"}', retryMs: 0, history: '' } },
+      { queue: 'default', id: a.record.id, token: a.token, ending: { kind: 'finished', result: '1' }, ttl: 600 },
+      { queue: 'default', id: b.record.id, token: b.token, ending: { kind: 'failed', error: '{"message":"x"}', retryMs: 0, history: '' }, ttl: 600 },
     ], 1, 'r.2', { started: [{ queue: 'default', id: c.record.id }] });
     assert.deepEqual(ended.endCodes, [ScriptCode.OK, ScriptCode.OK]);
     assert.deepEqual(await fetcher.release('default', [{ id: c.record.id, token: c.token }], 'unstarted', 3, 'test'), [ScriptCode.OK]);

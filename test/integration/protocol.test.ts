@@ -55,7 +55,7 @@ async function claim(n: number, queues: readonly string[] = ['default'], by = fe
 }
 
 async function end(job: ClaimedJob, ending: Ending, requestId = `t.${++calls}`): Promise<number> {
-  const reply = await fetcher.fetch([job.record.queue], [{ queue: job.record.queue, id: job.record.id, token: job.token, ending }], 0, requestId);
+  const reply = await fetcher.fetch([job.record.queue], [{ queue: job.record.queue, id: job.record.id, token: job.token, ending, ttl: 600 }], 0, requestId);
   return reply.endCodes[0] as number;
 }
 
@@ -187,10 +187,10 @@ describe('ending jobs (fenced)', () => {
     assert.ok(a && b && c && d);
     const error = JSON.stringify({ name: 'Error', message: 'x' });
     const reply = await fetcher.fetch(['default'], [
-      { queue: 'default', id: a.record.id, token: a.token, ending: FINISHED },
-      { queue: 'default', id: b.record.id, token: b.token, ending: { kind: 'failed', error, retryMs: 0, history: '' } },
-      { queue: 'default', id: c.record.id, token: c.token, ending: { kind: 'failed', error, retryMs: 60_000, history: `[${error}]` } },
-      { queue: 'default', id: d.record.id, token: d.token, ending: { kind: 'stopped', error } },
+      { queue: 'default', id: a.record.id, token: a.token, ending: FINISHED, ttl: 600 },
+      { queue: 'default', id: b.record.id, token: b.token, ending: { kind: 'failed', error, retryMs: 0, history: '' }, ttl: 3600 },
+      { queue: 'default', id: c.record.id, token: c.token, ending: { kind: 'failed', error, retryMs: 60_000, history: `[${error}]` }, ttl: 3600 },
+      { queue: 'default', id: d.record.id, token: d.token, ending: { kind: 'stopped', error }, ttl: 3600 },
     ], 2, 'batch.1');
     assert.deepEqual(reply.endCodes, [ScriptCode.OK, ScriptCode.OK, ScriptCode.RETRY_SCHEDULED, ScriptCode.OK]);
     assert.equal(reply.claimed.length, 2);
@@ -234,7 +234,7 @@ describe('ending jobs (fenced)', () => {
     const jobs = await claim(3);
     for (const job of jobs) {
       await new Promise((resolve) => setTimeout(resolve, 3)); // failures are ordered by their time (ms)
-      const reply = await small.fetch(['default'], [{ queue: 'default', id: job.record.id, token: job.token, ending: { kind: 'failed', error: '{"message":"x"}', retryMs: 0, history: '' } }], 0, `f.${job.token}`);
+      const reply = await small.fetch(['default'], [{ queue: 'default', id: job.record.id, token: job.token, ending: { kind: 'failed', error: '{"message":"x"}', retryMs: 0, history: '' }, ttl: 3600 }], 0, `f.${job.token}`);
       assert.equal(reply.endCodes[0], ScriptCode.OK);
     }
     const kept = await redis.client.zrange(keys().failed, '0', '-1');

@@ -5,8 +5,9 @@
 
   Ending is fenced: only the holder of a job's claim token may end it, and only while the job runs
   (status started, in the active set); a replay of the same call is a harmless no-op. A failure with a
-  retry delay schedules the job again instead. Finished jobs expire after their results TTL (rttl),
-  failed and stopped ones after their failure TTL (fttl); the failed set keeps the newest `failedLimit`.
+  retry delay schedules the job again instead. Finished jobs expire after the results TTL, failed and
+  stopped ones after the failure TTL, both given by the caller (its site's config); the failed set keeps
+  the newest `failedLimit`.
 
   Claiming moves each id from the pending list to the active set and writes its claim in the same
   step: status started, a token, the owner (this worker process) and the claim time. Nothing is
@@ -27,11 +28,11 @@
     ARGV[4] startNow     how many of them start at once (the others are prefetched)
     ARGV[5] recordMs     how long a replayed call still finds what its first run claimed
     ARGV[6] failedLimit  failed-set size per queue (rq_failed_jobs_limit)
-    ARGV[7] channel      realtime channel of job events
+    ARGV[7] channel      realtime channel of job events (ids are `site||...`: the site is their prefix)
     then per queue: its name, the key prefix of its job hashes, the number of its ended jobs and each:
-      id, token, "f", result JSON                              finished
-      id, token, "x" or "s", error JSON, retryMs, errors JSON  failed or stopped; retryMs > 0 schedules a
-                                                               retry (failed only); errors "" keeps the history
+      id, token, "f", result JSON, ttl s                              finished
+      id, token, "x" or "s", error JSON, ttl s, retryMs, errors JSON  failed or stopped; retryMs > 0 schedules
+                                                                      a retry (failed only); errors "" keeps the history
     then the number of its jobs started from prefetched ones, and their ids
 
   Output: one JSON string (one bulk reply is far cheaper to build and to parse than hundreds of small
@@ -71,7 +72,7 @@ local function inSlices(command, key, args)
   for i = 1, #args, 1000 do redis.call(command, key, unpack(args, i, math.min(i + 999, #args))) end
 end
 
-local EVENT_FIELDS = { 'site', 'method', 'name', 'user', 'attempts', 'doctype', 'docname', 'started' }
+local EVENT_FIELDS = { 'method', 'name', 'user', 'attempts', 'doctype', 'docname', 'started' }
 -- The job's fields for its event (nil while nobody listens).
 local function eventFields(jobKey, queueName)
   if not listeners then return nil end
@@ -90,14 +91,13 @@ for q = 1, nQueues do
   -- Read the ended jobs' entries.
   local entries = {}
   for k = 1, n do
-    local e = { ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], 0, '' }
-    if e[3] == 'f' then
-      a = a + 4
+    if ARGV[a + 2] == 'f' then
+      entries[k] = a
+      a = a + 5
     else
-      e[5], e[6] = tonumber(ARGV[a + 4]), ARGV[a + 5]
-      a = a + 6
+      entries[k] = a
+      a = a + 7
     end
-    entries[k] = e
   end
   -- 1. Prefetched jobs that started (their job_started, while anyone listens).
   local nStarted = tonumber(ARGV[a])
@@ -114,25 +114,31 @@ for q = 1, nQueues do
   -- active set), then write the valid ones.
   local inActive
   if n == 1 then
-    inActive = { redis.call('ZSCORE', activeKey, entries[1][1]) }
+    inActive = { redis.call('ZSCORE', activeKey, ARGV[entries[1]]) }
   elseif n > 1 then
     local ids = {}
-    for k = 1, n do ids[k] = entries[k][1] end
+    for k = 1, n do ids[k] = ARGV[entries[k]] end
     inActive = redis.call('ZMSCORE', activeKey, unpack(ids))
   end
   local running, finished, failedAny = {}, {}, false
   for k = 1, n do
-    local id, token, outcome, payload, retryMs, history = unpack(entries[k])
+    local e = entries[k]
+    local id, token, outcome, payload, ttlMs = ARGV[e], ARGV[e + 1], ARGV[e + 2], ARGV[e + 3], tonumber(ARGV[e + 4]) * 1000
+    local retryMs, history = 0, ''
+    if outcome ~= 'f' then retryMs, history = tonumber(ARGV[e + 5]), ARGV[e + 6] end
     local jobKey = prefix .. 'job:' .. id
-    local h = redis.call('HMGET', jobKey, 'token', 'status', 'rttl', 'fttl')
     local code
-    if not h[2] then
-      code = CODE.NO_JOB
-    elseif h[1] ~= token then
-      code = CODE.LEASE_LOST
-    elseif h[2] ~= 'started' or not inActive[k] then
+    -- Its token, and in the active set: it runs, and it is ours (the status need not be read).
+    if redis.call('HGET', jobKey, 'token') ~= token or not inActive[k] then
+      local h = redis.call('HMGET', jobKey, 'token', 'status')
       local wanted = (outcome == 'f' and 'finished') or (outcome == 's' and 'stopped') or 'failed'
-      if h[2] == wanted or (retryMs > 0 and h[2] == 'scheduled') then code = CODE.REPLAYED else code = CODE.LEASE_LOST end
+      if not h[2] then
+        code = CODE.NO_JOB
+      elseif h[1] == token and (h[2] == wanted or (retryMs > 0 and h[2] == 'scheduled')) then
+        code = CODE.REPLAYED
+      else
+        code = CODE.LEASE_LOST
+      end
     else
       running[#running + 1] = id
       local event = eventFields(jobKey, queueName)
@@ -143,7 +149,6 @@ for q = 1, nQueues do
         redis.call('ZADD', delayedKey, now + retryMs, id)
         code = CODE.RETRY_SCHEDULED
       elseif outcome == 'f' then
-        local ttlMs = (tonumber(h[3]) or 0) * 1000
         redis.call('HSET', jobKey, 'status', 'finished', 'ended', now, 'result', payload)
         redis.call('PEXPIRE', jobKey, ttlMs)
         finished[#finished + 1] = now + ttlMs
@@ -151,7 +156,7 @@ for q = 1, nQueues do
         code = CODE.OK
       else
         redis.call('HSET', jobKey, 'status', (outcome == 's') and 'stopped' or 'failed', 'ended', now, 'error', payload)
-        redis.call('PEXPIRE', jobKey, (tonumber(h[4]) or 0) * 1000)
+        redis.call('PEXPIRE', jobKey, ttlMs)
         -- No trim by age here: sites keep failures for different TTLs; readers skip expired ids.
         redis.call('ZADD', failedKey, now, id)
         failedAny = true
@@ -180,7 +185,7 @@ for q = 1, nQueues do
   local prefix = ARGV[a + 1]
   local n = tonumber(ARGV[a + 2])
   a = a + 3
-  for _ = 1, n do a = a + ((ARGV[a + 2] == 'f') and 4 or 6) end
+  for _ = 1, n do a = a + ((ARGV[a + 2] == 'f') and 5 or 7) end
   a = a + 1 + tonumber(ARGV[a])
   local prev = redis.call('GET', prefix .. 'claim:' .. requestId)
   if prev then
@@ -191,9 +196,7 @@ for q = 1, nQueues do
       local jobKey = prefix .. 'job:' .. id
       if redis.call('HGET', jobKey, 'token') == token then
         local v = redis.call('HMGET', jobKey, unpack(CLAIM_FIELDS))
-        local job = { q, id, token }
-        for k = 1, nFields do job[k + 3] = v[k] end
-        jobs[#jobs + 1] = job
+        jobs[#jobs + 1] = { q, id, token, unpack(v) }
       end
     end
   end
@@ -208,7 +211,7 @@ for q = 1, nQueues do
   local queueName, prefix = ARGV[a], ARGV[a + 1]
   local n = tonumber(ARGV[a + 2])
   a = a + 3
-  for _ = 1, n do a = a + ((ARGV[a + 2] == 'f') and 4 or 6) end
+  for _ = 1, n do a = a + ((ARGV[a + 2] == 'f') and 5 or 7) end
   a = a + 1 + tonumber(ARGV[a])
   local head = redis.call('ZRANGE', delayedKey, 0, 0, 'WITHSCORES')
   if head[2] and tonumber(head[2]) <= now then
@@ -241,9 +244,7 @@ for q = 1, nQueues do
             active[#active + 1] = now
             active[#active + 1] = id
             record[#record + 1] = token .. ' ' .. id
-            local job = { q, id, token }
-            for k = 1, nFields do job[k + 3] = v[k] end
-            jobs[#jobs + 1] = job
+            jobs[#jobs + 1] = { q, id, token, unpack(v, 1, nFields) }
             if listeners and claimed <= startNow then
               local f = { queue = queueName }
               for k, name in ipairs(CLAIM_FIELDS) do if v[k] then f[name] = v[k] end end

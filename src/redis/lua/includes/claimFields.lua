@@ -2,6 +2,6 @@
 -- its outcome need (the same list as CLAIM_FIELDS in src/queue/job.ts; a unit test keeps the two equal).
 -- A job without `method` is gone (deleted while queued).
 local CLAIM_FIELDS = {
-  'method', 'kwargs', 'timeout', 'attempts', 'site', 'name', 'user', 'doctype', 'docname',
+  'method', 'kwargs', 'timeout', 'attempts', 'name', 'user', 'doctype', 'docname',
   'event', 'onSuccess', 'onFailure', 'retry', 'errors', 'retries',
 }

@@ -9,9 +9,10 @@ local function hasListeners(channel)
   return tonumber(subscribed[2]) > 0 or redis.call('PUBSUB', 'NUMPAT') > 0
 end
 
--- `f`: the job's fields by name (site, method, name, queue, user, attempts, doctype, docname); `extra`:
--- duration_ms and error for an ended job, or nil.
+-- `f`: the job's fields by name (method, name, queue, user, attempts, doctype, docname); `extra`:
+-- duration_ms and error for an ended job, or nil. The site is the prefix of the id (`site||...`).
 local function publishJobEvent(channel, id, status, f, extra)
+  local site = f.site or string.match(id, '^(.-)||') or ''
   local message = { job_id = id, method = f.method, job_name = f.name or f.method, queue = f.queue,
     status = status, attempt = tonumber(f.attempts) or 1 }
   if f.user then message.user = f.user end
@@ -24,9 +25,9 @@ local function publishJobEvent(channel, id, status, f, extra)
     message.error = extra.error
   end
   local event = 'job_' .. status
-  redis.call('PUBLISH', channel, cjson.encode({ event = event, message = message, room = 'job:' .. id, namespace = f.site }))
+  redis.call('PUBLISH', channel, cjson.encode({ event = event, message = message, room = 'job:' .. id, namespace = site }))
   if f.user then
-    redis.call('PUBLISH', channel, cjson.encode({ event = event, message = message, room = 'user:' .. f.user, namespace = f.site }))
+    redis.call('PUBLISH', channel, cjson.encode({ event = event, message = message, room = 'user:' .. f.user, namespace = site }))
   end
 end
 
