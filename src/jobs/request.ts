@@ -3,26 +3,11 @@
 // the failure epilogue of a killed job.
 import type { JobRecord } from '../queue/job.js';
 
-export interface ExecutionRequest {
-  /** Site-namespaced job id (`site||id`). */
-  id: string;
-  site: string;
-  queue: string;
-  /** Dotted path of the function to run. */
-  method: string;
-  jobName: string;
-  /** The job's kwargs as stored (an object when it was enqueued through bench-worker). */
-  kwargs: unknown;
-  user: string | undefined;
-  /** Seconds the job may run. */
-  timeout: number;
+/** The fields of the job's record that running it needs, plus its attempt and its document. */
+export interface ExecutionRequest
+  extends Pick<JobRecord, 'id' | 'site' | 'queue' | 'method' | 'jobName' | 'kwargs' | 'user' | 'timeout' | 'event' | 'onSuccess' | 'onFailure'> {
   /** 1 on the first run; higher when it runs again after its worker died. */
   attempt: number;
-  /** Frappe's `event`, stored with the job. */
-  event: string | undefined;
-  /** Dotted paths of callbacks run after the job (their errors never change its outcome). */
-  onSuccess: string | undefined;
-  onFailure: string | undefined;
   /** enqueueDoc: the document whose controller method `method` names. */
   doc: { doctype: string; name: string } | undefined;
 }

@@ -36,7 +36,20 @@ export interface QueueKeys {
   job(id: string): string;
 }
 
+const queueKeyCache = new Map<string, QueueKeys>();
+
+/** The keys of `queue` of bench `benchId` (made once per queue, then reused). */
 export function queueKeys(benchId: string, queue: string): QueueKeys {
+  const cacheKey = `${benchId}\0${queue}`;
+  let keys = queueKeyCache.get(cacheKey);
+  if (!keys) {
+    keys = makeQueueKeys(benchId, queue);
+    queueKeyCache.set(cacheKey, keys);
+  }
+  return keys;
+}
+
+function makeQueueKeys(benchId: string, queue: string): QueueKeys {
   assertTaggable(benchId);
   const prefix = `${KEY_ROOT}:{${benchId}:${queue}}:`;
   return {

@@ -48,8 +48,6 @@ const RELEASE_MODES: Record<ReleaseMode, string> = { crash: '1', blameless: '0',
 const ENDING_CODES = { finished: 'f', failed: 'x', stopped: 's' } as const;
 
 export class Fetcher {
-  private readonly keysByQueue = new Map<string, QueueKeys>();
-
   constructor(
     private readonly redis: Redis,
     private readonly benchId: string,
@@ -61,12 +59,7 @@ export class Fetcher {
   ) {}
 
   keys(queue: string): QueueKeys {
-    let keys = this.keysByQueue.get(queue);
-    if (!keys) {
-      keys = queueKeys(this.benchId, queue);
-      this.keysByQueue.set(queue, keys);
-    }
-    return keys;
+    return queueKeys(this.benchId, queue);
   }
 
   /**

@@ -12,8 +12,6 @@ import { runScript } from '../redis/scripts.js';
 const REAP_SCAN_LIMIT = 10_000;
 
 export class Ownership {
-  private readonly keysByQueue = new Map<string, QueueKeys>();
-
   constructor(
     private readonly redis: Redis,
     private readonly benchId: string,
@@ -23,12 +21,7 @@ export class Ownership {
   ) {}
 
   keys(queue: string): QueueKeys {
-    let keys = this.keysByQueue.get(queue);
-    if (!keys) {
-      keys = queueKeys(this.benchId, queue);
-      this.keysByQueue.set(queue, keys);
-    }
-    return keys;
+    return queueKeys(this.benchId, queue);
   }
 
   /** Give new worker processes a liveness stamp of `stampMs` in `queue`. */

@@ -28,9 +28,9 @@ import { ScriptCode, scriptCodeName } from '../redis/codes.js';
 import { withDeadline } from '../redis/connection.js';
 import { pause, unlessAborted } from '../util/abortable.js';
 import type { ClaimedJob, EndedJob, Ending, FetchReply, Fetcher, ReleaseMode } from './fetcher.js';
-import type { RetireReason, WorkerStats } from './protocol.js';
+import type { RetireReason, WorkerProcessConfig, WorkerStats } from './protocol.js';
 import { failpoint } from './failpoint.js';
-import { orderQueues, type DequeueStrategy } from './strategy.js';
+import { orderQueues } from './strategy.js';
 import { claimRequestId, type SlotBoard } from './watchdog.js';
 
 /** Fetch calls in flight at once: Redis ends and claims one batch while this process runs the other. */
@@ -44,23 +44,15 @@ const PREFETCH_WAIT_MS = 1000;
 /** Weight of the newest sample in the moving averages of job time and round-trip time. */
 const EWMA_WEIGHT = 0.2;
 
-export interface ProcessorOptions {
+export interface ProcessorOptions extends Pick<WorkerProcessConfig, 'tag' | 'queues' | 'strategy' | 'concurrency' | 'burst' | 'blockSeconds' | 'maxJobs' | 'maxRssBytes'> {
   fetcher: Fetcher;
   /** Opens a dedicated connection for the blocking wait. */
   blockingConnection(): Promise<Redis>;
   env: ExecutionEnv;
   log: Logger;
   board: SlotBoard;
-  tag: string;
-  queues: readonly string[];
-  strategy: DequeueStrategy;
-  concurrency: number;
-  burst: boolean;
-  blockSeconds: number;
   jobTimeoutGraceSeconds: number;
   maxStalls: number;
-  maxJobs: number;
-  maxRssBytes: number;
   /** Told once: the process stops claiming for good (retiring, stamp lost, burst drained). */
   onRetire(reason: RetireReason | 'owner lost' | 'drained'): void;
 }
