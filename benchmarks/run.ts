@@ -109,7 +109,7 @@ async function main(): Promise<void> {
     const results: Results = {};
     const record = (system: string, key: string, value: number) => ((results[system] ??= {})[key] ??= []).push(value);
     const systems: SystemInfo[] = adapters.map((a) => ({ id: a.id, label: a.label, ours: a.ours }));
-    if (adapters.some((a) => a.ours)) systems.splice(1, 0, { id: 'bench-worker-2x25', label: 'bench-worker 2 children x 25', ours: true, extra: true });
+    if (adapters.some((a) => a.ours)) systems.splice(1, 0, { id: 'bench-worker-2x25', label: 'bench-worker 2 x 25', ours: true, extra: true });
 
     // A failing system (a worker crash) loses that measurement only: it is reported, not fatal.
     const failures: string[] = [];
@@ -123,7 +123,7 @@ async function main(): Promise<void> {
       }
     };
     const processRun = async (adapter: Adapter, system: string, c: number, children: number, key: string) => {
-      const r = await processScenario(adapter, st, scaled(adapter, c === 1 ? config.process.c1 : config.process.c50), c, children);
+      const r = await processScenario(adapter, st, scaled(adapter, c === 1 ? config.process.c1 : config.process.c50), { concurrency: c, children });
       record(system, key, r.rate);
       for (const k of ['calls', 'cpu', 'rssMiB'] as const) record(system, `${key}.${k}`, r[k]);
     };
