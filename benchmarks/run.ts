@@ -1,7 +1,8 @@
-// `npm run benchmark`: bench-worker against BullMQ 6.7, Bee-Queue 2.0 (default and "lean") and,
-// when Debian's python3-rq is installed, Python RQ; on one private redis-server started here and
-// stopped by pid at the end (also on failure or Ctrl-C). See docs/performance.md for the method.
-//   --quick      one run, fewer jobs, no 1M depth (under a minute)
+// `npm run benchmark`: bench-worker (its `bench worker` CLI) against BullMQ 6.7, Bee-Queue 2.0 (default
+// and "lean") and, when Debian's python3-rq is installed, Python RQ; on one private redis-server started
+// here and stopped by pid at the end (also on failure or Ctrl-C). It opens with the targets table of the
+// issue (lib/bw-report.ts). See docs/performance.md for the method.
+//   --quick      one run, few jobs, no 1M depth (a couple of minutes)
 //   --json       print the results as JSON (progress goes to stderr either way)
 //   --json-file F  also write the JSON results to file F
 //   --runs N     runs per figure (default 3; the median is reported)
@@ -19,7 +20,9 @@ import { cpuBusy, machineInfo, waitForIdle, type MachineInfo } from './lib/machi
 import { startPrivateRedis, type PrivateRedis } from './lib/redis-server.ts';
 import { RedisStats } from './lib/redis-stats.ts';
 import { medians, ratios, renderTables, tableDefs, type Results, type SystemInfo } from './lib/report.ts';
-import { censusScenario, depthScenario, enqueueScenario, latencyScenario, processScenario, scaled, type Config } from './lib/scenarios.ts';
+import { renderDrains, renderMemory, renderTargets, targetRows, type TargetRow, type TargetSizes } from './lib/bw-report.ts';
+import { ceilingScenario, drainOrder, drainScenario, memoryScenario, type MemoryResult } from './lib/bw-scenarios.ts';
+import { censusScenario, depthScenario, enqueueScenario, latencyScenario, processScenario, scaled, type Config, type DrainSpec, type ProcessResult } from './lib/scenarios.ts';
 import type { Adapter } from './lib/types.ts';
 
 interface Flags {
@@ -57,6 +60,8 @@ function configFor(flags: Flags): Config {
       runs: flags.runs ?? 1, quick: true, inFlight: 50,
       enqueue: { sequential: 300, concurrent: 1000, bulk: 5000 },
       process: { c1: 600, c50: 2000 },
+      drain: 5000,
+      memory: 20_000,
       latency: { warmup: 5, n: 40, intervalMs: 10 },
       census: { enqueue: 100, process: 300 },
       depths: flags.depth ? [1000, 10_000] : [],
@@ -66,7 +71,10 @@ function configFor(flags: Flags): Config {
   return {
     runs: flags.runs ?? 3, quick: false, inFlight: 50,
     enqueue: { sequential: 3000, concurrent: 10_000, bulk: 50_000 },
-    process: { c1: 5000, c50: 15_000 },
+    // Throughput rows: at least 100,000 jobs; the 2 x 25 drains of bench-worker's targets: 200,000.
+    process: { c1: 100_000, c50: 100_000 },
+    drain: 200_000,
+    memory: 400_000,
     latency: { warmup: 10, n: 200, intervalMs: 15 },
     census: { enqueue: 1000, process: 2000 },
     depths: flags.depth ? [1000, 100_000, 1_000_000] : [],
@@ -122,10 +130,42 @@ async function main(): Promise<void> {
         log(`${what} FAILED (left out of the medians): ${message}`);
       }
     };
-    const processRun = async (adapter: Adapter, system: string, c: number, children: number, key: string) => {
-      const r = await processScenario(adapter, st, scaled(adapter, c === 1 ? config.process.c1 : config.process.c50), { concurrency: c, children });
+    /** A drain's figures under `key` (its rate) and `key`.<figure>; the CLI's own figures for bench-worker. */
+    const recordProcess = (system: string, key: string, r: ProcessResult) => {
       record(system, key, r.rate);
       for (const k of ['calls', 'cpu', 'rssMiB'] as const) record(system, `${key}.${k}`, r[k]);
+      if (r.cli && r.wallRate !== undefined) {
+        record(system, `${key}.wall`, r.wallRate);
+        record(system, `${key}.supMiB`, r.cli.supervisorHwmKb / 1024);
+        record(system, `${key}.workerMiB`, r.cli.workerHwmKb / 1024);
+        record(system, `${key}.procs`, r.cli.processes);
+      }
+    };
+    const processRun = async (adapter: Adapter, c: number) => {
+      const jobs = Math.min(scaled(adapter, c === 1 ? config.process.c1 : config.process.c50), adapter.maxProcessJobs ?? Infinity);
+      const spec: DrainSpec = { concurrency: c };
+      recordProcess(adapter.id, `proc.c${c}`, await processScenario(adapter, st, jobs, spec));
+    };
+    /** bench-worker's 2 x 25 drains (A/B pairs side by side) and its protocol ceiling, in every run. */
+    const benchWorkerRun = async (adapter: BenchWorkerAdapter, run: number, what: string) => {
+      const drains: Partial<Record<string, ProcessResult>> = {};
+      for (const name of drainOrder(run)) {
+        await guarded(`${what}: drain ${name}`, async () => {
+          const r = await drainScenario(adapter, st, config.drain, name);
+          drains[name] = r;
+          recordProcess(adapter.id, `drain.${name}`, r);
+          if (name === 'quiet') recordProcess('bench-worker-2x25', 'proc.c50', r);
+        });
+      }
+      // Paired in the run: time of A ÷ time of B (= B's rate ÷ A's rate), spawn to exit.
+      const pair = (a: string, b: string) => (drains[b]?.wallRate ?? Number.NaN) / (drains[a]?.wallRate ?? Number.NaN);
+      record(adapter.id, 'ab.recycle', pair('quiet', 'norecycle'));
+      record(adapter.id, 'ab.info', pair('info', 'quiet'));
+      await guarded(`${what}: protocol ceiling`, async () => {
+        const ceiling = await ceilingScenario(adapter, st, config.drain);
+        record(adapter.id, 'ceiling', ceiling.rate);
+        record(adapter.id, 'ceiling.cpu', ceiling.cpu);
+      });
     };
 
     for (let run = 1; run <= config.runs; run++) {
@@ -139,8 +179,8 @@ async function main(): Promise<void> {
           await guarded(`${what}: enqueue`, async () => {
             for (const [key, value] of Object.entries(await enqueueScenario(adapter, st, config))) record(adapter.id, key, value);
           });
-          for (const c of adapter.supportsConcurrency ? [1, 50] : [1]) await guarded(`${what}: process c=${c}`, () => processRun(adapter, adapter.id, c, 1, `proc.c${c}`));
-          if (adapter.ours) await guarded(`${what}: process 2 x 25`, () => processRun(adapter, 'bench-worker-2x25', 25, 2, 'proc.c50'));
+          for (const c of adapter.supportsConcurrency ? [1, 50] : [1]) await guarded(`${what}: process c=${c}`, () => processRun(adapter, c));
+          if (adapter instanceof BenchWorkerAdapter) await benchWorkerRun(adapter, run, what);
           await guarded(`${what}: latency`, async () => {
             for (const [key, value] of Object.entries(await latencyScenario(adapter, st, config))) record(adapter.id, key, value);
           });
@@ -148,6 +188,22 @@ async function main(): Promise<void> {
           await adapter.close();
         }
         log(`${what}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      }
+    }
+
+    // Memory stability: one long drain of bench-worker, once.
+    let memory: MemoryResult | undefined;
+    const ours = adapters.find((a): a is BenchWorkerAdapter => a instanceof BenchWorkerAdapter);
+    if (ours) {
+      if (flags.waitIdle) await waitForIdle(log);
+      log(`memory stability: bench-worker, ${config.memory.toLocaleString('en-US')} jobs`);
+      await ours.setup(target);
+      try {
+        await guarded('memory stability', async () => {
+          memory = await memoryScenario(ours, st, config.memory);
+        });
+      } finally {
+        await ours.close();
       }
     }
 
@@ -188,12 +244,17 @@ async function main(): Promise<void> {
     notes.push(
       `1-min load average ${loads.start.toFixed(1)} at the start, at most ${loads.max.toFixed(1)} before a measurement (it lags by a minute; the benchmark itself adds about 2)${flags.waitIdle ? '; each system waited for idle CPUs (--wait-idle)' : ''}.`,
     );
-    const json = `${JSON.stringify(jsonDocument(machine, config, systems, results, notes, defs, censusDetail), null, 2)}\n`;
+    const sizes: TargetSizes = { c1: config.process.c1, c50: config.process.c50, drain: config.drain };
+    const targets = ours ? targetRows(medians(results), sizes) : [];
+    const extra = { targets, memory: memory ?? null, census: censusDetail };
+    const json = `${JSON.stringify(jsonDocument(machine, config, systems, results, notes, defs, extra), null, 2)}\n`;
     if (flags.jsonFile) writeFileSync(flags.jsonFile, json);
     if (flags.json) {
       process.stdout.write(json);
     } else {
-      process.stdout.write(`${header(machine, config, notes)}\n\n${renderTables(systems, results, defs, config.runs)}\n`);
+      const ownTables = ours ? [renderTargets(targets), renderDrains(medians(results), sizes), renderMemory(memory)] : [];
+      const sections = [header(machine, config, notes), ...ownTables, renderTables(systems, results, defs, config.runs)];
+      process.stdout.write(`${sections.filter(Boolean).join('\n\n')}\n`);
     }
     log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   } finally {
@@ -223,11 +284,12 @@ function jsonDocument(
   results: Results,
   notes: readonly string[],
   defs: ReturnType<typeof tableDefs>,
-  census: Record<string, Record<string, CensusCounts>>,
+  extra: { targets: TargetRow[]; memory: MemoryResult | null; census: Record<string, Record<string, CensusCounts>> },
 ): Record<string, unknown> {
   const med = medians(results);
   const ratioTable = Object.fromEntries(defs.flatMap((d) => d.metrics).map((mt) => [mt.key, { better: mt.better, ...ratios(systems, med, mt) }]));
-  return { machine, config, notes, systems, medians: med, runs: results, ratios: ratioTable, census };
+  // The targets first; NaN (not measured) becomes null in JSON.
+  return { targets: extra.targets, machine, config, notes, systems, medians: med, runs: results, ratios: ratioTable, memory: extra.memory, census: extra.census };
 }
 
 // Exit explicitly: the exit hooks (lib/redis-server.ts) then kill any worker left behind.

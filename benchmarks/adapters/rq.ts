@@ -36,6 +36,8 @@ export class RqAdapter implements Adapter {
   readonly ours = false;
   /** A fork per job: a tenth of the jobs of the other systems' processing runs. */
   readonly processScale = 0.1;
+  /** 100,000 x 0.1 jobs at RQ's ~100 jobs/s would take minutes per run: at most 1,500 (about 15 s). */
+  readonly maxProcessJobs = 1500;
   readonly supportsConcurrency = false;
   readonly warmsUpItself = true;
   private port = 0;

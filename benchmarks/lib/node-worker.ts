@@ -1,5 +1,6 @@
-// Worker processes of the Node systems: the orchestrator forks benchmarks/worker-main.ts (under tsx)
-// for each processing run, so a worker's memory and CPU are its own. The child calls the adapter's
+// Worker processes of the Node peers (BullMQ, Bee-Queue): the orchestrator forks benchmarks/worker-main.ts
+// (under tsx) for each processing run, so a worker's memory and CPU are its own. (bench-worker runs its
+// own `bench worker` CLI instead: lib/cli-worker.ts.) The child calls the adapter's
 // runWorker and reports over IPC: "ready" once it waits for jobs, then its WorkerResult.
 import { fork } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -69,7 +70,7 @@ export function startNodeWorker(input: NodeWorkerInput): RunningWorker {
 }
 
 /**
- * A worker's stdout (bench-worker's pino log: errors only) goes to our stderr, so --json stays clean.
+ * A worker's stdout goes to our stderr, so --json stays clean.
  * A message repeated by many jobs is shown once, then counted: "(+N more: <msg>)" when the worker ends.
  */
 function forwardLog(system: string, stdout: Readable): void {

@@ -11,8 +11,12 @@ export interface Config {
   quick: boolean;
   enqueue: Record<EnqueueMode, number>;
   inFlight: number;
-  /** Jobs per processing run, by concurrency (times the adapter's processScale). */
+  /** Jobs per processing run, by concurrency (times the adapter's processScale, at most its maxProcessJobs). */
   process: { c1: number; c50: number };
+  /** Jobs of bench-worker's 2 x 25 drains (and of its protocol ceiling). */
+  drain: number;
+  /** Jobs of bench-worker's memory-stability drain. */
+  memory: number;
   latency: { warmup: number; n: number; intervalMs: number };
   census: { enqueue: number; process: number };
   depths: number[];

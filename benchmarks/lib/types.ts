@@ -64,6 +64,8 @@ export interface Adapter {
   readonly ours: boolean;
   /** Factor on the job counts of processing runs (RQ forks a process per job: fewer jobs). */
   readonly processScale: number;
+  /** Cap on the jobs of one processing-throughput run (RQ: its ~100 jobs/s would take minutes). */
+  readonly maxProcessJobs?: number;
   /** False when one worker cannot run several jobs at once (RQ). */
   readonly supportsConcurrency: boolean;
   /** Each enqueue() runs in a fresh process that warms itself up, untimed, and then flushes (RQ). */
