@@ -21,8 +21,9 @@ import { startPrivateRedis, type PrivateRedis } from './lib/redis-server.ts';
 import { RedisStats } from './lib/redis-stats.ts';
 import { medians, ratios, renderTables, tableDefs, type Results, type SystemInfo } from './lib/report.ts';
 import { renderDrains, renderMemory, renderTargets, targetRows, type TargetRow, type TargetSizes } from './lib/bw-report.ts';
-import { ceilingScenario, drainOrder, drainScenario, memoryScenario, type MemoryResult } from './lib/bw-scenarios.ts';
-import { censusScenario, depthScenario, enqueueScenario, latencyScenario, processScenario, scaled, type Config, type DrainSpec, type ProcessResult } from './lib/scenarios.ts';
+import { memoryScenario, type MemoryResult } from './lib/bw-scenarios.ts';
+import { Runs, STEPS } from './lib/runs.ts';
+import { censusScenario, depthScenario, type Config } from './lib/scenarios.ts';
 import type { Adapter } from './lib/types.ts';
 
 interface Flags {
@@ -114,81 +115,32 @@ async function main(): Promise<void> {
     const machine = await machineInfo(st.client, rq?.version);
     log(`redis-server ${machine.redis} on port ${redis.port} (pid ${redis.pid}); ${adapters.length} systems, ${config.runs} run(s)${config.quick ? ', quick' : ''}`);
 
-    const results: Results = {};
-    const record = (system: string, key: string, value: number) => ((results[system] ??= {})[key] ??= []).push(value);
+    const runs = new Runs(st, config, log);
+    const { results } = runs;
+    const record = (system: string, key: string, value: number) => runs.record(system, key, value);
+    const guarded = (what: string, step: () => Promise<void>) => runs.guarded(what, step);
     const systems: SystemInfo[] = adapters.map((a) => ({ id: a.id, label: a.label, ours: a.ours }));
     if (adapters.some((a) => a.ours)) systems.splice(1, 0, { id: 'bench-worker-2x25', label: 'bench-worker 2 x 25', ours: true, extra: true });
 
-    // A failing system (a worker crash) loses that measurement only: it is reported, not fatal.
-    const failures: string[] = [];
-    const guarded = async (what: string, step: () => Promise<void>): Promise<void> => {
-      try {
-        await step();
-      } catch (err) {
-        const message = (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
-        failures.push(`${what}: ${message}`);
-        log(`${what} FAILED (left out of the medians): ${message}`);
-      }
-    };
-    /** A drain's figures under `key` (its rate) and `key`.<figure>; the CLI's own figures for bench-worker. */
-    const recordProcess = (system: string, key: string, r: ProcessResult) => {
-      record(system, key, r.rate);
-      for (const k of ['calls', 'cpu', 'rssMiB'] as const) record(system, `${key}.${k}`, r[k]);
-      if (r.cli && r.wallRate !== undefined) {
-        record(system, `${key}.wall`, r.wallRate);
-        record(system, `${key}.supMiB`, r.cli.supervisorHwmKb / 1024);
-        record(system, `${key}.workerMiB`, r.cli.workerHwmKb / 1024);
-        record(system, `${key}.procs`, r.cli.processes);
-      }
-    };
-    const processRun = async (adapter: Adapter, c: number) => {
-      const jobs = Math.min(scaled(adapter, c === 1 ? config.process.c1 : config.process.c50), adapter.maxProcessJobs ?? Infinity);
-      const spec: DrainSpec = { concurrency: c };
-      recordProcess(adapter.id, `proc.c${c}`, await processScenario(adapter, st, jobs, spec));
-    };
-    /** bench-worker's 2 x 25 drains (A/B pairs side by side) and its protocol ceiling, in every run. */
-    const benchWorkerRun = async (adapter: BenchWorkerAdapter, run: number, what: string) => {
-      const drains: Partial<Record<string, ProcessResult>> = {};
-      for (const name of drainOrder(run)) {
-        await guarded(`${what}: drain ${name}`, async () => {
-          const r = await drainScenario(adapter, st, config.drain, name);
-          drains[name] = r;
-          recordProcess(adapter.id, `drain.${name}`, r);
-          if (name === 'quiet') recordProcess('bench-worker-2x25', 'proc.c50', r);
-        });
-      }
-      // Paired in the run: time of A ÷ time of B (= B's rate ÷ A's rate), spawn to exit.
-      const pair = (a: string, b: string) => (drains[b]?.wallRate ?? Number.NaN) / (drains[a]?.wallRate ?? Number.NaN);
-      record(adapter.id, 'ab.recycle', pair('quiet', 'norecycle'));
-      record(adapter.id, 'ab.info', pair('info', 'quiet'));
-      await guarded(`${what}: protocol ceiling`, async () => {
-        const ceiling = await ceilingScenario(adapter, st, config.drain);
-        record(adapter.id, 'ceiling', ceiling.rate);
-        record(adapter.id, 'ceiling.cpu', ceiling.cpu);
-      });
-    };
-
+    // Step by step (every system's enqueue, then every system's c=1 drain...), the systems in reverse
+    // order every other run: what is compared is measured close in time, and no system always goes first.
     for (let run = 1; run <= config.runs; run++) {
-      for (const adapter of adapters) {
-        if (flags.waitIdle) await waitForIdle(log);
-        loads.max = Math.max(loads.max, loadAverage());
-        const started = Date.now();
-        const what = `run ${run}/${config.runs}: ${adapter.label}`;
-        await adapter.setup(target);
-        try {
-          await guarded(`${what}: enqueue`, async () => {
-            for (const [key, value] of Object.entries(await enqueueScenario(adapter, st, config))) record(adapter.id, key, value);
-          });
-          for (const c of adapter.supportsConcurrency ? [1, 50] : [1]) await guarded(`${what}: process c=${c}`, () => processRun(adapter, c));
-          if (adapter instanceof BenchWorkerAdapter) await benchWorkerRun(adapter, run, what);
-          await guarded(`${what}: latency`, async () => {
-            for (const [key, value] of Object.entries(await latencyScenario(adapter, st, config))) record(adapter.id, key, value);
-          });
-        } finally {
-          await adapter.close();
+      const order = run % 2 === 1 ? adapters : [...adapters].reverse();
+      for (const step of STEPS) {
+        const stepStarted = Date.now();
+        for (const adapter of order.filter((a) => runs.applies(step.id, a))) {
+          if (flags.waitIdle) await waitForIdle(log);
+          loads.max = Math.max(loads.max, loadAverage());
+          await adapter.setup(target);
+          try {
+            await runs.step(step.id, adapter, run);
+          } finally {
+            await adapter.close();
+          }
         }
-        log(`${what}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        log(`run ${run}/${config.runs}: ${step.label}: ${((Date.now() - stepStarted) / 1000).toFixed(1)} s`);
       }
+      runs.endRun();
     }
 
     // Memory stability: one long drain of bench-worker, once.
@@ -238,7 +190,7 @@ async function main(): Promise<void> {
         await adapter.close();
       }
     }
-    if (failures.length > 0) notes.push(`Failed measurements, left out of the medians: ${failures.join('; ')}.`);
+    if (runs.failures.length > 0) notes.push(`Failed measurements, left out of the medians: ${runs.failures.join('; ')}.`);
 
     const defs = tableDefs(config.depths);
     notes.push(
