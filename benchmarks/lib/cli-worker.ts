@@ -106,6 +106,8 @@ export function startCliWorker(options: CliWorkerOptions): RunningCliWorker {
 }
 
 function signal(pid: number, name: NodeJS.Signals): void {
+  // No pid (spawn failed): never signal 0 or -1, which would reach our process group or every process of ours.
+  if (!(pid > 0)) return;
   try {
     process.kill(pid, name);
   } catch {
