@@ -163,7 +163,7 @@ export function renderDrains(med: Medians, sizes: TargetSizes): string {
   const lines = [
     '### bench-worker: `bench worker` CLI runs and the protocol ceiling (jobs/s higher is better, the rest lower)',
     '',
-    '| run | jobs | in-job jobs/s | ÷ ceiling | spawn-to-exit jobs/s | ÷ ceiling | Redis CPU µs/job | peak RSS tree MiB | supervisor MiB | largest worker MiB | worker processes |',
+    '| run | jobs | in-job jobs/s | ÷ ceiling | spawn-to-exit jobs/s | ÷ ceiling | Redis CPU µs/job | peak RSS tree MiB | supervisor MiB | largest worker MiB | worker processes started |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const row of DRAIN_ROWS) {
@@ -176,7 +176,7 @@ export function renderDrains(med: Medians, sizes: TargetSizes): string {
   lines.push(`| **protocol ceiling**: the fetch script alone, 2 loops x 25 jobs per call, no job code | ${n(sizes.drain)} | ${fmt(ceiling, 0)} | 1.00x | — | — | ${fmt(bw['ceiling.cpu'], 1)} | — | — | — | — |`);
   lines.push(
     '',
-    '÷ ceiling: the median over the runs of the ratio to the ceiling of the same run. in-job: first job start to last job end; spawn-to-exit: wall time of the `bench worker --burst` process, start-up and shutdown included. Peak RSS tree: the supervisor\'s VmHWM (read every 100 ms) + --num-workers x the largest worker process\'s VmHWM. Worker processes: those that ran jobs (more than --num-workers when some were recycled).',
+    '÷ ceiling: the median over the runs of the ratio to the ceiling of the same run. in-job: first job start to last job end; spawn-to-exit: wall time of the `bench worker --burst` process, start-up and shutdown included. Peak RSS tree: the supervisor\'s VmHWM (read every 100 ms) + --num-workers x the largest worker process\'s VmHWM. Worker processes started: seen among the supervisor\'s children (listed every 200 ms), more than --num-workers when some were recycled (a replacement started near the end of a drain may run no job).',
   );
   return lines.join('\n');
 }

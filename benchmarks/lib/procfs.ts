@@ -17,11 +17,14 @@ export function readVmHwmKb(pid: number | 'self' = 'self'): number {
   return readStatusKb(pid, 'VmHWM');
 }
 
-/** Pids whose parent is `pid`, ascending (a scan of /proc/<n>/stat: this kernel has no task/<pid>/children). */
-export function childPids(pid: number): number[] {
+/**
+ * Pids whose parent is `pid`, ascending (a scan of /proc/<n>/stat: this kernel has no task/<pid>/children).
+ * Only pids above `above` are read (children get higher pids than their parent unless pids wrap around).
+ */
+export function childPids(pid: number, above = 0): number[] {
   const out: number[] = [];
   for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
+    if (!/^\d+$/.test(entry) || Number(entry) <= above) continue;
     if (parentPid(Number(entry)) === pid) out.push(Number(entry));
   }
   return out.sort((a, b) => a - b);

@@ -44,8 +44,9 @@ export interface CliDetail {
   /** Peak resident set (VmHWM, KiB) of the supervisor, and of its largest worker process. */
   supervisorHwmKb: number;
   workerHwmKb: number;
-  /** Worker processes that ran jobs (more than --num-workers when some were recycled). */
+  /** Worker processes started (more than --num-workers when some were recycled), and those of them that ran jobs. */
   processes: number;
+  ranJobs: number;
 }
 
 export interface RunningWorker {
