@@ -29,10 +29,11 @@ try {
     for (const adapter of adapters) {
       await adapter.setup({ host: redis.host, port: redis.port });
       try {
-        const r = await processScenario(adapter, stats, jobs, concurrency, adapter.ours ? children : 1);
+        const r = await processScenario(adapter, stats, jobs, { concurrency, children: adapter.ours ? children : 1 });
         console.log(
           `${adapter.label.padEnd(14)} c=${concurrency}${adapter.ours && children > 1 ? ` x${children}` : ''}: ${Math.round(r.rate).toLocaleString('en')} jobs/s, ` +
-            `Redis ${r.cpu.toFixed(1)} µs/job, ${r.calls.toFixed(1)} cmds/job, peak RSS ${r.rssMiB.toFixed(0)} MiB`,
+            `Redis ${r.cpu.toFixed(1)} µs/job, ${r.calls.toFixed(1)} cmds/job, peak RSS ${r.rssMiB.toFixed(0)} MiB` +
+            (r.wallRate === undefined ? '' : `; \`bench worker\` spawn to exit: ${Math.round(r.wallRate).toLocaleString('en')} jobs/s`),
         );
       } finally {
         await adapter.close();

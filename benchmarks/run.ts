@@ -1,7 +1,8 @@
-// `npm run benchmark`: bench-worker against BullMQ 6.7, Bee-Queue 2.0 (default and "lean") and,
-// when Debian's python3-rq is installed, Python RQ; on one private redis-server started here and
-// stopped by pid at the end (also on failure or Ctrl-C). See docs/performance.md for the method.
-//   --quick      one run, fewer jobs, no 1M depth (under a minute)
+// `npm run benchmark`: bench-worker (its `bench worker` CLI) against BullMQ 6.7, Bee-Queue 2.0 (default
+// and "lean") and, when Debian's python3-rq is installed, Python RQ; on one private redis-server started
+// here and stopped by pid at the end (also on failure or Ctrl-C). It opens with the targets table of the
+// issue (lib/bw-report.ts). See docs/performance.md for the method.
+//   --quick      one run, few jobs, no 1M depth (a couple of minutes)
 //   --json       print the results as JSON (progress goes to stderr either way)
 //   --json-file F  also write the JSON results to file F
 //   --runs N     runs per figure (default 3; the median is reported)
@@ -19,7 +20,10 @@ import { cpuBusy, machineInfo, waitForIdle, type MachineInfo } from './lib/machi
 import { startPrivateRedis, type PrivateRedis } from './lib/redis-server.ts';
 import { RedisStats } from './lib/redis-stats.ts';
 import { medians, ratios, renderTables, tableDefs, type Results, type SystemInfo } from './lib/report.ts';
-import { censusScenario, depthScenario, enqueueScenario, latencyScenario, processScenario, scaled, type Config } from './lib/scenarios.ts';
+import { renderDrains, renderMemory, renderTargets, targetRows, type TargetRow, type TargetSizes } from './lib/bw-report.ts';
+import { memoryScenario, type MemoryResult } from './lib/bw-scenarios.ts';
+import { Runs, STEPS } from './lib/runs.ts';
+import { censusScenario, depthScenario, type Config } from './lib/scenarios.ts';
 import type { Adapter } from './lib/types.ts';
 
 interface Flags {
@@ -57,6 +61,8 @@ function configFor(flags: Flags): Config {
       runs: flags.runs ?? 1, quick: true, inFlight: 50,
       enqueue: { sequential: 300, concurrent: 1000, bulk: 5000 },
       process: { c1: 600, c50: 2000 },
+      drain: 5000,
+      memory: 20_000,
       latency: { warmup: 5, n: 40, intervalMs: 10 },
       census: { enqueue: 100, process: 300 },
       depths: flags.depth ? [1000, 10_000] : [],
@@ -66,7 +72,10 @@ function configFor(flags: Flags): Config {
   return {
     runs: flags.runs ?? 3, quick: false, inFlight: 50,
     enqueue: { sequential: 3000, concurrent: 10_000, bulk: 50_000 },
-    process: { c1: 5000, c50: 15_000 },
+    // Throughput rows: at least 100,000 jobs; the 2 x 25 drains of bench-worker's targets: 200,000.
+    process: { c1: 100_000, c50: 100_000 },
+    drain: 200_000,
+    memory: 400_000,
     latency: { warmup: 10, n: 200, intervalMs: 15 },
     census: { enqueue: 1000, process: 2000 },
     depths: flags.depth ? [1000, 100_000, 1_000_000] : [],
@@ -106,48 +115,47 @@ async function main(): Promise<void> {
     const machine = await machineInfo(st.client, rq?.version);
     log(`redis-server ${machine.redis} on port ${redis.port} (pid ${redis.pid}); ${adapters.length} systems, ${config.runs} run(s)${config.quick ? ', quick' : ''}`);
 
-    const results: Results = {};
-    const record = (system: string, key: string, value: number) => ((results[system] ??= {})[key] ??= []).push(value);
+    const runs = new Runs(st, config, log);
+    const { results } = runs;
+    const record = (system: string, key: string, value: number) => runs.record(system, key, value);
+    const guarded = (what: string, step: () => Promise<void>) => runs.guarded(what, step);
     const systems: SystemInfo[] = adapters.map((a) => ({ id: a.id, label: a.label, ours: a.ours }));
-    if (adapters.some((a) => a.ours)) systems.splice(1, 0, { id: 'bench-worker-2x25', label: 'bench-worker 2 children x 25', ours: true, extra: true });
+    if (adapters.some((a) => a.ours)) systems.splice(1, 0, { id: 'bench-worker-2x25', label: 'bench-worker 2 x 25', ours: true, extra: true });
 
-    // A failing system (a worker crash) loses that measurement only: it is reported, not fatal.
-    const failures: string[] = [];
-    const guarded = async (what: string, step: () => Promise<void>): Promise<void> => {
-      try {
-        await step();
-      } catch (err) {
-        const message = (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
-        failures.push(`${what}: ${message}`);
-        log(`${what} FAILED (left out of the medians): ${message}`);
-      }
-    };
-    const processRun = async (adapter: Adapter, system: string, c: number, children: number, key: string) => {
-      const r = await processScenario(adapter, st, scaled(adapter, c === 1 ? config.process.c1 : config.process.c50), c, children);
-      record(system, key, r.rate);
-      for (const k of ['calls', 'cpu', 'rssMiB'] as const) record(system, `${key}.${k}`, r[k]);
-    };
-
+    // Step by step (every system's enqueue, then every system's c=1 drain...), the systems in reverse
+    // order every other run: what is compared is measured close in time, and no system always goes first.
     for (let run = 1; run <= config.runs; run++) {
-      for (const adapter of adapters) {
-        if (flags.waitIdle) await waitForIdle(log);
-        loads.max = Math.max(loads.max, loadAverage());
-        const started = Date.now();
-        const what = `run ${run}/${config.runs}: ${adapter.label}`;
-        await adapter.setup(target);
-        try {
-          await guarded(`${what}: enqueue`, async () => {
-            for (const [key, value] of Object.entries(await enqueueScenario(adapter, st, config))) record(adapter.id, key, value);
-          });
-          for (const c of adapter.supportsConcurrency ? [1, 50] : [1]) await guarded(`${what}: process c=${c}`, () => processRun(adapter, adapter.id, c, 1, `proc.c${c}`));
-          if (adapter.ours) await guarded(`${what}: process 2 x 25`, () => processRun(adapter, 'bench-worker-2x25', 25, 2, 'proc.c50'));
-          await guarded(`${what}: latency`, async () => {
-            for (const [key, value] of Object.entries(await latencyScenario(adapter, st, config))) record(adapter.id, key, value);
-          });
-        } finally {
-          await adapter.close();
+      const order = run % 2 === 1 ? adapters : [...adapters].reverse();
+      for (const step of STEPS) {
+        const stepStarted = Date.now();
+        for (const adapter of order.filter((a) => runs.applies(step.id, a))) {
+          if (flags.waitIdle) await waitForIdle(log);
+          loads.max = Math.max(loads.max, loadAverage());
+          await adapter.setup(target);
+          try {
+            await runs.step(step.id, adapter, run);
+          } finally {
+            await adapter.close();
+          }
         }
-        log(`${what}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        log(`run ${run}/${config.runs}: ${step.label}: ${((Date.now() - stepStarted) / 1000).toFixed(1)} s`);
+      }
+      runs.endRun();
+    }
+
+    // Memory stability: one long drain of bench-worker, once.
+    let memory: MemoryResult | undefined;
+    const ours = adapters.find((a): a is BenchWorkerAdapter => a instanceof BenchWorkerAdapter);
+    if (ours) {
+      if (flags.waitIdle) await waitForIdle(log);
+      log(`memory stability: bench-worker, ${config.memory.toLocaleString('en-US')} jobs`);
+      await ours.setup(target);
+      try {
+        await guarded('memory stability', async () => {
+          memory = await memoryScenario(ours, st, config.memory);
+        });
+      } finally {
+        await ours.close();
       }
     }
 
@@ -182,18 +190,23 @@ async function main(): Promise<void> {
         await adapter.close();
       }
     }
-    if (failures.length > 0) notes.push(`Failed measurements, left out of the medians: ${failures.join('; ')}.`);
+    if (runs.failures.length > 0) notes.push(`Failed measurements, left out of the medians: ${runs.failures.join('; ')}.`);
 
     const defs = tableDefs(config.depths);
     notes.push(
       `1-min load average ${loads.start.toFixed(1)} at the start, at most ${loads.max.toFixed(1)} before a measurement (it lags by a minute; the benchmark itself adds about 2)${flags.waitIdle ? '; each system waited for idle CPUs (--wait-idle)' : ''}.`,
     );
-    const json = `${JSON.stringify(jsonDocument(machine, config, systems, results, notes, defs, censusDetail), null, 2)}\n`;
+    const sizes: TargetSizes = { c1: config.process.c1, c50: config.process.c50, drain: config.drain };
+    const targets = ours ? targetRows(medians(results), sizes) : [];
+    const extra = { targets, memory: memory ?? null, census: censusDetail };
+    const json = `${JSON.stringify(jsonDocument(machine, config, systems, results, notes, defs, extra), null, 2)}\n`;
     if (flags.jsonFile) writeFileSync(flags.jsonFile, json);
     if (flags.json) {
       process.stdout.write(json);
     } else {
-      process.stdout.write(`${header(machine, config, notes)}\n\n${renderTables(systems, results, defs, config.runs)}\n`);
+      const ownTables = ours ? [renderTargets(targets), renderDrains(medians(results), sizes), renderMemory(memory)] : [];
+      const sections = [header(machine, config, notes), ...ownTables, renderTables(systems, results, defs, config.runs)];
+      process.stdout.write(`${sections.filter(Boolean).join('\n\n')}\n`);
     }
     log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   } finally {
@@ -223,11 +236,12 @@ function jsonDocument(
   results: Results,
   notes: readonly string[],
   defs: ReturnType<typeof tableDefs>,
-  census: Record<string, Record<string, CensusCounts>>,
+  extra: { targets: TargetRow[]; memory: MemoryResult | null; census: Record<string, Record<string, CensusCounts>> },
 ): Record<string, unknown> {
   const med = medians(results);
   const ratioTable = Object.fromEntries(defs.flatMap((d) => d.metrics).map((mt) => [mt.key, { better: mt.better, ...ratios(systems, med, mt) }]));
-  return { machine, config, notes, systems, medians: med, runs: results, ratios: ratioTable, census };
+  // The targets first; NaN (not measured) becomes null in JSON.
+  return { targets: extra.targets, machine, config, notes, systems, medians: med, runs: results, ratios: ratioTable, memory: extra.memory, census: extra.census };
 }
 
 // Exit explicitly: the exit hooks (lib/redis-server.ts) then kill any worker left behind.

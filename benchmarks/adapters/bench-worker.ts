@@ -1,33 +1,32 @@
-// bench-worker under test. Orchestrator side: a temp bench written at run time (a site, and an app
-// "bench" whose apps/bench/bench/tasks.mjs exports the no-op job; tasks.ts with BW_BENCH_JOBS=ts) and a
-// BenchClient for the enqueue paths. Worker side (runWorker): one supervisor of the compiled runtime
-// (dist/, as `bench worker` runs), new Supervisor({ numWorkers, concurrency, burst }) on queue
-// "default"; the job module records its timestamps in each worker process and writes them on exit.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// bench-worker under test. Orchestrator side: a temp bench written at run time (site bench.local, an app
+// "bench" whose apps/bench/bench/tasks.mjs, or tasks.ts, exports the no-op job) and a BenchClient (the
+// sources, under tsx) for the enqueue paths. Worker side: the `bench worker` CLI of the compiled dist/,
+// as users run it (lib/cli-worker.ts); before each run the bench is set to the run's variant (job
+// module kind, recycling on or off). The job module records its timestamps in each worker process and
+// writes them to a file when the process exits.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { BenchClient } from '../../src/index.ts';
-import { benchKeys } from '../../src/redis/keys.ts';
-import { startNodeWorker, type NodeWorkerInput } from '../lib/node-worker.ts';
+import { benchKeys, queueKeys, type QueueKeys } from '../../src/redis/keys.ts';
+import { startCliWorker, type RunningCliWorker } from '../lib/cli-worker.ts';
+import { parentPid } from '../lib/procfs.ts';
 import { onExit } from '../lib/redis-server.ts';
-import { monoMs, readVmHwmKb, type Adapter, type EnqueueMode, type RunningSupervisor, type Target, type WorkerResult, type WorkerSpec } from '../lib/types.ts';
-import { runConcurrently, chunks } from '../lib/stats.ts';
+import { chunks, runConcurrently } from '../lib/stats.ts';
+import { monoMs, type Adapter, type EnqueueMode, type Target, type WorkerSpec } from '../lib/types.ts';
 
 const SITE = 'bench.local';
-const DIST_INDEX = new URL('../../dist/index.js', import.meta.url).href;
 const METHOD = 'bench.tasks.noop';
-const BENCH_ID = 'bwbench';
-
-/** Which job module the benchmark writes: .mjs (plain JavaScript), or .ts (loaded through tsx) with BW_BENCH_JOBS=ts. */
-export const JOB_MODULE_KIND: 'mjs' | 'ts' = process.env['BW_BENCH_JOBS'] === 'ts' ? 'ts' : 'mjs';
+export const BENCH_ID = 'bwbench';
+export const QUEUE = 'default';
 
 /** The no-op job module, written into the temp bench: plain JavaScript, saved as .mjs or (loaded through tsx) as .ts. */
 const TASKS_SOURCE = `// No-op job of the benchmark (written by benchmarks/adapters/bench-worker.ts). It records, in this
 // worker process, its first start, last end, count and enqueue-to-start latencies, and writes them to
 // $BW_BENCH_STATS_DIR/<pid>.json when the process exits. With $BW_BENCH_STOP_AFTER, the job that
-// completes that count sends SIGUSR2 to the supervisor, which then stops (warm).
+// completes that count sends SIGTERM to the supervisor (its parent), which then stops (warm).
 import { readFileSync, writeFileSync } from 'node:fs';
 
 const stats = { first: 0, last: 0, count: 0, latencies: [], hwmKb: 0 };
@@ -51,21 +50,31 @@ export function noop(kwargs) {
   if (typeof kwargs.t === 'number' && !kwargs.w) stats.latencies.push(now - kwargs.t);
   stats.count++;
   stats.last = mono();
-  if (stats.count === stopAfter) process.kill(process.ppid, 'SIGUSR2');
+  if (stats.count === stopAfter) process.kill(process.ppid, 'SIGTERM');
 }
 `;
+
+/** Writes common_site_config.json: max_queued_jobs raised (1M-deep queues), worker_max_jobs 0 when recycling is off. */
+function writeConfig(dir: string, target: Target, recycling: 'default' | 'off'): void {
+  const config: Record<string, unknown> = { redis_queue: `redis://${target.host}:${target.port}`, bench_id: BENCH_ID, max_queued_jobs: 1_000_000_000 };
+  if (recycling === 'off') config['worker_max_jobs'] = 0;
+  writeFileSync(path.join(dir, 'sites', 'common_site_config.json'), `${JSON.stringify(config, null, 2)}\n`);
+}
+
+/** The job module as tasks.mjs or tasks.ts (the other one removed). */
+function writeJobs(dir: string, kind: 'mjs' | 'ts'): void {
+  const folder = path.join(dir, 'apps', 'bench', 'bench');
+  rmSync(path.join(folder, `tasks.${kind === 'ts' ? 'mjs' : 'ts'}`), { force: true });
+  writeFileSync(path.join(folder, `tasks.${kind}`), TASKS_SOURCE);
+}
 
 export function writeTempBench(target: Target): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bw-benchmark-bench-'));
   mkdirSync(path.join(dir, 'sites', SITE), { recursive: true });
   mkdirSync(path.join(dir, 'apps', 'bench', 'bench'), { recursive: true });
-  writeFileSync(
-    path.join(dir, 'sites', 'common_site_config.json'),
-    // max_queued_jobs: the 1M-deep queue must be accepted. Every other key keeps its default.
-    JSON.stringify({ redis_queue: `redis://${target.host}:${target.port}`, bench_id: BENCH_ID, max_queued_jobs: 1_000_000_000 }, null, 2),
-  );
+  writeConfig(dir, target, 'default');
   writeFileSync(path.join(dir, 'sites', SITE, 'site_config.json'), '{}\n');
-  writeFileSync(path.join(dir, 'apps', 'bench', 'bench', `tasks.${JOB_MODULE_KIND}`), TASKS_SOURCE);
+  writeJobs(dir, 'mjs');
   return dir;
 }
 
@@ -76,30 +85,40 @@ export class BenchWorkerAdapter implements Adapter {
   readonly processScale = 1;
   readonly supportsConcurrency = true;
   readonly warmsUpItself = false;
-  private target: Target | undefined;
-  private benchPath = '';
-  private client: BenchClient | undefined;
+  readonly keys: QueueKeys = queueKeys(BENCH_ID, QUEUE);
+  private setUp: { target: Target; benchPath: string; client: BenchClient; control: Redis } | undefined;
+  /** The variant the temp bench is set to now. */
+  private variant = 'default mjs';
 
   async setup(target: Target): Promise<void> {
-    this.target = target;
-    this.benchPath = writeTempBench(target);
-    const dir = this.benchPath;
-    onExit(() => rmSync(dir, { recursive: true, force: true }));
-    this.client = await BenchClient.open({ benchPath: this.benchPath });
+    const benchPath = writeTempBench(target);
+    onExit(() => rmSync(benchPath, { recursive: true, force: true }));
+    const control = new Redis({ host: target.host, port: target.port, maxRetriesPerRequest: 1 });
+    control.on('error', () => {});
+    this.setUp = { target, benchPath, client: await BenchClient.open({ benchPath }), control };
+    this.variant = 'default mjs';
   }
 
   async close(): Promise<void> {
-    await this.client?.close();
-    rmSync(this.benchPath, { recursive: true, force: true });
+    if (!this.setUp) return;
+    const { client, control, benchPath } = this.setUp;
+    this.setUp = undefined;
+    await client.close();
+    control.disconnect();
+    rmSync(benchPath, { recursive: true, force: true });
   }
 
-  private get c(): BenchClient {
-    if (!this.client) throw new Error('bench-worker adapter not set up');
-    return this.client;
+  private get s(): NonNullable<BenchWorkerAdapter['setUp']> {
+    if (!this.setUp) throw new Error('bench-worker adapter not set up');
+    return this.setUp;
+  }
+
+  get target(): Target {
+    return this.s.target;
   }
 
   async enqueue(mode: EnqueueMode, n: number, inFlight: number): Promise<number> {
-    const c = this.c;
+    const c = this.s.client;
     const one = () => c.enqueue(METHOD, { site: SITE, kwargs: {} });
     const start = monoMs();
     if (mode === 'sequential') for (let i = 0; i < n; i++) await one();
@@ -109,82 +128,53 @@ export class BenchWorkerAdapter implements Adapter {
   }
 
   async fill(n: number): Promise<void> {
-    for (const size of chunks(n, 50_000)) await this.c.enqueueMany(METHOD, Array.from({ length: size }, () => ({})), { site: SITE });
+    for (const size of chunks(n, 50_000)) await this.s.client.enqueueMany(METHOD, Array.from({ length: size }, () => ({})), { site: SITE });
   }
 
   async produceSpaced(warmup: number, n: number, intervalMs: number): Promise<void> {
     for (let i = 0; i < warmup + n; i++) {
-      await this.c.enqueue(METHOD, { site: SITE, kwargs: i < warmup ? { t: monoMs(), w: 1 } : { t: monoMs() } });
+      await this.s.client.enqueue(METHOD, { site: SITE, kwargs: i < warmup ? { t: monoMs(), w: 1 } : { t: monoMs() } });
       await delay(intervalMs);
     }
   }
 
-  startSupervisor(spec: WorkerSpec): RunningSupervisor {
-    if (!this.target) throw new Error('bench-worker adapter not set up');
-    return startNodeWorker({ system: 'bench-worker', target: this.target, spec, options: { benchPath: this.benchPath } });
+  /**
+   * `bench worker --queue default --num-workers <children> --concurrency <concurrency>`, quiet unless
+   * spec.quiet is false. drain: --burst. count: no --burst; the job that completes `expect` stops it (warm),
+   * so count mode runs one worker process.
+   */
+  startWorker(spec: WorkerSpec): RunningCliWorker {
+    if (spec.mode === 'count' && (spec.children ?? 1) !== 1) throw new Error('bench-worker count mode runs one worker process (each counts its own jobs)');
+    return this.spawn(spec, spec.mode === 'drain', spec.mode === 'count' ? spec.expect : 0);
   }
-}
 
-interface ChildStats {
-  first: number;
-  last: number;
-  count: number;
-  latencies: number[];
-  hwmKb: number;
-}
+  /** The CLI without --burst and without a job count to stop at: it runs until its stop() (SIGTERM, warm). */
+  serve(spec: Omit<WorkerSpec, 'mode' | 'expect'>): RunningCliWorker {
+    return this.spawn(spec, false, 0);
+  }
 
-/** Worker side: the supervisor runs in this process; its children are forked by bench-worker itself. */
-export async function runWorker(input: NodeWorkerInput, ready: () => void): Promise<WorkerResult> {
-  const { spec } = input;
-  const statsDir = mkdtempSync(path.join(os.tmpdir(), 'bw-benchmark-stats-'));
-  try {
-    process.env['BW_BENCH_STATS_DIR'] = statsDir;
-    process.env['BW_BENCH_STOP_AFTER'] = spec.mode === 'count' ? String(spec.expect) : '0';
-    // The compiled runtime, as `bench worker` runs it (the orchestrator runs the sources under tsx).
-    const { Supervisor, createLogger, loadBenchConfig } = (await import(DIST_INDEX)) as typeof import('../../src/index.ts');
-    const bench = loadBenchConfig(String(input.options['benchPath']));
-    const children = spec.children ?? 1;
-    const worker = new Supervisor({
-      bench,
-      // Errors only: the per-job info lines and the "redis keeps nothing on disk" warning stay out of the figures.
-      log: createLogger({ level: 'error', name: 'bench-worker' }),
-      queues: ['default'],
-      burst: spec.mode === 'drain',
-      numWorkers: children,
+  private spawn(spec: Omit<WorkerSpec, 'mode' | 'expect'>, burst: boolean, stopAfter: number): RunningCliWorker {
+    const { benchPath, target, control } = this.s;
+    const recycling = spec.recycling ?? 'default';
+    const jobs = spec.jobs ?? 'mjs';
+    if (this.variant !== `${recycling} ${jobs}`) {
+      writeConfig(benchPath, target, recycling);
+      writeJobs(benchPath, jobs);
+      this.variant = `${recycling} ${jobs}`;
+    }
+    const workers = benchKeys(BENCH_ID).workers;
+    return startCliWorker({
+      benchPath,
+      numWorkers: spec.children ?? 1,
       concurrency: spec.concurrency,
+      burst,
+      quiet: spec.quiet ?? true,
+      stopAfter,
+      // Without --burst, ready = the supervisor registered a worker process of its own (heartbeat registry)
+      // once it lets it claim.
+      isReady: burst
+        ? undefined
+        : async (supervisor) => (await control.zrange(workers, '0', '-1')).some((name) => parentPid(Number(name.split('.').at(-2))) === supervisor),
     });
-    process.on('SIGUSR2', () => void worker.stop());
-    const running = worker.run();
-    if (spec.mode === 'count') await waitUntilRegistered(input, running);
-    ready();
-    await running;
-    const stats = readdirSync(statsDir).map((f) => JSON.parse(readFileSync(path.join(statsDir, f), 'utf8')) as ChildStats);
-    const ran = stats.filter((s) => s.count > 0);
-    return {
-      firstStart: Math.min(...ran.map((s) => s.first)),
-      lastEnd: Math.max(...ran.map((s) => s.last)),
-      count: ran.reduce((a, s) => a + s.count, 0),
-      latencies: ran.flatMap((s) => s.latencies),
-      // Supervisor + its children at their largest (a recycled child is replaced, not added).
-      peakRssKb: readVmHwmKb() + children * Math.max(0, ...stats.map((s) => s.hwmKb)),
-    };
-  } finally {
-    rmSync(statsDir, { recursive: true, force: true });
-  }
-}
-
-/** The supervisor registers its children in the worker registry right before its claim loop. */
-async function waitUntilRegistered(input: NodeWorkerInput, running: Promise<void>): Promise<void> {
-  const redis = new Redis({ host: input.target.host, port: input.target.port });
-  let exited = false;
-  running.then(
-    () => (exited = true),
-    () => (exited = true),
-  );
-  try {
-    while (!exited && (await redis.zcard(benchKeys(BENCH_ID).workers)) === 0) await delay(10);
-    await delay(50);
-  } finally {
-    redis.disconnect();
   }
 }

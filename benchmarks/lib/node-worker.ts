@@ -1,12 +1,13 @@
-// Worker processes of the Node systems: the orchestrator forks benchmarks/worker-main.ts (under tsx)
-// for each processing run, so a worker's memory and CPU are its own. The child calls the adapter's
+// Worker processes of the Node peers (BullMQ, Bee-Queue): the orchestrator forks benchmarks/worker-main.ts
+// (under tsx) for each processing run, so a worker's memory and CPU are its own. (bench-worker runs its
+// own `bench worker` CLI instead: lib/cli-worker.ts.) The child calls the adapter's
 // runWorker and reports over IPC: "ready" once it waits for jobs, then its WorkerResult.
 import { fork } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { onExit } from './redis-server.ts';
-import type { RunningSupervisor, Target, WorkerResult, WorkerSpec } from './types.ts';
+import type { RunningWorker, Target, WorkerResult, WorkerSpec } from './types.ts';
 
 export type WorkerOptionValue = string | number | boolean;
 
@@ -26,7 +27,7 @@ export type RunWorker = (input: NodeWorkerInput, ready: () => void) => Promise<W
 const WORKER_MAIN = fileURLToPath(new URL('../worker-main.ts', import.meta.url));
 const TIMEOUT_MS = 20 * 60 * 1000;
 
-export function startNodeWorker(input: NodeWorkerInput): RunningSupervisor {
+export function startNodeWorker(input: NodeWorkerInput): RunningWorker {
   const child = fork(WORKER_MAIN, [JSON.stringify(input)], {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
@@ -69,7 +70,7 @@ export function startNodeWorker(input: NodeWorkerInput): RunningSupervisor {
 }
 
 /**
- * A worker's stdout (bench-worker's pino log: errors only) goes to our stderr, so --json stays clean.
+ * A worker's stdout goes to our stderr, so --json stays clean.
  * A message repeated by many jobs is shown once, then counted: "(+N more: <msg>)" when the worker ends.
  */
 function forwardLog(system: string, stdout: Readable): void {

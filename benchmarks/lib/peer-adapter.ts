@@ -5,7 +5,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { startNodeWorker } from './node-worker.ts';
 import type { NoopData } from './recorder.ts';
 import { runChunks, runConcurrently } from './stats.ts';
-import { monoMs, type Adapter, type EnqueueMode, type RunningSupervisor, type Target, type WorkerSpec } from './types.ts';
+import { monoMs, type Adapter, type EnqueueMode, type RunningWorker, type Target, type WorkerSpec } from './types.ts';
 
 /** Bulk enqueue: chunks of 1000 jobs, 4 calls in flight, was the fastest bulk path of both peers here. */
 const BULK_CHUNK = 1000;
@@ -58,7 +58,7 @@ export abstract class NodePeerAdapter implements Adapter {
     }
   }
 
-  startSupervisor(spec: WorkerSpec): RunningSupervisor {
+  startWorker(spec: WorkerSpec): RunningWorker {
     if (!this.target) throw new Error(`${this.label} adapter not set up`);
     return startNodeWorker({ system: this.system, target: this.target, spec, options: { lean: this.lean } });
   }

@@ -1,6 +1,7 @@
 // In-job timestamps for the workers whose jobs run in the worker process itself (BullMQ, Bee-Queue):
 // first job start, last job end, job count and enqueue-to-start latencies, all CLOCK_MONOTONIC ms.
-import { monoMs, readVmHwmKb, type WorkerResult } from './types.ts';
+import { readVmHwmKb } from './procfs.ts';
+import { monoMs, type WorkerResult } from './types.ts';
 
 /** Data of a no-op job: `t` = enqueue time (monotonic ms) for latency jobs, `w` = warm-up job. */
 export interface NoopData {

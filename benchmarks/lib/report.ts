@@ -46,7 +46,9 @@ export function tableDefs(depths: readonly number[]): TableDef[] {
     {
       title: 'Processing throughput, no-op jobs pre-loaded, first job start to last job end (jobs/s, higher is better)',
       metrics: [m('proc.c1', 'concurrency 1', 'higher'), m('proc.c50', 'concurrency 50', 'higher')],
-      notes: ['bench-worker: one supervisor with one child of C slots (numWorkers 1, concurrency C, burst); the extra row is 2 children x 25 slots.'],
+      notes: [
+        'bench-worker: the `bench worker --burst --quiet` CLI (dist/), default recycling, 1 worker process x C (`--num-workers 1 --concurrency C`); the extra row is `--num-workers 2 --concurrency 25`, on the longer drain of the targets table. Peers: one worker process (under tsx) running the jobs in-process.',
+      ],
     },
     {
       title: 'Enqueue-to-start latency at low load (ms, lower is better)',
@@ -65,7 +67,9 @@ export function tableDefs(depths: readonly number[]): TableDef[] {
         m('mem.perJob', 'Redis bytes per queued job', 'lower'),
         m('proc.c50.rssMiB', 'worker peak RSS MiB (c=50)', 'lower', 1),
       ],
-      notes: ['cmds sent: client commands per job from MONITOR (an EVALSHA or a pipelined command counts 1); cmds run: INFO commandstats, those run inside Lua scripts included.'],
+      notes: [
+        'cmds sent: client commands per job from MONITOR (an EVALSHA or a pipelined command counts 1); cmds run: INFO commandstats, those run inside Lua scripts included. Worker peak RSS: bench-worker, the process tree (supervisor + worker processes, plain node); peers, their one worker process (under tsx, about 33 MiB of it the loader).',
+      ],
     },
     ...(depths.length > 0
       ? [{ title: 'Cost per job on top of a deep queue (enqueue a batch 50 in flight, process it at c=1; lower is better)', metrics: depthMetrics }]
@@ -107,12 +111,12 @@ export function ratios(systems: readonly SystemInfo[], med: Record<string, Recor
   return { bestPeer, vsBestPeer: div(mine, best), vsBullMQ: div(mine, bull) };
 }
 
-function fmt(value: number | undefined, digits: number): string {
+export function fmt(value: number | undefined, digits: number): string {
   if (value === undefined || !Number.isFinite(value)) return '—';
   return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
 
-function fmtRatio(value: number): string {
+export function fmtRatio(value: number): string {
   return Number.isFinite(value) ? `${value.toFixed(2)}x` : '—';
 }
 

@@ -4,15 +4,19 @@
 import type { Census, CensusCounts } from './census.ts';
 import type { RedisStats } from './redis-stats.ts';
 import { percentile } from './stats.ts';
-import type { Adapter, EnqueueMode, RunningSupervisor, WorkerResult, WorkerSpec } from './types.ts';
+import type { Adapter, CliDetail, EnqueueMode, RunningWorker, WorkerResult, WorkerSpec } from './types.ts';
 
 export interface Config {
   runs: number;
   quick: boolean;
   enqueue: Record<EnqueueMode, number>;
   inFlight: number;
-  /** Jobs per processing run, by concurrency (times the adapter's processScale). */
+  /** Jobs per processing run, by concurrency (times the adapter's processScale, at most its maxProcessJobs). */
   process: { c1: number; c50: number };
+  /** Jobs of bench-worker's 2 x 25 drains (and of its protocol ceiling). */
+  drain: number;
+  /** Jobs of bench-worker's memory-stability drain. */
+  memory: number;
   latency: { warmup: number; n: number; intervalMs: number };
   census: { enqueue: number; process: number };
   depths: number[];
@@ -58,13 +62,19 @@ export interface ProcessResult {
   /** Redis CPU µs per job. */
   cpu: number;
   rssMiB: number;
+  /** bench-worker (the CLI) only: jobs/s over the wall time from spawning `bench worker` to its exit. */
+  wallRate?: number;
+  cli?: CliDetail;
 }
 
-export async function processScenario(adapter: Adapter, stats: RedisStats, n: number, concurrency: number, children = 1): Promise<ProcessResult> {
+/** The worker of a drain: concurrency, and for bench-worker its processes and variant. */
+export type DrainSpec = Omit<WorkerSpec, 'mode' | 'expect'>;
+
+export async function processScenario(adapter: Adapter, stats: RedisStats, n: number, spec: DrainSpec): Promise<ProcessResult> {
   await stats.flush();
   await adapter.fill(n);
   const before = await stats.snapshot();
-  const result = await runWorker(adapter, { mode: 'drain', expect: n, concurrency, children });
+  const result = await runWorker(adapter, { ...spec, mode: 'drain', expect: n });
   const cost = stats.delta(before, await stats.snapshot());
   if (result.count < n) throw new Error(`${adapter.label}: ${result.count} of ${n} jobs ran`);
   return {
@@ -73,6 +83,7 @@ export async function processScenario(adapter: Adapter, stats: RedisStats, n: nu
     calls: cost.calls / result.count,
     cpu: cost.cpuMicros / result.count,
     rssMiB: result.peakRssKb / 1024,
+    ...(result.cli ? { wallRate: perSecond(result.count, result.cli.wallMs), cli: result.cli } : {}),
   };
 }
 
@@ -88,8 +99,8 @@ export async function latencyScenario(adapter: Adapter, stats: RedisStats, confi
 }
 
 /** Start a worker, run `meanwhile` (e.g. a producer), and wait for its result; killed on any failure. */
-async function runWorker(adapter: Adapter, spec: WorkerSpec, meanwhile?: (worker: RunningSupervisor) => Promise<void>): Promise<WorkerResult> {
-  const worker = adapter.startSupervisor(spec);
+export async function runWorker(adapter: Adapter, spec: WorkerSpec, meanwhile?: (worker: RunningWorker) => Promise<void>): Promise<WorkerResult> {
+  const worker = adapter.startWorker(spec);
   try {
     await meanwhile?.(worker);
     return await worker.done;

@@ -1,5 +1,4 @@
 // Shapes shared by the benchmark's orchestrator (run.ts), its scenarios and the per-system adapters.
-import { readFileSync } from 'node:fs';
 
 export type EnqueueMode = 'sequential' | 'concurrent' | 'bulk';
 
@@ -13,10 +12,16 @@ export interface WorkerSpec {
   /** drain: process `expect` pre-loaded jobs, then exit (burst). count: wait for jobs, exit after `expect`. */
   mode: 'drain' | 'count';
   expect: number;
-  /** Jobs run at once (bench-worker: slots per child). */
+  /** Jobs run at once (bench-worker: slots per worker process). */
   concurrency: number;
-  /** bench-worker only: job-running child processes (default 1). */
+  /** bench-worker only: worker processes, `--num-workers` (default 1). */
   children?: number;
+  /** bench-worker only: `--quiet` (default true) or the default `info` logging (a line per job). */
+  quiet?: boolean;
+  /** bench-worker only: worker_max_jobs at its default (default), or 0 (off). */
+  recycling?: 'default' | 'off';
+  /** bench-worker only: the job module as plain JavaScript (tasks.mjs, default) or TypeScript (tasks.ts, through tsx). */
+  jobs?: 'mjs' | 'ts';
 }
 
 /** What a worker process reports when it is done. Times are CLOCK_MONOTONIC ms, taken inside the job. */
@@ -28,9 +33,23 @@ export interface WorkerResult {
   latencies: number[];
   /** Peak resident memory (KiB) of the worker's processes (see docs/performance.md for each system). */
   peakRssKb: number;
+  /** bench-worker (the `bench worker` CLI) only: */
+  cli?: CliDetail;
 }
 
-export interface RunningSupervisor {
+/** What only a worker run through the `bench worker` CLI reports. */
+export interface CliDetail {
+  /** Wall time from spawning the CLI to its exit (ms): process start-up and shutdown included. */
+  wallMs: number;
+  /** Peak resident set (VmHWM, KiB) of the supervisor, and of its largest worker process. */
+  supervisorHwmKb: number;
+  workerHwmKb: number;
+  /** Worker processes started (more than --num-workers when some were recycled), and those of them that ran jobs. */
+  processes: number;
+  ranJobs: number;
+}
+
+export interface RunningWorker {
   /** Resolves once the worker is connected and waits for jobs. */
   ready: Promise<void>;
   done: Promise<WorkerResult>;
@@ -46,6 +65,8 @@ export interface Adapter {
   readonly ours: boolean;
   /** Factor on the job counts of processing runs (RQ forks a process per job: fewer jobs). */
   readonly processScale: number;
+  /** Cap on the jobs of one processing-throughput run (RQ: its ~100 jobs/s would take minutes). */
+  readonly maxProcessJobs?: number;
   /** False when one worker cannot run several jobs at once (RQ). */
   readonly supportsConcurrency: boolean;
   /** Each enqueue() runs in a fresh process that warms itself up, untimed, and then flushes (RQ). */
@@ -56,7 +77,7 @@ export interface Adapter {
   enqueue(mode: EnqueueMode, n: number, inFlight: number): Promise<number>;
   /** Put n no-op jobs on the queue by the fastest path (not timed). */
   fill(n: number): Promise<void>;
-  startSupervisor(spec: WorkerSpec): RunningSupervisor;
+  startWorker(spec: WorkerSpec): RunningWorker;
   /** Enqueue `warmup` then `n` jobs, one every `intervalMs`, each carrying its enqueue timestamp. */
   produceSpaced(warmup: number, n: number, intervalMs: number): Promise<void>;
 }
@@ -64,14 +85,4 @@ export interface Adapter {
 /** CLOCK_MONOTONIC in ms (the same clock for every process of the machine, Python's time.monotonic too). */
 export function monoMs(): number {
   return Number(process.hrtime.bigint()) / 1e6;
-}
-
-/** VmHWM (peak resident set) of a process, KiB; 0 when unreadable. */
-export function readVmHwmKb(pid: number | 'self' = 'self'): number {
-  try {
-    const match = /^VmHWM:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Number(match[1]) : 0;
-  } catch {
-    return 0;
-  }
 }
