@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
 import { loadSiteConfig, type BenchConfig, type SiteConfig } from '../config/load.js';
 import type { ExecutionEnv } from '../jobs/execute.js';
 import type { Logger } from '../log/logger.js';
-import { BenchClient, type EnqueueOptions, type JobMethod } from '../queue/client.js';
+import type { BenchClient, EnqueueOptions, JobMethod } from '../queue/client.js';
 
 const SITE_CHECK_MS = 1000;
 
@@ -29,7 +29,8 @@ export function jobEnvironment(bench: BenchConfig, log: Logger, redis: Redis): J
       if (client === current) client = undefined;
       void open?.close();
     }
-    client ??= BenchClient.open({ benchPath: bench.path, log });
+    // Loaded on first use: most jobs never enqueue, and the worker process starts faster without it.
+    client ??= import('../queue/client.js').then(({ BenchClient }) => BenchClient.open({ benchPath: bench.path, log }));
     return client;
   }
 

@@ -19,11 +19,21 @@ import type { Redis } from 'ioredis';
 /** How long a killed job's failure epilogue may wait for a live worker process, and then run. */
 const EPILOGUE_WAIT_MS = 30_000;
 
+/** The supervisor's Redis connection, and its ownership records on it. */
+export interface Connection {
+  redis: Redis;
+  ownership: Ownership;
+}
+
 export interface ManagerOptions {
   bench: BenchConfig;
   log: Logger;
-  redis: Redis;
-  ownership: Ownership;
+  /**
+   * The supervisor's connection, still being made when the first worker processes start (they load
+   * meanwhile); a process is let claim only once its stamp is registered on it. When it fails, the
+   * supervisor kills the processes and nothing is registered or settled.
+   */
+  connection: Promise<Connection>;
   queues: readonly string[];
   strategy: DequeueStrategy;
   numWorkers: number;
@@ -97,8 +107,9 @@ export class Manager {
   async renewStamps(): Promise<void> {
     const handles = this.live.filter((h) => this.registered.has(h));
     const byName = new Map(handles.map((h) => [h.name, h]));
+    const { ownership } = await this.options.connection;
     for (const queue of this.options.queues) {
-      for (const name of await this.options.ownership.renew(queue, [...byName.keys()], this.stampMs)) {
+      for (const name of await ownership.renew(queue, [...byName.keys()], this.stampMs)) {
         this.options.log.error({ worker: name, queue }, 'worker process lost its liveness stamp (Redis unreachable for too long?); replacing it');
         byName.get(name)?.kill('owner lost');
       }
@@ -152,9 +163,11 @@ export class Manager {
 
   /** Stamp the new process in every queue, then let it claim (once it is ready). */
   private async register(handle: WorkerHandle): Promise<void> {
+    const connection = await this.options.connection.catch(() => undefined);
+    if (!connection) return;
     for (let attempt = 1; handle.alive; attempt++) {
       try {
-        for (const queue of this.options.queues) await this.options.ownership.register(queue, [handle.name], this.stampMs);
+        for (const queue of this.options.queues) await connection.ownership.register(queue, [handle.name], this.stampMs);
         this.registered.add(handle);
         if (handle.state === 'running') this.ready(handle);
         return;
@@ -206,14 +219,18 @@ export class Manager {
    * supervisor stops it is given up (the process's stamp then lapses and a reaper hands its jobs back).
    */
   private async settle(handle: WorkerHandle, info: ExitInfo): Promise<void> {
+    // Without a connection the process was never let claim: it holds nothing.
+    const connection = await this.options.connection.catch(() => undefined);
+    if (!connection) return;
+    const { redis, ownership } = connection;
     const context = {
-      ownership: this.options.ownership,
-      fetcherFor: (owner: string) => new Fetcher(this.options.redis, this.options.bench.settings.bench_id, owner, this.stampMs, this.options.bench.settings.rq_failed_jobs_limit),
+      ownership,
+      fetcherFor: (owner: string) => new Fetcher(redis, this.options.bench.settings.bench_id, owner, this.stampMs, this.options.bench.settings.rq_failed_jobs_limit),
       queues: this.options.queues,
       maxStalls: this.options.bench.settings.job_crash_limit,
       log: this.options.log,
       stopping: () => this.stopping,
-      connected: () => this.options.redis.status === 'ready',
+      connected: () => redis.status === 'ready',
       epilogue: (request: ExecutionRequest, error: SerializedError) => void this.epilogue(request, error),
     };
     for (let attempt = 1; ; attempt++) {

@@ -12,12 +12,12 @@ import type { Logger } from '../log/logger.js';
 import { Heartbeat, HEARTBEAT_INTERVAL_MS } from '../monitor/heartbeat.js';
 import { createRedis, withDeadline } from '../redis/connection.js';
 import { listenForControl } from '../redis/control.js';
-import { Manager } from './manager.js';
+import { Manager, type Connection } from './manager.js';
 import { Ownership } from './ownership.js';
 import type { WorkerStats } from './protocol.js';
 import { warnIfLossy } from './redis-checks.js';
 import type { DequeueStrategy } from './strategy.js';
-import { watchBench, type WatchHandle } from './watch.js';
+import type { WatchHandle } from './watch.js';
 import type { WorkerHandle } from './worker-handle.js';
 
 /** How long shutdown waits for Redis to take the last heartbeat removal and QUIT. */
@@ -41,7 +41,7 @@ export interface SupervisorOptions {
   watch?: boolean;
 }
 
-/** What a started supervisor holds; it exists only once connected, so nothing in it is optional. */
+/** What a connected supervisor holds; it exists only once connected, so nothing in it is optional. */
 interface Running {
   redis: Redis;
   ownership: Ownership;
@@ -56,6 +56,8 @@ export class Supervisor {
   readonly name = `${os.hostname()}.${process.pid}.${randomBytes(3).toString('hex')}`;
   readonly queues: readonly string[];
   private readonly log: Logger;
+  /** Its worker processes: they start before the connection is made. */
+  private manager: Manager | undefined;
   private running: Running | undefined;
   private stopping = false;
   private cold = false;
@@ -71,19 +73,14 @@ export class Supervisor {
   async run(): Promise<void> {
     const { bench } = this.options;
     const { settings } = bench;
-    const redis = await createRedis(settings, { role: 'worker', log: this.log });
-    const connections = [redis];
-    if (this.stopping) {
-      redis.disconnect();
-      return;
-    }
-    const ownership = new Ownership(redis, settings.bench_id, this.name, settings.rq_failed_jobs_limit);
-    const heartbeat = new Heartbeat(redis, settings.bench_id);
+    const connection = createRedis(settings, { role: 'worker', log: this.log }).then((redis) => ({
+      redis,
+      ownership: new Ownership(redis, settings.bench_id, this.name, settings.rq_failed_jobs_limit),
+    }));
     const manager = new Manager({
       bench,
       log: this.log,
-      redis,
-      ownership,
+      connection,
       queues: this.queues,
       strategy: this.options.strategy ?? 'default',
       numWorkers: this.options.numWorkers ?? 1,
@@ -93,17 +90,29 @@ export class Supervisor {
       onGone: (handle) => this.gone(handle),
       onChange: () => void this.beat().catch(() => {}),
     });
-    const running: Running = { redis, ownership, heartbeat, manager, connections, timers: [], watcher: undefined };
+    this.manager = manager;
+    // The worker processes load (about 0.3 s of CPU each) while this process connects.
+    manager.start();
+    if (this.cold) manager.kill();
+    else if (this.stopping) manager.stop();
+    let connected: Connection;
+    try {
+      connected = await connection;
+    } catch (err) {
+      manager.kill();
+      await manager.whenDone();
+      throw err;
+    }
+    const { redis, ownership } = connected;
+    const running: Running = { redis, ownership, heartbeat: new Heartbeat(redis, settings.bench_id), manager, connections: [redis], timers: [], watcher: undefined };
     this.running = running;
     try {
       await warnIfLossy(redis, this.log);
       const subscriber = await createRedis(settings, { role: 'blocking', log: this.log });
-      connections.push(subscriber);
+      running.connections.push(subscriber);
       await listenForControl(subscriber, settings.bench_id, this.log, ({ jobId, queue }) => void this.stopJob(jobId, queue));
-      manager.start();
-      if (this.cold) manager.kill();
-      else if (this.stopping) manager.stop();
       if (this.options.watch) {
+        const { watchBench } = await import('./watch.js');
         running.watcher = watchBench(bench, this.log, () => manager.recycleAll());
         await running.watcher.ready;
       }
@@ -118,7 +127,7 @@ export class Supervisor {
 
   /** First call: warm stop. Second call: cold stop. Resolves once every worker process is gone. */
   stop(): Promise<void> {
-    const manager = this.running?.manager;
+    const manager = this.manager;
     if (this.stopping) {
       this.cold = true;
       this.log.warn({}, 'cold shutdown: killing worker processes, handing their jobs back');
