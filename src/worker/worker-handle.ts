@@ -20,6 +20,13 @@ const FROM_SOURCES = import.meta.url.endsWith('.ts');
 const COMPILED = fileURLToPath(new URL(FROM_SOURCES ? '../../dist/worker/worker-process.js' : './worker-process.js', import.meta.url));
 const USE_SOURCES = FROM_SOURCES && !existsSync(COMPILED);
 const ENTRY = USE_SOURCES ? fileURLToPath(new URL('./worker-process.ts', import.meta.url)) : COMPILED;
+/**
+ * Node.js options of every worker process: a young generation of at most 2 MiB per semi-space (V8's default
+ * grows to 16) and one V8 platform thread instead of one per CPU. Together they take ~30 MiB off each
+ * process's RSS at no measured cost in job throughput (docs/performance.md); BENCH_WORKER_NODE_ARGS comes
+ * after them, so its own --max-semi-space-size or --v8-pool-size wins.
+ */
+const DEFAULT_NODE_ARGS = ['--max-semi-space-size=2', '--v8-pool-size=1'];
 /** Extra Node.js options for worker processes (profiling, heap limits): BENCH_WORKER_NODE_ARGS, space-separated. */
 const EXTRA_NODE_ARGS = (process.env['BENCH_WORKER_NODE_ARGS'] ?? '').split(/\s+/).filter(Boolean);
 
@@ -76,7 +83,7 @@ export class WorkerHandle {
     this.child = fork(ENTRY, [JSON.stringify(workerConfig)], {
       cwd: config.benchPath,
       // The TypeScript loader only where the sources run (tests, development); dist/ needs none.
-      execArgv: [...(USE_SOURCES ? ['--import', import.meta.resolve('tsx')] : []), ...EXTRA_NODE_ARGS],
+      execArgv: [...(USE_SOURCES ? ['--import', import.meta.resolve('tsx')] : []), ...DEFAULT_NODE_ARGS, ...EXTRA_NODE_ARGS],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc', 'pipe'],
     });
     this.pid = this.child.pid ?? -1;
