@@ -124,7 +124,7 @@ export const DEFAULTS = {
   job_timeout_grace: 3,
   worker_lease_ttl: 30,
   job_crash_limit: 3,
-  worker_max_jobs: 100_000,
+  worker_max_jobs: 1_000_000,
   worker_max_memory_mb: 1024,
   use_rq_auth: false,
   background_workers: 1,
