@@ -2,7 +2,7 @@
 // current folder), its loaded config, --site when the command is site-scoped, and a client that is
 // closed after the command.
 import type { Command } from 'commander';
-import { findBenchPath, getQueueSpec, loadBenchConfig, loadSiteConfig, type BenchConfig } from '../config/load.js';
+import { findBenchPath, getQueueSpec, loadBenchConfig, type BenchConfig } from '../config/load.js';
 import { BenchError } from '../errors.js';
 import { BenchClient } from '../queue/client.js';
 
@@ -44,7 +44,7 @@ export async function withClient<T>(command: Command, queue: string | undefined,
 export function withSiteClient<T>(command: Command, queue: string | undefined, action: (client: BenchClient, site: string) => Promise<T>): Promise<T> {
   const site = requireSite(command);
   return withClient(command, undefined, (client) => {
-    loadSiteConfig(client.bench, site);
+    client.siteConfig(site);
     if (queue !== undefined) getQueueSpec(client.bench, queue);
     return action(client, site);
   });

@@ -4,13 +4,14 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { findBenchPath, listSites, loadBenchConfig, loadSiteConfig, type BenchConfig } from '../config/load.js';
+import { findBenchPath, listSites, loadBenchConfig, type BenchConfig, type SiteConfig } from '../config/load.js';
 import { BenchError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { createRedis } from '../redis/connection.js';
 import { publishControl } from '../redis/control.js';
 import { prepareEnqueue, preparePayloads, requireSite, writeJobs, type EnqueueManyOptions, type EnqueueOptions, type JobMethod } from './enqueue.js';
 import { findJob, fullJobId } from './inspect.js';
+import { ProducerCache } from './producer-cache.js';
 import { runNow } from './run-now.js';
 import { closeSiteDbsOf, siteDbCacheOf, SiteDbCache, type SiteDatabase } from '../db/site-db.js';
 import { docMethodPath } from '../jobs/doc-method.js';
@@ -33,13 +34,26 @@ export interface BenchClientOptions {
 }
 
 export class BenchClient {
-  readonly bench: BenchConfig;
   private readonly options: BenchClientOptions;
+  private readonly cache: ProducerCache;
   private connecting: Promise<Redis> | undefined;
 
   private constructor(bench: BenchConfig, options: BenchClientOptions) {
-    this.bench = bench;
+    this.cache = new ProducerCache(bench);
     this.options = options;
+  }
+
+  /**
+   * The bench's config as of now: an edit to common_site_config.json is seen within a second
+   * (the Redis connection keeps the settings it was made with).
+   */
+  get bench(): BenchConfig {
+    return this.cache.bench();
+  }
+
+  /** The config of `site` (ERR_SITE_NOT_FOUND naming the bench's sites when it has none), from the cache. */
+  siteConfig(site: string | undefined): SiteConfig {
+    return this.cache.site(requireSite(this.bench, site));
   }
 
   /**
@@ -157,10 +171,11 @@ export class BenchClient {
     userIds: readonly string[] | undefined,
     deduplicate: boolean,
   ): Promise<(string | undefined)[]> {
-    const site = loadSiteConfig(this.bench, requireSite(this.bench, options.site));
-    const prepared = await prepareEnqueue(this.bench, site, method, options, Boolean(this.options.verifyMethod));
+    const bench = this.bench;
+    const site = this.siteConfig(options.site);
+    const prepared = await prepareEnqueue(bench, site, method, options, Boolean(this.options.verifyMethod), this.locate);
     const payloads = preparePayloads(kwargsList, prepared);
-    return writeJobs(await this.connection(), this.bench, prepared, payloads, {
+    return writeJobs(await this.connection(), bench, prepared, payloads, {
       atFront: Boolean(options.atFront),
       atFrontWhenStarved: Boolean(options.atFrontWhenStarved),
       maxQueued: site.settings.max_queued_jobs + 50 * this.siteCount(),
@@ -171,12 +186,14 @@ export class BenchClient {
 
   /** now / isAsync: false - run inline, no Redis; resolves to the method's result. */
   private async runNow(method: JobMethod, options: EnqueueOptions): Promise<unknown> {
-    const site = loadSiteConfig(this.bench, requireSite(this.bench, options.site));
-    const prepared = await prepareEnqueue(this.bench, site, method, options, true);
+    const site = this.siteConfig(options.site);
+    const prepared = await prepareEnqueue(this.bench, site, method, options, true, this.locate);
     const [kwargsJson] = preparePayloads([options.kwargs], prepared);
     const log = this.options.log ?? pino({ level: 'silent' });
     return runNow(this.bench, log, prepared, kwargsJson as string, options, (jobSite) => (m, o = {}) => this.enqueue(m, { ...o, site: o.site ?? jobSite }));
   }
+
+  private readonly locate = (site: SiteConfig, method: string) => this.cache.method(site, method);
 
   private siteCountCache: { count: number; at: number } | undefined;
 
@@ -239,7 +256,7 @@ export class BenchClient {
    * on document `name`, loaded from the site database (table `tab<DocType>`). Job name: "<DocType>.<method>".
    */
   async enqueueDoc(doctype: string, name: string, method: string, options: EnqueueOptions): Promise<string> {
-    const site = loadSiteConfig(this.bench, requireSite(this.bench, options.site));
+    const site = this.siteConfig(options.site);
     const path = docMethodPath(this.bench.appsDir, site.installedApps, doctype, name, method);
     return this.enqueue(path, { jobName: `${doctype}.${method}`, ...options, doc: { doctype, name } });
   }
@@ -250,7 +267,7 @@ export class BenchClient {
    * tx.enqueueAfterCommit() and tx.publishRealtime(…, { afterCommit: true }) wait for the commit.
    */
   siteDb(site: string): SiteDatabase {
-    const config = loadSiteConfig(this.bench, requireSite(this.bench, site));
+    const config = this.siteConfig(site);
     const log = this.options.log ?? pino({ level: 'silent' });
     const cache = siteDbCacheOf(this, () => new SiteDbCache(this.bench, {
       bench: this.bench,
@@ -272,7 +289,7 @@ export class BenchClient {
    * Redis channel `events`. Resolves to the number of subscribers that received it.
    */
   async publishRealtime(event: string, message: unknown, options: RealtimeOptions & { site: string }): Promise<number> {
-    const site = loadSiteConfig(this.bench, requireSite(this.bench, options.site)).site;
+    const site = this.siteConfig(options.site).site;
     return publishEnvelope(await this.connection(), realtimeEnvelope(site, event, message, options));
   }
 

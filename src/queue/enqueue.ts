@@ -5,10 +5,11 @@ import type { Redis } from 'ioredis';
 import { getQueueSpec, listSites, type BenchConfig, type SiteConfig } from '../config/load.js';
 import { BenchError } from '../errors.js';
 import { methodPathOf } from '../jobs/function-path.js';
-import { loadMethod, resolveMethodFile } from '../jobs/loader.js';
+import { loadMethod, type MethodLocation } from '../jobs/loader.js';
 import { queueKeys } from '../redis/keys.js';
 import { ScriptCode } from '../redis/codes.js';
 import { runScript } from '../redis/scripts.js';
+import { corkForThisTurn } from '../redis/cork.js';
 import { enqueueFieldPairs, namespacedJobId, type EnqueueFields } from './job.js';
 import { checkPayloadSize, kwargsToJson } from './payload.js';
 import { retryPolicyJson, type RetryPolicy } from './retry.js';
@@ -76,10 +77,21 @@ export function requireSite(bench: BenchConfig, site: string | undefined): strin
   return site;
 }
 
+/** Finds the module file of a dotted method path for a site (a cached resolveMethodFile). */
+export type MethodLocator = (site: SiteConfig, method: string) => MethodLocation;
+
 /** Validate the options of one enqueue call and work out the fields every job of it stores. */
-export async function prepareEnqueue(bench: BenchConfig, site: SiteConfig, method: JobMethod, options: EnqueueManyOptions, verifyMethod: boolean): Promise<PreparedEnqueue> {
+export async function prepareEnqueue(
+  bench: BenchConfig,
+  site: SiteConfig,
+  method: JobMethod,
+  options: EnqueueManyOptions,
+  verifyMethod: boolean,
+  locate: MethodLocator,
+): Promise<PreparedEnqueue> {
   const queue = getQueueSpec(bench, options.queue ?? 'default');
-  const methodPath = await resolvePath(bench, site, method, verifyMethod && options.doc === undefined, 'method');
+  const resolvePath = (m: JobMethod, verify: boolean, what: string): Promise<string> | string => resolveMethodPath(bench, site, m, verify, what, locate);
+  const methodPath = await resolvePath(method, verifyMethod && options.doc === undefined, 'method');
   const timeout = options.timeout ?? queue.timeout;
   if (!(typeof timeout === 'number' && Number.isFinite(timeout) && timeout > 0)) {
     throw new BenchError('ERR_ENQUEUE_INVALID', `timeout must be a number of seconds greater than 0, found ${String(timeout)}`);
@@ -100,8 +112,8 @@ export async function prepareEnqueue(bench: BenchConfig, site: SiteConfig, metho
       resultTtl: site.settings.rq_results_ttl,
       failureTtl: site.settings.rq_job_failure_ttl,
       event: options.event,
-      onSuccess: options.onSuccess === undefined ? undefined : await resolvePath(bench, site, options.onSuccess, verifyMethod, 'onSuccess'),
-      onFailure: options.onFailure === undefined ? undefined : await resolvePath(bench, site, options.onFailure, verifyMethod, 'onFailure'),
+      onSuccess: options.onSuccess === undefined ? undefined : await resolvePath(options.onSuccess, verifyMethod, 'onSuccess'),
+      onFailure: options.onFailure === undefined ? undefined : await resolvePath(options.onFailure, verifyMethod, 'onFailure'),
       doctype: options.doc?.doctype,
       docname: options.doc?.name,
       retry: retryPolicyJson(options.retry),
@@ -160,6 +172,7 @@ export async function writeJobs(redis: Redis, bench: BenchConfig, prepared: Prep
       jobKeys.push(keys.job(ids[i] as string));
       args.push(ids[i] as string, payloads[i] as string, nonces[i] as string);
     }
+    corkForThisTurn(redis);
     const call = runScript(redis, 'enqueue', [keys.wait, keys.marker, keys.finished, keys.failed, keys.delayed, ...jobKeys], args).then((reply) => {
       readReply(reply, ids, start, options, fields.queue).forEach((ok, i) => (accepted[start + i] = ok));
     });
@@ -195,12 +208,15 @@ function readReply(reply: unknown, ids: readonly string[], start: number, option
   });
 }
 
-async function resolvePath(bench: BenchConfig, site: SiteConfig, method: JobMethod, verify: boolean, what: string): Promise<string> {
-  const path = typeof method === 'function' ? await methodPathOf(method, bench.appsDir, site.installedApps) : method;
-  if (typeof path !== 'string') throw new BenchError('ERR_ENQUEUE_INVALID', `${what} must be a dotted path or a function`);
-  if (verify) await loadMethod(bench.appsDir, path, site.installedApps);
-  else resolveMethodFile(bench.appsDir, path, site.installedApps);
-  return path;
+/** The dotted path of `method`, checked: its module file exists (and, with `verify`, exports it). Sync when it can be. */
+function resolveMethodPath(bench: BenchConfig, site: SiteConfig, method: JobMethod, verify: boolean, what: string, locate: MethodLocator): Promise<string> | string {
+  if (typeof method === 'function') {
+    return methodPathOf(method, bench.appsDir, site.installedApps).then((path) => resolveMethodPath(bench, site, path, verify, what, locate));
+  }
+  if (typeof method !== 'string') throw new BenchError('ERR_ENQUEUE_INVALID', `${what} must be a dotted path or a function`);
+  locate(site, method);
+  if (verify) return loadMethod(bench.appsDir, method, site.installedApps).then(() => method);
+  return method;
 }
 
 function delayOf(options: EnqueueManyOptions): number {

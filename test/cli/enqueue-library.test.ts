@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { BenchClient, isBenchError } from '../../src/index.ts';
 import { REPO_ROOT, makeBench, type TestBench } from '../helpers/bench.ts';
 import { freePort, startRedis, type TestRedis } from '../helpers/redis-server.ts';
+import { waitFor } from '../helpers/wait-for.ts';
 import { SITE, UUID, assertNothingWritten, jobKey, waitKey } from './support.ts';
 
 let redis: TestRedis;
@@ -137,6 +138,30 @@ describe('BenchClient', () => {
       await rejectsWith(client.enqueue('noapp.tasks.echo', { site: SITE }), 'ERR_JOB_LOAD', ['noapp']);
       await rejectsWith(client.enqueue('testapp.tasks.echo', { site: SITE, timeout: 0 }), 'ERR_ENQUEUE_INVALID', ['timeout']);
     });
+  });
+
+  test('a long-lived client sees a site_config.json edit and a new module file within a second', async () => {
+    const b = makeBench({ redisUrl: redis.url });
+    extra.push(b);
+    const c = await BenchClient.open({ benchPath: b.path });
+    try {
+      await c.enqueue('testapp.tasks.echo', { site: SITE, kwargs: { text: 'a long enough payload' } });
+      b.writeSite(SITE, { max_job_payload_bytes: 10 });
+      const editedAt = Date.now();
+      const refused = await waitFor(
+        () => c.enqueue('testapp.tasks.echo', { site: SITE, kwargs: { text: 'a long enough payload' } }).then(() => undefined, (err: unknown) => err),
+        { timeoutMs: 3000, what: 'the payload limit edit to take effect' },
+      );
+      assert.ok(isBenchError(refused) && refused.code === 'ERR_PAYLOAD_TOO_LARGE', String(refused));
+      assert.ok(Date.now() - editedAt < 1500, `seen after ${Date.now() - editedAt} ms`);
+      b.writeSite(SITE, {});
+      await rejectsWith(c.enqueue('testapp.brand_new.run', { site: SITE }), 'ERR_JOB_LOAD', ['brand_new']);
+      writeFileSync(path.join(b.path, 'apps', 'testapp', 'testapp', 'brand_new.mjs'), 'export function run() {}\n');
+      const id = await c.enqueue('testapp.brand_new.run', { site: SITE });
+      assert.ok(id.startsWith(`${SITE}||`));
+    } finally {
+      await c.close();
+    }
   });
 
   test('open() on a bench whose Redis is down rejects with ERR_REDIS_UNAVAILABLE', async () => {
