@@ -44,23 +44,25 @@ export async function postMortem(ctx: PostMortemContext, handle: WorkerHandle, i
   if (!info.clean) {
     log.warn({ worker: handle.name, pid: handle.pid, exitCode: info.exitCode, signal: info.signal, killedFor: info.killedFor }, 'worker process ended; settling its jobs');
   }
-  const call = <T>(promise: Promise<T>, what: string): Promise<T> => {
+  // A thunk, so that nothing is sent when the call is given up at once: a command queued on a closing
+  // connection and then dropped would reject with no one listening (an unhandled rejection).
+  const call = <T>(send: () => Promise<T>, what: string): Promise<T> => {
     if (ctx.stopping() && !ctx.connected()) return Promise.reject(new Error(`${what}: Redis is unreachable`));
-    return withDeadline(promise, ctx.stopping() ? STOPPING_CALL_MS : CALL_MS, `${what} timed out`);
+    return withDeadline(send(), ctx.stopping() ? STOPPING_CALL_MS : CALL_MS, `${what} timed out`);
   };
   for (const queue of ctx.queues) {
     if (handle.culprits.length > 0 && !ctx.stopping()) {
-      const owned = await call(ctx.ownership.ownedJobs(queue, handle.name), 'owned jobs');
+      const owned = await call(() => ctx.ownership.ownedJobs(queue, handle.name), 'owned jobs');
       for (const culprit of handle.culprits) {
         const job = owned.find((o) => o.token === culprit.token);
-        if (job) await call(endCulprit(ctx, handle.name, queue, job.id, culprit), 'ending a killed job');
+        if (job) await call(() => endCulprit(ctx, handle.name, queue, job.id, culprit), 'ending a killed job');
       }
     }
-    const released = await call(ctx.ownership.releaseOwner(queue, handle.name, !blameless, ctx.maxStalls, reason), 'hand-back');
+    const released = await call(() => ctx.ownership.releaseOwner(queue, handle.name, !blameless, ctx.maxStalls, reason), 'hand-back');
     if (released.requeued > 0) log.warn({ queue, worker: handle.name, count: released.requeued, reason }, 'jobs handed back to their queue');
     for (const id of released.abandoned) {
       log.error({ queue, jobId: id, maxStalls: ctx.maxStalls }, 'job failed as abandoned: it took down its worker process too often');
-      const record = await call(ctx.ownership.readJob(queue, id), 'reading an abandoned job');
+      const record = await call(() => ctx.ownership.readJob(queue, id), 'reading an abandoned job');
       if (record?.error) ctx.epilogue(executionRequest(record), record.error);
     }
   }
