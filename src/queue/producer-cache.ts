@@ -67,7 +67,8 @@ export class ProducerCache {
     const cached = this.sites.get(site);
     if (cached && isFresh(cached, now)) return cached.value;
     const config = loadSiteConfig(bench, site);
-    this.sites.set(site, entry(config, [config.file], now));
+    // apps/ too: without installed_apps a site gets every app of the bench, and a new app folder changes its mtime.
+    this.sites.set(site, entry(config, [config.file, bench.appsDir], now));
     return config;
   }
 

@@ -57,8 +57,13 @@ describe('prefetch', () => {
       await w.ready();
       const warm = await client.enqueueMany('testapp.tasks.echo', Array.from({ length: 400 }, () => ({})), { site: SITE });
       await waitForStatus(benches.redis.client, bench, 'default', warm[warm.length - 1] as string, 'finished');
-      await client.enqueue('testapp.tasks.hold', { site: SITE, kwargs: { file, ms: 2000 } });
-      const queued = await client.enqueueMany('testapp.tasks.echo', Array.from({ length: 30 }, () => ({})), { site: SITE });
+      // The slow job (at the front) and 30 quick ones behind it are sent together, so that the worker's
+      // one claim finds them all and prefetches quick ones behind the slow one. (Sent one after the
+      // other, the claim could come between them and find nothing to prefetch.)
+      await Promise.all([
+        client.enqueueMany('testapp.tasks.echo', Array.from({ length: 30 }, () => ({})), { site: SITE }),
+        client.enqueue('testapp.tasks.hold', { site: SITE, atFront: true, kwargs: { file, ms: 2000 } }),
+      ]);
       await waitFor(() => existsSync(file), { what: 'the slow job to start' });
     } finally {
       await w.stop();

@@ -2,7 +2,7 @@
 // their files; an edit to common_site_config.json, a site_config.json or a module file is seen on the
 // first call after that, a new module file at once (failures are never cached).
 import assert from 'node:assert/strict';
-import { rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { loadBenchConfig } from '../../src/config/load.ts';
@@ -66,6 +66,13 @@ describe('ProducerCache', () => {
     rmSync(file);
     assert.equal(cache.method(site, 'testapp.fresh.run', t0 + 1).file, file, 'trusted within the recheck window');
     assert.throws(() => cache.method(site, 'testapp.fresh.run', t0 + RECHECK_MS), (err: unknown) => isBenchError(err) && err.code === 'ERR_JOB_LOAD');
+  });
+
+  test('a new app folder reaches a site without installed_apps (it gets every app)', () => {
+    const { bench, cache, t0 } = setup();
+    assert.ok(!cache.site(SITE, t0).installedApps.includes('newapp'));
+    mkdirSync(path.join(bench.path, 'apps', 'newapp', 'newapp'), { recursive: true });
+    assert.ok(cache.site(SITE, t0 + RECHECK_MS).installedApps.includes('newapp'));
   });
 
   test('a site whose installed_apps changed re-checks its methods', () => {
