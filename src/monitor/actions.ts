@@ -43,9 +43,9 @@ export async function locateJob(redis: Redis, bench: BenchConfig, id: string, qu
   const pipeline = redis.pipeline();
   for (const q of queues) pipeline.hgetall(queueKeys(bench.settings.bench_id, q).job(id));
   const found: JobRecord[] = [];
-  (await execAll(pipeline)).forEach((hash) => {
+  (await execAll(pipeline)).forEach((hash, i) => {
     const fields = hash as Record<string, string> | null;
-    if (fields && Object.keys(fields).length > 0) found.push(jobFromHash(id, fields));
+    if (fields && Object.keys(fields).length > 0) found.push(jobFromHash(id, queues[i] as string, fields));
   });
   return found;
 }
@@ -81,7 +81,7 @@ async function fencedAction(
   const job = await requireJob(ctx.redis, ctx.bench, id, options.queue);
   const k = queueKeys(ctx.bench.settings.bench_id, job.queue);
   const reply = await runScript(ctx.redis, action.script, action.keys(k), [k.prefix, id, ...(action.args?.(k) ?? [])]);
-  const done = checkReply(reply, id, (status) => action.refusal(status, job, id));
+  const done = checkReply(reply, id, job.queue, (status) => action.refusal(status, job, id));
   ctx.log?.info({ jobId: id, queue: job.queue, status: job.status }, action.logged);
   return done;
 }
@@ -156,9 +156,9 @@ export async function purgeJobs(ctx: Ctx, site: string, filter: { queue?: string
   return total;
 }
 
-function checkReply(reply: unknown, id: string, wrongState: (status: string) => string): JobRecord {
+function checkReply(reply: unknown, id: string, queue: string, wrongState: (status: string) => string): JobRecord {
   const [code, payload] = reply as [number, (string[] | string)?];
-  if (code === ScriptCode.OK) return jobFromHash(id, payload as string[]);
+  if (code === ScriptCode.OK) return jobFromHash(id, queue, payload as string[]);
   if (code === ScriptCode.NO_JOB) throw notFound(id);
   const status = String(payload);
   throw new BenchError('ERR_JOB_STATE', wrongState(status), { details: { jobId: id, status } });

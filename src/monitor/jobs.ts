@@ -103,7 +103,7 @@ export async function readJobs(redis: Redis, benchId: string, refs: readonly Pic
   const jobs: JobRecord[] = [];
   hashes.forEach((hash, i) => {
     const fields = hash as Record<string, string> | null;
-    if (fields && Object.keys(fields).length > 0) jobs.push(jobFromHash((refs[i] as JobRef).id, fields));
+    if (fields && Object.keys(fields).length > 0) jobs.push(jobFromHash((refs[i] as JobRef).id, (refs[i] as JobRef).queue, fields));
   });
   return jobs;
 }

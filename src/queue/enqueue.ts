@@ -1,6 +1,5 @@
 // The enqueue pipeline behind BenchClient: turn options into the job's stored fields (validating
 // everything first), then write jobs in pipelined batches through the atomic enqueue script.
-import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { getQueueSpec, listSites, type BenchConfig, type SiteConfig } from '../config/load.js';
 import { BenchError } from '../errors.js';
@@ -10,7 +9,7 @@ import { queueKeys } from '../redis/keys.js';
 import { ScriptCode } from '../redis/codes.js';
 import { runScript } from '../redis/scripts.js';
 import { corkForThisTurn } from '../redis/cork.js';
-import { enqueueFieldPairs, namespacedJobId, type EnqueueFields } from './job.js';
+import { enqueueFieldPairs, generatedJobId, namespacedJobId, type EnqueueFields } from './job.js';
 import { checkPayloadSize, kwargsToJson } from './payload.js';
 import { retryPolicyJson, type RetryPolicy } from './retry.js';
 
@@ -24,7 +23,7 @@ export interface EnqueueOptions {
   queue?: string;
   /** Seconds; default: the queue's timeout. */
   timeout?: number;
-  /** Your id for the job; stored site-namespaced as `site||jobId`. Default: a random UUID. */
+  /** Your id for the job; stored site-namespaced as `site||jobId`. Default: 128 random bits as 22 base64url characters. */
   jobId?: string;
   /** With jobId: skip (resolve to undefined) when a job with that id is queued, scheduled or running. */
   deduplicate?: boolean;
@@ -109,7 +108,6 @@ export async function prepareEnqueue(
       jobName: options.jobName ?? methodPath,
       timeout,
       user: options.user,
-      resultTtl: site.settings.rq_results_ttl,
       failureTtl: site.settings.rq_job_failure_ttl,
       event: options.event,
       onSuccess: options.onSuccess === undefined ? undefined : await resolvePath(options.onSuccess, verifyMethod, 'onSuccess'),
@@ -145,8 +143,8 @@ export interface WriteOptions {
 export async function writeJobs(redis: Redis, bench: BenchConfig, prepared: PreparedEnqueue, payloads: readonly string[], options: WriteOptions): Promise<(string | undefined)[]> {
   const { fields } = prepared;
   const site = fields.site;
-  const ids = payloads.map((_, i) => (options.userIds?.[i] === undefined ? `${site}||${randomUUID()}` : namespacedJobId(site, options.userIds[i] as string)));
-  const nonces = payloads.map((_, i) => (options.userIds?.[i] === undefined ? '' : randomUUID()));
+  const ids = payloads.map((_, i) => (options.userIds?.[i] === undefined ? `${site}||${generatedJobId()}` : namespacedJobId(site, options.userIds[i] as string)));
+  const nonces = payloads.map((_, i) => (options.userIds?.[i] === undefined ? '' : generatedJobId()));
   const keys = queueKeys(bench.settings.bench_id, fields.queue);
   const common = enqueueFieldPairs(fields);
   const starts: number[] = [];

@@ -14,9 +14,10 @@ export async function findJob(redis: Redis, bench: BenchConfig, id: string): Pro
   const pipeline = redis.pipeline();
   for (const queue of bench.queues) pipeline.hgetall(queueKeys(bench.settings.bench_id, queue.name).job(id));
   const replies = (await pipeline.exec()) ?? [];
-  for (const [err, hash] of replies) {
+  for (const [i, [err, hash]] of replies.entries()) {
     if (err) throw err;
-    if (hash && Object.keys(hash).length > 0) return jobFromHash(id, hash as Record<string, string>);
+    const queue = bench.queues[i];
+    if (queue && hash && Object.keys(hash).length > 0) return jobFromHash(id, queue.name, hash as Record<string, string>);
   }
   return undefined;
 }

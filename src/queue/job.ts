@@ -1,5 +1,6 @@
 // The job record: its wire shape in Redis (a hash of short string fields) and the one function that
 // parses it back. Nothing else reads job hash fields by name.
+import { randomBytes } from 'node:crypto';
 import type { SerializedError } from '../errors.js';
 
 /** scheduled: waiting in the delayed set (enqueueIn/enqueueAt, or a retry after an error). */
@@ -35,7 +36,7 @@ export interface JobRecord {
   worker: string | undefined;
   result: unknown;
   error: SerializedError | undefined;
-  resultTtl: number;
+  /** Seconds its record is kept once it failed without its worker (abandoned, canceled). */
   failureTtl: number;
   /** Frappe's `event` (purge-jobs --event filters on it). */
   event: string | undefined;
@@ -54,7 +55,11 @@ export interface JobRecord {
   retries: number;
 }
 
-/** Hash fields written at enqueue time that are the same for every job of one enqueue call. */
+/**
+ * What every job of one enqueue call shares. `site` and `queue` are not stored in the hash: the id's
+ * prefix and the key give them. The result TTL is not stored either: the worker reads it from the
+ * site's config when the job ends.
+ */
 export interface EnqueueFields {
   site: string;
   queue: string;
@@ -62,7 +67,7 @@ export interface EnqueueFields {
   jobName: string;
   timeout: number;
   user: string | undefined;
-  resultTtl: number;
+  /** Kept for jobs that end without their worker (abandoned, canceled): their record expires after it. */
   failureTtl: number;
   event?: string | undefined;
   onSuccess?: string | undefined;
@@ -75,11 +80,8 @@ export interface EnqueueFields {
 
 export function enqueueFieldPairs(fields: EnqueueFields): string[] {
   const pairs = [
-    'site', fields.site,
-    'queue', fields.queue,
     'method', fields.method,
     'timeout', String(fields.timeout),
-    'rttl', String(fields.resultTtl),
     'fttl', String(fields.failureTtl),
   ];
   if (fields.jobName !== fields.method) pairs.push('name', fields.jobName);
@@ -91,10 +93,10 @@ export function enqueueFieldPairs(fields: EnqueueFields): string[] {
   return pairs;
 }
 
-/** Parse a job hash (as a flat [field, value, ...] list or an object) into a JobRecord. */
-export function jobFromHash(id: string, hash: Record<string, string> | readonly string[]): JobRecord {
+/** Parse the hash of job `id` of `queue` (as a flat [field, value, ...] list or an object) into a JobRecord. */
+export function jobFromHash(id: string, queue: string, hash: Record<string, string> | readonly string[]): JobRecord {
   const h = Array.isArray(hash) ? pairsToObject(hash as readonly string[]) : (hash as Record<string, string>);
-  return buildRecord(id, h['queue'] ?? '', (field) => h[field]);
+  return buildRecord(id, queue, (field) => h[field]);
 }
 
 /**
@@ -139,7 +141,7 @@ function buildRecord(id: string, queue: string, get: (field: string) => string |
   const method = get('method') ?? '';
   return {
     id,
-    site: get('site') ?? siteOf(id),
+    site: siteOf(id),
     queue,
     method,
     jobName: get('name') ?? method,
@@ -155,7 +157,6 @@ function buildRecord(id: string, queue: string, get: (field: string) => string |
     worker: get('worker'),
     result: parseJson(get('result'), undefined),
     error: parseJson(get('error'), undefined) as SerializedError | undefined,
-    resultTtl: Number(get('rttl') ?? 0),
     failureTtl: Number(get('fttl') ?? 0),
     event: get('event'),
     onSuccess: get('onSuccess'),
@@ -172,6 +173,11 @@ function buildRecord(id: string, queue: string, get: (field: string) => string |
 export function siteOf(jobId: string): string {
   const at = jobId.indexOf(SITE_SEPARATOR);
   return at === -1 ? '' : jobId.slice(0, at);
+}
+
+/** A generated job id: 128 random bits in 22 base64url characters (a UUID spells the same in 36). */
+export function generatedJobId(): string {
+  return randomBytes(16).toString('base64url');
 }
 
 /** Frappe's create_job_id: `site||id`, with ":" in a user id replaced by "|". */

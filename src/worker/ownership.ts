@@ -68,9 +68,7 @@ export class Ownership {
   async readJob(queue: string, id: string): Promise<JobRecord | undefined> {
     const hash = await this.redis.hgetall(this.keys(queue).job(id));
     if (Object.keys(hash).length === 0) return undefined;
-    const record = jobFromHash(id, hash);
-    record.queue = queue;
-    return record;
+    return jobFromHash(id, queue, hash);
   }
 
   /**

@@ -10,7 +10,7 @@ import { BenchClient, isBenchError } from '../../src/index.ts';
 import { REPO_ROOT, makeBench, type TestBench } from '../helpers/bench.ts';
 import { freePort, startRedis, type TestRedis } from '../helpers/redis-server.ts';
 import { waitFor } from '../helpers/wait-for.ts';
-import { SITE, UUID, assertNothingWritten, jobKey, waitKey } from './support.ts';
+import { SITE, GENERATED_ID, assertNothingWritten, jobKey, waitKey } from './support.ts';
 
 let redis: TestRedis;
 let bench: TestBench;
@@ -45,15 +45,15 @@ async function tasksModule(b: TestBench): Promise<Record<string, unknown>> {
 }
 
 describe('BenchClient', () => {
-  test('enqueue returns site||uuid and the job is queued in Redis', async () => {
+  test('enqueue returns site||id and the job is queued in Redis', async () => {
     const id = await client.enqueue('testapp.tasks.echo', { site: SITE, kwargs: { n: 1 } });
     assert.ok(id.startsWith(`${SITE}||`), id);
-    assert.match(id.slice(SITE.length + 2), UUID);
+    assert.match(id.slice(SITE.length + 2), GENERATED_ID);
     const hash = await redis.client.hgetall(jobKey(bench.benchId, id));
     assert.equal(hash['status'], 'queued');
     assert.equal(hash['method'], 'testapp.tasks.echo');
-    assert.equal(hash['site'], SITE);
-    assert.equal(hash['queue'], 'default');
+    assert.equal(hash['site'], undefined, 'the id gives the site');
+    assert.equal(hash['queue'], undefined, 'the key gives the queue');
     assert.equal(hash['timeout'], '300');
     assert.equal(hash['kwargs'], '{"n":1}');
     const waiting = await redis.client.lrange(waitKey(bench.benchId), 0, -1);

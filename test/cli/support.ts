@@ -6,7 +6,8 @@ import type { CliResult } from '../helpers/cli.ts';
 import type { TestRedis } from '../helpers/redis-server.ts';
 
 export const SITE = 'site1.test';
-export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** A generated job id: 128 random bits as 22 base64url characters. */
+export const GENERATED_ID = /^[A-Za-z0-9_-]{22}$/;
 
 export function waitKey(benchId: string, queue = 'default'): string {
   return `bw:{${benchId}:${queue}}:wait`;

@@ -11,7 +11,7 @@ import { waitFor } from './wait-for.ts';
 
 export async function readJob(redis: Redis, benchId: string, queue: string, id: string): Promise<JobRecord | undefined> {
   const hash = await redis.hgetall(queueKeys(benchId, queue).job(id));
-  return Object.keys(hash).length === 0 ? undefined : jobFromHash(id, hash);
+  return Object.keys(hash).length === 0 ? undefined : jobFromHash(id, queue, hash);
 }
 
 export async function waitForStatus(redis: Redis, bench: TestBench, queue: string, id: string, status: JobStatus, timeoutMs = 15_000): Promise<JobRecord> {

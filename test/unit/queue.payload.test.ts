@@ -169,8 +169,6 @@ describe('job ids', () => {
 
 describe('jobFromHash', () => {
   const full = {
-    site: 'site1.test',
-    queue: 'long',
     method: 'testapp.tasks.echo',
     name: 'Nightly echo',
     kwargs: '{"a":[1,2]}',
@@ -185,12 +183,11 @@ describe('jobFromHash', () => {
     worker: 'w1',
     result: '{"ok":true}',
     error: '{"name":"Error","message":"boom"}',
-    rttl: '600',
     fttl: '604800',
   };
 
   test('parses numbers and JSON fields of an object hash', () => {
-    assert.deepEqual(jobFromHash('site1.test||j1', full), {
+    assert.deepEqual(jobFromHash('site1.test||j1', 'long', full), {
       id: 'site1.test||j1',
       site: 'site1.test',
       queue: 'long',
@@ -208,7 +205,6 @@ describe('jobFromHash', () => {
       worker: 'w1',
       result: { ok: true },
       error: { name: 'Error', message: 'boom' },
-      resultTtl: 600,
       failureTtl: 604800,
       event: undefined,
       onSuccess: undefined,
@@ -224,11 +220,11 @@ describe('jobFromHash', () => {
 
   test('a flat [field, value, ...] list parses the same as the object', () => {
     const flat = Object.entries(full).flat();
-    assert.deepEqual(jobFromHash('site1.test||j1', flat), jobFromHash('site1.test||j1', full));
+    assert.deepEqual(jobFromHash('site1.test||j1', 'long', flat), jobFromHash('site1.test||j1', 'long', full));
   });
 
   test('jobName defaults to the method; missing fields get defaults', () => {
-    const job = jobFromHash('s||j2', { method: 'testapp.tasks.add', queue: 'default', timeout: '300', created: '5' });
+    const job = jobFromHash('s||j2', 'default', { method: 'testapp.tasks.add', timeout: '300', created: '5' });
     assert.equal(job.jobName, 'testapp.tasks.add');
     assert.equal(job.site, 's');
     assert.equal(job.status, 'queued');
@@ -246,11 +242,11 @@ describe('jobFromHash', () => {
   });
 
   test('a result that is JSON null parses to null, not undefined', () => {
-    assert.equal(jobFromHash('s||j', { method: 'm', result: 'null' }).result, null);
+    assert.equal(jobFromHash('s||j', 'default', { method: 'm', result: 'null' }).result, null);
   });
 
   test('a field that is not JSON is kept as text', () => {
-    assert.equal(jobFromHash('s||j', { method: 'm', result: 'not json' }).result, 'not json');
+    assert.equal(jobFromHash('s||j', 'default', { method: 'm', result: 'not json' }).result, 'not json');
   });
 
   test('the enqueue field pairs parse back through jobFromHash', () => {
@@ -261,19 +257,21 @@ describe('jobFromHash', () => {
       jobName: 'testapp.tasks.echo',
       timeout: 30,
       user: undefined,
-      resultTtl: 60,
       failureTtl: 120,
     });
     assert.ok(!pairs.includes('name'), 'a job name equal to the method is not stored');
     assert.ok(!pairs.includes('user'));
-    const job = jobFromHash('s||x', pairs);
+    for (const given of ['site', 'queue', 'rttl']) assert.ok(!pairs.includes(given), `${given}: the id, the key or the config gives it`);
+    const job = jobFromHash('s||x', 'short', pairs);
+    assert.equal(job.site, 's');
+    assert.equal(job.queue, 'short');
     assert.equal(job.jobName, 'testapp.tasks.echo');
     assert.equal(job.timeout, 30);
-    assert.equal(job.resultTtl, 60);
     assert.equal(job.failureTtl, 120);
     const named = jobFromHash(
       's||y',
-      enqueueFieldPairs({ site: 's', queue: 'q', method: 'm.a.b', jobName: 'Other', timeout: 1, user: 'u', resultTtl: 1, failureTtl: 1 }),
+      'q',
+      enqueueFieldPairs({ site: 's', queue: 'q', method: 'm.a.b', jobName: 'Other', timeout: 1, user: 'u', failureTtl: 1 }),
     );
     assert.equal(named.jobName, 'Other');
     assert.equal(named.user, 'u');
