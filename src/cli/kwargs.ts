@@ -7,18 +7,27 @@ export function parseKwargsOption(text: string): Record<string, unknown> {
   return parseObject(text, '--kwargs');
 }
 
-export async function readKwargsFile(file: string): Promise<Record<string, unknown>[]> {
+export interface KwargsFile {
+  /** One kwargs object per non-blank line. */
+  list: Record<string, unknown>[];
+  /** How errors name entry `index` of the list: the file and its line (blank lines counted). */
+  describe(index: number): string;
+}
+
+export async function readKwargsFile(file: string): Promise<KwargsFile> {
   const text = file === '-' ? await readStdin() : readFile(file);
   const where = file === '-' ? 'stdin' : file;
   const list: Record<string, unknown>[] = [];
+  const lineOf: number[] = [];
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const line = (lines[i] as string).trim();
     if (line === '') continue;
     list.push(parseObject(line, `${where}: line ${i + 1}`));
+    lineOf.push(i + 1);
   }
   if (list.length === 0) throw new BenchError('ERR_ENQUEUE_INVALID', `${where}: no JSON lines to enqueue`);
-  return list;
+  return { list, describe: (index) => `${where}: line ${lineOf[index] ?? index + 1}` };
 }
 
 function parseObject(text: string, where: string): Record<string, unknown> {

@@ -174,7 +174,7 @@ export class BenchClient {
     const bench = this.bench;
     const site = this.siteConfig(options.site);
     const prepared = await prepareEnqueue(bench, site, method, options, Boolean(this.options.verifyMethod), this.locate);
-    const payloads = preparePayloads(kwargsList, prepared);
+    const payloads = preparePayloads(kwargsList, prepared, options.describeEntry);
     return writeJobs(await this.connection(), bench, prepared, payloads, {
       atFront: Boolean(options.atFront),
       atFrontWhenStarved: Boolean(options.atFrontWhenStarved),

@@ -56,7 +56,10 @@ export interface EnqueueOptions {
   isAsync?: boolean;
 }
 
-export type EnqueueManyOptions = Omit<EnqueueOptions, 'kwargs' | 'jobId' | 'deduplicate' | 'now' | 'isAsync'>;
+export type EnqueueManyOptions = Omit<EnqueueOptions, 'kwargs' | 'jobId' | 'deduplicate' | 'now' | 'isAsync'> & {
+  /** How an error names entry `index` (0-based) of the list: `entry N` by default (the CLI says `file: line L`). */
+  describeEntry?: (index: number) => string;
+};
 
 /** Frappe's QUEUE_STARVATION_THRESHOLD. */
 export const STARVATION_THRESHOLD = 16;
@@ -120,10 +123,14 @@ export async function prepareEnqueue(
 }
 
 /** Serialise and size-check every kwargs entry before anything is written. */
-export function preparePayloads(kwargsList: readonly (Record<string, unknown> | undefined)[], prepared: PreparedEnqueue): string[] {
+export function preparePayloads(
+  kwargsList: readonly (Record<string, unknown> | undefined)[],
+  prepared: PreparedEnqueue,
+  describeEntry: (index: number) => string = (index) => `entry ${index + 1}`,
+): string[] {
   const single = kwargsList.length === 1;
   return kwargsList.map((kwargs, i) => {
-    const where = single ? `enqueue ${prepared.fields.method}` : `entry ${i + 1}`;
+    const where = single ? `enqueue ${prepared.fields.method}` : describeEntry(i);
     const json = kwargsToJson(kwargs, where);
     checkPayloadSize(json, prepared.site.settings.max_job_payload_bytes, where);
     return json;

@@ -60,7 +60,7 @@ export function makeEnqueueCommand(): Command {
       if (flags.kwargsFile !== undefined && flags.jobId !== undefined) {
         throw new BenchError('ERR_USAGE', '--job-id names one job; it cannot be used with --kwargs-file', { exitCode: 2 });
       }
-      const kwargsList = flags.kwargsFile !== undefined ? await readKwargsFile(flags.kwargsFile) : undefined;
+      const kwargsFile = flags.kwargsFile !== undefined ? await readKwargsFile(flags.kwargsFile) : undefined;
       const kwargs = flags.kwargs !== undefined ? parseKwargsOption(flags.kwargs) : undefined;
       const client = await BenchClient.open({ benchPath: globals(command).benchPath, verifyMethod: true, lazyConnect: true });
       try {
@@ -77,9 +77,9 @@ export function makeEnqueueCommand(): Command {
           ...(flags.retry !== undefined && { retry: flags.retry }),
           ...(flags.event !== undefined && { event: flags.event }),
         };
-        if (kwargsList) {
+        if (kwargsFile) {
           const started = Date.now();
-          const ids = await client.enqueueMany(method, kwargsList, options);
+          const ids = await client.enqueueMany(method, kwargsFile.list, { ...options, describeEntry: kwargsFile.describe });
           const seconds = (Date.now() - started) / 1000;
           printResult(Boolean(flags.json), { count: ids.length, queue: flags.queue, seconds, ids }, `enqueued ${ids.length} jobs on ${flags.queue} in ${seconds.toFixed(2)} s`);
         } else {
