@@ -63,7 +63,13 @@ export type EnqueueManyOptions = Omit<EnqueueOptions, 'kwargs' | 'jobId' | 'dedu
 
 /** Frappe's QUEUE_STARVATION_THRESHOLD. */
 export const STARVATION_THRESHOLD = 16;
+/** Jobs per enqueue script call at most. */
 const BATCH_SIZE = 1000;
+/**
+ * Payload bytes per script call at most (one larger job goes alone): Redis runs a script to its end,
+ * so a call carrying hundreds of MiB would stall every other client for seconds.
+ */
+const BATCH_BYTES = 1024 * 1024;
 const MAX_BATCHES_IN_FLIGHT = 8;
 
 export interface PreparedEnqueue {
@@ -140,7 +146,11 @@ export function preparePayloads(
 export interface WriteOptions {
   atFront: boolean;
   atFrontWhenStarved: boolean;
-  /** Queue length at which to refuse (0 = none); checked before the first batch only. */
+  /**
+   * Queue length not to pass (0 = none). The whole request must fit: the first call is refused, and
+   * nothing written, when the queue plus every job of the request would pass it; each later call checks
+   * that the rest still fits (another producer may have filled the queue meanwhile).
+   */
   maxQueued: number;
   deduplicate: boolean;
   userIds: readonly string[] | undefined;
@@ -154,18 +164,18 @@ export async function writeJobs(redis: Redis, bench: BenchConfig, prepared: Prep
   const nonces = payloads.map((_, i) => (options.userIds?.[i] === undefined ? '' : generatedJobId()));
   const keys = queueKeys(bench.settings.bench_id, fields.queue);
   const common = enqueueFieldPairs(fields);
-  const starts: number[] = [];
-  for (let start = 0; start < ids.length; start += BATCH_SIZE) starts.push(start);
+  const batches = batchesOf(payloads);
   // At the front, the last batch goes first so the whole list keeps its order at the head.
-  if (options.atFront) starts.reverse();
+  if (options.atFront) batches.reverse();
   const accepted: boolean[] = ids.map(() => true);
   let inFlight: Promise<void>[] = [];
   const all: Promise<void>[] = [];
-  for (const [n, start] of starts.entries()) {
-    const end = Math.min(start + BATCH_SIZE, ids.length);
+  let incoming = ids.length;
+  for (const [n, { start, end }] of batches.entries()) {
     const head = [
       options.atFront ? '1' : '0',
-      String(n === 0 ? options.maxQueued : 0),
+      String(options.maxQueued),
+      String(incoming),
       String(options.atFrontWhenStarved ? STARVATION_THRESHOLD : 0),
       String(prepared.delayMs),
       String(common.length / 2),
@@ -178,8 +188,10 @@ export async function writeJobs(redis: Redis, bench: BenchConfig, prepared: Prep
       args.push(ids[i] as string, payloads[i] as string, nonces[i] as string);
     }
     corkForThisTurn(redis);
+    const batchIncoming = incoming;
+    incoming -= end - start;
     const call = runScript(redis, 'enqueue', [keys.wait, keys.marker, keys.finished, keys.failed, keys.delayed, ...jobKeys], args).then((reply) => {
-      readReply(reply, ids, start, options, fields.queue).forEach((ok, i) => (accepted[start + i] = ok));
+      readReply(reply, ids, start, options, fields.queue, batchIncoming).forEach((ok, i) => (accepted[start + i] = ok));
     });
     // The first batch carries the queue-size check: nothing else goes out before it answered.
     if (n === 0 && options.maxQueued > 0) await call;
@@ -194,13 +206,32 @@ export async function writeJobs(redis: Redis, bench: BenchConfig, prepared: Prep
   return ids.map((id, i) => (accepted[i] ? id : undefined));
 }
 
-function readReply(reply: unknown, ids: readonly string[], start: number, options: WriteOptions, queue: string): boolean[] {
+/** Consecutive [start, end) ranges of at most BATCH_SIZE jobs and BATCH_BYTES of payload (a larger job alone). */
+function batchesOf(payloads: readonly string[]): { start: number; end: number }[] {
+  const batches: { start: number; end: number }[] = [];
+  let start = 0;
+  let bytes = 0;
+  for (let i = 0; i < payloads.length; i++) {
+    const size = Buffer.byteLength(payloads[i] as string);
+    if (i > start && (i - start >= BATCH_SIZE || bytes + size > BATCH_BYTES)) {
+      batches.push({ start, end: i });
+      start = i;
+      bytes = 0;
+    }
+    bytes += size;
+  }
+  if (payloads.length > start) batches.push({ start, end: payloads.length });
+  return batches;
+}
+
+function readReply(reply: unknown, ids: readonly string[], start: number, options: WriteOptions, queue: string, incoming: number): boolean[] {
   const codes = reply as number[];
   if (codes[0] === ScriptCode.QUEUE_FULL) {
+    const more = incoming === 1 ? '' : `, and ${incoming} more jobs do not fit`;
     throw new BenchError(
       'ERR_QUEUE_OVERLOADED',
-      `queue "${queue}" is overloaded: ${String(codes[1])} jobs waiting, limit ${options.maxQueued} (max_queued_jobs + 50 per site); retry later`,
-      { details: { queue, waiting: codes[1], limit: options.maxQueued } },
+      `queue "${queue}" is overloaded: ${String(codes[1])} jobs waiting, limit ${options.maxQueued} (max_queued_jobs + 50 per site)${more}; retry later`,
+      { details: { queue, waiting: codes[1], limit: options.maxQueued, incoming } },
     );
   }
   return codes.map((code, i) => {

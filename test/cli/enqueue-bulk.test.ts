@@ -142,6 +142,13 @@ describe('bench enqueue --kwargs-file', () => {
     assert.ok(!result.stderr.includes('entry 3'), result.stderr);
   });
 
+  test('a file larger than max_queued_jobs allows is refused whole: nothing is enqueued', async () => {
+    const bench = newBench({ common: { max_queued_jobs: 550 } }); // + 50 for the one site: 600
+    const file = kwargsFile(`${Array.from({ length: 2000 }, (_, i) => `{"i":${i}}`).join('\n')}\n`);
+    const result = await assertNothingWritten(redis, () => runBench(bulkArgs('--kwargs-file', file), { cwd: bench.path }));
+    assertFailure(result, { exitCode: 1, stderr: ['ERR_QUEUE_OVERLOADED', 'limit 600', '2000 more jobs do not fit'] });
+  });
+
   test('an empty file is refused', async () => {
     const bench = newBench();
     const file = kwargsFile('\n\n');
@@ -171,7 +178,8 @@ describe('bench enqueue --kwargs-file', () => {
   });
 
   test('100,000 lines: every job is enqueued, in order', { timeout: 120_000 }, async () => {
-    const bench = newBench();
+    // The whole request must fit under max_queued_jobs (default 500).
+    const bench = newBench({ common: { max_queued_jobs: 200_000 } });
     const total = 100_000;
     const lines: string[] = [];
     for (let i = 0; i < total; i++) lines.push(`{"i":${i}}`);

@@ -19,7 +19,8 @@ const extra: TestBench[] = [];
 
 before(async () => {
   redis = await startRedis();
-  bench = makeBench({ redisUrl: redis.url });
+  // max_queued_jobs raised: enqueueMany of 1,234 jobs must fit whole under it.
+  bench = makeBench({ redisUrl: redis.url, common: { max_queued_jobs: 5000 } });
   client = await BenchClient.open({ benchPath: bench.path });
 });
 

@@ -89,6 +89,29 @@ describe('queue position and back-pressure', () => {
     assert.equal(many.length, 16);
   });
 
+  it('max_queued_jobs is checked against the whole bulk request: one that does not fit writes nothing', async () => {
+    // Limit 53 (3 + 50 for the one site): 40 fit, then 20 more do not, though the queue is not full yet.
+    await client.enqueueMany('testapp.tasks.echo', Array.from({ length: 40 }, () => ({})), { site: SITE, queue: 'long' });
+    await assert.rejects(client.enqueueMany('testapp.tasks.echo', Array.from({ length: 20 }, () => ({})), { site: SITE, queue: 'long' }), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'ERR_QUEUE_OVERLOADED');
+      assert.match(err.message, /40 jobs waiting, limit 53 .*20 more jobs do not fit/);
+      return true;
+    });
+    assert.equal(await redis.client.llen(keys('long').wait), 40, 'nothing of the refused request was written');
+    await client.enqueueMany('testapp.tasks.echo', Array.from({ length: 13 }, () => ({})), { site: SITE, queue: 'long' });
+    assert.equal(await redis.client.llen(keys('long').wait), 53, 'a request that fits exactly is accepted');
+  });
+
+  it('bulk enqueue bounds each script call by bytes as well as by count', async () => {
+    const calls = async () => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await redis.client.info('commandstats'))?.[1] ?? 0);
+    const before = await calls();
+    // Five entries of 600 KB: a 1 MiB bound puts each in its own call (one call would carry 3 MB).
+    const big = 'x'.repeat(600 * 1024);
+    const ids = await client.enqueueMany('testapp.tasks.echo', Array.from({ length: 5 }, (_, i) => ({ i, big })), { site: SITE, queue: 'short' });
+    assert.equal(await calls() - before, 5, 'one script call per 600 KB entry');
+    assert.deepEqual(await redis.client.lrange(keys('short').wait, 0, -1), ids, 'in order');
+  });
+
   it('max_queued_jobs (+50 per site) refuses with QueueOverloaded, saying how full and the limit', async () => {
     await client.enqueueMany('testapp.tasks.echo', Array.from({ length: 53 }, () => ({})), { site: SITE });
     await assert.rejects(client.enqueue('testapp.tasks.echo', { site: SITE }), (err: Error & { code?: string }) => {

@@ -74,7 +74,7 @@ describe('enqueue', () => {
   it('a replay of the same request (same nonce) is a no-op; another request for a live id is refused', async () => {
     const k = keys();
     const call = (nonce: string) =>
-      runScript(scripted, 'enqueue', [k.wait, k.marker, k.finished, k.failed, k.delayed, k.job('s||x')], ['0', '0', '0', '0', '1', 'site', SITE, 's||x', '{}', nonce]);
+      runScript(scripted, 'enqueue', [k.wait, k.marker, k.finished, k.failed, k.delayed, k.job('s||x')], ['0', '0', '1', '0', '0', '1', 'method', 'testapp.tasks.echo', 's||x', '{}', nonce]);
     assert.deepEqual(await call('n1'), [ScriptCode.OK]);
     assert.deepEqual(await call('n1'), [ScriptCode.REPLAYED]);
     assert.deepEqual(await call('n2'), [ScriptCode.JOB_EXISTS]);

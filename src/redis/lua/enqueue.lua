@@ -13,10 +13,12 @@
     KEYS[6..] job hash of each job, in ARGV order
 
     ARGV[1] "1" to push at the front of the queue, else "0"
-    ARGV[2] max queue length before refusing (max_queued_jobs), 0 for no limit
-    ARGV[3] starvation threshold: push at the front when the queue holds more jobs than this; 0 = off
-    ARGV[4] delay in ms before the jobs are due (0 = now)
-    ARGV[5] n: number of field/value pairs common to every job, then the 2n pairs
+    ARGV[2] max queue length (max_queued_jobs), 0 for no limit
+    ARGV[3] incoming: the jobs of the whole request still to be written, this call's included; refused
+            when the queue length plus these would pass the limit (a bulk enqueue fits whole or not at all)
+    ARGV[4] starvation threshold: push at the front when the queue holds more jobs than this; 0 = off
+    ARGV[5] delay in ms before the jobs are due (0 = now)
+    ARGV[6] n: number of field/value pairs common to every job, then the 2n pairs
     then, per job: id, kwargs JSON, nonce ("" when the id was generated)
 
   Output: a list with one code per job:
@@ -29,16 +31,16 @@
 --@include "now"
 local waitKey, markerKey, finishedKey, failedKey, delayedKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local atFront = ARGV[1] == '1'
-local maxLen = tonumber(ARGV[2])
-local starvedAbove = tonumber(ARGV[3])
-local delayMs = tonumber(ARGV[4])
-local nCommon = tonumber(ARGV[5])
+local maxLen, incoming = tonumber(ARGV[2]), tonumber(ARGV[3])
+local starvedAbove = tonumber(ARGV[4])
+local delayMs = tonumber(ARGV[5])
+local nCommon = tonumber(ARGV[6])
 local common = {}
-for i = 6, 5 + nCommon * 2 do common[#common + 1] = ARGV[i] end
-local base = 6 + nCommon * 2
+for i = 7, 6 + nCommon * 2 do common[#common + 1] = ARGV[i] end
+local base = 7 + nCommon * 2
 
 local len = redis.call('LLEN', waitKey)
-if maxLen > 0 and len >= maxLen then return { CODE.QUEUE_FULL, len } end
+if maxLen > 0 and len + incoming > maxLen then return { CODE.QUEUE_FULL, len } end
 if starvedAbove > 0 and len > starvedAbove then atFront = true end
 
 local now = nowMs()
