@@ -117,7 +117,7 @@ export async function prepareEnqueue(
       jobName: options.jobName ?? methodPath,
       timeout,
       user: options.user,
-      failureTtl: site.settings.rq_job_failure_ttl,
+      failureTtl: site.settings.rq_job_failure_ttl === bench.settings.rq_job_failure_ttl ? undefined : site.settings.rq_job_failure_ttl,
       event: options.event,
       onSuccess: options.onSuccess === undefined ? undefined : await resolvePath(options.onSuccess, verifyMethod, 'onSuccess'),
       onFailure: options.onFailure === undefined ? undefined : await resolvePath(options.onFailure, verifyMethod, 'onFailure'),

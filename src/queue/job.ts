@@ -36,8 +36,8 @@ export interface JobRecord {
   worker: string | undefined;
   result: unknown;
   error: SerializedError | undefined;
-  /** Seconds its record is kept once it failed without its worker (abandoned, canceled). */
-  failureTtl: number;
+  /** Its site's rq_job_failure_ttl when that overrides the bench's; undefined: the site's config gives it. */
+  failureTtl: number | undefined;
   /** Frappe's `event` (purge-jobs --event filters on it). */
   event: string | undefined;
   onSuccess: string | undefined;
@@ -67,8 +67,11 @@ export interface EnqueueFields {
   jobName: string;
   timeout: number;
   user: string | undefined;
-  /** Kept for jobs that end without their worker (abandoned, canceled): their record expires after it. */
-  failureTtl: number;
+  /**
+   * The site's rq_job_failure_ttl when it overrides the bench's (undefined: the bench's, not stored).
+   * Scripts that end a job without its worker (abandoned, canceled) read it from the hash.
+   */
+  failureTtl?: number | undefined;
   event?: string | undefined;
   onSuccess?: string | undefined;
   onFailure?: string | undefined;
@@ -82,8 +85,8 @@ export function enqueueFieldPairs(fields: EnqueueFields): string[] {
   const pairs = [
     'method', fields.method,
     'timeout', String(fields.timeout),
-    'fttl', String(fields.failureTtl),
   ];
+  if (fields.failureTtl !== undefined) pairs.push('fttl', String(fields.failureTtl));
   if (fields.jobName !== fields.method) pairs.push('name', fields.jobName);
   if (fields.user !== undefined) pairs.push('user', fields.user);
   for (const key of ['event', 'onSuccess', 'onFailure', 'doctype', 'docname', 'retry'] as const) {
@@ -157,7 +160,7 @@ function buildRecord(id: string, queue: string, get: (field: string) => string |
     worker: get('worker'),
     result: parseJson(get('result'), undefined),
     error: parseJson(get('error'), undefined) as SerializedError | undefined,
-    failureTtl: Number(get('fttl') ?? 0),
+    failureTtl: optionalNumber(get('fttl')),
     event: get('event'),
     onSuccess: get('onSuccess'),
     onFailure: get('onFailure'),

@@ -2,6 +2,7 @@
 // jobs, ends finished ones and claims more (fetch.lua), the hand-back of claimed jobs it will not run,
 // and the blocking wait for new work. Only this module knows these scripts' KEYS/ARGV order.
 import type { Redis } from 'ioredis';
+import { DEFAULTS } from '../config/schema.js';
 import { ScriptCode } from '../redis/codes.js';
 import { queueKeys, type QueueKeys } from '../redis/keys.js';
 import { runScript } from '../redis/scripts.js';
@@ -56,6 +57,8 @@ export class Fetcher {
     /** How long a replayed call still finds what its first run claimed (ms). */
     private readonly recordMs: number,
     private readonly failedLimit: number,
+    /** Seconds an abandoned job's record is kept when its hash has no fttl of its own (rq_job_failure_ttl). */
+    private readonly failureTtl: number = DEFAULTS.rq_job_failure_ttl,
   ) {}
 
   keys(queue: string): QueueKeys {
@@ -109,7 +112,7 @@ export class Fetcher {
   async release(queue: string, jobs: readonly { id: string; token: string }[], mode: ReleaseMode, maxStalls: number, reason: string): Promise<number[]> {
     if (jobs.length === 0) return [];
     const k = this.keys(queue);
-    const args: (string | number)[] = [k.prefix, RELEASE_MODES[mode], maxStalls, reason, this.failedLimit];
+    const args: (string | number)[] = [k.prefix, RELEASE_MODES[mode], maxStalls, reason, this.failedLimit, this.failureTtl];
     for (const job of jobs) args.push(job.id, job.token);
     return ((await runScript(this.redis, 'release', [k.active, k.wait, k.marker, k.failed], args)) as number[]).map(Number);
   }

@@ -3,6 +3,7 @@
 // and the post-mortem of one of its own: which jobs it held, and their hand-back. Only this module knows
 // these scripts' KEYS/ARGV order.
 import type { Redis } from 'ioredis';
+import { DEFAULTS } from '../config/schema.js';
 import { jobFromHash, type JobRecord } from '../queue/job.js';
 import { ScriptCode } from '../redis/codes.js';
 import { queueKeys, type QueueKeys } from '../redis/keys.js';
@@ -18,6 +19,8 @@ export class Ownership {
     /** Name of the supervisor (holder of the reaper lock). */
     private readonly supervisor: string,
     private readonly failedLimit: number,
+    /** Seconds an abandoned job's record is kept when its hash has no fttl of its own (rq_job_failure_ttl). */
+    private readonly failureTtl: number = DEFAULTS.rq_job_failure_ttl,
   ) {}
 
   keys(queue: string): QueueKeys {
@@ -43,7 +46,7 @@ export class Ownership {
   async reap(queue: string, lockMs: number, maxStalls: number): Promise<{ requeued: number; abandoned: number } | null> {
     const k = this.keys(queue);
     const reply = await runScript(this.redis, 'reap', [k.active, k.wait, k.marker, k.failed, k.reaperLock, k.owners, k.finished], [
-      k.prefix, this.supervisor, lockMs, maxStalls, this.failedLimit, REAP_SCAN_LIMIT,
+      k.prefix, this.supervisor, lockMs, maxStalls, this.failedLimit, REAP_SCAN_LIMIT, this.failureTtl,
     ]);
     if (reply === ScriptCode.LOCKED || !Array.isArray(reply)) return null;
     return { requeued: Number(reply[0]), abandoned: Number(reply[1]) };
@@ -78,7 +81,7 @@ export class Ownership {
   async releaseOwner(queue: string, owner: string, crash: boolean, maxStalls: number, reason: string): Promise<{ requeued: number; abandoned: string[] }> {
     const k = this.keys(queue);
     const reply = (await runScript(this.redis, 'releaseOwner', [k.active, k.wait, k.marker, k.failed, k.owners], [
-      k.prefix, owner, crash ? '1' : '0', maxStalls, reason, this.failedLimit,
+      k.prefix, owner, crash ? '1' : '0', maxStalls, reason, this.failedLimit, this.failureTtl,
     ])) as [number, string[]];
     return { requeued: Number(reply[0]), abandoned: reply[1] };
   }

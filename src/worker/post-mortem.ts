@@ -25,6 +25,8 @@ export interface PostMortemContext {
   fetcherFor(owner: string): Fetcher;
   queues: readonly string[];
   maxStalls: number;
+  /** The bench's rq_job_failure_ttl: a job's record keeps it unless its site overrides it (then its hash says so). */
+  failureTtl: number;
   log: Logger;
   /** True once the supervisor stops: calls get a short deadline, and killed jobs are only handed back. */
   stopping(): boolean;
@@ -82,7 +84,7 @@ async function endCulprit(ctx: PostMortemContext, owner: string, queue: string, 
     error = serializeError(new BenchError('ERR_JOB_STOPPED', 'job stopped by request; its worker process was killed'));
     ending = { kind: 'stopped', error: JSON.stringify(error) };
   }
-  const reply = await ctx.fetcherFor(owner).fetch([queue], [{ queue, id, token: culprit.token, ending, ttl: record.failureTtl }], 0, `end.${culprit.token}`);
+  const reply = await ctx.fetcherFor(owner).fetch([queue], [{ queue, id, token: culprit.token, ending, ttl: record.failureTtl ?? ctx.failureTtl }], 0, `end.${culprit.token}`);
   const code = reply.endCodes[0];
   const fields = { jobId: id, queue, worker: owner, code: scriptCodeName(code) };
   if (code === ScriptCode.OK || code === ScriptCode.RETRY_SCHEDULED) {

@@ -26,7 +26,7 @@ let bench: TestBench;
 
 before(async () => {
   redis = await startRedis({ appendonly: true });
-  bench = makeBench({ redisUrl: redis.url, common: { worker_lease_ttl: 2, job_crash_limit: 1000 } });
+  bench = makeBench({ redisUrl: redis.url, common: { worker_lease_ttl: 2, job_crash_limit: 1000, max_queued_jobs: 10_000 } });
 });
 
 after(async () => {

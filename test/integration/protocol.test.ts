@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
+import { DEFAULTS } from '../../src/config/schema.ts';
 import { BenchClient } from '../../src/queue/client.ts';
 import { ScriptCode } from '../../src/redis/codes.ts';
 import { queueKeys } from '../../src/redis/keys.ts';
@@ -293,6 +294,19 @@ describe('liveness stamps and the reaper', () => {
     const job = await readJob(redis.client, bench.benchId, 'default', id);
     assert.equal(job?.status, 'failed');
     assert.equal(job?.error?.code, 'ERR_JOB_CRASHED');
+    // No fttl in its hash (its site keeps the bench's rq_job_failure_ttl): the reaper's TTL applies.
+    const ttl = await redis.client.ttl(keys().job(id));
+    assert.ok(ttl > DEFAULTS.rq_job_failure_ttl - 60 && ttl <= DEFAULTS.rq_job_failure_ttl, `record kept for ${ttl} s`);
+  });
+
+  it("an abandoned job whose hash carries its site's own failure TTL keeps that one", async () => {
+    const id = await enqueue();
+    await redis.client.hset(keys().job(id), 'stalls', '3', 'fttl', '77');
+    await claim(1);
+    await redis.client.zrem(keys().owners, OWNER);
+    assert.deepEqual(await ownership.reap('default', 1, 3), { requeued: 0, abandoned: 1 });
+    const ttl = await redis.client.ttl(keys().job(id));
+    assert.ok(ttl > 70 && ttl <= 77, `record kept for ${ttl} s`);
   });
 });
 

@@ -261,6 +261,8 @@ describe('jobFromHash', () => {
     });
     assert.ok(!pairs.includes('name'), 'a job name equal to the method is not stored');
     assert.ok(!pairs.includes('user'));
+    const plain = enqueueFieldPairs({ site: 's', queue: 'q', method: 'm.a.b', jobName: 'm.a.b', timeout: 1, user: undefined });
+    assert.ok(!plain.includes('fttl'), 'no fttl unless the site overrides the bench');
     for (const given of ['site', 'queue', 'rttl']) assert.ok(!pairs.includes(given), `${given}: the id, the key or the config gives it`);
     const job = jobFromHash('s||x', 'short', pairs);
     assert.equal(job.site, 's');

@@ -12,6 +12,7 @@
     ARGV[1] key prefix of job hashes   ARGV[2] lock owner   ARGV[3] lock ms
     ARGV[4] maxStalls                  ARGV[5] failed-set limit (rq_failed_jobs_limit)
     ARGV[6] most running jobs looked at per run
+    ARGV[7] failure TTL s of an abandoned job whose hash has no fttl (rq_job_failure_ttl)
 
   Output: { requeued, abandoned } or LOCKED when another supervisor holds the lock
 ]]
@@ -24,6 +25,7 @@ local prefix = ARGV[1]
 if not redis.call('SET', lockKey, ARGV[2], 'NX', 'PX', tonumber(ARGV[3])) then return CODE.LOCKED end
 local now = nowMs()
 local maxStalls, failedLimit, limit = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local failureTtl = tonumber(ARGV[7])
 local alive = {}
 local function isAlive(name)
   if not name then return false end
@@ -41,7 +43,7 @@ for _, id in ipairs(running) do
   if not isAlive(worker) then
     redis.call('ZREM', activeKey, id)
     if redis.call('EXISTS', jobKey) == 1 then
-      if requeueOrAbandon(jobKey, id, waitKey, failedKey, maxStalls, now, 'its worker process died', true, prefix, failedLimit) == CODE.OK then
+      if requeueOrAbandon(jobKey, id, waitKey, failedKey, maxStalls, now, 'its worker process died', true, prefix, failedLimit, failureTtl) == CODE.OK then
         requeued = requeued + 1
       else
         abandoned = abandoned + 1

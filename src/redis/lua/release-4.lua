@@ -9,7 +9,8 @@
     KEYS[1] active, KEYS[2] wait, KEYS[3] marker, KEYS[4] failed
     ARGV[1] key prefix of job hashes   ARGV[2] mode "1" | "0" | "u"   ARGV[3] maxStalls   ARGV[4] reason
     ARGV[5] failed-set limit (rq_failed_jobs_limit)
-    ARGV[6..] id, token pairs
+    ARGV[6] failure TTL s of an abandoned job whose hash has no fttl (rq_job_failure_ttl)
+    ARGV[7..] id, token pairs
 
   Output: one code per job: OK requeued; ABANDONED failed as abandoned; LEASE_LOST (token differs or not running)
 ]]
@@ -19,10 +20,11 @@
 --@include "requeueOrAbandon"
 local activeKey, waitKey, markerKey, failedKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local prefix, mode, maxStalls, reason, failedLimit = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
+local failureTtl = tonumber(ARGV[6])
 local now = nowMs()
 local codes, requeued = {}, false
 -- Last first: each goes to the front, so the first given ends up first.
-for i = #ARGV - 1, 6, -2 do
+for i = #ARGV - 1, 7, -2 do
   local id, token = ARGV[i], ARGV[i + 1]
   local jobKey = prefix .. 'job:' .. id
   local code = CODE.LEASE_LOST
@@ -31,10 +33,10 @@ for i = #ARGV - 1, 6, -2 do
       redis.call('HINCRBY', jobKey, 'attempts', -1)
       redis.call('HDEL', jobKey, 'started')
     end
-    code = requeueOrAbandon(jobKey, id, waitKey, failedKey, maxStalls, now, reason, mode == '1', prefix, failedLimit)
+    code = requeueOrAbandon(jobKey, id, waitKey, failedKey, maxStalls, now, reason, mode == '1', prefix, failedLimit, failureTtl)
     if code == CODE.OK then requeued = true end
   end
-  codes[(i - 4) / 2] = code
+  codes[(i - 5) / 2] = code
 end
 if requeued then redis.call('ZADD', markerKey, 0, '0') end
 return codes

@@ -2,8 +2,10 @@
 -- of its queue, counting the crash in `stalls`; past maxStalls it fails as abandoned instead of looping
 -- forever. With countStall false (a plain hand-back, e.g. on shutdown) nothing is counted and the job
 -- never fails. The caller has already removed `id` from the active set and included "codes" and
--- "trimFailed". Returns CODE.OK when requeued, CODE.ABANDONED when failed.
-local function requeueOrAbandon(jobKey, id, waitKey, failedKey, maxStalls, now, reason, countStall, prefix, failedLimit)
+-- "trimFailed". An abandoned job's record expires after its `fttl` (stored only when its site overrides
+-- rq_job_failure_ttl), else after `failureTtl`, the bench's. Returns CODE.OK when requeued, CODE.ABANDONED
+-- when failed.
+local function requeueOrAbandon(jobKey, id, waitKey, failedKey, maxStalls, now, reason, countStall, prefix, failedLimit, failureTtl)
   redis.call('HDEL', jobKey, 'token', 'worker')
   local stalls = 0
   if countStall then stalls = redis.call('HINCRBY', jobKey, 'stalls', 1) end
@@ -13,8 +15,8 @@ local function requeueOrAbandon(jobKey, id, waitKey, failedKey, maxStalls, now, 
     redis.call('HSET', jobKey, 'status', 'failed', 'ended', now, 'error', err)
     redis.call('ZADD', failedKey, now, id)
     trimFailed(failedKey, prefix, failedLimit)
-    local fttl = tonumber(redis.call('HGET', jobKey, 'fttl'))
-    if fttl then redis.call('PEXPIRE', jobKey, fttl * 1000) end
+    local fttl = tonumber(redis.call('HGET', jobKey, 'fttl')) or failureTtl
+    if fttl and fttl > 0 then redis.call('PEXPIRE', jobKey, fttl * 1000) end
     return CODE.ABANDONED
   end
   redis.call('HSET', jobKey, 'status', 'queued', 'lastStall', reason)
