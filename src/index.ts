@@ -6,7 +6,7 @@ import type { JobRecord } from './queue/job.js';
 import type { SiteDatabase } from './db/site-db.js';
 import type { RealtimeOptions } from './realtime/realtime.js';
 
-export { BenchClient, type BenchClientOptions, type EnqueueManyOptions, type EnqueueOptions, type JobMethod } from './queue/client.js';
+export { BenchClient, type BenchClientOptions, type EnqueueManyOptions, type EnqueueOptions, type JobMethod, type WaitForJobOptions } from './queue/client.js';
 export type { JobContext, JobHandler } from './jobs/types.js';
 export type { JobRecord, JobStatus } from './queue/job.js';
 export { BenchError, ConfigError, JobLoadError, RetryBackgroundJobError, isBenchError, type BenchErrorCode } from './errors.js';

@@ -11,6 +11,7 @@ import { createRedis } from '../redis/connection.js';
 import { publishControl } from '../redis/control.js';
 import { prepareEnqueue, preparePayloads, requireSite, writeJobs, type EnqueueManyOptions, type EnqueueOptions, type JobMethod } from './enqueue.js';
 import { findJob, fullJobId } from './inspect.js';
+import { JobWaiter, type WaitForJobOptions } from './job-waiter.js';
 import { ProducerCache } from './producer-cache.js';
 import { runNow } from './run-now.js';
 import { closeSiteDbsOf, siteDbCacheOf, SiteDbCache, type SiteDatabase } from '../db/site-db.js';
@@ -22,6 +23,7 @@ import { getJobs, listJobs, type JobPage, type ListJobsOptions } from '../monito
 import { getWorkers, type WorkerInfo } from '../monitor/workers.js';
 
 export type { EnqueueManyOptions, EnqueueOptions, JobMethod } from './enqueue.js';
+export type { WaitForJobOptions } from './job-waiter.js';
 
 /** Site count is cached this long for the max_queued_jobs limit (as Frappe's site_cache). */
 const SITE_COUNT_TTL_MS = 10 * 60 * 1000;
@@ -36,11 +38,16 @@ export interface BenchClientOptions {
 export class BenchClient {
   private readonly options: BenchClientOptions;
   private readonly cache: ProducerCache;
+  private readonly waiter: JobWaiter;
   private connecting: Promise<Redis> | undefined;
 
   private constructor(bench: BenchConfig, options: BenchClientOptions) {
     this.cache = new ProducerCache(bench);
     this.options = options;
+    this.waiter = new JobWaiter(
+      () => createRedis(this.bench.settings, { role: 'blocking', log: this.options.log }),
+      async (id) => findJob(await this.connection(), this.bench, id),
+    );
   }
 
   /**
@@ -130,6 +137,17 @@ export class BenchClient {
   }
 
   /**
+   * Wait for the site's job `jobId` (its own id or the full `site||id`) to end: resolves with its result
+   * once it finished; rejects with ERR_JOB_FAILED (details: status and the job's error) once it failed,
+   * was stopped or canceled, ERR_JOB_NOT_FOUND when it does not exist (or its record expired), and
+   * ERR_WAIT_TIMEOUT after `timeout` seconds. A failed attempt that its retry policy schedules again is
+   * waited through. Driven by the job events; a job deleted while waited for ends the wait at its timeout.
+   */
+  async waitForJob(site: string, jobId: string, options: WaitForJobOptions = {}): Promise<unknown> {
+    return this.waiter.wait(fullJobId(site, jobId), options);
+  }
+
+  /**
    * Stop a running job: the worker running it kills its child and the job ends as `stopped`.
    * Resolves with the stopped job once a worker has done so (waits up to `timeoutMs`).
    */
@@ -156,6 +174,7 @@ export class BenchClient {
   }
 
   async close(): Promise<void> {
+    await this.waiter.close();
     await closeSiteDbsOf(this);
     const connecting = this.connecting;
     this.connecting = undefined;

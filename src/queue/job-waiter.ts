@@ -1,0 +1,141 @@
+// client.waitForJob: resolves with a job's result once it finished, rejects once it failed, was stopped
+// or canceled. Driven by the job events on the realtime channel (job_finished / job_failed, room
+// job:<id>), not by polling: one subscriber connection per client, shared by every wait, made on the
+// first wait. A wait reads the job's record once when it starts (after subscribing, so that no event can
+// fall in between), at each event of its job, and after a reconnect (events sent meanwhile are lost).
+import type { Redis } from 'ioredis';
+import { BenchError } from '../errors.js';
+import { jobRoom, REALTIME_CHANNEL } from '../realtime/realtime.js';
+import type { JobRecord } from './job.js';
+
+export interface WaitForJobOptions {
+  /** Seconds to wait at most (ERR_WAIT_TIMEOUT after). Default: no limit. */
+  timeout?: number;
+}
+
+const ENDING_EVENTS = new Set(['job_finished', 'job_failed']);
+/** The room of a job's events, without the id: `job:`. */
+const JOB_ROOM_PREFIX = jobRoom('');
+
+export class JobWaiter {
+  private subscriber: Promise<Redis> | undefined;
+  /** Per job id, the wake-ups of its waits. */
+  private readonly wakers = new Map<string, Set<() => void>>();
+  private closed = false;
+
+  constructor(
+    private readonly connect: () => Promise<Redis>,
+    private readonly read: (id: string) => Promise<JobRecord | undefined>,
+  ) {}
+
+  async wait(id: string, options: WaitForJobOptions = {}): Promise<unknown> {
+    const timeoutMs = timeoutOf(options);
+    if (this.closed) throw closedError(id);
+    await this.subscribed();
+    let wake: () => void = () => {};
+    let woken = false;
+    const waker = () => {
+      woken = true;
+      wake();
+    };
+    const wakers = this.wakers.get(id) ?? new Set();
+    this.wakers.set(id, wakers);
+    wakers.add(waker);
+    const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      for (;;) {
+        if (this.closed) throw closedError(id);
+        woken = false;
+        const job = await this.read(id);
+        const outcome = settle(id, job);
+        if (outcome) return outcome.result;
+        if (!woken) {
+          const left = deadline - Date.now();
+          if (left <= 0) throw timeoutError(id, timeoutMs ?? 0, job);
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            if (left !== Infinity) timer = setTimeout(resolve, left);
+          });
+          clearTimeout(timer);
+          if (!woken && Date.now() >= deadline) throw timeoutError(id, timeoutMs ?? 0, job);
+        }
+      }
+    } finally {
+      clearTimeout(timer);
+      wakers.delete(waker);
+      if (wakers.size === 0) this.wakers.delete(id);
+    }
+  }
+
+  /** Drop the subscriber; pending waits reject with ERR_CLIENT_CLOSED. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const set of this.wakers.values()) for (const wake of set) wake();
+    const subscriber = await this.subscriber?.catch(() => undefined);
+    this.subscriber = undefined;
+    subscriber?.disconnect();
+  }
+
+  private subscribed(): Promise<Redis> {
+    this.subscriber ??= this.connect().then(async (subscriber) => {
+      subscriber.on('message', (_channel: string, text: string) => this.onEvent(text));
+      // Events published while the connection was down are lost: every wait reads its job again.
+      subscriber.on('ready', () => this.wakeAll());
+      await subscriber.subscribe(REALTIME_CHANNEL);
+      return subscriber;
+    });
+    this.subscriber.catch(() => (this.subscriber = undefined));
+    return this.subscriber;
+  }
+
+  private onEvent(text: string): void {
+    if (this.wakers.size === 0) return;
+    let envelope: { event?: unknown; room?: unknown };
+    try {
+      envelope = JSON.parse(text) as { event?: unknown; room?: unknown };
+    } catch {
+      return;
+    }
+    if (typeof envelope.event !== 'string' || !ENDING_EVENTS.has(envelope.event) || typeof envelope.room !== 'string') return;
+    if (!envelope.room.startsWith(JOB_ROOM_PREFIX)) return;
+    for (const wake of this.wakers.get(envelope.room.slice(JOB_ROOM_PREFIX.length)) ?? []) wake();
+  }
+
+  private wakeAll(): void {
+    for (const set of this.wakers.values()) for (const wake of set) wake();
+  }
+}
+
+/** The outcome of a job that has ended; undefined while it is queued, scheduled (a retry included) or running. */
+function settle(id: string, job: JobRecord | undefined): { result: unknown } | undefined {
+  if (!job) {
+    throw new BenchError('ERR_JOB_NOT_FOUND', `job "${id}" not found (never enqueued, deleted, or its record expired)`, { details: { jobId: id } });
+  }
+  if (job.status === 'finished') return { result: job.result };
+  if (job.status === 'failed' || job.status === 'stopped' || job.status === 'canceled') {
+    const reason = job.error ? `${job.error.message}${job.error.code ? ` (${job.error.code})` : ''}` : job.status;
+    throw new BenchError('ERR_JOB_FAILED', `job "${id}" ${job.status}: ${reason}`, { details: { jobId: id, status: job.status, error: job.error } });
+  }
+  return undefined;
+}
+
+function timeoutOf(options: WaitForJobOptions): number | undefined {
+  if (options.timeout === undefined) return undefined;
+  if (!(typeof options.timeout === 'number' && Number.isFinite(options.timeout) && options.timeout > 0)) {
+    throw new BenchError('ERR_USAGE', `waitForJob: timeout must be a number of seconds greater than 0, found ${String(options.timeout)}`);
+  }
+  return options.timeout * 1000;
+}
+
+function timeoutError(id: string, timeoutMs: number, job: JobRecord | undefined): BenchError {
+  const status = job?.status ?? 'unknown';
+  return new BenchError('ERR_WAIT_TIMEOUT', `job "${id}" did not end within ${timeoutMs / 1000} s (status: ${status})`, {
+    details: { jobId: id, status, timeoutSeconds: timeoutMs / 1000 },
+  });
+}
+
+function closedError(id: string): BenchError {
+  return new BenchError('ERR_CLIENT_CLOSED', `the client was closed while waiting for job "${id}"`, { details: { jobId: id } });
+}
+

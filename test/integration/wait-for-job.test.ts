@@ -1,0 +1,86 @@
+// client.waitForJob: the result of a finished job, the error of a failed one, a retried failure waited
+// through, a missing job, a timeout, and a client closed while waiting; driven by the job events.
+import assert from 'node:assert/strict';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { BenchClient, isBenchError } from '../../src/index.ts';
+import { startSupervisor, type RunningSupervisor } from '../helpers/jobs.ts';
+import { useRedisBenches } from '../helpers/suite.ts';
+import type { TestBench } from '../helpers/bench.ts';
+import { waitFor } from '../helpers/wait-for.ts';
+
+const SITE = 'site1.test';
+const benches = useRedisBenches();
+let bench: TestBench;
+let client: BenchClient;
+let worker: RunningSupervisor | undefined;
+
+function rejectsWith(code: string, pattern?: RegExp) {
+  return (err: unknown) => {
+    assert.ok(isBenchError(err), String(err));
+    assert.equal(err.code, code, err.message);
+    if (pattern) assert.match(err.message, pattern);
+    return true;
+  };
+}
+
+describe('waitForJob', () => {
+  before(async () => {
+    bench = benches.newBench();
+    client = await BenchClient.open({ benchPath: bench.path });
+  });
+
+  after(async () => {
+    await worker?.stop();
+    await client.close();
+  });
+
+  it('a wait started before any worker resolves with the result once a worker runs the job', { timeout: 60_000 }, async () => {
+    const id = await client.enqueue('testapp.tasks.add', { site: SITE, kwargs: { a: 2, b: 3 } });
+    const waiting = client.waitForJob(SITE, id, { timeout: 45 });
+    worker = startSupervisor(bench, { numWorkers: 1, concurrency: 4, queues: ['default'] });
+    assert.equal(await waiting, 5);
+    // Already finished: resolved from the record; the id without its site prefix works too.
+    assert.equal(await client.waitForJob(SITE, id.slice(`${SITE}||`.length)), 5);
+  });
+
+  it("rejects with ERR_JOB_FAILED carrying the job's error", { timeout: 30_000 }, async () => {
+    const id = await client.enqueue('testapp.tasks.fail', { site: SITE, kwargs: { message: 'boom' } });
+    await assert.rejects(client.waitForJob(SITE, id, { timeout: 20 }), (err: unknown) => {
+      rejectsWith('ERR_JOB_FAILED', /failed: boom/)(err);
+      assert.equal((err as { details: { status: string } }).details.status, 'failed');
+      return true;
+    });
+  });
+
+  it('waits through a failed attempt that its retry policy runs again', { timeout: 30_000 }, async () => {
+    const file = path.join(os.tmpdir(), `bw-wait-flaky-${process.pid}-${Date.now()}`);
+    const id = await client.enqueue('testapp.tasks.flaky', { site: SITE, kwargs: { file, succeedOn: 2 }, retry: { max: 2, intervals: [0.2] } });
+    assert.equal(await client.waitForJob(SITE, id, { timeout: 20 }), 2);
+  });
+
+  it('rejects at once with ERR_JOB_NOT_FOUND for a job that does not exist', async () => {
+    await assert.rejects(client.waitForJob(SITE, 'no-such-job', { timeout: 5 }), rejectsWith('ERR_JOB_NOT_FOUND', /no-such-job/));
+  });
+
+  it('rejects with ERR_WAIT_TIMEOUT when the job has not ended in time', async () => {
+    const id = await client.enqueue('testapp.tasks.echo', { site: SITE, queue: 'long' }); // no worker serves long
+    const started = Date.now();
+    await assert.rejects(client.waitForJob(SITE, id, { timeout: 0.3 }), rejectsWith('ERR_WAIT_TIMEOUT', /within 0\.3 s \(status: queued\)/));
+    assert.ok(Date.now() - started >= 290, 'waited its timeout');
+    await assert.rejects(client.waitForJob(SITE, id, { timeout: -1 }), rejectsWith('ERR_USAGE'));
+  });
+
+  it('a client closed while waiting rejects the wait with ERR_CLIENT_CLOSED', async () => {
+    const other = await BenchClient.open({ benchPath: bench.path });
+    const id = await other.enqueue('testapp.tasks.echo', { site: SITE, queue: 'long' });
+    const listeners = async () => Number(((await benches.redis.client.pubsub('NUMSUB', 'events')) as [string, number])[1]);
+    const before = await listeners();
+    const outcome = assert.rejects(other.waitForJob(SITE, id), rejectsWith('ERR_CLIENT_CLOSED'));
+    // The wait blocks once its client listens on the events channel.
+    await waitFor(async () => (await listeners()) > before, { what: 'the wait to subscribe' });
+    await other.close();
+    await outcome;
+  });
+});
