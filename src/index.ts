@@ -1,12 +1,12 @@
 // Public library surface of bench-worker: enqueue jobs from app code, write job functions, run a
 // worker in-process, read config. Everything else is internal.
-import { BenchClient, type EnqueueManyOptions, type EnqueueOptions, type JobMethod } from './queue/client.js';
+import { BenchClient, type EnqueueManyOptions, type EnqueueOptions, type JobMethod, type KwargsOf } from './queue/client.js';
 import type { WorkerInfo } from './monitor/workers.js';
 import type { JobRecord } from './queue/job.js';
 import type { SiteDatabase } from './db/site-db.js';
 import type { RealtimeOptions } from './realtime/realtime.js';
 
-export { BenchClient, type BenchClientOptions, type EnqueueManyOptions, type EnqueueOptions, type JobMethod, type WaitForJobOptions } from './queue/client.js';
+export { BenchClient, type BenchClientOptions, type EnqueueManyOptions, type EnqueueOptions, type JobMethod, type KwargsOf, type WaitForJobOptions } from './queue/client.js';
 export type { JobContext, JobHandler } from './jobs/types.js';
 export type { JobRecord, JobStatus } from './queue/job.js';
 export { BenchError, ConfigError, JobLoadError, RetryBackgroundJobError, isBenchError, type BenchErrorCode } from './errors.js';
@@ -34,12 +34,12 @@ export function getDefaultClient(): Promise<BenchClient> {
 }
 
 /** Enqueue a job on the default bench; resolves to its id (`site||id`). */
-export async function enqueue(method: JobMethod, options: EnqueueOptions): Promise<string> {
+export async function enqueue<M extends JobMethod>(method: M, options: EnqueueOptions<KwargsOf<M>>): Promise<string> {
   return (await getDefaultClient()).enqueue(method, options);
 }
 
 /** Enqueue one job per kwargs object on the default bench. */
-export async function enqueueMany(method: JobMethod, kwargsList: readonly Record<string, unknown>[], options: EnqueueManyOptions): Promise<string[]> {
+export async function enqueueMany<M extends JobMethod>(method: M, kwargsList: readonly KwargsOf<M>[], options: EnqueueManyOptions): Promise<string[]> {
   return (await getDefaultClient()).enqueueMany(method, kwargsList, options);
 }
 

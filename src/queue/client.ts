@@ -9,7 +9,7 @@ import { BenchError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { createRedis } from '../redis/connection.js';
 import { publishControl } from '../redis/control.js';
-import { prepareEnqueue, preparePayloads, requireSite, writeJobs, type EnqueueManyOptions, type EnqueueOptions, type JobMethod } from './enqueue.js';
+import { prepareEnqueue, preparePayloads, requireSite, writeJobs, type EnqueueManyOptions, type EnqueueOptions, type JobMethod, type KwargsOf } from './enqueue.js';
 import { findJob, fullJobId } from './inspect.js';
 import { JobWaiter, type WaitForJobOptions } from './job-waiter.js';
 import { ProducerCache } from './producer-cache.js';
@@ -22,7 +22,7 @@ import { cancelJob, deleteJob, purgeJobs, requeueFailed, retryJob, type JobActio
 import { getJobs, listJobs, type JobPage, type ListJobsOptions } from '../monitor/jobs.js';
 import { getWorkers, type WorkerInfo } from '../monitor/workers.js';
 
-export type { EnqueueManyOptions, EnqueueOptions, JobMethod } from './enqueue.js';
+export type { EnqueueManyOptions, EnqueueOptions, JobMethod, KwargsOf } from './enqueue.js';
 export type { WaitForJobOptions } from './job-waiter.js';
 
 /** Site count is cached this long for the max_queued_jobs limit (as Frappe's site_cache). */
@@ -88,35 +88,37 @@ export class BenchClient {
    * `deduplicate`, resolves to undefined (and writes nothing) when a job with that `jobId` is
    * already queued, scheduled or running.
    */
-  async enqueue(method: JobMethod, options: EnqueueOptions & ({ now: true } | { isAsync: false })): Promise<unknown>;
-  async enqueue(method: JobMethod, options: EnqueueOptions & { deduplicate: true }): Promise<string | undefined>;
-  async enqueue(method: JobMethod, options: EnqueueOptions): Promise<string>;
-  async enqueue(method: JobMethod, options: EnqueueOptions): Promise<unknown> {
-    if (options.now || options.isAsync === false) return this.runNow(method, options);
-    if (options.deduplicate && options.jobId === undefined) {
+  async enqueue<M extends JobMethod>(method: M, options: EnqueueOptions<KwargsOf<M>> & ({ now: true } | { isAsync: false })): Promise<unknown>;
+  async enqueue<M extends JobMethod>(method: M, options: EnqueueOptions<KwargsOf<M>> & { deduplicate: true }): Promise<string | undefined>;
+  async enqueue<M extends JobMethod>(method: M, options: EnqueueOptions<KwargsOf<M>>): Promise<string>;
+  async enqueue(method: JobMethod, options: EnqueueOptions<object>): Promise<unknown> {
+    // The kwargs' static type came from the method; what they hold is checked as JSON below.
+    const untyped = options as EnqueueOptions;
+    if (untyped.now || untyped.isAsync === false) return this.runNow(method, untyped);
+    if (untyped.deduplicate && untyped.jobId === undefined) {
       throw new BenchError('ERR_ENQUEUE_INVALID', '`jobId` is required for deduplication');
     }
-    const [id] = await this.enqueueBatch(method, [options.kwargs], options, options.jobId === undefined ? undefined : [options.jobId], Boolean(options.deduplicate));
-    if (id === undefined) this.options.log?.info({ jobId: options.jobId, site: options.site }, 'job not enqueued: a job with this id is already queued or running');
+    const [id] = await this.enqueueBatch(method, [untyped.kwargs], untyped, untyped.jobId === undefined ? undefined : [untyped.jobId], Boolean(untyped.deduplicate));
+    if (id === undefined) this.options.log?.info({ jobId: untyped.jobId, site: untyped.site }, 'job not enqueued: a job with this id is already queued or running');
     return id;
   }
 
   /**
    * Enqueue one job per kwargs object. Every entry is validated before anything is written; a bad
-   * one is reported by its 1-based position and nothing is enqueued. The max_queued_jobs limit is
-   * checked once, before the first job.
+   * one is reported by its 1-based position (or as `describeEntry` says) and nothing is enqueued. The
+   * whole request must fit under max_queued_jobs.
    */
-  async enqueueMany(method: JobMethod, kwargsList: readonly Record<string, unknown>[], options: EnqueueManyOptions): Promise<string[]> {
-    return (await this.enqueueBatch(method, kwargsList, options, undefined, false)) as string[];
+  async enqueueMany<M extends JobMethod>(method: M, kwargsList: readonly KwargsOf<M>[], options: EnqueueManyOptions): Promise<string[]> {
+    return (await this.enqueueBatch(method, kwargsList as readonly Record<string, unknown>[], options, undefined, false)) as string[];
   }
 
   /** Enqueue a job to run `seconds` from now. */
-  async enqueueIn(seconds: number, method: JobMethod, options: EnqueueOptions): Promise<string> {
+  async enqueueIn<M extends JobMethod>(seconds: number, method: M, options: EnqueueOptions<KwargsOf<M>>): Promise<string> {
     return this.enqueue(method, { ...options, inSeconds: seconds });
   }
 
   /** Enqueue a job to run at `at`. */
-  async enqueueAt(at: Date, method: JobMethod, options: EnqueueOptions): Promise<string> {
+  async enqueueAt<M extends JobMethod>(at: Date, method: M, options: EnqueueOptions<KwargsOf<M>>): Promise<string> {
     return this.enqueue(method, { ...options, at });
   }
 

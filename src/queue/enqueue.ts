@@ -16,7 +16,13 @@ import { retryPolicyJson, type RetryPolicy } from './retry.js';
 /** A dotted path ("myapp.tasks.process_data") or a function exported by an app module. */
 export type JobMethod = string | ((...args: never[]) => unknown);
 
-export interface EnqueueOptions {
+/**
+ * The kwargs a method takes: a function's first parameter (so that `tsc --strict` rejects wrong kwargs
+ * when a job is enqueued by function reference), any JSON object for a dotted path.
+ */
+export type KwargsOf<M> = M extends (kwargs: infer K, ...rest: never[]) => unknown ? (K extends object ? K : Record<string, unknown>) : Record<string, unknown>;
+
+export interface EnqueueOptions<K extends object = Record<string, unknown>> {
   /** Site the job runs for (required). */
   site: string;
   /** short | default | long | a custom queue from `workers`. Default: "default". */
@@ -35,8 +41,8 @@ export interface EnqueueOptions {
   atFrontWhenStarved?: boolean;
   /** User the job runs as (ctx.user). */
   user?: string;
-  /** Arguments passed to the method: a JSON object. */
-  kwargs?: Record<string, unknown>;
+  /** Arguments passed to the method: a JSON object (typed from the method when it is a function). */
+  kwargs?: K;
   /** Stored with the job (Frappe's event); `purge-jobs --event` filters on it. */
   event?: string;
   /** Run after the job succeeds / fails, in the worker: (job, result) / (job, error). */
