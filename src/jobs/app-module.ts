@@ -17,12 +17,18 @@ function registerTsHooks(): Promise<void> {
   return tsHooks;
 }
 
-export async function importAppModule(file: string): Promise<Record<string, unknown>> {
+/**
+ * Import `file` as an app module. With `version`, a fresh instance of it (the URL gets `?v=version`):
+ * for a long-lived process that must see a module file that changed. Node never frees the old one, so
+ * callers use it only when the file did change.
+ */
+export async function importAppModule(file: string, version?: string): Promise<Record<string, unknown>> {
   const late = TS_MODULE.test(file) && !FROM_SOURCES;
   if (late) await registerTsHooks();
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    const url = pathToFileURL(file).href + (version === undefined ? '' : `?v=${encodeURIComponent(version)}`);
+    mod = (await import(url)) as Record<string, unknown>;
   } catch (err) {
     if (!late) throw err;
     throw new Error(`${(err as Error).message} (a .ts app module imported by compiled bench-worker: start the process with \`node --import tsx\`)`, {

@@ -88,9 +88,21 @@ export async function loadMethod(
     location = resolveMethodFile(appsDir, method, installedApps);
     resolved.set(key, location);
   }
+  return functionAt(location);
+}
+
+/**
+ * The function a resolved method names: its module imported by `importer` (default: once per process),
+ * or a JobLoadError naming what is wrong (the import failed, no such export, not a function).
+ */
+export async function functionAt(
+  location: MethodLocation,
+  importer: (file: string) => Promise<Record<string, unknown>> = importModule,
+): Promise<JobFunction> {
+  const { method } = location;
   let mod: Record<string, unknown>;
   try {
-    mod = await importModule(location.file);
+    mod = await importer(location.file);
   } catch (err) {
     throw new JobLoadError(
       `method "${method}": importing ${location.file} failed: ${(err as Error).message}`,

@@ -31,7 +31,11 @@ const SITE_COUNT_TTL_MS = 10 * 60 * 1000;
 export interface BenchClientOptions {
   benchPath?: string;
   log?: Logger;
-  /** Import the method's module at enqueue time to check the export exists (the CLI does). */
+  /**
+   * Check at enqueue time that the method's module exports that function (default true), so that a typo
+   * is refused at once (ERR_JOB_LOAD) instead of failing the job later. It imports the module into this
+   * process once (again after its file changed); false only checks that the module file exists.
+   */
   verifyMethod?: boolean;
 }
 
@@ -194,7 +198,7 @@ export class BenchClient {
   ): Promise<(string | undefined)[]> {
     const bench = this.bench;
     const site = this.siteConfig(options.site);
-    const prepared = await prepareEnqueue(bench, site, method, options, Boolean(this.options.verifyMethod), this.locate);
+    const prepared = await prepareEnqueue(bench, site, method, options, this.options.verifyMethod ?? true, this.check);
     const payloads = preparePayloads(kwargsList, prepared, options.describeEntry);
     return writeJobs(await this.connection(), bench, prepared, payloads, {
       atFront: Boolean(options.atFront),
@@ -208,13 +212,17 @@ export class BenchClient {
   /** now / isAsync: false - run inline, no Redis; resolves to the method's result. */
   private async runNow(method: JobMethod, options: EnqueueOptions): Promise<unknown> {
     const site = this.siteConfig(options.site);
-    const prepared = await prepareEnqueue(this.bench, site, method, options, true, this.locate);
+    const prepared = await prepareEnqueue(this.bench, site, method, options, true, this.check);
     const [kwargsJson] = preparePayloads([options.kwargs], prepared);
     const log = this.options.log ?? pino({ level: 'silent' });
     return runNow(this.bench, log, prepared, kwargsJson as string, options, (jobSite) => (m, o = {}) => this.enqueue(m, { ...o, site: o.site ?? jobSite }));
   }
 
-  private readonly locate = (site: SiteConfig, method: string) => this.cache.method(site, method);
+  private readonly check = (site: SiteConfig, method: string, verify: boolean): Promise<void> | undefined => {
+    if (verify) return this.cache.verify(site, method);
+    this.cache.method(site, method);
+    return undefined;
+  };
 
   private siteCountCache: { count: number; at: number } | undefined;
 

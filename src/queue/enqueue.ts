@@ -4,7 +4,6 @@ import type { Redis } from 'ioredis';
 import { getQueueSpec, listSites, type BenchConfig, type SiteConfig } from '../config/load.js';
 import { BenchError } from '../errors.js';
 import { methodPathOf } from '../jobs/function-path.js';
-import { loadMethod, type MethodLocation } from '../jobs/loader.js';
 import { queueKeys } from '../redis/keys.js';
 import { ScriptCode } from '../redis/codes.js';
 import { runScript } from '../redis/scripts.js';
@@ -91,8 +90,11 @@ export function requireSite(bench: BenchConfig, site: string | undefined): strin
   return site;
 }
 
-/** Finds the module file of a dotted method path for a site (a cached resolveMethodFile). */
-export type MethodLocator = (site: SiteConfig, method: string) => MethodLocation;
+/**
+ * Checks a dotted method path for a site: its module file exists, and with `verify` it exports that
+ * function (a cached resolveMethodFile / loadMethod). Throws ERR_JOB_LOAD or ERR_APP_NOT_INSTALLED.
+ */
+export type MethodChecker = (site: SiteConfig, method: string, verify: boolean) => Promise<void> | undefined;
 
 /** Validate the options of one enqueue call and work out the fields every job of it stores. */
 export async function prepareEnqueue(
@@ -101,10 +103,10 @@ export async function prepareEnqueue(
   method: JobMethod,
   options: EnqueueManyOptions,
   verifyMethod: boolean,
-  locate: MethodLocator,
+  check: MethodChecker,
 ): Promise<PreparedEnqueue> {
   const queue = getQueueSpec(bench, options.queue ?? 'default');
-  const resolvePath = (m: JobMethod, verify: boolean, what: string): Promise<string> | string => resolveMethodPath(bench, site, m, verify, what, locate);
+  const resolvePath = (m: JobMethod, verify: boolean, what: string): Promise<string> | string => resolveMethodPath(bench, site, m, verify, what, check);
   const methodPath = await resolvePath(method, verifyMethod && options.doc === undefined, 'method');
   const timeout = options.timeout ?? queue.timeout;
   if (!(typeof timeout === 'number' && Number.isFinite(timeout) && timeout > 0)) {
@@ -251,14 +253,13 @@ function readReply(reply: unknown, ids: readonly string[], start: number, option
 }
 
 /** The dotted path of `method`, checked: its module file exists (and, with `verify`, exports it). Sync when it can be. */
-function resolveMethodPath(bench: BenchConfig, site: SiteConfig, method: JobMethod, verify: boolean, what: string, locate: MethodLocator): Promise<string> | string {
+function resolveMethodPath(bench: BenchConfig, site: SiteConfig, method: JobMethod, verify: boolean, what: string, check: MethodChecker): Promise<string> | string {
   if (typeof method === 'function') {
-    return methodPathOf(method, bench.appsDir, site.installedApps).then((path) => resolveMethodPath(bench, site, path, verify, what, locate));
+    return methodPathOf(method, bench.appsDir, site.installedApps).then((path) => resolveMethodPath(bench, site, path, verify, what, check));
   }
   if (typeof method !== 'string') throw new BenchError('ERR_ENQUEUE_INVALID', `${what} must be a dotted path or a function`);
-  locate(site, method);
-  if (verify) return loadMethod(bench.appsDir, method, site.installedApps).then(() => method);
-  return method;
+  const checked = check(site, method, verify);
+  return checked instanceof Promise ? checked.then(() => method) : method;
 }
 
 function delayOf(options: EnqueueManyOptions): number {

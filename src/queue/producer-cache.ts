@@ -5,7 +5,8 @@
 // Failures are never cached: a missing site or module is looked up again on the next call.
 import { statSync } from 'node:fs';
 import { loadBenchConfig, loadSiteConfig, type BenchConfig, type SiteConfig } from '../config/load.js';
-import { resolveMethodFile, type MethodLocation } from '../jobs/loader.js';
+import { importAppModule } from '../jobs/app-module.js';
+import { functionAt, resolveMethodFile, type MethodLocation } from '../jobs/loader.js';
 
 /** How long a checked entry is trusted before its files are stat'ed again. */
 export const RECHECK_MS = 1000;
@@ -46,6 +47,10 @@ export class ProducerCache {
   private readonly sites = new Map<string, Entry<SiteConfig>>();
   /** Resolved methods per site config object: a reloaded site starts afresh. */
   private readonly methods = new WeakMap<SiteConfig, Map<string, Entry<MethodLocation>>>();
+  /** Method entries whose export was checked (an entry is replaced when its file changes). */
+  private readonly verified = new WeakSet<Entry<MethodLocation>>();
+  /** Imported modules by file, with the stamp of the file they were imported at. */
+  private readonly modules = new Map<string, { stamp: string; mod: Promise<Record<string, unknown>> }>();
 
   constructor(bench: BenchConfig) {
     this.benchEntry = entry(bench, [bench.commonConfigFile], Date.now());
@@ -74,15 +79,47 @@ export class ProducerCache {
 
   /** The module file of `method` for `site` (checked as resolveMethodFile does), re-resolved when it changed. */
   method(site: SiteConfig, method: string, now = Date.now()): MethodLocation {
+    return this.methodEntry(site, method, now).value;
+  }
+
+  /**
+   * Check that `method` names a function its module exports (ERR_JOB_LOAD otherwise). The module is
+   * imported once, and again (a fresh instance) after its file changed, so an export added while the
+   * process runs is seen within a second. Synchronous (no promise) once checked: the hot path.
+   */
+  verify(site: SiteConfig, method: string, now = Date.now()): Promise<void> | undefined {
+    const entry = this.methodEntry(site, method, now);
+    if (this.verified.has(entry)) return undefined;
+    return this.checkExport(entry).then(() => {
+      this.verified.add(entry);
+    });
+  }
+
+  private async checkExport(entry: Entry<MethodLocation>): Promise<void> {
+    const stamp = entry.stamps[0] as string;
+    await functionAt(entry.value, (file) => {
+      let known = this.modules.get(file);
+      if (!known || known.stamp !== stamp) {
+        const mod = importAppModule(file, known ? stamp : undefined);
+        known = { stamp, mod };
+        this.modules.set(file, known);
+        mod.catch(() => this.modules.delete(file));
+      }
+      return known.mod;
+    });
+  }
+
+  private methodEntry(site: SiteConfig, method: string, now: number): Entry<MethodLocation> {
     let bySite = this.methods.get(site);
     if (!bySite || bySite.size >= MAX_METHODS_PER_SITE) {
       bySite = new Map();
       this.methods.set(site, bySite);
     }
     const cached = bySite.get(method);
-    if (cached && isFresh(cached, now)) return cached.value;
+    if (cached && isFresh(cached, now)) return cached;
     const location = resolveMethodFile(this.bench(now).appsDir, method, site.installedApps);
-    bySite.set(method, entry(location, [location.file], now));
-    return location;
+    const fresh = entry(location, [location.file], now);
+    bySite.set(method, fresh);
+    return fresh;
   }
 }

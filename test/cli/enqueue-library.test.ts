@@ -165,6 +165,17 @@ describe('BenchClient', () => {
     }
   });
 
+  test('a method its module does not export is refused at enqueue by default; verifyMethod: false lets it through', async () => {
+    await rejectsWith(client.enqueue('testapp.tasks.ech0', { site: SITE }), 'ERR_JOB_LOAD', ['no export "ech0"']);
+    const lax = await BenchClient.open({ benchPath: bench.path, verifyMethod: false });
+    try {
+      const id = await lax.enqueue('testapp.tasks.ech0', { site: SITE });
+      assert.ok(id.startsWith(`${SITE}||`));
+    } finally {
+      await lax.close();
+    }
+  });
+
   test('open() on a bench whose Redis is down rejects with ERR_REDIS_UNAVAILABLE', async () => {
     const down = makeBench({ redisUrl: `redis://127.0.0.1:${await freePort()}` });
     extra.push(down);

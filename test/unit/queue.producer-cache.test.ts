@@ -68,6 +68,18 @@ describe('ProducerCache', () => {
     assert.throws(() => cache.method(site, 'testapp.fresh.run', t0 + RECHECK_MS), (err: unknown) => isBenchError(err) && err.code === 'ERR_JOB_LOAD');
   });
 
+  test('verify checks the export; an export added to the file later is seen once the entry is due', async () => {
+    const { bench, cache, t0 } = setup();
+    const site = cache.site(SITE, t0);
+    const file = path.join(bench.path, 'apps', 'testapp', 'testapp', 'grows.mjs');
+    writeFileSync(file, 'export function first() { return 1; }\n');
+    await cache.verify(site, 'testapp.grows.first', t0);
+    await assert.rejects(async () => cache.verify(site, 'testapp.grows.second', t0), (err: unknown) => isBenchError(err) && err.code === 'ERR_JOB_LOAD' && err.message.includes('no export "second"'));
+    writeFileSync(file, 'export function first() { return 1; }\nexport function second() { return 2; }\n');
+    await cache.verify(site, 'testapp.grows.second', t0 + RECHECK_MS);
+    await assert.rejects(async () => cache.verify(site, 'testapp.tasks.notAFunction', t0 + RECHECK_MS), (err: unknown) => isBenchError(err) && err.message.includes('not a function'));
+  });
+
   test('a new app folder reaches a site without installed_apps (it gets every app)', () => {
     const { bench, cache, t0 } = setup();
     assert.ok(!cache.site(SITE, t0).installedApps.includes('newapp'));
