@@ -58,9 +58,12 @@ describe('bench setup', () => {
     assert.match(conf, /^maxmemory-policy noeviction$/m);
     assert.match(conf, new RegExp(`^dir ${path.join(bench.path, 'config', 'redis_queue_data')}$`, 'm'));
     const server = spawn('redis-server', [path.join(bench.path, 'config/redis_queue.conf'), '--daemonize', 'no'], { stdio: 'ignore' });
-    const client = new Redis({ port, lazyConnect: true, retryStrategy: () => 50 });
+    // Reconnects every 50 ms until the server is up. (Calling connect() again while ioredis retries in the
+    // background rejects with "already connecting", so a connect() poll could never see it come up.)
+    const client = new Redis({ port, retryStrategy: () => 50 });
+    client.on('error', () => {}); // refused until the server listens
     try {
-      await waitFor(() => client.connect().then(() => true, () => false), { what: 'redis from the generated config' });
+      await waitFor(() => client.status === 'ready', { what: 'redis from the generated config' });
       const cfg = (await client.config('GET', 'appendonly')) as string[];
       assert.equal(cfg[1], 'yes');
       assert.equal(((await client.config('GET', 'maxmemory-policy')) as string[])[1], 'noeviction');
