@@ -2,7 +2,7 @@
 // everything first), then write jobs in pipelined batches through the atomic enqueue script.
 import type { Redis } from 'ioredis';
 import { getQueueSpec, listSites, type BenchConfig, type SiteConfig } from '../config/load.js';
-import { BenchError } from '../errors.js';
+import { BenchError, type BenchErrorCode } from '../errors.js';
 import { methodPathOf } from '../jobs/function-path.js';
 import { queueKeys } from '../redis/keys.js';
 import { ScriptCode } from '../redis/codes.js';
@@ -108,10 +108,7 @@ export async function prepareEnqueue(
   const queue = getQueueSpec(bench, options.queue ?? 'default');
   const resolvePath = (m: JobMethod, verify: boolean, what: string): Promise<string> | string => resolveMethodPath(bench, site, m, verify, what, check);
   const methodPath = await resolvePath(method, verifyMethod && options.doc === undefined, 'method');
-  const timeout = options.timeout ?? queue.timeout;
-  if (!(typeof timeout === 'number' && Number.isFinite(timeout) && timeout > 0)) {
-    throw new BenchError('ERR_ENQUEUE_INVALID', `timeout must be a number of seconds greater than 0, found ${String(timeout)}`);
-  }
+  const timeout = positiveSeconds(options.timeout ?? queue.timeout, 'timeout', 'ERR_ENQUEUE_INVALID');
   if (options.event !== undefined && (typeof options.event !== 'string' || options.event === '')) {
     throw new BenchError('ERR_ENQUEUE_INVALID', 'event must be a non-empty string');
   }
@@ -260,6 +257,12 @@ function resolveMethodPath(bench: BenchConfig, site: SiteConfig, method: JobMeth
   if (typeof method !== 'string') throw new BenchError('ERR_ENQUEUE_INVALID', `${what} must be a dotted path or a function`);
   const checked = check(site, method, verify);
   return checked instanceof Promise ? checked.then(() => method) : method;
+}
+
+/** `value` when it is a finite number of seconds greater than 0; else `code`, naming `what` and the value found. */
+export function positiveSeconds(value: unknown, what: string, code: BenchErrorCode): number {
+  if (typeof value === 'number' && Number.isFinite(value) && value > 0) return value;
+  throw new BenchError(code, `${what} must be a number of seconds greater than 0, found ${String(value)}`);
 }
 
 function delayOf(options: EnqueueManyOptions): number {

@@ -6,6 +6,7 @@
 import type { Redis } from 'ioredis';
 import { BenchError } from '../errors.js';
 import { jobRoom, REALTIME_CHANNEL } from '../realtime/realtime.js';
+import { positiveSeconds } from './enqueue.js';
 import type { JobRecord } from './job.js';
 
 export interface WaitForJobOptions {
@@ -71,7 +72,7 @@ export class JobWaiter {
   /** Drop the subscriber; pending waits reject with ERR_CLIENT_CLOSED. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const set of this.wakers.values()) for (const wake of set) wake();
+    this.wakeAll();
     const subscriber = await this.subscriber?.catch(() => undefined);
     this.subscriber = undefined;
     subscriber?.disconnect();
@@ -122,10 +123,7 @@ function settle(id: string, job: JobRecord | undefined): { result: unknown } | u
 
 function timeoutOf(options: WaitForJobOptions): number | undefined {
   if (options.timeout === undefined) return undefined;
-  if (!(typeof options.timeout === 'number' && Number.isFinite(options.timeout) && options.timeout > 0)) {
-    throw new BenchError('ERR_USAGE', `waitForJob: timeout must be a number of seconds greater than 0, found ${String(options.timeout)}`);
-  }
-  return options.timeout * 1000;
+  return positiveSeconds(options.timeout, 'waitForJob: timeout', 'ERR_USAGE') * 1000;
 }
 
 function timeoutError(id: string, timeoutMs: number, job: JobRecord | undefined): BenchError {
