@@ -28,7 +28,7 @@ export interface EnqueueOptions<K extends object = Record<string, unknown>> {
   queue?: string;
   /** Seconds; default: the queue's timeout. */
   timeout?: number;
-  /** Your id for the job; stored site-namespaced as `site||jobId`. Default: 128 random bits as 22 base64url characters. */
+  /** Your id for the job; stored site-namespaced as `site||jobId`. Default: 22 random base64url characters starting with a letter. */
   jobId?: string;
   /** With jobId: skip (resolve to undefined) when a job with that id is queued, scheduled or running. */
   deduplicate?: boolean;

@@ -178,9 +178,15 @@ export function siteOf(jobId: string): string {
   return at === -1 ? '' : jobId.slice(0, at);
 }
 
-/** A generated job id: 128 random bits in 22 base64url characters (a UUID spells the same in 36). */
+/**
+ * A generated job id: 127 random bits in 22 base64url characters (a UUID spells 122 in 36). The first
+ * byte's top bit is cleared so the id starts with a letter (A-Z, a-f): an id starting with "-" would be
+ * read as an option by `bench show <id>` and every other command that takes one.
+ */
 export function generatedJobId(): string {
-  return randomBytes(16).toString('base64url');
+  const bytes = randomBytes(16);
+  bytes[0] = (bytes[0] as number) & 0x7f;
+  return bytes.toString('base64url');
 }
 
 /** Frappe's create_job_id: `site||id`, with ":" in a user id replaced by "|". */

@@ -65,7 +65,7 @@ describe('bench enqueue --kwargs-file', () => {
     assert.deepEqual(await redis.client.lrange(waitKey(bench.benchId), 0, -1), out.ids);
     assert.deepEqual(await queuedKwargs(bench), [{ n: 1 }, { n: 2 }, { n: 3 }]);
     for (const id of out.ids) {
-      assert.match(id, /^site1\.test\|\|[A-Za-z0-9_-]{22}$/);
+      assert.match(id, /^site1\.test\|\|[A-Za-f][A-Za-z0-9_-]{21}$/);
       const hash = await redis.client.hgetall(jobKey(bench.benchId, id));
       assert.equal(hash['status'], 'queued');
       assert.equal(hash['method'], 'testapp.tasks.echo');

@@ -26,7 +26,7 @@ describe('bench enqueue (one job)', () => {
     const bench = env.newBench();
     const result = await runBench(['--site', SITE, 'enqueue', 'testapp.tasks.echo', '--kwargs', '{"n":1}'], { cwd: bench.path });
     assertSuccess(result);
-    assert.match(result.stdout, /^site1\.test\|\|[A-Za-z0-9_-]{22}\n$/);
+    assert.match(result.stdout, /^site1\.test\|\|[A-Za-f][A-Za-z0-9_-]{21}\n$/);
     const id = result.stdout.trim();
     assert.match(id.slice(`${SITE}||`.length), GENERATED_ID);
 

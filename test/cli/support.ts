@@ -6,8 +6,8 @@ import type { CliResult } from '../helpers/cli.ts';
 import type { TestRedis } from '../helpers/redis-server.ts';
 
 export const SITE = 'site1.test';
-/** A generated job id: 128 random bits as 22 base64url characters. */
-export const GENERATED_ID = /^[A-Za-z0-9_-]{22}$/;
+/** A generated job id: 22 base64url characters starting with a letter (never "-", which reads as an option). */
+export const GENERATED_ID = /^[A-Za-f][A-Za-z0-9_-]{21}$/;
 
 export function waitKey(benchId: string, queue = 'default'): string {
   return `bw:{${benchId}:${queue}}:wait`;
