@@ -3,6 +3,7 @@
 // runs against the protocol ceiling, and the memory-stability table. Markdown, plus the --json shapes.
 import { DRAINS, type MemoryResult, type MemorySample } from './bw-scenarios.ts';
 import { fmt, fmtRatio } from './report.ts';
+import { sum } from './stats.ts';
 
 type Medians = Record<string, Record<string, number>>;
 
@@ -203,5 +204,7 @@ export function renderMemory(memory: MemoryResult | undefined): string {
     ...pids.map((pid, i) => row(`worker process ${i + 1} (pid ${pid})`, early.workersKb[pid], late.workersKb[pid])),
     '',
     `Recycling is off (worker_max_jobs 0) for this drain, so that the worker processes sampled at 10% are the ones alive at 100%; the CLI runs without --burst and is stopped (SIGTERM, warm) once the finished set holds every job, so that it is sampled still up. Peak RSS of the tree over the drain: ${fmt(mib(memory.peakRssKb), 1)} MiB.`,
+    '',
+    `What the tree holds at 100%: VmRSS ${fmt(mib(late.supervisorKb + sum(Object.values(late.workersKb))), 1)} MiB summed over its processes, of which ${fmt(mib(late.treeFileKb), 1)} MiB are file-backed pages (mostly the node binary, the same pages counted once per process); its PSS, which counts a shared page once across the tree, is ${fmt(mib(late.treePssKb), 1)} MiB (at 10%: ${fmt(mib(early.treePssKb), 1)} MiB).`,
   ].join('\n');
 }

@@ -5,9 +5,10 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { BENCH_ID, QUEUE, type BenchWorkerAdapter } from '../adapters/bench-worker.ts';
 import { runCeiling } from './ceiling.ts';
-import { childPids, readStatusKb } from './procfs.ts';
+import { childPids, readPssKb, readStatusKb } from './procfs.ts';
 import type { RedisStats } from './redis-stats.ts';
 import { processScenario, type DrainSpec, type ProcessResult } from './scenarios.ts';
+import { sum } from './stats.ts';
 import { monoMs } from './types.ts';
 
 /** The 2 x 25 drains of each run: the throughput row (quiet, default recycling, .mjs) and its variants. */
@@ -58,6 +59,10 @@ export interface MemorySample {
   supervisorKb: number;
   /** Worker process pid -> VmRSS KiB. */
   workersKb: Record<string, number>;
+  /** The tree's file-backed resident pages (RssFile summed: mostly the node binary, mapped once per process), KiB. */
+  treeFileKb: number;
+  /** The tree's PSS (shared pages counted once across it), KiB. */
+  treePssKb: number;
 }
 
 export interface MemoryResult {
@@ -80,12 +85,18 @@ export async function memoryScenario(adapter: BenchWorkerAdapter, stats: RedisSt
   await adapter.fill(n);
   const spawnedAt = monoMs();
   const worker = adapter.serve({ children: 2, concurrency: 25, recycling: 'off' });
-  const sample = (finished: number): MemorySample => ({
-    finished,
-    atMs: monoMs() - spawnedAt,
-    supervisorKb: readStatusKb(worker.pid, 'VmRSS'),
-    workersKb: Object.fromEntries(childPids(worker.pid).map((pid) => [String(pid), readStatusKb(pid, 'VmRSS')])),
-  });
+  const sample = (finished: number): MemorySample => {
+    const workers = childPids(worker.pid);
+    const tree = [worker.pid, ...workers];
+    return {
+      finished,
+      atMs: monoMs() - spawnedAt,
+      supervisorKb: readStatusKb(worker.pid, 'VmRSS'),
+      workersKb: Object.fromEntries(workers.map((pid) => [String(pid), readStatusKb(pid, 'VmRSS')])),
+      treeFileKb: sum(tree.map((pid) => readStatusKb(pid, 'RssFile'))),
+      treePssKb: sum(tree.map((pid) => readPssKb(pid))),
+    };
+  };
   try {
     let early: MemorySample | undefined;
     let late: MemorySample | undefined;

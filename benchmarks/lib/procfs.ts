@@ -1,11 +1,25 @@
 // Memory and process-tree readings from /proc (Linux): a process's peak (VmHWM) and current (VmRSS)
-// resident set, and the children of a process (for the worker processes a supervisor forked).
+// resident set, its file-backed part (RssFile) and its proportional share (PSS), and the children of a process (for the worker processes a supervisor forked).
 import { readdirSync, readFileSync } from 'node:fs';
 
 /** A "<field>: N kB" line of /proc/<pid>/status, in KiB; 0 when unreadable (the process is gone). */
-export function readStatusKb(pid: number | 'self', field: 'VmHWM' | 'VmRSS'): number {
+export function readStatusKb(pid: number | 'self', field: 'VmHWM' | 'VmRSS' | 'RssFile'): number {
   try {
     const match = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * PSS (proportional set size) of a process, KiB, from /proc/<pid>/smaps_rollup: each shared page counts a
+ * share (1/n for n processes mapping it), so the PSS of a process tree sums to what the tree really holds.
+ * 0 when unreadable.
+ */
+export function readPssKb(pid: number): number {
+  try {
+    const match = /^Pss:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
     return match ? Number(match[1]) : 0;
   } catch {
     return 0;

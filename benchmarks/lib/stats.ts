@@ -1,4 +1,8 @@
-// Small numeric and scheduling helpers: median, percentiles, chunking, a bounded-concurrency loop.
+// Small numeric and scheduling helpers: sum, median, percentiles, chunking, a bounded-concurrency loop.
+
+export function sum(values: readonly number[]): number {
+  return values.reduce((total, v) => total + v, 0);
+}
 
 export function median(values: readonly number[]): number {
   const finite = values.filter((v) => Number.isFinite(v));
