@@ -9,10 +9,11 @@ import { BenchError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { createRedis } from '../redis/connection.js';
 import { publishControl } from '../redis/control.js';
-import { prepareEnqueue, preparePayloads, requireSite, writeJobs, type EnqueueManyOptions, type EnqueueOptions, type JobMethod, type KwargsOf } from './enqueue.js';
+import { prepareEnqueue, preparePayloads, requireSite, type EnqueueManyOptions, type EnqueueOptions, type JobMethod, type KwargsOf } from './enqueue.js';
 import { findJob, fullJobId } from './inspect.js';
 import { JobWaiter, type WaitForJobOptions } from './job-waiter.js';
 import { ProducerCache } from './producer-cache.js';
+import { writeJobs } from './write-jobs.js';
 import { runNow } from './run-now.js';
 import { closeSiteDbsOf, siteDbCacheOf, SiteDbCache, type SiteDatabase } from '../db/site-db.js';
 import { docMethodPath } from '../jobs/doc-method.js';
@@ -108,12 +109,18 @@ export class BenchClient {
   }
 
   /**
-   * Enqueue one job per kwargs object. Every entry is validated before anything is written; a bad
-   * one is reported by its 1-based position (or as `describeEntry` says) and nothing is enqueued. The
-   * whole request must fit under max_queued_jobs.
+   * Enqueue one job per kwargs object; resolves to their ids, in list order. Every entry is validated
+   * before anything is written; a bad one is reported by its 1-based position (or as `describeEntry`
+   * says) and nothing is enqueued. The whole request must fit under max_queued_jobs.
+   *
+   * A list written in several calls (over 1,000 jobs or 1 MiB) that Redis stops part way (out of
+   * memory, connection lost) rejects with ERR_ENQUEUE_INCOMPLETE: `details.enqueued` jobs were written,
+   * always the list's first ones (its last ones with atFront), and `details.resumeToken` resumes it. Call again with the same list and
+   * `resume: token` to write exactly the rest; that call resolves to the ids of the jobs it wrote.
    */
   async enqueueMany<M extends JobMethod>(method: M, kwargsList: readonly KwargsOf<M>[], options: EnqueueManyOptions): Promise<string[]> {
-    return (await this.enqueueBatch(method, kwargsList as readonly Record<string, unknown>[], options, undefined, false)) as string[];
+    const ids = await this.enqueueBatch(method, kwargsList as readonly Record<string, unknown>[], options, undefined, false);
+    return ids.filter((id): id is string => id !== undefined);
   }
 
   /** Enqueue a job to run `seconds` from now. */
@@ -199,13 +206,17 @@ export class BenchClient {
     const bench = this.bench;
     const site = this.siteConfig(options.site);
     const prepared = await prepareEnqueue(bench, site, method, options, this.options.verifyMethod ?? true, this.check);
-    const payloads = preparePayloads(kwargsList, prepared, options.describeEntry);
-    return writeJobs(await this.connection(), bench, prepared, payloads, {
+    const describeEntry = options.describeEntry ?? ((index: number) => `entry ${index + 1}`);
+    const payloads = preparePayloads(kwargsList, prepared, describeEntry);
+    return writeJobs(await this.connection(), bench, prepared.fields, payloads, {
       atFront: Boolean(options.atFront),
       atFrontWhenStarved: Boolean(options.atFrontWhenStarved),
       maxQueued: site.settings.max_queued_jobs + 50 * this.siteCount(),
       deduplicate,
       userIds,
+      resume: options.resume,
+      describeEntry,
+      delayMs: prepared.delayMs,
     });
   }
 

@@ -1,14 +1,9 @@
-// The enqueue pipeline behind BenchClient: turn options into the job's stored fields (validating
-// everything first), then write jobs in pipelined batches through the atomic enqueue script.
-import type { Redis } from 'ioredis';
+// The enqueue pipeline behind BenchClient: turn options into the job's stored fields and payloads,
+// validating everything before a single write (./write-jobs.ts then writes them).
 import { getQueueSpec, listSites, type BenchConfig, type SiteConfig } from '../config/load.js';
 import { BenchError, type BenchErrorCode } from '../errors.js';
 import { methodPathOf } from '../jobs/function-path.js';
-import { queueKeys } from '../redis/keys.js';
-import { ScriptCode } from '../redis/codes.js';
-import { runScript } from '../redis/scripts.js';
-import { corkForThisTurn } from '../redis/cork.js';
-import { enqueueFieldPairs, generatedJobId, namespacedJobId, type EnqueueFields } from './job.js';
+import type { EnqueueFields } from './job.js';
 import { checkPayloadSize, kwargsToJson } from './payload.js';
 import { retryPolicyJson, type RetryPolicy } from './retry.js';
 
@@ -64,18 +59,12 @@ export interface EnqueueOptions<K extends object = Record<string, unknown>> {
 export type EnqueueManyOptions = Omit<EnqueueOptions, 'kwargs' | 'jobId' | 'deduplicate' | 'now' | 'isAsync'> & {
   /** How an error names entry `index` (0-based) of the list: `entry N` by default (the CLI says `file: line L`). */
   describeEntry?: (index: number) => string;
+  /**
+   * The resume token of an earlier call with this same list that stopped part way (its error,
+   * ERR_ENQUEUE_INCOMPLETE, gives it in `details.resumeToken`): writes exactly the jobs that call did not.
+   */
+  resume?: string;
 };
-
-/** Frappe's QUEUE_STARVATION_THRESHOLD. */
-export const STARVATION_THRESHOLD = 16;
-/** Jobs per enqueue script call at most. */
-const BATCH_SIZE = 1000;
-/**
- * Payload bytes per script call at most (one larger job goes alone): Redis runs a script to its end,
- * so a call carrying hundreds of MiB would stall every other client for seconds.
- */
-const BATCH_BYTES = 1024 * 1024;
-const MAX_BATCHES_IN_FLIGHT = 8;
 
 export interface PreparedEnqueue {
   fields: EnqueueFields;
@@ -145,107 +134,6 @@ export function preparePayloads(
     const json = kwargsToJson(kwargs, where);
     checkPayloadSize(json, prepared.site.settings.max_job_payload_bytes, where);
     return json;
-  });
-}
-
-export interface WriteOptions {
-  atFront: boolean;
-  atFrontWhenStarved: boolean;
-  /**
-   * Queue length not to pass (0 = none). The whole request must fit: the first call is refused, and
-   * nothing written, when the queue plus every job of the request would pass it; each later call checks
-   * that the rest still fits (another producer may have filled the queue meanwhile).
-   */
-  maxQueued: number;
-  deduplicate: boolean;
-  userIds: readonly string[] | undefined;
-}
-
-/** Write the jobs; resolves to their ids, undefined where a duplicate was skipped (deduplicate). */
-export async function writeJobs(redis: Redis, bench: BenchConfig, prepared: PreparedEnqueue, payloads: readonly string[], options: WriteOptions): Promise<(string | undefined)[]> {
-  const { fields } = prepared;
-  const site = fields.site;
-  const ids = payloads.map((_, i) => (options.userIds?.[i] === undefined ? `${site}||${generatedJobId()}` : namespacedJobId(site, options.userIds[i] as string)));
-  const nonces = payloads.map((_, i) => (options.userIds?.[i] === undefined ? '' : generatedJobId()));
-  const keys = queueKeys(bench.settings.bench_id, fields.queue);
-  const common = enqueueFieldPairs(fields);
-  const batches = batchesOf(payloads);
-  // At the front, the last batch goes first so the whole list keeps its order at the head.
-  if (options.atFront) batches.reverse();
-  const accepted: boolean[] = ids.map(() => true);
-  let inFlight: Promise<void>[] = [];
-  const all: Promise<void>[] = [];
-  let incoming = ids.length;
-  for (const [n, { start, end }] of batches.entries()) {
-    const head = [
-      options.atFront ? '1' : '0',
-      String(options.maxQueued),
-      String(incoming),
-      String(options.atFrontWhenStarved ? STARVATION_THRESHOLD : 0),
-      String(prepared.delayMs),
-      String(common.length / 2),
-      ...common,
-    ];
-    const jobKeys: string[] = [];
-    const args: string[] = [...head];
-    for (let i = start; i < end; i++) {
-      jobKeys.push(keys.job(ids[i] as string));
-      args.push(ids[i] as string, payloads[i] as string, nonces[i] as string);
-    }
-    corkForThisTurn(redis);
-    const batchIncoming = incoming;
-    incoming -= end - start;
-    const call = runScript(redis, 'enqueue', [keys.wait, keys.marker, keys.finished, keys.failed, keys.delayed, ...jobKeys], args).then((reply) => {
-      readReply(reply, ids, start, options, fields.queue, batchIncoming).forEach((ok, i) => (accepted[start + i] = ok));
-    });
-    // The first batch carries the queue-size check: nothing else goes out before it answered.
-    if (n === 0 && options.maxQueued > 0) await call;
-    all.push(call);
-    inFlight.push(call);
-    if (inFlight.length >= MAX_BATCHES_IN_FLIGHT) {
-      await Promise.all(inFlight);
-      inFlight = [];
-    }
-  }
-  await Promise.all(all);
-  return ids.map((id, i) => (accepted[i] ? id : undefined));
-}
-
-/** Consecutive [start, end) ranges of at most BATCH_SIZE jobs and BATCH_BYTES of payload (a larger job alone). */
-function batchesOf(payloads: readonly string[]): { start: number; end: number }[] {
-  const batches: { start: number; end: number }[] = [];
-  let start = 0;
-  let bytes = 0;
-  for (let i = 0; i < payloads.length; i++) {
-    const size = Buffer.byteLength(payloads[i] as string);
-    if (i > start && (i - start >= BATCH_SIZE || bytes + size > BATCH_BYTES)) {
-      batches.push({ start, end: i });
-      start = i;
-      bytes = 0;
-    }
-    bytes += size;
-  }
-  if (payloads.length > start) batches.push({ start, end: payloads.length });
-  return batches;
-}
-
-function readReply(reply: unknown, ids: readonly string[], start: number, options: WriteOptions, queue: string, incoming: number): boolean[] {
-  const codes = reply as number[];
-  if (codes[0] === ScriptCode.QUEUE_FULL) {
-    const more = incoming === 1 ? '' : `, and ${incoming} more jobs do not fit`;
-    throw new BenchError(
-      'ERR_QUEUE_OVERLOADED',
-      `queue "${queue}" is overloaded: ${String(codes[1])} jobs waiting, limit ${options.maxQueued} (max_queued_jobs + 50 per site)${more}; retry later`,
-      { details: { queue, waiting: codes[1], limit: options.maxQueued, incoming } },
-    );
-  }
-  return codes.map((code, i) => {
-    if (code !== ScriptCode.JOB_EXISTS) return true;
-    const id = ids[start + i] as string;
-    if (options.deduplicate) return false;
-    throw new BenchError('ERR_JOB_EXISTS', `job "${id}" is already queued, scheduled or running; nothing was enqueued for it (use deduplicate to skip quietly)`, {
-      details: { jobId: id },
-    });
   });
 }
 

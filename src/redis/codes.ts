@@ -24,6 +24,10 @@ export const ScriptCode = {
   QUEUE_FULL: -10,
   /** Another process holds the lock of this periodic task. */
   LOCKED: -11,
+  /** A call of a bulk request whose earlier calls are not all written: nothing written (the progress follows). */
+  OUT_OF_ORDER: -12,
+  /** A bulk request's progress record belongs to another request (a resume of a different file): nothing written. */
+  RESUME_MISMATCH: -13,
 } as const;
 
 export type ScriptCodeName = keyof typeof ScriptCode;

@@ -13,6 +13,8 @@
 //   reaper      str   lock: one reaper run at a time
 //   job:<id>    hash  the job record (fields listed in queue/job.ts)
 //   claim:<req> str   ids claimed by one claim call, so a replayed call returns them (expires after a stamp's length)
+//   bulk:<tok>  hash  progress of a bulk enqueue written in several calls (next entry, digest), for its
+//                     resume; expires a day after its last call
 // Per bench (prefix `bw:{<bench_id>}:`):
 //   workers     zset  worker process name -> last heartbeat (ms)
 //   worker:<n>  hash  one worker process's state, expires when its heartbeats stop
@@ -34,6 +36,7 @@ export interface QueueKeys {
   owners: string;
   reaperLock: string;
   job(id: string): string;
+  bulk(token: string): string;
 }
 
 const queueKeyCache = new Map<string, QueueKeys>();
@@ -64,6 +67,7 @@ function makeQueueKeys(benchId: string, queue: string): QueueKeys {
     owners: `${prefix}owners`,
     reaperLock: `${prefix}reaper`,
     job: (id: string) => `${prefix}job:${id}`,
+    bulk: (token: string) => `${prefix}bulk:${token}`,
   };
 }
 

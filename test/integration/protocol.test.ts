@@ -75,11 +75,38 @@ describe('enqueue', () => {
   it('a replay of the same request (same nonce) is a no-op; another request for a live id is refused', async () => {
     const k = keys();
     const call = (nonce: string) =>
-      runScript(scripted, 'enqueue', [k.wait, k.marker, k.finished, k.failed, k.delayed, k.job('s||x')], ['0', '0', '1', '0', '0', '1', 'method', 'testapp.tasks.echo', 's||x', '{}', nonce]);
+      runScript(scripted, 'enqueue', [k.wait, k.marker, k.finished, k.failed, k.delayed, k.wait, k.job('s||x')], ['0', '0', '1', '0', '0', '', '', '', '60', '1', 'method', 'testapp.tasks.echo', 's||x', '{}', nonce]);
     assert.deepEqual(await call('n1'), [ScriptCode.OK]);
     assert.deepEqual(await call('n1'), [ScriptCode.REPLAYED]);
     assert.deepEqual(await call('n2'), [ScriptCode.JOB_EXISTS]);
     assert.equal(await redis.client.llen(k.wait), 1);
+  });
+
+  it('a tracked bulk call writes only after the calls before it, moves the progress with its write, and a replay writes nothing', async () => {
+    const k = keys();
+    const progress = k.bulk('00112233aabbccdd');
+    const call = (from: number, ids: string[], digest = 'd1') =>
+      runScript(
+        scripted,
+        'enqueue',
+        [k.wait, k.marker, k.finished, k.failed, k.delayed, progress, ...ids.map((id) => k.job(id))],
+        ['0', '0', String(ids.length), '0', '0', String(from), String(from + ids.length), digest, '60', '1', 'method', 'testapp.tasks.echo', ...ids.flatMap((id) => [id, '{}', ''])],
+      );
+    // The second call before the first: refused, nothing written.
+    assert.deepEqual(await call(2, ['s||c', 's||d']), [ScriptCode.OUT_OF_ORDER, 0]);
+    assert.equal(await redis.client.exists(k.job('s||c')), 0);
+    assert.deepEqual(await call(0, ['s||a', 's||b']), [ScriptCode.OK, ScriptCode.OK]);
+    assert.equal(await redis.client.hget(progress, 'next'), '2');
+    // The first call replayed (its reply was lost): nothing written again.
+    assert.deepEqual(await call(0, ['s||a2', 's||b2']), [ScriptCode.REPLAYED, ScriptCode.REPLAYED]);
+    assert.equal(await redis.client.exists(k.job('s||a2')), 0);
+    // Another request under this progress hash: refused.
+    assert.deepEqual(await call(2, ['s||c', 's||d'], 'other'), [ScriptCode.RESUME_MISMATCH, 2]);
+    assert.deepEqual(await call(2, ['s||c', 's||d']), [ScriptCode.OK, ScriptCode.OK]);
+    assert.deepEqual(await redis.client.lrange(k.wait, 0, -1), ['s||a', 's||b', 's||c', 's||d']);
+    assert.equal(await redis.client.hget(progress, 'next'), '4');
+    const ttl = await redis.client.ttl(progress);
+    assert.ok(ttl > 0 && ttl <= 60, `progress ttl ${ttl}`);
   });
 
   it('replaces a finished job that reuses its id', async () => {

@@ -1,7 +1,7 @@
 // `bench --site S enqueue METHOD [...]`: put one job (or one per line of --kwargs-file) on a queue
 // and print the job id(s).
 import { Command } from 'commander';
-import { BenchError } from '../../errors.js';
+import { BenchError, isBenchError } from '../../errors.js';
 import { BenchClient } from '../../queue/client.js';
 import { globals, nonNegativeNumber, positiveInt, requireSite } from '../context.js';
 import { parseKwargsOption, readKwargsFile } from '../kwargs.js';
@@ -23,6 +23,7 @@ interface EnqueueFlags {
   at?: Date;
   retry?: number;
   event?: string;
+  resume?: string;
 }
 
 function isoTime(value: string): Date {
@@ -51,11 +52,15 @@ export function makeEnqueueCommand(): Command {
     .option('--at <iso-time>', 'run the job at this time (ISO 8601, e.g. 2026-12-01T09:00:00Z)', isoTime)
     .option('--retry <n>', 'retry a failed job up to n times (exponential backoff with jitter)', positiveInt('--retry'))
     .option('--event <name>', 'event name stored with the job (purge-jobs --event filters on it)')
+    .option('--resume <token>', 'with --kwargs-file: finish a run that stopped part way (its error gives the token); writes only the jobs it did not')
     .option('--json', 'print JSON')
     .action(async (method: string, flags: EnqueueFlags, command: Command) => {
       const site = requireSite(command);
       if (flags.kwargs !== undefined && flags.kwargsFile !== undefined) {
         throw new BenchError('ERR_USAGE', 'use either --kwargs or --kwargs-file, not both', { exitCode: 2 });
+      }
+      if (flags.resume !== undefined && flags.kwargsFile === undefined) {
+        throw new BenchError('ERR_USAGE', '--resume finishes a --kwargs-file run: give the same --kwargs-file', { exitCode: 2 });
       }
       if (flags.kwargsFile !== undefined && flags.jobId !== undefined) {
         throw new BenchError('ERR_USAGE', '--job-id names one job; it cannot be used with --kwargs-file', { exitCode: 2 });
@@ -79,9 +84,14 @@ export function makeEnqueueCommand(): Command {
         };
         if (kwargsFile) {
           const started = Date.now();
-          const ids = await client.enqueueMany(method, kwargsFile.list, { ...options, describeEntry: kwargsFile.describe });
+          const ids = await client
+            .enqueueMany(method, kwargsFile.list, { ...options, describeEntry: kwargsFile.describe, ...(flags.resume !== undefined && { resume: flags.resume }) })
+            .catch((err: unknown) => {
+              throw withResumeHint(err);
+            });
           const seconds = (Date.now() - started) / 1000;
-          printResult(Boolean(flags.json), { count: ids.length, queue: flags.queue, seconds, ids }, `enqueued ${ids.length} jobs on ${flags.queue} in ${seconds.toFixed(2)} s`);
+          const resumed = flags.resume === undefined ? '' : ` (resumed: ${kwargsFile.list.length - ids.length} were enqueued before)`;
+          printResult(Boolean(flags.json), { count: ids.length, queue: flags.queue, seconds, ids }, `enqueued ${ids.length} jobs on ${flags.queue} in ${seconds.toFixed(2)} s${resumed}`);
         } else {
           if (flags.deduplicate && flags.jobId === undefined) {
             throw new BenchError('ERR_USAGE', '--deduplicate needs --job-id', { exitCode: 2 });
@@ -103,4 +113,13 @@ export function makeEnqueueCommand(): Command {
         await client.close();
       }
     });
+}
+
+/** A bulk enqueue cut short: its error, with how to resume it from the command line. */
+function withResumeHint(err: unknown): unknown {
+  if (!isBenchError(err) || err.code !== 'ERR_ENQUEUE_INCOMPLETE') return err;
+  const { resumeToken: token, summary } = err.details;
+  if (typeof token !== 'string' || typeof summary !== 'string') return err;
+  const hint = `Once the cause is fixed, run this same command with --resume ${token} (kept 24 h): it enqueues exactly the lines not yet enqueued.`;
+  return new BenchError('ERR_ENQUEUE_INCOMPLETE', `${summary} ${hint}`, { cause: err.cause, details: err.details });
 }

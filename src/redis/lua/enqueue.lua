@@ -10,7 +10,9 @@
     KEYS[3] finished  zset of finished ids (a finished job with a reused id is replaced)
     KEYS[4] failed    zset of failed ids (likewise)
     KEYS[5] delayed   zset of scheduled ids -> run-at (ms)
-    KEYS[6..] job hash of each job, in ARGV order
+    KEYS[6] progress  hash of a bulk request written in several calls: next (entries written so far),
+                      digest (what the request holds); any key of this queue when ARGV[6] is ""
+    KEYS[7..] job hash of each job, in ARGV order
 
     ARGV[1] "1" to push at the front of the queue, else "0"
     ARGV[2] max queue length (max_queued_jobs), 0 for no limit
@@ -18,26 +20,52 @@
             when the queue length plus these would pass the limit (a bulk enqueue fits whole or not at all)
     ARGV[4] starvation threshold: push at the front when the queue holds more jobs than this; 0 = off
     ARGV[5] delay in ms before the jobs are due (0 = now)
-    ARGV[6] n: number of field/value pairs common to every job, then the 2n pairs
+    ARGV[6] progress from: the request's entries before this call ("" = a request of one call, untracked)
+    ARGV[7] progress to: ARGV[6] plus this call's jobs
+    ARGV[8] digest of the request (a resume of a different request is refused)
+    ARGV[9] seconds the progress hash is kept after this call
+    ARGV[10] n: number of field/value pairs common to every job, then the 2n pairs
     then, per job: id, kwargs JSON, nonce ("" when the id was generated)
+
+  A tracked call writes only when the request's earlier calls all did (next = ARGV[6]), and moves next to
+  ARGV[7] in the same step: the entries written are always a prefix of the request, so a request cut
+  short (OOM, connection lost) resumes exactly where it stopped, and a replayed call writes nothing.
 
   Output: a list with one code per job:
     OK          queued (or scheduled)
     REPLAYED    already accepted by this same request (a replayed call): nothing written
     JOB_EXISTS  a job with this id is queued, scheduled or running: nothing written
-  or { QUEUE_FULL, queue length } when the queue is full: nothing written.
+  or { QUEUE_FULL, queue length } when the queue is full: nothing written;
+  or { OUT_OF_ORDER, next } when an earlier call of the request is not written: nothing written;
+  or { RESUME_MISMATCH, next } when the progress hash belongs to another request: nothing written.
+  A tracked call that next already passed (a replay) answers REPLAYED for every job.
 ]]
 --@include "codes"
 --@include "now"
 local waitKey, markerKey, finishedKey, failedKey, delayedKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local progressKey = KEYS[6]
+local FIRST_JOB = 7
 local atFront = ARGV[1] == '1'
 local maxLen, incoming = tonumber(ARGV[2]), tonumber(ARGV[3])
 local starvedAbove = tonumber(ARGV[4])
 local delayMs = tonumber(ARGV[5])
-local nCommon = tonumber(ARGV[6])
+local progressFrom, progressTo, digest = tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8]
+local nCommon = tonumber(ARGV[10])
 local common = {}
-for i = 7, 6 + nCommon * 2 do common[#common + 1] = ARGV[i] end
-local base = 7 + nCommon * 2
+for i = 11, 10 + nCommon * 2 do common[#common + 1] = ARGV[i] end
+local base = 11 + nCommon * 2
+
+if progressFrom then
+  local record = redis.call('HMGET', progressKey, 'next', 'digest')
+  local written = tonumber(record[1]) or 0
+  if record[2] and record[2] ~= digest then return { CODE.RESUME_MISMATCH, written } end
+  if written >= progressTo then
+    local replayed = {}
+    for j = FIRST_JOB, #KEYS do replayed[j - FIRST_JOB + 1] = CODE.REPLAYED end
+    return replayed
+  end
+  if written ~= progressFrom then return { CODE.OUT_OF_ORDER, written } end
+end
 
 local len = redis.call('LLEN', waitKey)
 if maxLen > 0 and len + incoming > maxLen then return { CODE.QUEUE_FULL, len } end
@@ -48,19 +76,19 @@ local runAt = now + delayMs
 local codes = {}
 local pushIds = {}
 -- At the front, jobs are pushed last-first so that the batch keeps its own order there.
-local first, last, step = 6, #KEYS, 1
-if atFront then first, last, step = #KEYS, 6, -1 end
+local first, last, step = FIRST_JOB, #KEYS, 1
+if atFront then first, last, step = #KEYS, FIRST_JOB, -1 end
 for j = first, last, step do
   local jobKey = KEYS[j]
-  local a = base + (j - 6) * 3
+  local a = base + (j - FIRST_JOB) * 3
   local id, kwargs, nonce = ARGV[a], ARGV[a + 1], ARGV[a + 2]
   local status = redis.call('HGET', jobKey, 'status')
   if status == 'queued' or status == 'started' or status == 'scheduled' then
     -- A generated id (no nonce) that exists can only be this call replayed after a lost reply.
     if nonce == '' or redis.call('HGET', jobKey, 'nonce') == nonce then
-      codes[j - 5] = CODE.REPLAYED
+      codes[j - FIRST_JOB + 1] = CODE.REPLAYED
     else
-      codes[j - 5] = CODE.JOB_EXISTS
+      codes[j - FIRST_JOB + 1] = CODE.JOB_EXISTS
     end
   else
     if status then
@@ -76,7 +104,7 @@ for j = first, last, step do
       pushIds[#pushIds + 1] = id
     end
     if nonce ~= '' then redis.call('HSET', jobKey, 'nonce', nonce) end
-    codes[j - 5] = CODE.OK
+    codes[j - FIRST_JOB + 1] = CODE.OK
   end
 end
 if #pushIds > 0 then
@@ -84,4 +112,8 @@ if #pushIds > 0 then
 end
 -- A due-now job wakes a worker; a delayed one wakes the workers so they shorten their wait to it.
 if #pushIds > 0 or delayMs > 0 then redis.call('ZADD', markerKey, 0, '0') end
+if progressFrom then
+  redis.call('HSET', progressKey, 'next', progressTo, 'digest', digest)
+  redis.call('EXPIRE', progressKey, ARGV[9])
+end
 return codes
