@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm test`: type-check, build dist/, then run every test/**/*.test.ts with node's own test runner (Node 20 has
+// `npm test`: check the imports of src/ (no circles, no import up the layers), type-check, build dist/, then run every test/**/*.test.ts with node's own test runner (Node 20 has
 // no globs, so the files are listed here). Each test file starts its own private redis-server.
 // Pass file paths to run only those: npm test -- test/unit/config.test.ts
 //
@@ -20,6 +20,12 @@ function findTests(dir) {
 
 const files = process.argv.length > 2 ? process.argv.slice(2) : findTests('test').sort();
 if (process.argv.length <= 2) {
+  // Import circles and imports that run up the layers (.dependency-cruiser.cjs) fail the run.
+  const deps = spawnSync(process.execPath, ['node_modules/dependency-cruiser/bin/dependency-cruise.mjs', 'src', '--config', '.dependency-cruiser.cjs'], { stdio: 'inherit' });
+  if (deps.status !== 0) {
+    console.error('import check failed: see .dependency-cruiser.cjs for the layers');
+    process.exit(deps.status ?? 1);
+  }
   const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '--noEmit', '-p', '.'], { stdio: 'inherit' });
   if (tsc.status !== 0) {
     console.error('type check failed');

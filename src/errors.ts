@@ -1,5 +1,6 @@
 // Every error bench-worker raises on purpose: one base class with a stable machine `code`
 // (callers branch on it, never on message text) and the exit code the CLI maps it to.
+import type { SerializedError } from './vocabulary.js';
 
 export type BenchErrorCode =
   | 'ERR_CONFIG_INVALID'
@@ -99,13 +100,6 @@ export function isBenchError(value: unknown): value is BenchError {
 }
 
 /** Describe any thrown value as a plain record (message, stack, code) safe to store as JSON. */
-export interface SerializedError {
-  name: string;
-  message: string;
-  stack?: string;
-  code?: string;
-}
-
 export function serializeError(value: unknown): SerializedError {
   if (value instanceof Error) {
     const code = (value as { code?: unknown }).code;

@@ -1,14 +1,15 @@
 // Public library surface of bench-worker: enqueue jobs from app code, write job functions, run a
 // worker in-process, read config. Everything else is internal.
-import { BenchClient, type EnqueueManyOptions, type EnqueueOptions, type JobMethod, type KwargsOf } from './queue/client.js';
+import { BenchClient } from './client.js';
+import type { EnqueueManyOptions, EnqueueOptions, JobMethod, KwargsOf, JobRecord } from './vocabulary.js';
 import type { WorkerInfo } from './monitor/workers.js';
-import type { JobRecord } from './queue/job.js';
 import type { SiteDatabase } from './db/site-db.js';
 import type { RealtimeOptions } from './realtime/realtime.js';
 
-export { BenchClient, type BenchClientOptions, type EnqueueManyOptions, type EnqueueOptions, type JobMethod, type KwargsOf, type WaitForJobOptions } from './queue/client.js';
+export { BenchClient, type BenchClientOptions, type WaitForJobOptions } from './client.js';
+export type { EnqueueManyOptions, EnqueueOptions, JobMethod, KwargsOf } from './vocabulary.js';
 export type { JobContext, JobHandler } from './jobs/types.js';
-export type { JobRecord, JobStatus } from './queue/job.js';
+export type { JobRecord, JobStatus } from './vocabulary.js';
 export { BenchError, ConfigError, JobLoadError, RetryBackgroundJobError, isBenchError, type BenchErrorCode } from './errors.js';
 export type { AfterJobHook, BeforeJobHook, FailureCallback, JobInfo, SuccessCallback } from './jobs/types.js';
 export { SiteDatabase } from './db/site-db.js';

@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { findBenchPath, getQueueSpec, loadBenchConfig, type BenchConfig } from '../config/load.js';
 import { BenchError } from '../errors.js';
-import { BenchClient } from '../queue/client.js';
+import { BenchClient } from '../client.js';
 
 export interface GlobalOptions {
   benchPath?: string;

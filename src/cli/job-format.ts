@@ -1,7 +1,6 @@
 // Plain-text rendering of job records and tables for the monitoring commands (the --json output is
 // the records themselves).
-import type { SerializedError } from '../errors.js';
-import type { JobRecord } from '../queue/job.js';
+import type { SerializedError, JobRecord } from '../vocabulary.js';
 
 /** Epoch ms as an ISO time, or "-". */
 export function time(ms: number | undefined): string {

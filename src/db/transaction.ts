@@ -2,16 +2,25 @@
 // after-commit machinery: afterCommit callbacks, enqueueAfterCommit and realtime messages buffered
 // until COMMIT, run in the order they were added once it succeeds, and dropped on rollback.
 // A job runs inside one of these (src/jobs/execute.ts); app code gets one from SiteDatabase.transaction.
-import { getQueueSpec, type BenchConfig } from '../config/load.js';
+import type { BenchConfig } from '../config/load.js';
 import { BenchError, isBenchError } from '../errors.js';
-import { resolveMethodFile } from '../jobs/loader.js';
 import type { Logger } from '../log/logger.js';
-import type { EnqueueOptions, JobMethod } from '../queue/client.js';
-import { kwargsToJson } from '../queue/payload.js';
+import type { EnqueueOptions, JobMethod } from '../vocabulary.js';
 import { realtimeEnvelope, type RealtimeEnvelope, type TransactionalRealtimeOptions } from '../realtime/realtime.js';
 import type { DbDriver, Dialect, DriverConnection, Queryable, Row, RunResult, SqlValue } from './types.js';
 
 export type AfterCommitCallback = () => unknown;
+
+/** The producer, as a transaction sees it (handed in, so that this layer imports none of it). */
+export interface AfterCommitEnqueue {
+  /**
+   * Throws when the job could never be enqueued: kwargs that are not JSON, an unknown queue, a method
+   * whose module is missing (or, with `installedApps`, whose app is not installed on the job's site).
+   */
+  check(method: JobMethod, options: Partial<EnqueueOptions>, installedApps: readonly string[] | undefined): void;
+  /** Enqueue the job (after the commit). */
+  enqueue(method: JobMethod, options: EnqueueOptions): Promise<unknown>;
+}
 
 /** What a transaction needs besides its database. */
 export interface TransactionServices {
@@ -21,8 +30,8 @@ export interface TransactionServices {
   log: Logger;
   /** Apps installed on the site (enqueueAfterCommit checks the method's app against them). */
   installedApps?: readonly string[] | undefined;
-  /** Enqueue a job (after commit). Without it, enqueueAfterCommit refuses. */
-  enqueue?: ((method: JobMethod, options: EnqueueOptions) => Promise<unknown>) | undefined;
+  /** How enqueueAfterCommit checks and enqueues a job. Without it, enqueueAfterCommit refuses. */
+  enqueue?: AfterCommitEnqueue | undefined;
   /** Publish a realtime message; never rejects. Without it, messages are dropped. */
   publish?: ((envelope: RealtimeEnvelope) => Promise<void>) | undefined;
 }
@@ -73,11 +82,11 @@ export class Transaction implements Queryable {
    */
   enqueueAfterCommit(method: JobMethod, options: Partial<EnqueueOptions> = {}): void {
     this.assertOpen('enqueueAfterCommit');
-    const enqueue = this.services.enqueue;
-    if (!enqueue) throw new BenchError('ERR_DB', 'enqueueAfterCommit is not available here (no Redis client)');
+    const producer = this.services.enqueue;
+    if (!producer) throw new BenchError('ERR_DB', 'enqueueAfterCommit is not available here (no Redis client)');
     const site = options.site ?? this.services.site;
-    checkEnqueue(this.services, method, options, site);
-    this.callbacks.push(() => enqueue(method, { ...options, site }));
+    producer.check(method, options, site === this.services.site ? this.services.installedApps : undefined);
+    this.callbacks.push(() => producer.enqueue(method, { ...options, site }));
   }
 
   /**
@@ -180,13 +189,5 @@ export class Transaction implements Queryable {
     if (this.state !== 'open') {
       throw new BenchError('ERR_DB', `${what} on a transaction that is already ${this.state}`);
     }
-  }
-}
-
-function checkEnqueue(services: TransactionServices, method: JobMethod, options: Partial<EnqueueOptions>, site: string): void {
-  kwargsToJson(options.kwargs, `enqueueAfterCommit ${typeof method === 'string' ? method : method.name}`);
-  getQueueSpec(services.bench, options.queue ?? 'default');
-  if (typeof method === 'string') {
-    resolveMethodFile(services.bench.appsDir, method, site === services.site ? services.installedApps : undefined);
   }
 }

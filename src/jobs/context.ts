@@ -4,13 +4,12 @@
 // first use: most jobs never touch some of them, and a worker process runs tens of thousands of jobs
 // a second. Its members can be destructured (`{ db, log, enqueue }`); a spread copies only the plain
 // facts (site, jobId, ...), not the members made on use.
-import type { Transaction } from '../db/transaction.js';
+import type { Transaction, AfterCommitCallback } from '../db/transaction.js';
 import type { Logger } from '../log/logger.js';
-import type { EnqueueOptions, JobMethod } from '../queue/client.js';
+import type { EnqueueOptions, JobMethod } from '../vocabulary.js';
 import type { TransactionalRealtimeOptions } from '../realtime/realtime.js';
 import type { ExecutionRequest } from './request.js';
 import type { JobContext, JobInfo } from './types.js';
-import type { AfterCommitCallback } from '../db/transaction.js';
 
 /**
  * A job's abort handle. Its AbortController is made only when the job asks for ctx.signal; an abort

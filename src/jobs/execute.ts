@@ -14,10 +14,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { writeErrorLog } from '../db/error-log.js';
 import { retryableConflict } from '../db/conflicts.js';
 import { SiteDbCache } from '../db/site-db.js';
-import { BenchError, reviveError, serializeError, type SerializedError } from '../errors.js';
+import { BenchError, reviveError, serializeError } from '../errors.js';
+import type { SerializedError, EnqueueOptions, JobMethod } from '../vocabulary.js';
 import type { BenchConfig, SiteConfig } from '../config/load.js';
 import type { Logger } from '../log/logger.js';
-import type { EnqueueOptions, JobMethod } from '../queue/client.js';
 import { REALTIME_CHANNEL, type RealtimeEnvelope } from '../realtime/realtime.js';
 import type { Transaction } from '../db/transaction.js';
 import { Context, JobControl, jobInfo, type JobScope } from './context.js';
@@ -35,6 +35,8 @@ export interface ExecutionEnv {
   siteConfig(site: string): SiteConfig;
   /** Enqueue from inside a job (`site` defaults to the job's). */
   enqueue(site: string): (method: JobMethod, options?: Partial<EnqueueOptions>) => Promise<string>;
+  /** What tx.enqueueAfterCommit checks before the commit (the producer's checkEnqueueRequest). */
+  checkEnqueue(method: JobMethod, options: Partial<EnqueueOptions>, installedApps: readonly string[] | undefined): void;
   /** Publish on a channel of redis_queue (realtime messages). Without it they are dropped. */
   publish?(channel: string, message: string): Promise<unknown>;
 }
@@ -64,7 +66,10 @@ function stateOf(env: ExecutionEnv): EnvState {
       databases: new SiteDbCache(env.bench, {
         bench: env.bench,
         log: env.log,
-        enqueue: (method, options) => env.enqueue(options.site)(method, options),
+        enqueue: {
+          check: (method, options, installedApps) => env.checkEnqueue(method, options, installedApps),
+          enqueue: (method, options) => env.enqueue(options.site)(method, options),
+        },
         publish: publish ? (envelope) => publishSafely(publish, envelope, env.log) : undefined,
       }),
       calls: new WeakMap(),

@@ -1,7 +1,7 @@
 // What running one job needs, and the one mapper that takes it from a job's record: a job a worker
 // process claimed, or one built for enqueue({ now: true }). Sent as is to the worker process that runs
 // the failure epilogue of a killed job.
-import type { JobRecord } from '../queue/job.js';
+import type { JobRecord } from '../vocabulary.js';
 
 /** The fields of the job's record that running it needs, plus its attempt and its document. */
 export interface ExecutionRequest

@@ -3,7 +3,7 @@
 import type { Logger } from 'pino';
 import type { AfterCommitCallback } from '../db/transaction.js';
 import type { Queryable } from '../db/types.js';
-import type { EnqueueOptions, JobMethod } from '../queue/client.js';
+import type { EnqueueOptions, JobMethod } from '../vocabulary.js';
 import type { TransactionalRealtimeOptions } from '../realtime/realtime.js';
 
 export interface JobContext {

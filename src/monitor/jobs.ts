@@ -4,7 +4,8 @@
 import type { Redis } from 'ioredis';
 import { getQueueSpec, type BenchConfig } from '../config/load.js';
 import { BenchError } from '../errors.js';
-import { jobFromHash, SITE_SEPARATOR, type JobRecord, type JobStatus } from '../queue/job.js';
+import { jobFromHash, SITE_SEPARATOR } from '../redis/job-record.js';
+import type { JobRecord, JobStatus } from '../vocabulary.js';
 import { queueKeys } from '../redis/keys.js';
 
 /** Statuses a list can be asked for: each lives in one structure of its queue. */

@@ -3,68 +3,11 @@
 import { getQueueSpec, listSites, type BenchConfig, type SiteConfig } from '../config/load.js';
 import { BenchError, type BenchErrorCode } from '../errors.js';
 import { methodPathOf } from '../jobs/function-path.js';
-import type { EnqueueFields } from './job.js';
+import { resolveMethodFile } from '../jobs/loader.js';
+import type { EnqueueFields } from '../redis/job-record.js';
 import { checkPayloadSize, kwargsToJson } from './payload.js';
-import { retryPolicyJson, type RetryPolicy } from './retry.js';
-
-/** A dotted path ("myapp.tasks.process_data") or a function exported by an app module. */
-export type JobMethod = string | ((...args: never[]) => unknown);
-
-/**
- * The kwargs a method takes: a function's first parameter (so that `tsc --strict` rejects wrong kwargs
- * when a job is enqueued by function reference), any JSON object for a dotted path.
- */
-export type KwargsOf<M> = M extends (kwargs: infer K, ...rest: never[]) => unknown ? (K extends object ? K : Record<string, unknown>) : Record<string, unknown>;
-
-export interface EnqueueOptions<K extends object = Record<string, unknown>> {
-  /** Site the job runs for (required). */
-  site: string;
-  /** short | default | long | a custom queue from `workers`. Default: "default". */
-  queue?: string;
-  /** Seconds; default: the queue's timeout. */
-  timeout?: number;
-  /** Your id for the job; stored site-namespaced as `site||jobId`. Default: 22 random base64url characters starting with a letter. */
-  jobId?: string;
-  /** With jobId: skip (resolve to undefined) when a job with that id is queued, scheduled or running. */
-  deduplicate?: boolean;
-  /** Display name (Frappe's job_name). Default: the method path. */
-  jobName?: string;
-  /** Put the job at the front of its queue. */
-  atFront?: boolean;
-  /** Put the job at the front only when the queue holds more than 16 jobs (interactive jobs). */
-  atFrontWhenStarved?: boolean;
-  /** User the job runs as (ctx.user). */
-  user?: string;
-  /** Arguments passed to the method: a JSON object (typed from the method when it is a function). */
-  kwargs?: K;
-  /** Stored with the job (Frappe's event); `purge-jobs --event` filters on it. */
-  event?: string;
-  /** Run after the job succeeds / fails, in the worker: (job, result) / (job, error). */
-  onSuccess?: JobMethod;
-  onFailure?: JobMethod;
-  /** Run the job this many seconds from now (enqueueIn). */
-  inSeconds?: number;
-  /** Run the job at this time (enqueueAt). */
-  at?: Date;
-  /** Schedule a failed job again: a number of retries (exponential backoff) or a policy. */
-  retry?: number | RetryPolicy;
-  /** enqueueDoc: the document whose controller method `method` names. */
-  doc?: { doctype: string; name: string };
-  /** Run inline in the caller (no Redis) and resolve to the method's result (Frappe's now=True). */
-  now?: boolean;
-  /** false: the same as now (Frappe's is_async=False). */
-  isAsync?: boolean;
-}
-
-export type EnqueueManyOptions = Omit<EnqueueOptions, 'kwargs' | 'jobId' | 'deduplicate' | 'now' | 'isAsync'> & {
-  /** How an error names entry `index` (0-based) of the list: `entry N` by default (the CLI says `file: line L`). */
-  describeEntry?: (index: number) => string;
-  /**
-   * The resume token of an earlier call with this same list that stopped part way (its error,
-   * ERR_ENQUEUE_INCOMPLETE, gives it in `details.resumeToken`): writes exactly the jobs that call did not.
-   */
-  resume?: string;
-};
+import { retryPolicyJson } from './retry.js';
+import type { EnqueueManyOptions, EnqueueOptions, JobMethod, RetryPolicy } from '../vocabulary.js';
 
 export interface PreparedEnqueue {
   fields: EnqueueFields;
@@ -169,4 +112,14 @@ function delayOf(options: EnqueueManyOptions): number {
     return Math.max(0, at - Date.now());
   }
   return 0;
+}
+
+/**
+ * The checks enqueueAfterCommit makes before the commit: the kwargs are JSON, the queue exists, and a
+ * dotted method's module file exists (in one of `installedApps`, when given).
+ */
+export function checkEnqueueRequest(bench: BenchConfig, method: JobMethod, options: Partial<EnqueueOptions>, installedApps: readonly string[] | undefined): void {
+  kwargsToJson(options.kwargs, `enqueueAfterCommit ${typeof method === 'string' ? method : method.name}`);
+  getQueueSpec(bench, options.queue ?? 'default');
+  if (typeof method === 'string') resolveMethodFile(bench.appsDir, method, installedApps);
 }

@@ -2,7 +2,8 @@
 import type { Redis } from 'ioredis';
 import type { BenchConfig } from '../config/load.js';
 import { queueKeys } from '../redis/keys.js';
-import { jobFromHash, namespacedJobId, SITE_SEPARATOR, type JobRecord } from './job.js';
+import { jobFromHash, namespacedJobId, SITE_SEPARATOR } from '../redis/job-record.js';
+import type { JobRecord } from '../vocabulary.js';
 
 /** The full id of `jobId` for `site`: ids already namespaced for the site are kept as they are. */
 export function fullJobId(site: string, jobId: string): string {

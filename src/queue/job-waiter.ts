@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 import { BenchError } from '../errors.js';
 import { jobRoom, REALTIME_CHANNEL } from '../realtime/realtime.js';
 import { positiveSeconds } from './enqueue.js';
-import type { JobRecord } from './job.js';
+import type { JobRecord } from '../vocabulary.js';
 
 export interface WaitForJobOptions {
   /** Seconds to wait at most (ERR_WAIT_TIMEOUT after). Default: no limit. */

@@ -2,19 +2,7 @@
 // a failed job is scheduled again and after how long. Stored on the job as JSON; applied by the
 // worker through the delayed set when the job fails.
 import { BenchError } from '../errors.js';
-
-export interface RetryPolicy {
-  /** Retries after the first failure (so at most max + 1 runs). */
-  max: number;
-  /** Seconds to wait before retry 1, 2, ...; the last one repeats. Wins over backoff. */
-  intervals?: number[];
-  /** 'exponential': delay * 2^(n-1) seconds before retry n. Default when intervals are not given. */
-  backoff?: 'exponential' | 'fixed';
-  /** Base delay in seconds (default 2). */
-  delay?: number;
-  /** Spread each wait randomly by up to +-25% (default true), so failed bursts do not retry together. */
-  jitter?: boolean;
-}
+import type { RetryPolicy } from '../vocabulary.js';
 
 const DEFAULT_DELAY_SECONDS = 2;
 

@@ -13,7 +13,7 @@ import { withDeadline } from '../redis/connection.js';
 import { corkForThisTurn } from '../redis/cork.js';
 import { queueKeys, type QueueKeys } from '../redis/keys.js';
 import { runScript } from '../redis/scripts.js';
-import { enqueueFieldPairs, generatedJobId, namespacedJobId, type EnqueueFields } from './job.js';
+import { enqueueFieldPairs, generatedJobId, namespacedJobId, type EnqueueFields } from '../redis/job-record.js';
 
 /** Frappe's QUEUE_STARVATION_THRESHOLD. */
 export const STARVATION_THRESHOLD = 16;

@@ -11,7 +11,7 @@
 //   owners      zset  worker process name -> liveness stamp deadline (ms): its running jobs are its own
 //                     until then (kept alive by its supervisor)
 //   reaper      str   lock: one reaper run at a time
-//   job:<id>    hash  the job record (fields listed in queue/job.ts)
+//   job:<id>    hash  the job record (fields listed in redis/job-record.ts)
 //   claim:<req> str   ids claimed by one claim call, so a replayed call returns them (expires after a stamp's length)
 //   bulk:<tok>  hash  progress of a bulk enqueue written in several calls (next entry, digest), for its
 //                     resume; expires a day after its last call

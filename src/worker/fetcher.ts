@@ -7,7 +7,8 @@ import { ScriptCode } from '../redis/codes.js';
 import { queueKeys, type QueueKeys } from '../redis/keys.js';
 import { runScript } from '../redis/scripts.js';
 import { REALTIME_CHANNEL } from '../realtime/realtime.js';
-import { jobFromClaim, type JobRecord } from '../queue/job.js';
+import { jobFromClaim } from '../redis/job-record.js';
+import type { JobRecord } from '../vocabulary.js';
 
 /** How a running job ended, as the fetch script records it. */
 export type Ending =

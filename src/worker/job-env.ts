@@ -6,7 +6,9 @@ import type { Redis } from 'ioredis';
 import { loadSiteConfig, type BenchConfig, type SiteConfig } from '../config/load.js';
 import type { ExecutionEnv } from '../jobs/execute.js';
 import type { Logger } from '../log/logger.js';
-import type { BenchClient, EnqueueOptions, JobMethod } from '../queue/client.js';
+import type { BenchClient } from '../client.js';
+import type { EnqueueOptions, JobMethod } from '../vocabulary.js';
+import { checkEnqueueRequest } from '../queue/enqueue.js';
 
 const SITE_CHECK_MS = 1000;
 
@@ -30,7 +32,7 @@ export function jobEnvironment(bench: BenchConfig, log: Logger, redis: Redis): J
       void open?.close();
     }
     // Loaded on first use: most jobs never enqueue, and the worker process starts faster without it.
-    client ??= import('../queue/client.js').then(({ BenchClient }) => BenchClient.open({ benchPath: bench.path, log }));
+    client ??= import('../client.js').then(({ BenchClient }) => BenchClient.open({ benchPath: bench.path, log }));
     return client;
   }
 
@@ -54,6 +56,9 @@ export function jobEnvironment(bench: BenchConfig, log: Logger, redis: Redis): J
       const config = loadSiteConfig(bench, site);
       sites.set(site, { mtimeMs, checkedAt: now, config });
       return config;
+    },
+    checkEnqueue(method: JobMethod, options: Partial<EnqueueOptions>, installedApps: readonly string[] | undefined) {
+      checkEnqueueRequest(bench, method, options, installedApps);
     },
     enqueue(site: string) {
       return async (method: JobMethod, options: Partial<EnqueueOptions> = {}): Promise<string> =>

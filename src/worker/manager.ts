@@ -5,7 +5,7 @@
 // replacement starts at once, and it finishes its own jobs meanwhile, so no slot waits for a drain.
 import { setTimeout as delay } from 'node:timers/promises';
 import type { BenchConfig } from '../config/load.js';
-import type { SerializedError } from '../errors.js';
+import type { SerializedError } from '../vocabulary.js';
 import type { ExecutionRequest } from '../jobs/request.js';
 import type { Logger } from '../log/logger.js';
 import { Fetcher } from './fetcher.js';

@@ -4,7 +4,8 @@
 // these scripts' KEYS/ARGV order.
 import type { Redis } from 'ioredis';
 import { DEFAULTS } from '../config/schema.js';
-import { jobFromHash, type JobRecord } from '../queue/job.js';
+import { jobFromHash } from '../redis/job-record.js';
+import type { JobRecord } from '../vocabulary.js';
 import { ScriptCode } from '../redis/codes.js';
 import { queueKeys, type QueueKeys } from '../redis/keys.js';
 import { runScript } from '../redis/scripts.js';

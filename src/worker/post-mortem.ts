@@ -4,7 +4,8 @@
 // job the process still held goes back to the front of its queue (a crash counts against the job only
 // when the process died on its own), and the process's liveness stamp is dropped. Jobs that fail here
 // (timed out, abandoned) get their failure epilogue in a live worker process.
-import { BenchError, serializeError, type SerializedError } from '../errors.js';
+import { BenchError, serializeError } from '../errors.js';
+import type { SerializedError } from '../vocabulary.js';
 import { executionRequest, type ExecutionRequest } from '../jobs/request.js';
 import type { Logger } from '../log/logger.js';
 import { ScriptCode, scriptCodeName } from '../redis/codes.js';

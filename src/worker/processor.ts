@@ -17,12 +17,12 @@
 //      its liveness stamp lapsed; it then finishes its running jobs and ends.
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
-import { BenchError, serializeError, type SerializedError } from '../errors.js';
+import { BenchError, serializeError } from '../errors.js';
+import type { SerializedError, JobRecord } from '../vocabulary.js';
 import { JobControl } from '../jobs/context.js';
 import { executeJob, type ExecutionEnv } from '../jobs/execute.js';
 import { executionRequest } from '../jobs/request.js';
 import type { Logger } from '../log/logger.js';
-import type { JobRecord } from '../queue/job.js';
 import { nextRetryDelayMs } from '../queue/retry.js';
 import { ScriptCode, scriptCodeName } from '../redis/codes.js';
 import { withDeadline } from '../redis/connection.js';

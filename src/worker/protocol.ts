@@ -2,7 +2,7 @@
 // passes a worker process at its start. Nothing here is sent per job: a worker process claims, runs and
 // ends its jobs on its own Redis connection.
 import os from 'node:os';
-import type { SerializedError } from '../errors.js';
+import type { SerializedError } from '../vocabulary.js';
 import type { ExecutionRequest } from '../jobs/request.js';
 import type { DequeueStrategy } from './strategy.js';
 

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import type { SerializedError } from '../errors.js';
+import type { SerializedError } from '../vocabulary.js';
 import type { ExecutionRequest } from '../jobs/request.js';
 import type { Logger } from '../log/logger.js';
 import { WATCH_FD, workerProcessName, type FromWorker, type RetireReason, type ToWorker, type WorkerProcessConfig, type WorkerStats } from './protocol.js';

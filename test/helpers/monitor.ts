@@ -1,11 +1,11 @@
 // Helpers of the monitoring tests: fresh benches with a client, jobs brought into each state (failed by
 // a real worker, running on a real worker, scheduled and tagged with an event through the job contract
-// of src/redis/keys.ts and src/queue/job.ts), and readers for the lines testapp.tasks.hold writes.
+// of src/redis/keys.ts and src/redis/job-record.ts), and readers for the lines testapp.tasks.hold writes.
 import { after, before } from 'node:test';
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BenchClient } from '../../src/queue/client.ts';
+import { BenchClient } from '../../src/client.ts';
 import { queueKeys } from '../../src/redis/keys.ts';
 import { makeBench, type TestBench } from './bench.ts';
 import { startSupervisor, waitForStatus, type RunningSupervisor } from './jobs.ts';

@@ -1,7 +1,7 @@
 // The usual setup of an integration test file: a private redis-server, a temp bench pointing at it
 // and a connected BenchClient, created before the file's tests and removed after them.
 import { after, before } from 'node:test';
-import { BenchClient } from '../../src/queue/client.ts';
+import { BenchClient } from '../../src/client.ts';
 import { makeBench, type TestBench } from './bench.ts';
 import { linkPackage, usePostgres, type TestSchema } from './databases.ts';
 import { startRedis, type TestRedis } from './redis-server.ts';

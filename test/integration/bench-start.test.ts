@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { BenchClient } from '../../src/queue/client.ts';
+import { BenchClient } from '../../src/client.ts';
 import { makeBench, type TestBench } from '../helpers/bench.ts';
 import { collectLogs, spawnBench } from '../helpers/cli.ts';
 import { waitForStatus } from '../helpers/jobs.ts';

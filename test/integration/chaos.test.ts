@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BenchClient } from '../../src/queue/client.ts';
+import { BenchClient } from '../../src/client.ts';
 import { benchKeys, queueKeys } from '../../src/redis/keys.ts';
 import { makeBench, type TestBench } from '../helpers/bench.ts';
 import { processAlive } from '../helpers/process.ts';

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { BenchClient } from '../../src/queue/client.ts';
+import { BenchClient } from '../../src/client.ts';
 import { makeBench, type TestBench } from '../helpers/bench.ts';
 import { linkPackage, openSqlite } from '../helpers/databases.ts';
 import { startSupervisor, waitForStatus } from '../helpers/jobs.ts';

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { loadBenchConfig } from '../../src/config/load.ts';
 import { cancelJob, deleteJob, purgeJobs, requeueFailed, retryJob } from '../../src/monitor/actions.ts';
-import { BenchClient } from '../../src/queue/client.ts';
+import { BenchClient } from '../../src/client.ts';
 import { ScriptCode } from '../../src/redis/codes.ts';
 import { queueKeys } from '../../src/redis/keys.ts';
 import { loadScriptSources } from '../../src/redis/scripts.ts';

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { DEFAULTS } from '../../src/config/schema.ts';
-import { BenchClient } from '../../src/queue/client.ts';
+import { BenchClient } from '../../src/client.ts';
 import { ScriptCode } from '../../src/redis/codes.ts';
 import { queueKeys } from '../../src/redis/keys.ts';
 import { defineScripts, runScript } from '../../src/redis/scripts.ts';

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { BenchClient } from '../../src/queue/client.ts';
+import { BenchClient } from '../../src/client.ts';
 import { makeBench, type TestBench } from '../helpers/bench.ts';
 import { runBench } from '../helpers/cli.ts';
 import { waitForStatus } from '../helpers/jobs.ts';

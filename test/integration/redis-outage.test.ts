@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import { loadBenchConfig } from '../../src/config/load.ts';
 import type { BenchError } from '../../src/errors.ts';
 import { createRedis } from '../../src/redis/connection.ts';
-import { BenchClient } from '../../src/queue/client.ts';
+import { BenchClient } from '../../src/client.ts';
 import { queueKeys } from '../../src/redis/keys.ts';
 import { Supervisor } from '../../src/worker/supervisor.ts';
 import { makeBench, type TestBench } from '../helpers/bench.ts';

@@ -11,7 +11,7 @@ import { queueKeys } from '../../src/redis/keys.ts';
 import { runBench } from '../helpers/cli.ts';
 import { readJob } from '../helpers/jobs.ts';
 import { useRedisBenches } from '../helpers/suite.ts';
-import { BenchClient } from '../../src/queue/client.ts';
+import { BenchClient } from '../../src/client.ts';
 
 const benches = useRedisBenches();
 const SITE = 'site1.test';

@@ -14,7 +14,7 @@ import { Supervisor } from '../../src/worker/supervisor.ts';
 import { waitForStatus } from '../helpers/jobs.ts';
 import { useRedisBenches } from '../helpers/suite.ts';
 import { waitFor } from '../helpers/wait-for.ts';
-import { BenchClient } from '../../src/queue/client.ts';
+import { BenchClient } from '../../src/client.ts';
 
 const benches = useRedisBenches();
 const SITE = 'site1.test';

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { BenchClient } from '../../src/queue/client.ts';
+import { BenchClient } from '../../src/client.ts';
 import { queueKeys } from '../../src/redis/keys.ts';
 import { readJob, startSupervisor, waitForStatus } from '../helpers/jobs.ts';
 import { useRedisBenches } from '../helpers/suite.ts';

@@ -2,7 +2,7 @@
 // an option: CI once failed on `bench show -JlYx...`), and distinct from one another.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { generatedJobId } from '../../src/queue/job.ts';
+import { generatedJobId } from '../../src/redis/job-record.ts';
 
 describe('generatedJobId', () => {
   it('gives 22 url-safe characters starting with a letter, never "-" or "_", over 20,000 draws', () => {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { BenchError } from '../../src/errors.ts';
-import { enqueueFieldPairs, jobFromHash, namespacedJobId, pairsToObject, siteOf } from '../../src/queue/job.ts';
+import { enqueueFieldPairs, jobFromHash, namespacedJobId, pairsToObject, siteOf } from '../../src/redis/job-record.ts';
 import { checkPayloadSize, kwargsToJson } from '../../src/queue/payload.ts';
 
 function assertInvalid(kwargs: unknown, parts: readonly string[]): void {

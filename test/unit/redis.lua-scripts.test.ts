@@ -10,7 +10,7 @@ import { BenchError } from '../../src/errors.ts';
 import { benchKeys, KEY_ROOT, queueKeys } from '../../src/redis/keys.ts';
 import { loadScriptSources, type ScriptSource } from '../../src/redis/scripts.ts';
 import { ScriptCode } from '../../src/redis/codes.ts';
-import { CLAIM_FIELDS } from '../../src/queue/job.ts';
+import { CLAIM_FIELDS } from '../../src/redis/job-record.ts';
 
 const SRC_REDIS = fileURLToPath(new URL('../../src/redis/', import.meta.url));
 const LUA_DIR = path.join(SRC_REDIS, 'lua');
@@ -118,7 +118,7 @@ describe('tables shared by Lua and TypeScript', () => {
     assert.equal(new Set(values).size, values.length);
   });
 
-  test('includes/claimFields.lua lists CLAIM_FIELDS of src/queue/job.ts, in order', () => {
+  test('includes/claimFields.lua lists CLAIM_FIELDS of src/redis/job-record.ts, in order', () => {
     const fields = [...include('claimFields').matchAll(/'([A-Za-z]+)'/g)].map((m) => m[1]);
     assert.deepEqual(fields, [...CLAIM_FIELDS]);
   });

@@ -3,7 +3,7 @@
 import { Command } from 'commander';
 import { BenchError } from '../../errors.js';
 import { doctorReport, type DoctorReport } from '../../monitor/doctor.js';
-import { BenchClient } from '../../queue/client.js';
+import { BenchClient } from '../../client.js';
 import { globals } from '../context.js';
 import { table } from '../job-format.js';
 import { printResult } from '../output.js';

@@ -2,7 +2,7 @@
 // and print the job id(s).
 import { Command } from 'commander';
 import { BenchError, isBenchError } from '../../errors.js';
-import { BenchClient } from '../../queue/client.js';
+import { BenchClient } from '../../client.js';
 import { globals, nonNegativeNumber, positiveInt, requireSite } from '../context.js';
 import { parseKwargsOption, readKwargsFile } from '../kwargs.js';
 import { printResult } from '../output.js';

@@ -1,7 +1,7 @@
 // `bench --site S stop-job JOB_ID`: kill the child running a job; the job ends as `stopped` and the
 // rest of its worker carries on.
 import { Command } from 'commander';
-import { BenchClient } from '../../queue/client.js';
+import { BenchClient } from '../../client.js';
 import { globals, requireSite } from '../context.js';
 import { printResult } from '../output.js';
 

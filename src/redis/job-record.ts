@@ -1,59 +1,12 @@
 // The job record: its wire shape in Redis (a hash of short string fields) and the one function that
 // parses it back. Nothing else reads job hash fields by name.
 import { randomBytes } from 'node:crypto';
-import type { SerializedError } from '../errors.js';
-
-/** scheduled: waiting in the delayed set (enqueueIn/enqueueAt, or a retry after an error). */
-export type JobStatus = 'queued' | 'started' | 'finished' | 'failed' | 'stopped' | 'scheduled' | 'canceled';
+import type { SerializedError, JobRecord, JobStatus } from '../vocabulary.js';
 
 export const JOB_STATUSES: readonly JobStatus[] = ['queued', 'started', 'finished', 'failed', 'stopped', 'scheduled', 'canceled'];
 
 /** Separator between site and id in a job id, as Frappe has it: `site||id`. */
 export const SITE_SEPARATOR = '||';
-
-export interface JobRecord {
-  /** Full, site-namespaced id: `<site>||<id>`. */
-  id: string;
-  site: string;
-  queue: string;
-  /** Dotted path of the function to run, e.g. `myapp.tasks.process_data`. */
-  method: string;
-  /** Display name (Frappe's job_name); defaults to the method. */
-  jobName: string;
-  kwargs: unknown;
-  /** Seconds the job may run before it is killed. */
-  timeout: number;
-  user: string | undefined;
-  status: JobStatus;
-  /** Epoch ms, Redis clock. */
-  createdAt: number;
-  startedAt: number | undefined;
-  endedAt: number | undefined;
-  /** How many times a worker claimed it. */
-  attempts: number;
-  /** How many times its executor died under it. */
-  stalls: number;
-  worker: string | undefined;
-  result: unknown;
-  error: SerializedError | undefined;
-  /** Its site's rq_job_failure_ttl when that overrides the bench's; undefined: the site's config gives it. */
-  failureTtl: number | undefined;
-  /** Frappe's `event` (purge-jobs --event filters on it). */
-  event: string | undefined;
-  onSuccess: string | undefined;
-  onFailure: string | undefined;
-  /** enqueueDoc target. */
-  doctype: string | undefined;
-  docname: string | undefined;
-  /** When a scheduled job is due (epoch ms). */
-  runAt: number | undefined;
-  /** Errors of earlier attempts that were retried (oldest first). */
-  errors: SerializedError[];
-  /** JSON of the retry policy, when the job has one. */
-  retry: string | undefined;
-  /** Retries its retry policy has used so far. */
-  retries: number;
-}
 
 /**
  * What every job of one enqueue call shares. `site` and `queue` are not stored in the hash: the id's

@@ -1,30 +1,32 @@
-// The producer side: enqueue() and enqueueMany() for app code and the CLI, plus job lookups and
-// stop-job. Validates everything (site, queue, method, kwargs, size) before a single write; the
-// pipeline itself lives in ./enqueue.ts.
+// BenchClient, the façade of bench-worker for app code and the CLI: enqueue (the producer, queue/),
+// run a job inline (jobs/run-now), job lookups and actions (monitor/), waiting for a job, site
+// databases (db/) and realtime messages. It holds the bench's config cache and one Redis connection;
+// the work itself lives in those modules.
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { findBenchPath, listSites, loadBenchConfig, type BenchConfig, type SiteConfig } from '../config/load.js';
-import { BenchError } from '../errors.js';
-import type { Logger } from '../log/logger.js';
-import { createRedis } from '../redis/connection.js';
-import { publishControl } from '../redis/control.js';
-import { prepareEnqueue, preparePayloads, requireSite, type EnqueueManyOptions, type EnqueueOptions, type JobMethod, type KwargsOf } from './enqueue.js';
-import { findJob, fullJobId } from './inspect.js';
-import { JobWaiter, type WaitForJobOptions } from './job-waiter.js';
-import { ProducerCache } from './producer-cache.js';
-import { writeJobs } from './write-jobs.js';
-import { runNow } from './run-now.js';
-import { closeSiteDbsOf, siteDbCacheOf, SiteDbCache, type SiteDatabase } from '../db/site-db.js';
-import { docMethodPath } from '../jobs/doc-method.js';
-import { publishEnvelope, realtimeEnvelope, type RealtimeOptions } from '../realtime/realtime.js';
-import type { JobRecord, JobStatus } from './job.js';
-import { cancelJob, deleteJob, purgeJobs, requeueFailed, retryJob, type JobActionOptions, type JobFilter } from '../monitor/actions.js';
-import { getJobs, listJobs, type JobPage, type ListJobsOptions } from '../monitor/jobs.js';
-import { getWorkers, type WorkerInfo } from '../monitor/workers.js';
+import { findBenchPath, listSites, loadBenchConfig, loadSiteConfig, type BenchConfig, type SiteConfig } from './config/load.js';
+import { BenchError } from './errors.js';
+import type { Logger } from './log/logger.js';
+import { createRedis } from './redis/connection.js';
+import { publishControl } from './redis/control.js';
+import { checkEnqueueRequest, prepareEnqueue, preparePayloads, requireSite } from './queue/enqueue.js';
+import type { EnqueueManyOptions, EnqueueOptions, JobMethod, KwargsOf, JobRecord, JobStatus } from './vocabulary.js';
+import { findJob, fullJobId } from './queue/inspect.js';
+import { JobWaiter, type WaitForJobOptions } from './queue/job-waiter.js';
+import { ProducerCache } from './queue/producer-cache.js';
+import { writeJobs } from './queue/write-jobs.js';
+import { runNow } from './jobs/run-now.js';
+import { generatedJobId, jobFromEnqueue } from './redis/job-record.js';
+import { closeSiteDbsOf, siteDbCacheOf, SiteDbCache, type SiteDatabase } from './db/site-db.js';
+import { docMethodPath } from './jobs/doc-method.js';
+import { publishEnvelope, realtimeEnvelope, type RealtimeOptions } from './realtime/realtime.js';
+import { cancelJob, deleteJob, purgeJobs, requeueFailed, retryJob, type JobActionOptions, type JobFilter } from './monitor/actions.js';
+import { getJobs, listJobs, type JobPage, type ListJobsOptions } from './monitor/jobs.js';
+import { getWorkers, type WorkerInfo } from './monitor/workers.js';
 
-export type { EnqueueManyOptions, EnqueueOptions, JobMethod, KwargsOf } from './enqueue.js';
-export type { WaitForJobOptions } from './job-waiter.js';
+export type { EnqueueManyOptions, EnqueueOptions, JobMethod, KwargsOf } from './vocabulary.js';
+export type { WaitForJobOptions } from './queue/job-waiter.js';
 
 /** Site count is cached this long for the max_queued_jobs limit (as Frappe's site_cache). */
 const SITE_COUNT_TTL_MS = 10 * 60 * 1000;
@@ -225,8 +227,16 @@ export class BenchClient {
     const site = this.siteConfig(options.site);
     const prepared = await prepareEnqueue(this.bench, site, method, options, true, this.check);
     const [kwargsJson] = preparePayloads([options.kwargs], prepared);
-    const log = this.options.log ?? pino({ level: 'silent' });
-    return runNow(this.bench, log, prepared, kwargsJson as string, options, (jobSite) => (m, o = {}) => this.enqueue(m, { ...o, site: o.site ?? jobSite }));
+    const { fields } = prepared;
+    const job = jobFromEnqueue(`${fields.site}||${options.jobId ?? `now-${generatedJobId()}`}`, fields, kwargsJson as string);
+    const bench = this.bench;
+    return runNow(job, {
+      bench,
+      log: this.options.log ?? pino({ level: 'silent' }),
+      siteConfig: (jobSite) => loadSiteConfig(bench, jobSite),
+      enqueue: (jobSite) => (m, o = {}) => this.enqueue(m, { ...o, site: o.site ?? jobSite }),
+      checkEnqueue: (m, o, installedApps) => checkEnqueueRequest(bench, m, o, installedApps),
+    });
   }
 
   private readonly check = (site: SiteConfig, method: string, verify: boolean): Promise<void> | undefined => {
@@ -312,7 +322,10 @@ export class BenchClient {
     const cache = siteDbCacheOf(this, () => new SiteDbCache(this.bench, {
       bench: this.bench,
       log,
-      enqueue: (m, o) => this.enqueue(m, o),
+      enqueue: {
+        check: (method, options, installedApps) => checkEnqueueRequest(this.bench, method, options, installedApps),
+        enqueue: (method, options) => this.enqueue(method, options),
+      },
       publish: async (envelope) => {
         try {
           await publishEnvelope(await this.connection(), envelope);
