@@ -60,6 +60,7 @@ function configFor(flags: Flags): Config {
     return {
       runs: flags.runs ?? 1, quick: true, inFlight: 50,
       enqueue: { sequential: 300, concurrent: 1000, bulk: 5000 },
+      cliEnqueue: 20_000,
       process: { c1: 600, c50: 2000 },
       drain: 5000,
       memory: 20_000,
@@ -72,6 +73,7 @@ function configFor(flags: Flags): Config {
   return {
     runs: flags.runs ?? 3, quick: false, inFlight: 50,
     enqueue: { sequential: 3000, concurrent: 10_000, bulk: 50_000 },
+    cliEnqueue: 200_000,
     // Throughput rows: at least 100,000 jobs; the 2 x 25 drains of bench-worker's targets: 200,000.
     process: { c1: 100_000, c50: 100_000 },
     drain: 200_000,
@@ -196,7 +198,7 @@ async function main(): Promise<void> {
     notes.push(
       `1-min load average ${loads.start.toFixed(1)} at the start, at most ${loads.max.toFixed(1)} before a measurement (it lags by a minute; the benchmark itself adds about 2)${flags.waitIdle ? '; each system waited for idle CPUs (--wait-idle)' : ''}.`,
     );
-    const sizes: TargetSizes = { c1: config.process.c1, c50: config.process.c50, drain: config.drain };
+    const sizes: TargetSizes = { c1: config.process.c1, c50: config.process.c50, drain: config.drain, enqueue: config.enqueue, cliEnqueue: config.cliEnqueue };
     const targets = ours ? targetRows(medians(results), sizes) : [];
     const extra = { targets, memory: memory ?? null, census: censusDetail };
     const json = `${JSON.stringify(jsonDocument(machine, config, systems, results, notes, defs, extra), null, 2)}\n`;

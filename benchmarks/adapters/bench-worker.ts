@@ -4,9 +4,11 @@
 // as users run it (lib/cli-worker.ts); before each run the bench is set to the run's variant (job
 // module kind, recycling on or off). The job module records its timestamps in each worker process and
 // writes them to a file when the process exits.
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { BenchClient } from '../../src/index.ts';
@@ -18,6 +20,7 @@ import { chunks, runConcurrently } from '../lib/stats.ts';
 import { monoMs, type Adapter, type EnqueueMode, type Target, type WorkerSpec } from '../lib/types.ts';
 
 const SITE = 'bench.local';
+const BIN = fileURLToPath(new URL('../../bin/bench.js', import.meta.url));
 const METHOD = 'bench.tasks.noop';
 export const BENCH_ID = 'bwbench';
 export const QUEUE = 'default';
@@ -125,6 +128,22 @@ export class BenchWorkerAdapter implements Adapter {
     else if (mode === 'concurrent') await runConcurrently(n, inFlight, one);
     else await c.enqueueMany(METHOD, Array.from({ length: n }, () => ({})), { site: SITE });
     return (monoMs() - start) / 1000;
+  }
+
+  /**
+   * `bench --site bench.local enqueue bench.tasks.noop --kwargs-file F` on a file of `n` lines, as a user
+   * runs it (the compiled CLI, a process of its own): seconds from spawn to exit, process start included.
+   */
+  async enqueueCli(n: number): Promise<number> {
+    const file = path.join(this.s.benchPath, 'kwargs.jsonl');
+    writeFileSync(file, Array.from({ length: n }, (_, i) => `{"n":${i}}\n`).join(''));
+    const start = monoMs();
+    const result = spawnSync(process.execPath, [BIN, '--bench-path', this.s.benchPath, '--site', SITE, 'enqueue', METHOD, '--kwargs-file', file], { encoding: 'utf8' });
+    const seconds = (monoMs() - start) / 1000;
+    rmSync(file, { force: true });
+    if (result.status !== 0) throw new Error(`bench enqueue --kwargs-file exited ${String(result.status)}: ${result.stderr.trim()}`);
+    if (!result.stdout.startsWith(`enqueued ${n} jobs`)) throw new Error(`bench enqueue --kwargs-file printed: ${result.stdout.trim()}`);
+    return seconds;
   }
 
   async fill(n: number): Promise<void> {

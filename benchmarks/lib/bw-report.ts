@@ -26,6 +26,8 @@ export interface TargetSizes {
   c1: number;
   c50: number;
   drain: number;
+  enqueue: Record<'sequential' | 'concurrent' | 'bulk', number>;
+  cliEnqueue: number;
 }
 
 const n = (v: number) => v.toLocaleString('en-US');
@@ -47,7 +49,13 @@ export function pairedRatios(run: Medians): Record<string, number> {
   const faster50 = Math.max(v('bullmq', 'proc.c50'), v('bee-queue', 'proc.c50'));
   const wallBull = v('bench-worker', 'drain.quiet.wall') / v('bullmq', 'proc.c50');
   const wallBee = v('bench-worker', 'drain.quiet.wall') / v('bee-queue', 'proc.c50');
+  // The producer targets compare with the faster Bee-Queue variant of the run.
+  const bee = (key: string): number => Math.max(v('bee-queue', key), v('bee-queue-lean', key));
   return {
+    'pair.enq.sequential': v('bench-worker', 'enq.sequential') / bee('enq.sequential'),
+    'pair.enq.concurrent': v('bench-worker', 'enq.concurrent') / bee('enq.concurrent'),
+    'pair.enq.bulk': v('bench-worker', 'enq.bulk') / bee('enq.bulk'),
+    'pair.enq.cli': v('bench-worker', 'enq.cli') / bee('enq.bulk'),
     'pair.c50.1x50': v('bench-worker', 'proc.c50') / faster50,
     'pair.c50.2x25': v('bench-worker-2x25', 'proc.c50') / faster50,
     'pair.wall.bullmq': wallBull,
@@ -118,6 +126,19 @@ export function targetRows(med: Medians, sizes: TargetSizes): TargetRow[] {
   });
   const p99 = bw['lat.p99'];
   rows.push({ figure: 'p99 enqueue-to-start, idle worker (c=1)', measured: p99 ?? Number.NaN, unit: 'ms', ratio: Number.NaN, versus: '', target: '≤ 2 ms', met: check(p99 ?? Number.NaN, (v) => v <= 2), detail: `p50 ${fmt(bw['lat.p50'], 2)} ms` });
+
+  // The producer (issue 9): enqueue throughput against the faster Bee-Queue variant, and bytes per job.
+  const beeBest = (key: string) => Math.max(get('bee-queue', key) ?? Number.NaN, get('bee-queue-lean', key) ?? Number.NaN);
+  const enqueue = (figure: string, key: string, peerKey: string, limit: number) => {
+    const r = ratio(key);
+    rows.push({ figure, measured: bw[key.replace('pair.', '')] ?? Number.NaN, unit: 'jobs/s', ratio: r, versus: `vs the faster Bee-Queue (${fmt(beeBest(peerKey), 0)} jobs/s)`, target: `≥ ${limit}x Bee-Queue`, met: check(r, (x) => x >= limit) });
+  };
+  enqueue(`enqueue one at a time, each awaited (${n(sizes.enqueue.sequential)} jobs)`, 'pair.enq.sequential', 'enq.sequential', 1);
+  enqueue(`enqueue, 50 in flight (${n(sizes.enqueue.concurrent)} jobs)`, 'pair.enq.concurrent', 'enq.concurrent', 1);
+  enqueue(`bulk \`enqueueMany\` (${n(sizes.enqueue.bulk)} jobs)`, 'pair.enq.bulk', 'enq.bulk', 1.5);
+  enqueue(`bulk \`bench enqueue --kwargs-file\`, ${n(sizes.cliEnqueue)} lines, process start included (vs Bee-Queue's bulk)`, 'pair.enq.cli', 'enq.bulk', 1);
+  const bytes = bw['mem.perJob'];
+  rows.push({ figure: 'Redis bytes per queued no-op job', measured: bytes ?? Number.NaN, unit: 'B', ratio: Number.NaN, versus: '', target: '≤ 230 B', met: check(bytes ?? Number.NaN, (b) => b <= 230) });
 
   /** A/B of two 2 x 25 drains: time of `a` ÷ time of `b`, paired per run (ab.* keys), median of the runs. */
   const ab = (figure: string, key: string, a: [string, string], b: [string, string]) => {

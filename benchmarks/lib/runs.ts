@@ -64,6 +64,12 @@ export class Runs {
       await this.guarded(`${what}: enqueue`, async () => {
         for (const [key, value] of Object.entries(await enqueueScenario(adapter, this.st, this.config))) this.record(adapter.id, key, value);
       });
+      if (adapter instanceof BenchWorkerAdapter) {
+        await this.guarded(`${what}: bench enqueue --kwargs-file`, async () => {
+          await this.st.flush();
+          this.record(adapter.id, 'enq.cli', this.config.cliEnqueue / (await adapter.enqueueCli(this.config.cliEnqueue)));
+        });
+      }
     } else if (step === 'c1' || step === 'c50') {
       const c = step === 'c1' ? 1 : 50;
       await this.guarded(`${what}: process c=${c}`, async () => {

@@ -10,6 +10,8 @@ export interface Config {
   runs: number;
   quick: boolean;
   enqueue: Record<EnqueueMode, number>;
+  /** Lines of bench-worker's `bench enqueue --kwargs-file` run (process start included). */
+  cliEnqueue: number;
   inFlight: number;
   /** Jobs per processing run, by concurrency (times the adapter's processScale, at most its maxProcessJobs). */
   process: { c1: number; c50: number };
