@@ -3,7 +3,8 @@
 // script moves forward in the same step as each write, and a call writes only when every earlier call
 // of its request did. So a request cut short (Redis out of memory, a connection lost) has written a
 // prefix of its batches, the error says exactly how far it got, and `resume: token` carries on from
-// there: no job is written twice, even when a reply was lost.
+// there: no job is written twice, even when a reply was lost. A request of one job goes through
+// ./single-writes.ts, which sends the single-job requests of one turn together.
 import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { BenchConfig } from '../config/load.js';
@@ -14,16 +15,12 @@ import { corkForThisTurn } from '../redis/cork.js';
 import { queueKeys, type QueueKeys } from '../redis/keys.js';
 import { runScript } from '../redis/scripts.js';
 import { enqueueFieldPairs, generatedJobId, namespacedJobId, type EnqueueFields } from '../redis/job-record.js';
+import { BATCH_BYTES, flushGroups, jobExists, queueFull, writeOne } from './single-writes.js';
 
 /** Frappe's QUEUE_STARVATION_THRESHOLD. */
 export const STARVATION_THRESHOLD = 16;
 /** Jobs per enqueue script call at most. */
 const BATCH_SIZE = 1000;
-/**
- * Payload bytes per script call at most (one larger job goes alone): Redis runs a script to its end,
- * so a call carrying hundreds of MiB would stall every other client for seconds.
- */
-const BATCH_BYTES = 1024 * 1024;
 const MAX_BATCHES_IN_FLIGHT = 8;
 /** How long the progress of a request cut short is kept for its resume. */
 export const RESUME_TTL_SECONDS = 24 * 60 * 60;
@@ -60,6 +57,9 @@ interface Batch {
 export async function writeJobs(redis: Redis, bench: BenchConfig, fields: EnqueueFields, payloads: readonly string[], options: WriteOptions): Promise<(string | undefined)[]> {
   const keys = queueKeys(bench.settings.bench_id, fields.queue);
   const common = enqueueFieldPairs(fields);
+  if (payloads.length === 1 && options.resume === undefined && !options.atFront && !options.atFrontWhenStarved) {
+    return [await writeOne(redis, keys, fields, common, payloads[0] as string, options)];
+  }
   const batches = batchesOf(payloads);
   // At the front, the last batch goes first so the whole list keeps its order at the head.
   if (options.atFront) batches.reverse();
@@ -72,7 +72,7 @@ export async function writeJobs(redis: Redis, bench: BenchConfig, fields: Enqueu
   let skipped = progress?.from ?? 0;
   let sentFrom = 0;
   let failure: unknown;
-  let inFlight: Promise<void>[] = [];
+  const inFlight: Promise<void>[] = [];
   const all: Promise<void>[] = [];
   let incoming = ids.length - skipped;
   for (const [n, batch] of batches.entries()) {
@@ -105,10 +105,14 @@ export async function writeJobs(redis: Redis, bench: BenchConfig, fields: Enqueu
       jobKeys.push(keys.job(ids[i] as string));
       args.push(ids[i] as string, payloads[i] as string, nonces[i] as string);
     }
-    corkForThisTurn(redis);
+    // Cork only a request of one call: it lets concurrent single enqueues share a write. A bulk request's
+    // calls each go out as soon as built, so Redis runs one while the next is being built.
+    if (batches.length === 1) corkForThisTurn(redis);
     const batchIncoming = incoming;
     incoming -= size;
     const progressKey = progress ? keys.bulk(progress.token) : keys.wait;
+    // Single-job requests made before this one go out first.
+    flushGroups();
     const guarded = runScript(redis, 'enqueue', [keys.wait, keys.marker, keys.finished, keys.failed, keys.delayed, progressKey, ...jobKeys], args)
       .then((reply) => {
         readReply(reply, ids, batch.start, options, fields.queue, batchIncoming).forEach((ok, i) => (accepted[batch.start + i] = ok));
@@ -121,10 +125,8 @@ export async function writeJobs(redis: Redis, bench: BenchConfig, fields: Enqueu
     if (all.length === 0 && options.maxQueued > 0) await guarded;
     all.push(guarded);
     inFlight.push(guarded);
-    if (inFlight.length >= MAX_BATCHES_IN_FLIGHT) {
-      await Promise.all(inFlight);
-      inFlight = [];
-    }
+    // A sliding window: wait for the oldest call only, so the socket never runs dry between rounds.
+    if (inFlight.length >= MAX_BATCHES_IN_FLIGHT) await inFlight.shift();
   }
   await Promise.all(all);
   if (failure !== undefined) {
@@ -214,14 +216,7 @@ function batchesOf(payloads: readonly string[]): Batch[] {
 
 function readReply(reply: unknown, ids: readonly string[], start: number, options: WriteOptions, queue: string, incoming: number): boolean[] {
   const codes = reply as number[];
-  if (codes[0] === ScriptCode.QUEUE_FULL) {
-    const more = incoming === 1 ? '' : `, and ${incoming} more jobs do not fit`;
-    throw new BenchError(
-      'ERR_QUEUE_OVERLOADED',
-      `queue "${queue}" is overloaded: ${String(codes[1])} jobs waiting, limit ${options.maxQueued} (max_queued_jobs + 50 per site)${more}; retry later`,
-      { details: { queue, waiting: codes[1], limit: options.maxQueued, incoming } },
-    );
-  }
+  if (codes[0] === ScriptCode.QUEUE_FULL) throw queueFull(queue, codes[1], options.maxQueued, incoming);
   if (codes[0] === ScriptCode.OUT_OF_ORDER) {
     throw new BenchError('ERR_ENQUEUE_INCOMPLETE', 'an earlier part of this bulk request was not written, so this part was not either', { details: { written: codes[1] } });
   }
@@ -232,8 +227,6 @@ function readReply(reply: unknown, ids: readonly string[], start: number, option
     if (code !== ScriptCode.JOB_EXISTS) return true;
     const id = ids[start + i] as string;
     if (options.deduplicate) return false;
-    throw new BenchError('ERR_JOB_EXISTS', `job "${id}" is already queued, scheduled or running; nothing was enqueued for it (use deduplicate to skip quietly)`, {
-      details: { jobId: id },
-    });
+    throw jobExists(id);
   });
 }

@@ -1,7 +1,7 @@
 // Coalesces the commands a client sends in one event-loop turn into one socket write: the first
 // command of a turn corks the connection's socket and a process.nextTick uncorks it. On this class of
-// machine a write system call costs more than a small script's own Redis time, so 50 concurrent
-// enqueues go out as one write instead of 50. (ioredis's enableAutoPipelining does the same job through
+// machine a write system call costs more than a small script's own Redis time, so the calls of one
+// turn (enqueues to several queues, a claim and a finish) go out as one write. (ioredis's enableAutoPipelining does the same job through
 // a pipeline object per turn and measured slower here.) Replies and errors are unaffected: each command
 // keeps its own promise.
 import type { Redis } from 'ioredis';

@@ -132,14 +132,28 @@ export function siteOf(jobId: string): string {
 }
 
 /**
+ * Random bytes for generatedJobId, drawn 256 ids at a time (as crypto.randomUUID does): one randomBytes
+ * call costs ~10 µs here, as much as a whole enqueue's own JavaScript. Each id still takes 16 fresh CSPRNG
+ * bytes used once; a new pool Buffer each refill, so no id's bytes are ever reused.
+ */
+const ID_POOL_BYTES = 16 * 256;
+let idPool = Buffer.alloc(0);
+let idPoolAt = ID_POOL_BYTES;
+
+/**
  * A generated job id: 127 random bits in 22 base64url characters (a UUID spells 122 in 36). The first
  * byte's top bit is cleared so the id starts with a letter (A-Z, a-f): an id starting with "-" would be
  * read as an option by `bench show <id>` and every other command that takes one.
  */
 export function generatedJobId(): string {
-  const bytes = randomBytes(16);
-  bytes[0] = (bytes[0] as number) & 0x7f;
-  return bytes.toString('base64url');
+  if (idPoolAt >= ID_POOL_BYTES) {
+    idPool = randomBytes(ID_POOL_BYTES);
+    idPoolAt = 0;
+  }
+  const at = idPoolAt;
+  idPoolAt += 16;
+  idPool[at] = (idPool[at] as number) & 0x7f;
+  return idPool.toString('base64url', at, at + 16);
 }
 
 /** Frappe's create_job_id: `site||id`, with ":" in a user id replaced by "|". */

@@ -52,7 +52,7 @@ function sourcesByName(): Map<string, ScriptSource> {
   return byName;
 }
 
-type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
+type ScriptFn = (...args: (string | number | readonly (string | number)[])[]) => Promise<unknown>;
 
 /** Register every script on `client` (idempotent per client). */
 export function defineScripts(client: Redis): void {
@@ -75,6 +75,7 @@ export async function runScript(
   const fn = (client as unknown as Record<string, ScriptFn | undefined>)[name];
   if (typeof fn !== 'function') throw new Error(`Lua script "${name}" is not registered on this client`);
   const source = sourcesByName().get(name);
-  const head: (string | number)[] = source?.numberOfKeys === undefined ? [keys.length] : [];
-  return fn.call(client, ...head, ...keys, ...args);
+  // Arrays, not spread arguments: ioredis flattens them into the command itself (a bulk call's thousands
+  // of arguments are copied once instead of three times).
+  return source?.numberOfKeys === undefined ? fn.call(client, keys.length, keys, args) : fn.call(client, keys, args);
 }

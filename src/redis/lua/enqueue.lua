@@ -17,7 +17,11 @@
     ARGV[1] "1" to push at the front of the queue, else "0"
     ARGV[2] max queue length (max_queued_jobs), 0 for no limit
     ARGV[3] incoming: the jobs of the whole request still to be written, this call's included; refused
-            when the queue length plus these would pass the limit (a bulk enqueue fits whole or not at all)
+            when the queue length plus these would pass the limit (a bulk enqueue fits whole or not at all).
+            "" = independent entries: the call carries several single-job requests (concurrent enqueue()
+            calls sent together), and each is checked and written exactly as if it had been a call of its
+            own, in ARGV order: the limit per job, against the length the jobs before it left. Such a call
+            is untracked, and takes neither ARGV[1] = "1" nor a starvation threshold.
     ARGV[4] starvation threshold: push at the front when the queue holds more jobs than this; 0 = off
     ARGV[5] delay in ms before the jobs are due (0 = now)
     ARGV[6] progress from: the request's entries before this call ("" = a request of one call, untracked)
@@ -38,6 +42,8 @@
   or { QUEUE_FULL, queue length } when the queue is full: nothing written;
   or { OUT_OF_ORDER, next } when an earlier call of the request is not written: nothing written;
   or { RESUME_MISMATCH, next } when the progress hash belongs to another request: nothing written.
+  Independent entries (ARGV[3] = ""): one code per job, QUEUE_FULL for a job the limit refused, then
+  one more element, the queue length after the call.
   A tracked call that next already passed (a replay) answers REPLAYED for every job.
 ]]
 --@include "codes"
@@ -47,6 +53,7 @@ local progressKey = KEYS[6]
 local FIRST_JOB = 7
 local atFront = ARGV[1] == '1'
 local maxLen, incoming = tonumber(ARGV[2]), tonumber(ARGV[3])
+local independent = ARGV[3] == ''
 local starvedAbove = tonumber(ARGV[4])
 local delayMs = tonumber(ARGV[5])
 local progressFrom, progressTo, digest = tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8]
@@ -67,9 +74,15 @@ if progressFrom then
   if written ~= progressFrom then return { CODE.OUT_OF_ORDER, written } end
 end
 
+if independent and (atFront or starvedAbove > 0 or progressFrom) then
+  return redis.error_reply('ERR enqueue: independent entries take no atFront, starvation threshold or progress')
+end
+
 local len = redis.call('LLEN', waitKey)
-if maxLen > 0 and len + incoming > maxLen then return { CODE.QUEUE_FULL, len } end
-if starvedAbove > 0 and len > starvedAbove then atFront = true end
+if not independent then
+  if maxLen > 0 and len + incoming > maxLen then return { CODE.QUEUE_FULL, len } end
+  if starvedAbove > 0 and len > starvedAbove then atFront = true end
+end
 
 local now = nowMs()
 local runAt = now + delayMs
@@ -82,29 +95,34 @@ for j = first, last, step do
   local jobKey = KEYS[j]
   local a = base + (j - FIRST_JOB) * 3
   local id, kwargs, nonce = ARGV[a], ARGV[a + 1], ARGV[a + 2]
-  local status = redis.call('HGET', jobKey, 'status')
-  if status == 'queued' or status == 'started' or status == 'scheduled' then
-    -- A generated id (no nonce) that exists can only be this call replayed after a lost reply.
-    if nonce == '' or redis.call('HGET', jobKey, 'nonce') == nonce then
-      codes[j - FIRST_JOB + 1] = CODE.REPLAYED
-    else
-      codes[j - FIRST_JOB + 1] = CODE.JOB_EXISTS
-    end
+  if independent and maxLen > 0 and len + #pushIds >= maxLen then
+    -- Refused by the limit, as this job's own call would have been: nothing written for it.
+    codes[j - FIRST_JOB + 1] = CODE.QUEUE_FULL
   else
-    if status then
-      redis.call('DEL', jobKey)
-      redis.call('ZREM', finishedKey, id)
-      redis.call('ZREM', failedKey, id)
-    end
-    if delayMs > 0 then
-      redis.call('HSET', jobKey, 'status', 'scheduled', 'runAt', runAt, 'created', now, 'kwargs', kwargs, unpack(common))
-      redis.call('ZADD', delayedKey, runAt, id)
+    local status = redis.call('HGET', jobKey, 'status')
+    if status == 'queued' or status == 'started' or status == 'scheduled' then
+      -- A generated id (no nonce) that exists can only be this call replayed after a lost reply.
+      if nonce == '' or redis.call('HGET', jobKey, 'nonce') == nonce then
+        codes[j - FIRST_JOB + 1] = CODE.REPLAYED
+      else
+        codes[j - FIRST_JOB + 1] = CODE.JOB_EXISTS
+      end
     else
-      redis.call('HSET', jobKey, 'status', 'queued', 'created', now, 'kwargs', kwargs, unpack(common))
-      pushIds[#pushIds + 1] = id
+      if status then
+        redis.call('DEL', jobKey)
+        redis.call('ZREM', finishedKey, id)
+        redis.call('ZREM', failedKey, id)
+      end
+      if delayMs > 0 then
+        redis.call('HSET', jobKey, 'status', 'scheduled', 'runAt', runAt, 'created', now, 'kwargs', kwargs, unpack(common))
+        redis.call('ZADD', delayedKey, runAt, id)
+      else
+        redis.call('HSET', jobKey, 'status', 'queued', 'created', now, 'kwargs', kwargs, unpack(common))
+        pushIds[#pushIds + 1] = id
+      end
+      if nonce ~= '' then redis.call('HSET', jobKey, 'nonce', nonce) end
+      codes[j - FIRST_JOB + 1] = CODE.OK
     end
-    if nonce ~= '' then redis.call('HSET', jobKey, 'nonce', nonce) end
-    codes[j - FIRST_JOB + 1] = CODE.OK
   end
 end
 if #pushIds > 0 then
@@ -116,4 +134,5 @@ if progressFrom then
   redis.call('HSET', progressKey, 'next', progressTo, 'digest', digest)
   redis.call('EXPIRE', progressKey, ARGV[9])
 end
+if independent then codes[#KEYS - FIRST_JOB + 2] = len + #pushIds end
 return codes
