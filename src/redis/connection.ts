@@ -3,10 +3,13 @@
 //  - 'worker':   commands of a long-running worker; waits through outages (reconnect with backoff).
 //  - 'blocking': a worker's dedicated connection for BZPOPMIN; never shared with other commands.
 // Scripts are registered on every client, and an outage is logged once, not once per attempt.
+// No credential leaves here: errors of every command are scrubbed (reply-errors.ts), URLs redacted.
 import type { Redis, RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { BenchSettings } from '../config/schema.js';
-import { BenchError } from '../errors.js';
+import { BenchError, isBenchError } from '../errors.js';
+import { redactText } from '../util/redact.js';
+import { guardCommandErrors } from './reply-errors.js';
 import { defineScripts } from './scripts.js';
 
 export type RedisRole = 'producer' | 'worker' | 'blocking';
@@ -78,6 +81,11 @@ function credentials(
   return {};
 }
 
+/** The ACL user a client of these options logs in as (Redis' "default" without a user name). */
+export function aclUser(options: RedisOptions): string {
+  return options.username ?? 'default';
+}
+
 function connectTimeoutFor(options: CreateRedisOptions): number {
   return options.connectTimeoutMs ?? (options.role === 'producer' ? 5000 : 10_000);
 }
@@ -89,7 +97,9 @@ function connectTimeoutFor(options: CreateRedisOptions): number {
 export async function createRedis(settings: BenchSettings, options: CreateRedisOptions): Promise<Redis> {
   // Loaded on first use (~0.1 s of CPU): `bench worker` forks its worker processes meanwhile.
   const { Redis: RedisClient } = await import('ioredis');
-  const client = new RedisClient(redisOptionsFor(settings, options));
+  const redisOptions = redisOptionsFor(settings, options);
+  const client = new RedisClient(redisOptions);
+  guardCommandErrors(client, aclUser(redisOptions));
   defineScripts(client);
   watchOutages(client, settings.redis_queue, options);
   // connect() often rejects with a bare "Connection is closed"; the error event carries the cause.
@@ -99,13 +109,22 @@ export async function createRedis(settings: BenchSettings, options: CreateRedisO
   const timeoutMs = connectTimeoutFor(options);
   try {
     await withDeadline(client.connect(), timeoutMs, `no answer to the connection handshake within ${timeoutMs} ms`);
+    // ioredis reports a refused SELECT as an 'error' event and goes on, on db 0: not with our jobs.
+    if (isRefusal(firstError)) throw firstError;
   } catch (err) {
     client.disconnect();
-    throw unavailable(settings.redis_queue, firstError ?? err);
+    const cause = firstError ?? err;
+    // Logged in, but refused a command of the handshake: an ACL problem, not an outage.
+    if (isRefusal(cause)) throw cause;
+    throw unavailable(settings.redis_queue, cause);
   } finally {
     client.off('error', remember);
   }
   return client;
+}
+
+function isRefusal(err: unknown): err is BenchError {
+  return isBenchError(err) && err.code === 'ERR_REDIS_NOPERM';
 }
 
 /**
@@ -125,7 +144,7 @@ export async function withDeadline<T>(promise: Promise<T>, ms: number, message: 
 }
 
 export function unavailable(url: string, cause: unknown): BenchError {
-  const reason = cause instanceof Error ? cause.message : String(cause);
+  const reason = redactText(cause instanceof Error ? cause.message : String(cause));
   const hint = /WRONGPASS|NOAUTH|invalid username-password|NOPERM/.test(reason)
     ? 'Check rq_username / rq_password (with use_rq_auth) or the password in the redis_queue URL.'
     : 'Make sure it runs there (bench start starts one in development).';
@@ -136,13 +155,14 @@ export function unavailable(url: string, cause: unknown): BenchError {
   );
 }
 
+/** `url` without its password (a URL that does not parse is redacted as text). */
 export function redactUrl(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password) parsed.password = '***';
     return parsed.toString();
   } catch {
-    return url;
+    return redactText(url);
   }
 }
 
