@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { BenchSettings } from '../config/schema.js';
 import { BenchError, isBenchError } from '../errors.js';
 import { redactText } from '../util/redact.js';
+import { checkReady } from './ready-check.js';
 import { guardCommandErrors } from './reply-errors.js';
 import { defineScripts } from './scripts.js';
 
@@ -37,6 +38,8 @@ export function redisOptionsFor(settings: BenchSettings, options: CreateRedisOpt
     port: url.port ? Number(url.port) : 6379,
     db: url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0,
     lazyConnect: true,
+    // checkReady() runs ioredis' ready check itself once, then turns it on (see ready-check.ts).
+    enableReadyCheck: false,
     connectionName: `bench-worker:${options.role}`,
     // disconnect() would otherwise keep the process alive for ioredis' default 2 s.
     ...({ disconnectTimeout: 100 } as RedisOptions),
@@ -91,8 +94,10 @@ function connectTimeoutFor(options: CreateRedisOptions): number {
 }
 
 /**
- * A connected, ready client with the bench's scripts registered. Throws ERR_REDIS_UNAVAILABLE when
- * it cannot connect, or when the handshake does not finish within the connect timeout.
+ * A connected, ready client (Redis done loading its dataset) with the bench's scripts registered.
+ * Throws ERR_REDIS_UNAVAILABLE when it cannot connect, or when the handshake (and the loading) does
+ * not finish within the connect timeout; ERR_REDIS_NOPERM when the ACL user may not run a handshake
+ * command.
  */
 export async function createRedis(settings: BenchSettings, options: CreateRedisOptions): Promise<Redis> {
   // Loaded on first use (~0.1 s of CPU): `bench worker` forks its worker processes meanwhile.
@@ -108,7 +113,8 @@ export async function createRedis(settings: BenchSettings, options: CreateRedisO
   client.on('error', remember);
   const timeoutMs = connectTimeoutFor(options);
   try {
-    await withDeadline(client.connect(), timeoutMs, `no answer to the connection handshake within ${timeoutMs} ms`);
+    const ready = client.connect().then(() => checkReady(client));
+    await withDeadline(ready, timeoutMs, `no answer to the connection handshake within ${timeoutMs} ms`);
     // ioredis reports a refused SELECT as an 'error' event and goes on, on db 0: not with our jobs.
     if (isRefusal(firstError)) throw firstError;
   } catch (err) {

@@ -1,10 +1,17 @@
 // Restricted Redis ACL users: a command the user may not run (NOPERM) ends a CLI command with the
-// coded error ERR_REDIS_NOPERM naming the command and the user, exit 1 and no stack.
+// coded error ERR_REDIS_NOPERM naming the command and the user, exit 1 and no stack; a user without
+// +info gets no ioredis "Skipping the ready check" warning; and a connection made while Redis loads
+// its dataset is ready only once it is loaded (ioredis' ready check, kept).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { loadBenchConfig } from '../../src/config/load.ts';
+import { createRedis } from '../../src/redis/connection.ts';
 import { makeBench, type TestBench } from '../helpers/bench.ts';
 import { runBench } from '../helpers/cli.ts';
+import { waitForStatus } from '../helpers/jobs.ts';
 import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
+import { waitFor } from '../helpers/wait-for.ts';
 
 let redis: TestRedis;
 const benches: TestBench[] = [];
@@ -91,5 +98,49 @@ describe('a command the ACL user may not run (NOPERM)', () => {
       for (const output of [plain.stdout, plain.stderr, json.stdout, json.stderr]) assert.ok(!output.includes(password), output);
       if (c.db !== undefined) assert.equal(await redis.client.dbsize(), keysBefore, 'nothing was written to db 0');
     });
+  });
+});
+
+describe('an ACL user without +info', () => {
+  it('enqueues and runs jobs without ioredis\' "Skipping the ready check" warning', { timeout: 60_000 }, async () => {
+    const bench = await benchAsUser('noinfo', 'noinfo-pw', ['+@all', '-info']);
+    const enqueued = await runBench(['--site', 'site1.test', 'enqueue', 'testapp.tasks.add', '--kwargs', '{"a":2,"b":3}'], { cwd: bench.path, timeoutMs: 30_000 });
+    assert.equal(enqueued.code, 0, enqueued.stderr);
+    const worked = await runBench(['worker', '--burst'], { cwd: bench.path, timeoutMs: 30_000 });
+    assert.equal(worked.code, 0, worked.stderr);
+    for (const output of [enqueued.stderr, worked.stderr, worked.stdout]) assert.doesNotMatch(output, /ready check/i);
+    const id = enqueued.stdout.trim();
+    assert.equal((await waitForStatus(redis.client, bench, 'default', id, 'finished')).result, 5);
+  });
+});
+
+describe('a connection made while Redis loads its dataset', () => {
+  it('is ready once the dataset is loaded, at first connect and after a reconnect', { timeout: 90_000 }, async () => {
+    // 100 µs per key: loading 20,000 keys takes a few seconds, during which Redis answers LOADING.
+    const loading = await startRedis({ extraArgs: ['--key-load-delay', '100', '--loading-process-events-interval-bytes', '1024'] });
+    const bench = makeBench({ redisUrl: loading.url });
+    benches.push(bench);
+    const probe = new Redis({ port: loading.port, enableReadyCheck: false, lazyConnect: true, maxRetriesPerRequest: null });
+    probe.on('error', () => {});
+    const isLoading = async () => /^loading:1/m.test(await probe.info('persistence'));
+    try {
+      await loading.client.eval("for i = 1, 20000 do redis.call('SET', 'k' .. i, 'v') end return 1", 0);
+      await loading.client.save();
+      await loading.restart({ kill: true });
+      assert.ok(await isLoading(), 'the server is loading (else this test proves nothing)');
+      const client = await createRedis(loadBenchConfig(bench.path).settings, { role: 'worker', connectTimeoutMs: 60_000 });
+      try {
+        assert.equal(await client.get('k20000'), 'v', 'the first command after connecting is answered');
+        await loading.restart({ kill: true });
+        assert.ok(await isLoading());
+        await waitFor(() => client.status !== 'ready', { what: 'the client to notice the restart' });
+        assert.equal(await client.get('k1'), 'v', 'a command after a reconnect waits for the loading too');
+      } finally {
+        client.disconnect();
+      }
+    } finally {
+      probe.disconnect();
+      await loading.stop();
+    }
   });
 });
