@@ -8,7 +8,7 @@ import type { Redis, RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { BenchSettings } from '../config/schema.js';
 import { BenchError, isBenchError } from '../errors.js';
-import { redactText } from '../util/redact.js';
+import { redactText, redactUrl } from '../util/redact.js';
 import { checkReady } from './ready-check.js';
 import { guardCommandErrors } from './reply-errors.js';
 import { defineScripts } from './scripts.js';
@@ -159,17 +159,6 @@ export function unavailable(url: string, cause: unknown): BenchError {
     `Redis queue is unreachable at ${redactUrl(url)} (${reason}). ${hint}`,
     { cause, details: { redis_queue: redactUrl(url) } },
   );
-}
-
-/** `url` without its password (a URL that does not parse is redacted as text). */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return redactText(url);
-  }
 }
 
 /** Log "lost" once when the connection drops and "back" once when it returns. */

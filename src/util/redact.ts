@@ -29,6 +29,17 @@ export function redactText(text: string): string {
   });
 }
 
+/** `url` without its password (a URL that does not parse is redacted as text). */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = CENSOR;
+    return parsed.toString();
+  } catch {
+    return redactText(url);
+  }
+}
+
 /** The arguments of Redis command `name` with its secret ones replaced (AUTH, HELLO AUTH, ...). */
 export function redactCommandArgs(name: string, args: readonly unknown[]): unknown[] {
   const out = [...args];

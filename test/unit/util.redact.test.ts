@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createLogger } from '../../src/log/logger.ts';
-import { redactCommandArgs, redactText, redactValue, scrubError } from '../../src/util/redact.ts';
+import { redactCommandArgs, redactText, redactUrl, redactValue, scrubError } from '../../src/util/redact.ts';
 
 describe('redactText', () => {
   const cases: [string, string][] = [
@@ -19,6 +19,17 @@ describe('redactText', () => {
   for (const [text, expected] of cases) {
     it(`redacts ${JSON.stringify(text)}`, () => assert.equal(redactText(text), expected));
   }
+});
+
+describe('redactUrl', () => {
+  it('replaces the password of a URL and keeps the rest', () => {
+    assert.equal(redactUrl('postgres://app:p%40ss@db:5432/site'), 'postgres://app:***@db:5432/site');
+    assert.equal(redactUrl('redis://127.0.0.1:6379/2'), 'redis://127.0.0.1:6379/2');
+  });
+
+  it('redacts a URL that does not parse as text', () => {
+    assert.equal(redactUrl('redis://u:pw@[bad'), 'redis://u:***@[bad');
+  });
 });
 
 describe('redactCommandArgs', () => {
