@@ -17,13 +17,15 @@ const guarded = new WeakSet<object>();
 /** Guard the rejections of every command `client` sends as ACL user `user`. */
 export function guardCommandErrors(client: Redis, user: string): void {
   const send = client.sendCommand.bind(client);
-  client.sendCommand = (command, stream) => {
+  // Every argument is passed on: a pipeline adds one that the typings do not show.
+  client.sendCommand = (...args: Parameters<Redis['sendCommand']>) => {
+    const [command] = args;
     if (!guarded.has(command)) {
       guarded.add(command);
       const reject = command.reject;
       command.reject = (err: Error) => reject(commandError(err, command.name, user));
     }
-    return send(command, stream);
+    return send(...args);
   };
 }
 
