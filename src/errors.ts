@@ -1,5 +1,6 @@
 // Every error bench-worker raises on purpose: one base class with a stable machine `code`
 // (callers branch on it, never on message text) and the exit code the CLI maps it to.
+import { redactText } from './util/redact.js';
 import type { SerializedError } from './vocabulary.js';
 
 export type BenchErrorCode =
@@ -26,6 +27,7 @@ export type BenchErrorCode =
   | 'ERR_RESULT_NOT_SERIALISABLE'
   | 'ERR_REDIS_UNAVAILABLE'
   | 'ERR_REDIS_SCRIPT'
+  | 'ERR_REDIS_NOPERM'
   | 'ERR_LEASE_LOST'
   | 'ERR_JOB_STATE'
   | 'ERR_JOB_AMBIGUOUS'
@@ -99,16 +101,19 @@ export function isBenchError(value: unknown): value is BenchError {
   return typeof value === 'object' && value !== null && (value as { [brand]?: unknown })[brand] === true;
 }
 
-/** Describe any thrown value as a plain record (message, stack, code) safe to store as JSON. */
+/**
+ * Describe any thrown value as a plain record (message, stack, code) safe to store as JSON and to
+ * show: URL passwords in the message and stack are redacted.
+ */
 export function serializeError(value: unknown): SerializedError {
   if (value instanceof Error) {
     const code = (value as { code?: unknown }).code;
-    const out: SerializedError = { name: value.name, message: value.message };
-    if (value.stack !== undefined) out.stack = value.stack;
+    const out: SerializedError = { name: value.name, message: redactText(value.message) };
+    if (value.stack !== undefined) out.stack = redactText(value.stack);
     if (typeof code === 'string') out.code = code;
     return out;
   }
-  return { name: 'NonError', message: typeof value === 'string' ? value : safeJson(value) };
+  return { name: 'NonError', message: redactText(typeof value === 'string' ? value : safeJson(value)) };
 }
 
 /** An Error again from a SerializedError (what a killed job's onFailure callback receives). */

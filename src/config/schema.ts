@@ -20,6 +20,8 @@ export interface KeySpec {
   doc: string;
   /** Only meaningful in sites/<site>/site_config.json. */
   siteOnly?: boolean;
+  /** A credential: a wrong value is described by its type only, never shown. */
+  secret?: boolean;
 }
 
 export const KEY_SPECS = {
@@ -55,7 +57,7 @@ export const KEY_SPECS = {
   },
   bench_id: { kind: 'benchId', doc: 'Namespace of this bench in Redis. Default: the bench path, "/" turned into "-".' },
   rq_username: { kind: 'string', doc: 'Redis ACL user (used when use_rq_auth is true).' },
-  rq_password: { kind: 'string', doc: 'Redis ACL password (used when use_rq_auth is true).' },
+  rq_password: { kind: 'string', secret: true, doc: 'Redis ACL password (used when use_rq_auth is true).' },
   use_rq_auth: { kind: 'boolean', doc: 'Authenticate to redis_queue with rq_username / rq_password.' },
   background_workers: { kind: 'positiveInt', doc: 'Worker processes per queue group that process managers start.' },
   db_type: {

@@ -2,6 +2,7 @@
 // stops a command with "file: key: expected X, found Y" before anything starts.
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
+import { redactText } from '../util/redact.js';
 import { KEY_SPECS, type KeyKind, type KnownKey } from './schema.js';
 
 export type RawConfig = Record<string, unknown>;
@@ -36,7 +37,8 @@ export function validateKnownKeys(raw: RawConfig, file: string, isSiteFile: bool
     }
     const problem = checkKind(spec.kind, raw[key]);
     if (problem !== null) {
-      throw new ConfigError(`${file}: key "${key}": expected ${problem}, found ${describe(raw[key])}`, file, key);
+      const found = 'secret' in spec && spec.secret ? describeSecret(raw[key]) : describe(raw[key]);
+      throw new ConfigError(`${file}: key "${key}": expected ${problem}, found ${found}`, file, key);
     }
   }
 }
@@ -113,6 +115,15 @@ export function describe(value: unknown): string {
   return `${String(value)} (${typeof value})`;
 }
 
+/** The type of a credential's value, never the value. */
+function describeSecret(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'string' && value.length === 0) return 'an empty string';
+  return `${Array.isArray(value) ? 'a list' : `a ${typeof value}`} (not shown: a secret)`;
+}
+
+/** Shortened for a message, URL passwords redacted first (a cut could keep a password and lose its '@'). */
 function truncate(text: string): string {
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  const safe = redactText(text);
+  return safe.length > 60 ? `${safe.slice(0, 57)}...` : safe;
 }

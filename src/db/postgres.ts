@@ -3,6 +3,7 @@
 // search_path, so a site's tables can live in a schema of a shared database.
 import type pg from 'pg';
 import type { Logger } from '../log/logger.js';
+import { redactUrl } from '../util/redact.js';
 import { toPgPlaceholders } from './placeholders.js';
 import type { DbDriver, DriverConnection, Row, RunResult, SqlValue } from './types.js';
 
@@ -20,7 +21,7 @@ export class PostgresDriver implements DbDriver {
   private pool: Promise<pg.Pool> | undefined;
 
   constructor(private readonly options: PostgresOptions) {
-    this.description = redact(options.url);
+    this.description = redactUrl(options.url);
   }
 
   async acquire(): Promise<DriverConnection> {
@@ -94,12 +95,3 @@ class PostgresConnection implements DriverConnection {
   }
 }
 
-function redact(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return 'postgres';
-  }
-}

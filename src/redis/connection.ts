@@ -3,10 +3,14 @@
 //  - 'worker':   commands of a long-running worker; waits through outages (reconnect with backoff).
 //  - 'blocking': a worker's dedicated connection for BZPOPMIN; never shared with other commands.
 // Scripts are registered on every client, and an outage is logged once, not once per attempt.
+// No credential leaves here: errors of every command are scrubbed (reply-errors.ts), URLs redacted.
 import type { Redis, RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { BenchSettings } from '../config/schema.js';
-import { BenchError } from '../errors.js';
+import { BenchError, isBenchError } from '../errors.js';
+import { redactText, redactUrl } from '../util/redact.js';
+import { checkReady } from './ready-check.js';
+import { guardCommandErrors } from './reply-errors.js';
 import { defineScripts } from './scripts.js';
 
 export type RedisRole = 'producer' | 'worker' | 'blocking';
@@ -34,6 +38,8 @@ export function redisOptionsFor(settings: BenchSettings, options: CreateRedisOpt
     port: url.port ? Number(url.port) : 6379,
     db: url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0,
     lazyConnect: true,
+    // checkReady() runs ioredis' ready check itself once, then turns it on (see ready-check.ts).
+    enableReadyCheck: false,
     connectionName: `bench-worker:${options.role}`,
     // disconnect() would otherwise keep the process alive for ioredis' default 2 s.
     ...({ disconnectTimeout: 100 } as RedisOptions),
@@ -78,18 +84,27 @@ function credentials(
   return {};
 }
 
+/** The ACL user a client of these options logs in as (Redis' "default" without a user name). */
+export function aclUser(options: RedisOptions): string {
+  return options.username ?? 'default';
+}
+
 function connectTimeoutFor(options: CreateRedisOptions): number {
   return options.connectTimeoutMs ?? (options.role === 'producer' ? 5000 : 10_000);
 }
 
 /**
- * A connected, ready client with the bench's scripts registered. Throws ERR_REDIS_UNAVAILABLE when
- * it cannot connect, or when the handshake does not finish within the connect timeout.
+ * A connected, ready client (Redis done loading its dataset) with the bench's scripts registered.
+ * Throws ERR_REDIS_UNAVAILABLE when it cannot connect, or when the handshake (and the loading) does
+ * not finish within the connect timeout; ERR_REDIS_NOPERM when the ACL user may not run a handshake
+ * command.
  */
 export async function createRedis(settings: BenchSettings, options: CreateRedisOptions): Promise<Redis> {
   // Loaded on first use (~0.1 s of CPU): `bench worker` forks its worker processes meanwhile.
   const { Redis: RedisClient } = await import('ioredis');
-  const client = new RedisClient(redisOptionsFor(settings, options));
+  const redisOptions = redisOptionsFor(settings, options);
+  const client = new RedisClient(redisOptions);
+  guardCommandErrors(client, aclUser(redisOptions));
   defineScripts(client);
   watchOutages(client, settings.redis_queue, options);
   // connect() often rejects with a bare "Connection is closed"; the error event carries the cause.
@@ -98,14 +113,24 @@ export async function createRedis(settings: BenchSettings, options: CreateRedisO
   client.on('error', remember);
   const timeoutMs = connectTimeoutFor(options);
   try {
-    await withDeadline(client.connect(), timeoutMs, `no answer to the connection handshake within ${timeoutMs} ms`);
+    const ready = client.connect().then(() => checkReady(client));
+    await withDeadline(ready, timeoutMs, `no answer to the connection handshake within ${timeoutMs} ms`);
+    // ioredis reports a refused SELECT as an 'error' event and goes on, on db 0: not with our jobs.
+    if (isRefusal(firstError)) throw firstError;
   } catch (err) {
     client.disconnect();
-    throw unavailable(settings.redis_queue, firstError ?? err);
+    const cause = firstError ?? err;
+    // Logged in, but refused a command of the handshake: an ACL problem, not an outage.
+    if (isRefusal(cause)) throw cause;
+    throw unavailable(settings.redis_queue, cause);
   } finally {
     client.off('error', remember);
   }
   return client;
+}
+
+function isRefusal(err: unknown): err is BenchError {
+  return isBenchError(err) && err.code === 'ERR_REDIS_NOPERM';
 }
 
 /**
@@ -125,7 +150,7 @@ export async function withDeadline<T>(promise: Promise<T>, ms: number, message: 
 }
 
 export function unavailable(url: string, cause: unknown): BenchError {
-  const reason = cause instanceof Error ? cause.message : String(cause);
+  const reason = redactText(cause instanceof Error ? cause.message : String(cause));
   const hint = /WRONGPASS|NOAUTH|invalid username-password|NOPERM/.test(reason)
     ? 'Check rq_username / rq_password (with use_rq_auth) or the password in the redis_queue URL.'
     : 'Make sure it runs there (bench start starts one in development).';
@@ -134,16 +159,6 @@ export function unavailable(url: string, cause: unknown): BenchError {
     `Redis queue is unreachable at ${redactUrl(url)} (${reason}). ${hint}`,
     { cause, details: { redis_queue: redactUrl(url) } },
   );
-}
-
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return url;
-  }
 }
 
 /** Log "lost" once when the connection drops and "back" once when it returns. */

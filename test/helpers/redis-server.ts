@@ -46,12 +46,14 @@ export async function freePort(): Promise<number> {
 /**
  * `cluster`: a one-node Redis Cluster holding every slot, so that a script's keys must share a slot
  * (a script loaded with the `#!lua` shebang may then touch only keys of the slot of its declared keys).
+ * `extraArgs`: more redis-server arguments, kept across restarts (e.g. --key-load-delay).
  */
-export async function startRedis(options: { appendonly?: boolean; cluster?: boolean } = {}): Promise<TestRedis> {
+export async function startRedis(options: { appendonly?: boolean; cluster?: boolean; extraArgs?: readonly string[] } = {}): Promise<TestRedis> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bw-redis-'));
   const port = await freePort();
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', options.appendonly ? 'yes' : 'no', '--appendfsync', 'always', '--daemonize', 'no', '--logfile', path.join(dir, 'redis.log')];
   if (options.cluster) args.push('--cluster-enabled', 'yes', '--cluster-config-file', path.join(dir, 'nodes.conf'));
+  if (options.extraArgs) args.push(...options.extraArgs);
   const launch = async (): Promise<ChildProcess> => {
     const child = spawn('redis-server', args, { stdio: 'ignore' });
     running.add(child);

@@ -170,7 +170,7 @@ describe('loadBenchConfig: malformed files', () => {
 });
 
 describe('loadBenchConfig: wrong types name file, key, expected and found', () => {
-  const cases: { name: string; config: Record<string, unknown>; key: string; parts: string[] }[] = [
+  const cases: { name: string; config: Record<string, unknown>; key: string; parts: string[]; absent?: string }[] = [
     {
       name: 'string for a number key',
       config: { rq_results_ttl: '600' },
@@ -218,6 +218,20 @@ describe('loadBenchConfig: wrong types name file, key, expected and found', () =
       config: { redis_queue: 'http://127.0.0.1:6379' },
       key: 'redis_queue',
       parts: ['expected a redis:// or rediss:// URL', 'found "http://127.0.0.1:6379" (string)'],
+    },
+    {
+      name: 'a wrong redis_queue URL is shown without its password',
+      config: { redis_queue: 'http://someone:cfg-s3cret@127.0.0.1:6379' },
+      key: 'redis_queue',
+      parts: ['expected a redis:// or rediss:// URL', 'found "http://someone:***@127.0.0.1:6379" (string)'],
+      absent: 'cfg-s3cret',
+    },
+    {
+      name: 'a wrong rq_password is described, never shown',
+      config: { rq_password: 918273645 },
+      key: 'rq_password',
+      parts: ['expected a non-empty string', 'found a number (not shown: a secret)'],
+      absent: '918273645',
     },
     {
       name: 'number for redis_queue',
@@ -286,6 +300,10 @@ describe('loadBenchConfig: wrong types name file, key, expected and found', () =
       const bench = newBench();
       writeCommonRaw(bench, JSON.stringify(c.config));
       assertConfigError(() => loadBenchConfig(bench.path), commonFile(bench), c.key, c.parts);
+      if (c.absent !== undefined) {
+        const absent = c.absent;
+        assert.throws(() => loadBenchConfig(bench.path), (err: Error) => !err.message.includes(absent) && !JSON.stringify(err).includes(absent));
+      }
     });
   }
 
