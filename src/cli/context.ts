@@ -2,7 +2,7 @@
 // current folder), its loaded config, --site when the command is site-scoped, and a client that is
 // closed after the command.
 import type { Command } from 'commander';
-import { findBenchPath, getQueueSpec, loadBenchConfig, type BenchConfig } from '../config/load.js';
+import { checkSiteName, findBenchPath, getQueueSpec, loadBenchConfig, type BenchConfig } from '../config/load.js';
 import { BenchError } from '../errors.js';
 import { BenchClient } from '../client.js';
 
@@ -11,8 +11,11 @@ export interface GlobalOptions {
   site?: string;
 }
 
+/** The global options; a --site that is not a site name (also where it only filters) is ERR_SITE_NOT_FOUND. */
 export function globals(command: Command): GlobalOptions {
-  return command.optsWithGlobals<GlobalOptions>();
+  const options = command.optsWithGlobals<GlobalOptions>();
+  if (options.site !== undefined) checkSiteName(options.site);
+  return options;
 }
 
 export function benchFrom(command: Command): BenchConfig {

@@ -1,21 +1,31 @@
 // How the CLI reports: results to stdout (plain or --json), problems to stderr as
-// "Error [CODE]: message", and the exit code each error maps to.
+// "Error [CODE]: message", and the exit code each error maps to. Plain text goes out with its control
+// characters escaped (newlines kept): ids and names from users or Redis never reach the terminal raw.
 import { CommanderError } from 'commander';
 import { isBenchError } from '../errors.js';
+import { printable } from '../util/text.js';
 
 export function printResult(json: boolean, value: unknown, plain: string): void {
-  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${plain}\n`);
+  process.stdout.write(json ? `${jsonText(value, 2)}\n` : `${printable(plain, { multiline: true })}\n`);
+}
+
+/**
+ * JSON whose strings hold no raw control character: JSON.stringify escapes U+0000-U+001F but not DEL, the
+ * C1 controls or U+2028/U+2029, which appear only inside strings, where \uXXXX means the same.
+ */
+function jsonText(value: unknown, indent?: number): string {
+  return (JSON.stringify(value, null, indent) ?? 'null').replace(/[\u007f-\u009f\u2028\u2029]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** Print `err` for a person and return the exit code for it. */
 export function reportError(err: unknown, json: boolean): number {
   if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
   if (isBenchError(err)) {
-    if (json) process.stderr.write(`${JSON.stringify({ error: { code: err.code, message: err.message, ...err.details } })}\n`);
-    else process.stderr.write(`Error [${err.code}]: ${err.message}\n`);
+    if (json) process.stderr.write(`${jsonText({ error: { code: err.code, message: err.message, ...err.details } })}\n`);
+    else process.stderr.write(`Error [${err.code}]: ${printable(err.message, { multiline: true })}\n`);
     return err.exitCode;
   }
   const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
-  process.stderr.write(`Error: ${message}\n`);
+  process.stderr.write(`Error: ${printable(message, { multiline: true })}\n`);
   return 1;
 }

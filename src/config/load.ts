@@ -83,10 +83,14 @@ export function loadBenchConfig(benchPath: string, options: { warn?: boolean } =
   });
 }
 
+/** `site` when it is a valid site name (a folder of sites/, never ".."); else ERR_SITE_NOT_FOUND. */
+export function checkSiteName(site: string): string {
+  if (isSiteName(site)) return site;
+  throw new BenchError('ERR_SITE_NOT_FOUND', `${quoted(String(site))} is not a valid site name: ${SITE_NAME_RULE}`, { details: { site } });
+}
+
 export function loadSiteConfig(bench: BenchConfig, site: string): SiteConfig {
-  if (!isSiteName(site)) {
-    throw new BenchError('ERR_SITE_NOT_FOUND', `${quoted(String(site))} is not a valid site name: ${SITE_NAME_RULE}`, { details: { site } });
-  }
+  checkSiteName(site);
   const dir = path.join(bench.sitesDir, site);
   const file = path.join(dir, 'site_config.json');
   if (!existsSync(file)) {

@@ -5,6 +5,7 @@ import { BenchError, type BenchErrorCode } from '../errors.js';
 import { methodPathOf } from '../jobs/function-path.js';
 import { resolveMethodFile } from '../jobs/loader.js';
 import type { EnqueueFields } from '../redis/job-record.js';
+import { checkJobId } from './job-id.js';
 import { checkPayloadSize, kwargsToJson } from './payload.js';
 import { retryPolicyJson } from './retry.js';
 import type { EnqueueManyOptions, EnqueueOptions, JobMethod, RetryPolicy } from '../vocabulary.js';
@@ -115,10 +116,11 @@ function delayOf(options: EnqueueManyOptions): number {
 }
 
 /**
- * The checks enqueueAfterCommit makes before the commit: the kwargs are JSON, the queue exists, and a
- * dotted method's module file exists (in one of `installedApps`, when given).
+ * The checks enqueueAfterCommit makes before the commit: the job id (when given) is valid, the kwargs are
+ * JSON, the queue exists, and a dotted method's module file exists (in one of `installedApps`, when given).
  */
 export function checkEnqueueRequest(bench: BenchConfig, method: JobMethod, options: Partial<EnqueueOptions>, installedApps: readonly string[] | undefined): void {
+  if (options.jobId !== undefined) checkJobId(options.jobId, 'ERR_ENQUEUE_INVALID', 'jobId');
   kwargsToJson(options.kwargs, `enqueueAfterCommit ${typeof method === 'string' ? method : method.name}`);
   getQueueSpec(bench, options.queue ?? 'default');
   if (typeof method === 'string') resolveMethodFile(bench.appsDir, method, installedApps);

@@ -2,9 +2,12 @@
 // a user's string quoted, shortened and with its control characters escaped, so that an error or a
 // job list never writes a terminal escape sequence, a bare newline or 100 KB of id to a terminal.
 
-/** "a" or "an" before `word`, by its first letter (good enough for type and class names). */
+/**
+ * "a" or "an" before `word`, by how it starts (good enough for type and class names): "an object", "an
+ * Item", "an undefined", but "a Uint8Array", "a URL", "a User".
+ */
 export function withArticle(word: string): string {
-  return `${/^[aeiou]/i.test(word) ? 'an' : 'a'} ${word}`;
+  return `${/^([aeio]|u[nmpgdltcbf])/i.test(word) ? 'an' : 'a'} ${word}`;
 }
 
 /** What kind of value `value` is, for a message: "null", "undefined", "a list", "an object", "a Date", "a number". */
