@@ -9,6 +9,7 @@
 // rediss:// (TLS). A later Cluster/Sentinel mode adds its options to OPTIONS and its own endpoint kind.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { ConfigError } from '../errors.js';
 import { quoted } from '../util/text.js';
 
 /** Databases of a Redis server with the default `databases 16`. */
@@ -118,6 +119,17 @@ export function parseRedisUrl(value: unknown): { endpoint: RedisEndpoint; proble
   if (password !== '') endpoint.password = password;
   if (tls) endpoint.tls = tlsOptions(options);
   return { endpoint, problems: [] };
+}
+
+/**
+ * The endpoint of a redis_queue value that config validation passed. One that is still invalid here
+ * (settings made by hand) is a ConfigError naming its problems, before any connection is made.
+ */
+export function redisEndpoint(url: string): RedisEndpoint {
+  const parsed = parseRedisUrl(url);
+  if (parsed.endpoint !== undefined) return parsed.endpoint;
+  const problems = parsed.problems.map((p) => `expected ${p.expected}${p.found === undefined ? '' : `, found ${p.found}`}`).join('; ');
+  throw new ConfigError(`redis_queue ${quoted(redactUrl(String(url)))}: ${problems}`, '<settings>', 'redis_queue');
 }
 
 function databaseOf(pathname: string): number | undefined {

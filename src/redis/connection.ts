@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import type { Redis, RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
-import { parseRedisUrl, redactUrl, type RedisEndpoint, type RedisTlsOptions } from '../config/redis-url.js';
+import { redactUrl, redisEndpoint, type RedisEndpoint, type RedisTlsOptions } from '../config/redis-url.js';
 import type { BenchSettings } from '../config/schema.js';
 import { BenchError, ConfigError } from '../errors.js';
 import { defineScripts } from './scripts.js';
@@ -31,17 +31,11 @@ export interface CreateRedisOptions {
 }
 
 /**
- * The ioredis options of a client of `settings.redis_queue` for `options.role`. The URL was checked
- * when the config loaded; one that is still invalid here (settings made by hand) is a ConfigError,
- * before any connection is made.
+ * The ioredis options of a client of `settings.redis_queue` for `options.role` (the URL parse is
+ * src/config/redis-url.ts's: an invalid one is a ConfigError before any connection is made).
  */
 export function redisOptionsFor(settings: BenchSettings, options: CreateRedisOptions): RedisOptions {
-  const parsed = parseRedisUrl(settings.redis_queue);
-  if (parsed.endpoint === undefined) {
-    const problems = parsed.problems.map((p) => `expected ${p.expected}${p.found === undefined ? '' : `, found ${p.found}`}`).join('; ');
-    throw new ConfigError(`redis_queue ${redactUrl(String(settings.redis_queue))}: ${problems}`, '<settings>', 'redis_queue');
-  }
-  const endpoint = parsed.endpoint;
+  const endpoint = redisEndpoint(settings.redis_queue);
   const base: RedisOptions = {
     host: endpoint.host,
     port: endpoint.port,
