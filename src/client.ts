@@ -14,6 +14,7 @@ import { checkEnqueueRequest, prepareEnqueue, preparePayloads, requireSite } fro
 import type { EnqueueManyOptions, EnqueueOptions, JobMethod, KwargsOf, JobRecord, JobStatus } from './vocabulary.js';
 import { findJob, fullJobId } from './queue/inspect.js';
 import { checkJobId } from './queue/job-id.js';
+import { checkRange, STOP_WAIT_MS_RANGE } from './util/limits.js';
 import { JobWaiter, type WaitForJobOptions } from './queue/job-waiter.js';
 import { ProducerCache } from './queue/producer-cache.js';
 import { writeJobs } from './queue/write-jobs.js';
@@ -169,6 +170,7 @@ export class BenchClient {
    * Resolves with the stopped job once a worker has done so (waits up to `timeoutMs`).
    */
   async stopJob(site: string, jobId: string, timeoutMs = 10_000): Promise<JobRecord> {
+    checkRange(timeoutMs, 'stopJob: timeoutMs', STOP_WAIT_MS_RANGE, 'ERR_USAGE');
     const id = fullJobId(site, jobId);
     const redis = await this.connection();
     const job = await findJob(redis, this.bench, id);

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { checkSiteName, findBenchPath, getQueueSpec, loadBenchConfig, type BenchConfig } from '../config/load.js';
 import { BenchError } from '../errors.js';
 import { BenchClient } from '../client.js';
+import { checkRange, type NumberRange } from '../util/limits.js';
 
 export interface GlobalOptions {
   benchPath?: string;
@@ -53,29 +54,10 @@ export function withSiteClient<T>(command: Command, queue: string | undefined, a
   });
 }
 
-/** Commander parser for a whole number > 0. */
-export function positiveInt(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n <= 0) throw new BenchError('ERR_USAGE', `${name} must be a whole number greater than 0, found "${value}"`, { exitCode: 2 });
-    return n;
-  };
-}
-
-/** Commander parser for a number >= 0 (seconds). */
-export function nonNegativeNumber(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new BenchError('ERR_USAGE', `${name} must be a number of seconds, 0 or more, found "${value}"`, { exitCode: 2 });
-    return n;
-  };
-}
-
-/** Commander parser for a whole number >= 0. */
-export function nonNegativeInt(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isInteger(n) || n < 0) throw new BenchError('ERR_USAGE', `${name} must be a whole number, 0 or more, found "${value}"`, { exitCode: 2 });
-    return n;
-  };
+/**
+ * Commander parser for a number flag within `range`: anything else (not a number, a fraction for a whole
+ * number, out of range) is a usage error, exit 2, naming the flag, the range and the value as given.
+ */
+export function numberFlag(name: string, range: NumberRange) {
+  return (value: string): number => checkRange(value.trim() === '' ? Number.NaN : Number(value), name, range, 'ERR_USAGE', { exitCode: 2, given: value });
 }

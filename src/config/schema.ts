@@ -1,12 +1,6 @@
 // The configuration keys bench-worker understands, their Frappe names, types, ranges and defaults.
 // One table drives validation, the defaults and the README/example docs: add a key here only.
-import {
-  MAX_DELAY_SECONDS,
-  MAX_JOB_TIMEOUT_SECONDS,
-  MAX_WORKER_PROCESSES,
-  wholeRange,
-  type NumberRange,
-} from '../util/limits.js';
+import { MAX_DELAY_SECONDS, WHOLE_TIMEOUT_RANGE, WORKER_PROCESSES_RANGE, wholeRange, type NumberRange } from '../util/limits.js';
 
 export type KeyKind =
   | 'string'
@@ -33,9 +27,9 @@ export interface KeySpec {
 /** A TTL: 1 s to 365 days. */
 const TTL = wholeRange(1, MAX_DELAY_SECONDS, 'seconds', '365 days');
 /** A queue's job timeout: 1 s to 30 days. */
-export const QUEUE_TIMEOUT_RANGE = wholeRange(1, MAX_JOB_TIMEOUT_SECONDS, 'seconds', '30 days');
+export const QUEUE_TIMEOUT_RANGE = WHOLE_TIMEOUT_RANGE;
 /** Worker processes of a group or a queue. */
-export const BACKGROUND_WORKERS_RANGE = wholeRange(1, MAX_WORKER_PROCESSES);
+export const BACKGROUND_WORKERS_RANGE = WORKER_PROCESSES_RANGE;
 
 export const KEY_SPECS = {
   redis_queue: { kind: 'redisUrl', doc: 'Redis URL holding the job queues (redis:// or rediss://).' },

@@ -10,8 +10,10 @@ const DAY_SECONDS = 24 * 60 * 60;
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Longest job timeout, and the longest timeout of a queue: 30 days. */
 export const MAX_JOB_TIMEOUT_SECONDS = 30 * DAY_SECONDS;
-/** Furthest ahead a job can be scheduled (and the longest retry wait, wait for a job, or result/failure TTL): 365 days. */
+/** Longest retry wait, wait for a job, and result or failure TTL: 365 days. */
 export const MAX_DELAY_SECONDS = 365 * DAY_SECONDS;
+/** Furthest ahead a job can be scheduled (enqueueIn, enqueueAt, --in, --at): 100 years, in the delayed set, no timer. */
+export const MAX_SCHEDULE_SECONDS = 100 * 365 * DAY_SECONDS;
 /** Most worker processes of one `bench worker` (and `background_workers` of a group). */
 export const MAX_WORKER_PROCESSES = 1024;
 /** Most jobs one worker process runs at once. */
@@ -47,8 +49,24 @@ export function secondsRange(max: number, maxNote?: string): NumberRange {
   return { min: 0, max, whole: false, minExclusive: true, unit: 'seconds', ...(maxNote !== undefined && { maxNote }) };
 }
 
+/** A job's timeout given to the API (fractions allowed). */
 export const JOB_TIMEOUT_RANGE = secondsRange(MAX_JOB_TIMEOUT_SECONDS, '30 days');
-export const DELAY_RANGE: NumberRange = { min: 0, max: MAX_DELAY_SECONDS, whole: false, unit: 'seconds', maxNote: '365 days' };
+/** A job's timeout in whole seconds: a queue's in config, `--timeout`. */
+export const WHOLE_TIMEOUT_RANGE = wholeRange(1, MAX_JOB_TIMEOUT_SECONDS, 'seconds', '30 days');
+/** How far ahead a job is scheduled (inSeconds, --in, at). */
+export const SCHEDULE_RANGE: NumberRange = { min: 0, max: MAX_SCHEDULE_SECONDS, whole: false, unit: 'seconds', maxNote: '100 years' };
+/** A wait of a retry policy (an interval, the base delay). */
+export const RETRY_WAIT_RANGE: NumberRange = { min: 0, max: MAX_DELAY_SECONDS, whole: false, unit: 'seconds', maxNote: '365 days' };
+/** How long waitForJob waits. */
+export const WAIT_RANGE = secondsRange(MAX_DELAY_SECONDS, '365 days');
+export const WORKER_PROCESSES_RANGE = wholeRange(1, MAX_WORKER_PROCESSES);
+export const CONCURRENCY_RANGE = wholeRange(1, MAX_CONCURRENCY);
+/** A retry count: `--retry` (the API's retry.max may also be 0: no retry). */
+export const RETRIES_RANGE = wholeRange(1, MAX_RETRIES);
+/** How long stopJob waits for a worker to stop the job (ms). */
+export const STOP_WAIT_MS_RANGE: NumberRange = { min: 0, max: 3_600_000, whole: false, minExclusive: true, unit: 'milliseconds', maxNote: '1 hour' };
+export const LIST_LIMIT_RANGE = wholeRange(1, MAX_LIST_LIMIT);
+export const LIST_OFFSET_RANGE = wholeRange(0, MAX_LIST_OFFSET);
 
 export function inRange(value: unknown, range: NumberRange): value is number {
   if (typeof value !== 'number' || !Number.isFinite(value)) return false;
@@ -71,12 +89,8 @@ export function describeRange(range: NumberRange): string {
 export function checkRange(value: unknown, what: string, range: NumberRange, code: BenchErrorCode, options: { exitCode?: number; given?: string } = {}): number {
   if (inRange(value, range)) return value;
   const found = options.given !== undefined ? quoted(options.given) : typeof value === 'string' ? `${quoted(value)} (a string)` : String(value);
-  return failRange(what, range, found, code, options.exitCode);
-}
-
-function failRange(what: string, range: NumberRange, found: string, code: BenchErrorCode, exitCode: number | undefined): never {
   throw new BenchError(code, `${what} must be ${describeRange(range)}, found ${found}`, {
-    ...(exitCode !== undefined && { exitCode }),
+    ...(options.exitCode !== undefined && { exitCode: options.exitCode }),
     details: { what, min: range.min, max: range.max },
   });
 }

@@ -5,7 +5,8 @@ import { Command, Option } from 'commander';
 import { createLogger } from '../../log/logger.js';
 import { DEQUEUE_STRATEGIES, type DequeueStrategy } from '../../worker/strategy.js';
 import { Supervisor } from '../../worker/supervisor.js';
-import { benchFrom, positiveInt } from '../context.js';
+import { CONCURRENCY_RANGE, WORKER_PROCESSES_RANGE } from '../../util/limits.js';
+import { benchFrom, numberFlag } from '../context.js';
 
 interface WorkerFlags {
   queue?: string;
@@ -31,8 +32,8 @@ function addWorkerOptions(command: Command, defaultWorkers: number): Command {
     .option('--burst', 'exit 0 once every listened queue is empty')
     .option('--quiet', 'log warnings and errors only')
     .addOption(new Option('--strategy <strategy>', 'order of looking at several queues').choices(DEQUEUE_STRATEGIES).default('default'))
-    .option('--num-workers <n>', 'worker processes (each runs --concurrency jobs at once)', positiveInt('--num-workers'), defaultWorkers)
-    .option('--concurrency <n>', 'jobs one worker process runs at once', positiveInt('--concurrency'), 1)
+    .option('--num-workers <n>', 'worker processes (each runs --concurrency jobs at once)', numberFlag('--num-workers', WORKER_PROCESSES_RANGE), defaultWorkers)
+    .option('--concurrency <n>', 'jobs one worker process runs at once', numberFlag('--concurrency', CONCURRENCY_RANGE), 1)
     .option('--watch', 'development: replace the worker processes when apps/ or site configs change')
     .action(async (flags: WorkerFlags, cmd: Command) => {
       const bench = benchFrom(cmd);
