@@ -2,7 +2,7 @@
 // check of a number against its range. Unbounded numbers broke in quiet ways: a timer longer than Node's
 // limit fires at once, a count of 1e308 passes every comparison, a string "60" compares as a number.
 import { BenchError, type BenchErrorCode } from '../errors.js';
-import { quoted } from './text.js';
+import { kindOf, quoted } from './text.js';
 
 const DAY_SECONDS = 24 * 60 * 60;
 
@@ -88,7 +88,7 @@ export function describeRange(range: NumberRange): string {
  */
 export function checkRange(value: unknown, what: string, range: NumberRange, code: BenchErrorCode, options: { exitCode?: number; given?: string } = {}): number {
   if (inRange(value, range)) return value;
-  const found = options.given !== undefined ? quoted(options.given) : typeof value === 'string' ? `${quoted(value)} (a string)` : String(value);
+  const found = options.given !== undefined ? quoted(options.given) : typeof value === 'string' ? `${quoted(value)} (a string)` : typeof value === 'number' ? String(value) : kindOf(value);
   throw new BenchError(code, `${what} must be ${describeRange(range)}, found ${found}`, {
     ...(options.exitCode !== undefined && { exitCode: options.exitCode }),
     details: { what, min: range.min, max: range.max },

@@ -41,6 +41,7 @@ describe('enqueue options out of range are refused before Redis', () => {
     ['timeout 0', { timeout: 0 }, /timeout must be/],
     ['timeout as a string', { timeout: '60' as unknown as number }, /found "60" \(a string\)/],
     ['timeout NaN', { timeout: Number.NaN }, /found NaN/],
+    ['timeout as an object', { timeout: {} as unknown as number }, /found an object$/],
     ['inSeconds over 100 years', { inSeconds: 100 * 365 * DAY + 1 }, /inSeconds must be a number of seconds from 0 to 3153600000 \(100 years\)/],
     ['inSeconds negative', { inSeconds: -1 }, /inSeconds must be/],
     ['at over 100 years ahead', { at: new Date(Date.now() + 101 * 365 * DAY * 1000) }, /at must be at most 100 years ahead/],
