@@ -13,6 +13,8 @@ import { publishControl } from './redis/control.js';
 import { checkEnqueueRequest, prepareEnqueue, preparePayloads, requireSite } from './queue/enqueue.js';
 import type { EnqueueManyOptions, EnqueueOptions, JobMethod, KwargsOf, JobRecord, JobStatus } from './vocabulary.js';
 import { findJob, fullJobId } from './queue/inspect.js';
+import { checkJobId } from './queue/job-id.js';
+import { checkRange, STOP_WAIT_MS_RANGE } from './util/limits.js';
 import { JobWaiter, type WaitForJobOptions } from './queue/job-waiter.js';
 import { ProducerCache } from './queue/producer-cache.js';
 import { writeJobs } from './queue/write-jobs.js';
@@ -101,6 +103,7 @@ export class BenchClient {
   async enqueue(method: JobMethod, options: EnqueueOptions<object>): Promise<unknown> {
     // The kwargs' static type came from the method; what they hold is checked as JSON below.
     const untyped = options as EnqueueOptions;
+    if (untyped.jobId !== undefined) checkJobId(untyped.jobId, 'ERR_ENQUEUE_INVALID', 'jobId');
     if (untyped.now || untyped.isAsync === false) return this.runNow(method, untyped);
     if (untyped.deduplicate && untyped.jobId === undefined) {
       throw new BenchError('ERR_ENQUEUE_INVALID', '`jobId` is required for deduplication');
@@ -167,6 +170,7 @@ export class BenchClient {
    * Resolves with the stopped job once a worker has done so (waits up to `timeoutMs`).
    */
   async stopJob(site: string, jobId: string, timeoutMs = 10_000): Promise<JobRecord> {
+    checkRange(timeoutMs, 'stopJob: timeoutMs', STOP_WAIT_MS_RANGE, 'ERR_USAGE');
     const id = fullJobId(site, jobId);
     const redis = await this.connection();
     const job = await findJob(redis, this.bench, id);

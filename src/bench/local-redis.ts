@@ -2,14 +2,14 @@
 import net from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { BenchConfig } from '../config/load.js';
+import { redisEndpoint } from '../config/redis-url.js';
 import { BenchError } from '../errors.js';
 
-const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
 
 export function localRedisPort(bench: BenchConfig): number | undefined {
-  const url = new URL(bench.settings.redis_queue);
-  if (!LOCAL_HOSTS.has(url.hostname)) return undefined;
-  return url.port ? Number(url.port) : 6379;
+  const { host, port } = redisEndpoint(bench.settings.redis_queue);
+  return LOCAL_HOSTS.has(host) ? port : undefined;
 }
 
 /** True when something accepts TCP connections on 127.0.0.1:port. */

@@ -3,6 +3,7 @@
 import path from 'node:path';
 import os from 'node:os';
 import type { BenchConfig } from '../config/load.js';
+import { redisEndpoint } from '../config/redis-url.js';
 import { benchName, workerCommand, workerGroups } from './worker-groups.js';
 
 export interface RenderedFile {
@@ -12,8 +13,7 @@ export interface RenderedFile {
 }
 
 export function redisQueuePort(bench: BenchConfig): number {
-  const url = new URL(bench.settings.redis_queue);
-  return url.port ? Number(url.port) : 6379;
+  return redisEndpoint(bench.settings.redis_queue).port;
 }
 
 /** First line of a config we wrote (and may rewrite, e.g. after the bench moved). */

@@ -2,17 +2,21 @@
 // current folder), its loaded config, --site when the command is site-scoped, and a client that is
 // closed after the command.
 import type { Command } from 'commander';
-import { findBenchPath, getQueueSpec, loadBenchConfig, type BenchConfig } from '../config/load.js';
+import { checkSiteName, findBenchPath, getQueueSpec, loadBenchConfig, type BenchConfig } from '../config/load.js';
 import { BenchError } from '../errors.js';
 import { BenchClient } from '../client.js';
+import { checkRange, type NumberRange } from '../util/limits.js';
 
 export interface GlobalOptions {
   benchPath?: string;
   site?: string;
 }
 
+/** The global options; a --site that is not a site name (also where it only filters) is ERR_SITE_NOT_FOUND. */
 export function globals(command: Command): GlobalOptions {
-  return command.optsWithGlobals<GlobalOptions>();
+  const options = command.optsWithGlobals<GlobalOptions>();
+  if (options.site !== undefined) checkSiteName(options.site);
+  return options;
 }
 
 export function benchFrom(command: Command): BenchConfig {
@@ -50,29 +54,10 @@ export function withSiteClient<T>(command: Command, queue: string | undefined, a
   });
 }
 
-/** Commander parser for a whole number > 0. */
-export function positiveInt(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n <= 0) throw new BenchError('ERR_USAGE', `${name} must be a whole number greater than 0, found "${value}"`, { exitCode: 2 });
-    return n;
-  };
-}
-
-/** Commander parser for a number >= 0 (seconds). */
-export function nonNegativeNumber(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new BenchError('ERR_USAGE', `${name} must be a number of seconds, 0 or more, found "${value}"`, { exitCode: 2 });
-    return n;
-  };
-}
-
-/** Commander parser for a whole number >= 0. */
-export function nonNegativeInt(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isInteger(n) || n < 0) throw new BenchError('ERR_USAGE', `${name} must be a whole number, 0 or more, found "${value}"`, { exitCode: 2 });
-    return n;
-  };
+/**
+ * Commander parser for a number flag within `range`: anything else (not a number, a fraction for a whole
+ * number, out of range) is a usage error, exit 2, naming the flag, the range and the value as given.
+ */
+export function numberFlag(name: string, range: NumberRange) {
+  return (value: string): number => checkRange(value.trim() === '' ? Number.NaN : Number(value), name, range, 'ERR_USAGE', { exitCode: 2, given: value });
 }

@@ -1,5 +1,7 @@
 // Plain-text rendering of job records and tables for the monitoring commands (the --json output is
-// the records themselves).
+// the records themselves). Every value is printed with its control characters escaped: an id, name or
+// error holding an escape sequence or a newline must not drive the terminal or break a table's rows.
+import { printable } from '../util/text.js';
 import type { SerializedError, JobRecord } from '../vocabulary.js';
 
 /** Epoch ms as an ISO time, or "-". */
@@ -7,8 +9,9 @@ export function time(ms: number | undefined): string {
   return ms === undefined || !Number.isFinite(ms) || ms <= 0 ? '-' : new Date(ms).toISOString();
 }
 
-/** Left-aligned columns separated by two spaces. */
-export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+/** Left-aligned columns separated by two spaces; cells are made printable on one line. */
+export function table(headers: readonly string[], cells: readonly (readonly string[])[]): string {
+  const rows = cells.map((row) => row.map((cell) => printable(cell)));
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]) =>
     cells
@@ -50,7 +53,7 @@ export function jobDetails(job: JobRecord): string {
   ];
   const shown = fields.filter((f): f is [string, string] => f[1] !== undefined);
   const width = Math.max(...shown.map(([k]) => k.length)) + 1;
-  const lines = shown.map(([k, v]) => `${`${k}:`.padEnd(width)} ${v}`);
+  const lines = shown.map(([k, v]) => `${`${k}:`.padEnd(width)} ${printable(v)}`);
   if (job.error) lines.push(`error:`, indent(errorText(job.error)));
   job.errors.forEach((err, i) => lines.push(`earlier error ${i + 1}:`, indent(errorText(err))));
   return lines.join('\n');
@@ -59,7 +62,8 @@ export function jobDetails(job: JobRecord): string {
 function errorText(err: SerializedError): string {
   const head = `${err.name}${err.code ? ` [${err.code}]` : ''}: ${err.message}`;
   // A stack starts with "Name: message" already; show it whole when there is one.
-  return err.stack && err.stack.includes(err.message) ? `${err.code ? `[${err.code}] ` : ''}${err.stack}` : head;
+  const text = err.stack && err.stack.includes(err.message) ? `${err.code ? `[${err.code}] ` : ''}${err.stack}` : head;
+  return printable(text, { multiline: true });
 }
 
 function indent(text: string): string {

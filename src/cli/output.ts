@@ -1,12 +1,23 @@
 // How the CLI reports: results to stdout (plain or --json), problems to stderr as
 // "Error [CODE]: message", and the exit code each error maps to. Whatever failed, what is printed
-// has its credentials redacted (util/redact.ts): URL passwords, secret Redis command arguments.
+// has its credentials redacted (util/redact.ts): URL passwords, secret Redis command arguments. Plain
+// text goes out with its control characters escaped (newlines kept): ids and names from users or
+// Redis never reach the terminal raw.
 import { CommanderError } from 'commander';
 import { isBenchError } from '../errors.js';
 import { redactText, redactValue } from '../util/redact.js';
+import { printable } from '../util/text.js';
 
 export function printResult(json: boolean, value: unknown, plain: string): void {
-  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${plain}\n`);
+  process.stdout.write(json ? `${jsonText(value, 2)}\n` : `${printable(plain, { multiline: true })}\n`);
+}
+
+/**
+ * JSON whose strings hold no raw control character: JSON.stringify escapes U+0000-U+001F but not DEL, the
+ * C1 controls or U+2028/U+2029, which appear only inside strings, where \uXXXX means the same.
+ */
+function jsonText(value: unknown, indent?: number): string {
+  return (JSON.stringify(value, null, indent) ?? 'null').replace(/[\u007f-\u009f\u2028\u2029]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** Print `err` for a person and return the exit code for it. */
@@ -14,12 +25,12 @@ export function reportError(err: unknown, json: boolean): number {
   if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
   if (isBenchError(err)) {
     const message = redactText(err.message);
-    if (json) process.stderr.write(`${JSON.stringify({ error: { code: err.code, message, ...(redactValue(err.details) as Record<string, unknown>) } })}\n`);
-    else process.stderr.write(`Error [${err.code}]: ${message}\n`);
+    if (json) process.stderr.write(`${jsonText({ error: { code: err.code, message, ...(redactValue(err.details) as Record<string, unknown>) } })}\n`);
+    else process.stderr.write(`Error [${err.code}]: ${printable(message, { multiline: true })}\n`);
     return err.exitCode;
   }
   // Not raised on purpose: a bug, so the stack helps.
   const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
-  process.stderr.write(`Error: ${redactText(message)}\n`);
+  process.stderr.write(`Error: ${printable(redactText(message), { multiline: true })}\n`);
   return 1;
 }

@@ -3,6 +3,8 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { BenchError } from '../errors.js';
+import { quoted } from '../util/text.js';
+import { SITE_NAME_RULE, isAppName, isSiteName } from './names.js';
 import { BUILTIN_QUEUES, CUSTOM_QUEUE_DEFAULT_TIMEOUT, DEFAULTS, type BenchSettings } from './schema.js';
 import { readJsonObject, validateKnownKeys, type RawConfig } from './validate.js';
 
@@ -23,6 +25,8 @@ export interface BenchConfig {
   settings: Readonly<BenchSettings>;
   /** short, default, long, then custom queues: also the priority order. */
   queues: readonly QueueSpec[];
+  /** Keys of common_site_config.json that look like typos of known keys (also sent to process.emitWarning). */
+  warnings: readonly string[];
 }
 
 export interface SiteConfig {
@@ -32,6 +36,8 @@ export interface SiteConfig {
   merged: Readonly<RawConfig>;
   settings: Readonly<BenchSettings>;
   installedApps: readonly string[];
+  /** Keys of its site_config.json that look like typos of known keys. */
+  warnings: readonly string[];
 }
 
 /** The bench is `explicit` if given, else the current folder or its nearest parent holding `sites/`. */
@@ -53,11 +59,16 @@ export function findBenchPath(explicit: string | undefined, cwd: string = proces
   );
 }
 
-export function loadBenchConfig(benchPath: string): BenchConfig {
+/**
+ * Load the bench's common config. Its near-miss keys go to process.emitWarning (once per process) unless
+ * `warn` is false (a worker process: its supervisor reported them).
+ */
+export function loadBenchConfig(benchPath: string, options: { warn?: boolean } = {}): BenchConfig {
   const sitesDir = path.join(benchPath, 'sites');
   const commonConfigFile = path.join(sitesDir, 'common_site_config.json');
   const raw = readJsonObject(commonConfigFile, { optional: true });
-  validateKnownKeys(raw, commonConfigFile, false);
+  const warnings = validateKnownKeys(raw, commonConfigFile, false);
+  if (options.warn !== false) emitWarnings(warnings);
   const common = Object.freeze({ ...DEFAULTS, bench_id: defaultBenchId(benchPath), ...raw });
   const settings = Object.freeze(toSettings(common));
   return Object.freeze({
@@ -68,13 +79,18 @@ export function loadBenchConfig(benchPath: string): BenchConfig {
     common,
     settings,
     queues: Object.freeze(queueSpecs(settings)),
+    warnings: Object.freeze(warnings),
   });
 }
 
+/** `site` when it is a valid site name (a folder of sites/, never ".."); else ERR_SITE_NOT_FOUND. */
+export function checkSiteName(site: string): string {
+  if (isSiteName(site)) return site;
+  throw new BenchError('ERR_SITE_NOT_FOUND', `${quoted(String(site))} is not a valid site name: ${SITE_NAME_RULE}`, { details: { site } });
+}
+
 export function loadSiteConfig(bench: BenchConfig, site: string): SiteConfig {
-  if (!isValidSiteName(site)) {
-    throw new BenchError('ERR_SITE_NOT_FOUND', `"${site}" is not a valid site name`);
-  }
+  checkSiteName(site);
   const dir = path.join(bench.sitesDir, site);
   const file = path.join(dir, 'site_config.json');
   if (!existsSync(file)) {
@@ -84,7 +100,8 @@ export function loadSiteConfig(bench: BenchConfig, site: string): SiteConfig {
     });
   }
   const raw = readJsonObject(file, { optional: false });
-  validateKnownKeys(raw, file, true);
+  const warnings = validateKnownKeys(raw, file, true);
+  emitWarnings(warnings);
   const merged = Object.freeze({ ...bench.common, ...raw });
   const installed = raw['installed_apps'];
   return Object.freeze({
@@ -93,17 +110,21 @@ export function loadSiteConfig(bench: BenchConfig, site: string): SiteConfig {
     merged,
     settings: Object.freeze(toSettings(merged)),
     installedApps: Object.freeze(Array.isArray(installed) ? (installed as string[]) : listApps(bench)),
+    warnings: Object.freeze(warnings),
   });
 }
 
-/** Sites of the bench: every folder of sites/ holding a site_config.json. */
+/** Sites of the bench: every folder of sites/ with a valid site name holding a site_config.json. */
 export function listSites(bench: BenchConfig): string[] {
-  return listDirs(bench.sitesDir).filter((name) => existsSync(path.join(bench.sitesDir, name, 'site_config.json')));
+  return listDirs(bench.sitesDir).filter((name) => isSiteName(name) && existsSync(path.join(bench.sitesDir, name, 'site_config.json')));
 }
 
-/** Apps of the bench: every folder apps/<app> holding its module folder apps/<app>/<app>. */
+/**
+ * Apps of the bench: every folder apps/<app> holding its module folder apps/<app>/<app>, whose name is
+ * a valid app name (a method path could not name any other).
+ */
 export function listApps(bench: BenchConfig): string[] {
-  return listDirs(bench.appsDir).filter((name) => isDir(path.join(bench.appsDir, name, name)));
+  return listDirs(bench.appsDir).filter((name) => isAppName(name) && isDir(path.join(bench.appsDir, name, name)));
 }
 
 /**
@@ -119,7 +140,7 @@ export function getQueueSpec(bench: BenchConfig, name: string): QueueSpec {
   const spec = bench.queues.find((q) => q.name === name);
   if (spec) return spec;
   const valid = bench.queues.map((q) => q.name).join(', ');
-  throw new BenchError('ERR_QUEUE_UNKNOWN', `unknown queue "${name}": queue should be one of ${valid}`, {
+  throw new BenchError('ERR_QUEUE_UNKNOWN', `unknown queue ${quoted(String(name))}: queue should be one of ${valid}`, {
     details: { queue: name, validQueues: bench.queues.map((q) => q.name) },
   });
 }
@@ -142,10 +163,15 @@ function queueSpecs(settings: BenchSettings): QueueSpec[] {
   return specs;
 }
 
-const SITE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const warned = new Set<string>();
 
-function isValidSiteName(site: string): boolean {
-  return SITE_NAME.test(site) && !site.includes('..');
+/** Each warning once per process, as a Node process warning (type ConfigWarning, code BENCH_CONFIG_UNKNOWN_KEY). */
+function emitWarnings(warnings: readonly string[]): void {
+  for (const warning of warnings) {
+    if (warned.has(warning)) continue;
+    warned.add(warning);
+    process.emitWarning(warning, { type: 'ConfigWarning', code: 'BENCH_CONFIG_UNKNOWN_KEY' });
+  }
 }
 
 function listDirs(dir: string): string[] {

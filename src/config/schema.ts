@@ -1,15 +1,15 @@
-// The configuration keys bench-worker understands, their Frappe names, types and defaults.
+// The configuration keys bench-worker understands, their Frappe names, types, ranges and defaults.
 // One table drives validation, the defaults and the README/example docs: add a key here only.
+import { MAX_DELAY_SECONDS, WHOLE_TIMEOUT_RANGE, WORKER_PROCESSES_RANGE, wholeRange, type NumberRange } from '../util/limits.js';
 
 export type KeyKind =
   | 'string'
   | 'benchId'
-  | 'url'
-  | 'positiveInt'
-  | 'nonNegativeInt'
+  | 'redisUrl'
+  | 'int'
   | 'boolean'
   | 'workers'
-  | 'stringList'
+  | 'appList'
   | 'dbType'
   | 'postgresUrl'
   | 'identifier';
@@ -18,48 +18,62 @@ export interface KeySpec {
   kind: KeyKind;
   /** What the key does, as shown by common_site_config.example.json and the README. */
   doc: string;
+  /** For kind 'int': the values accepted. */
+  range?: NumberRange;
   /** Only meaningful in sites/<site>/site_config.json. */
   siteOnly?: boolean;
   /** A credential: a wrong value is described by its type only, never shown. */
   secret?: boolean;
 }
 
+/** A TTL: 1 s to 365 days. */
+const TTL = wholeRange(1, MAX_DELAY_SECONDS, 'seconds', '365 days');
+/** A queue's job timeout: 1 s to 30 days. */
+export const QUEUE_TIMEOUT_RANGE = WHOLE_TIMEOUT_RANGE;
+/** Worker processes of a group or a queue. */
+export const BACKGROUND_WORKERS_RANGE = WORKER_PROCESSES_RANGE;
+
 export const KEY_SPECS = {
-  redis_queue: { kind: 'url', doc: 'Redis URL holding the job queues (redis:// or rediss://).' },
+  redis_queue: { kind: 'redisUrl', doc: 'Redis URL holding the job queues (redis:// or rediss://).' },
   workers: {
     kind: 'workers',
     doc: 'Custom queues: {"name": {"timeout": seconds, "background_workers": n}}. Listed after short, default, long.',
   },
-  rq_job_failure_ttl: { kind: 'positiveInt', doc: 'Seconds a failed job (error and stack) is kept.' },
-  rq_results_ttl: { kind: 'positiveInt', doc: 'Seconds a finished job and its result are kept.' },
-  rq_failed_jobs_limit: { kind: 'positiveInt', doc: 'Failed jobs kept per queue; the oldest are dropped first.' },
-  max_queued_jobs: { kind: 'positiveInt', doc: 'Queue length at which enqueue refuses (plus 50 per site).' },
-  max_job_payload_bytes: { kind: 'positiveInt', doc: 'Largest accepted job payload (kwargs JSON), in bytes.' },
+  rq_job_failure_ttl: { kind: 'int', range: TTL, doc: 'Seconds a failed job (error and stack) is kept.' },
+  rq_results_ttl: { kind: 'int', range: TTL, doc: 'Seconds a finished job and its result are kept.' },
+  rq_failed_jobs_limit: { kind: 'int', range: wholeRange(1, 1_000_000), doc: 'Failed jobs kept per queue; the oldest are dropped first.' },
+  max_queued_jobs: { kind: 'int', range: wholeRange(1, 100_000_000), doc: 'Queue length at which enqueue refuses (plus 50 per site).' },
+  max_job_payload_bytes: { kind: 'int', range: wholeRange(1, 512 * 1024 * 1024, 'bytes', "512 MiB, Redis's largest string"), doc: 'Largest accepted job payload (kwargs JSON), in bytes.' },
   job_timeout_grace: {
-    kind: 'nonNegativeInt',
+    kind: 'int',
+    range: wholeRange(0, 3600, 'seconds', '1 hour'),
     doc: 'Seconds between a job timeout (AbortSignal fired) and killing its worker process.',
   },
   worker_lease_ttl: {
-    kind: 'positiveInt',
+    kind: 'int',
+    range: wholeRange(1, 3600, 'seconds', '1 hour'),
     doc: 'Seconds a worker process\'s liveness stamp lasts without renewal; the jobs of a dead worker return to the queue after it.',
   },
   job_crash_limit: {
-    kind: 'positiveInt',
+    kind: 'int',
+    range: wholeRange(1, 1000),
     doc: 'Times a job may take down its worker (crash, kill) and be requeued before it fails as abandoned.',
   },
   worker_max_jobs: {
-    kind: 'nonNegativeInt',
+    kind: 'int',
+    range: wholeRange(0, 1_000_000_000),
     doc: 'Jobs a worker process runs before it is replaced (plus a random 0-1%); 0 turns it off.',
   },
   worker_max_memory_mb: {
-    kind: 'nonNegativeInt',
+    kind: 'int',
+    range: wholeRange(0, 1024 * 1024, 'MiB', '1 TiB'),
     doc: 'Resident memory (MiB) past which a worker process is replaced between jobs; 0 turns it off.',
   },
   bench_id: { kind: 'benchId', doc: 'Namespace of this bench in Redis. Default: the bench path, "/" turned into "-".' },
   rq_username: { kind: 'string', doc: 'Redis ACL user (used when use_rq_auth is true).' },
   rq_password: { kind: 'string', secret: true, doc: 'Redis ACL password (used when use_rq_auth is true).' },
   use_rq_auth: { kind: 'boolean', doc: 'Authenticate to redis_queue with rq_username / rq_password.' },
-  background_workers: { kind: 'positiveInt', doc: 'Worker processes per queue group that process managers start.' },
+  background_workers: { kind: 'int', range: BACKGROUND_WORKERS_RANGE, doc: 'Worker processes per queue group that process managers start.' },
   db_type: {
     kind: 'dbType',
     doc: 'Site database: "sqlite" (a file per site, sites/<site>/site.db) or "postgres" (then db_url is required).',
@@ -73,11 +87,12 @@ export const KEY_SPECS = {
     doc: 'PostgreSQL schema the site\'s tables live in (its search_path). Default: the server\'s (public).',
   },
   sqlite_busy_timeout_ms: {
-    kind: 'nonNegativeInt',
+    kind: 'int',
+    range: wholeRange(0, 3_600_000, 'milliseconds', '1 hour'),
     doc: 'SQLite: milliseconds a statement waits for another connection\'s lock before SQLITE_BUSY (the job is then retried).',
   },
   installed_apps: {
-    kind: 'stringList',
+    kind: 'appList',
     siteOnly: true,
     doc: 'Apps installed on a site (site_config.json only). Default: every app in apps/.',
   },

@@ -1,11 +1,27 @@
-// Parses config JSON files and checks every known key against its spec, so that a bad file
-// stops a command with "file: key: expected X, found Y" before anything starts.
+// Parses config JSON files and checks every known key against its spec, so that a bad file stops a
+// command with "file: key: expected X, found Y" before anything starts. Every problem of a file is
+// reported at once (a nested one by its path, "workers.email.timeout"); a key one or two typos away
+// from a known one ("backgroud_workers") is returned as a warning; other unknown keys pass through.
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
-import { redactText } from '../util/redact.js';
-import { KEY_SPECS, type KeyKind, type KnownKey } from './schema.js';
+import { describeRange, inRange, type NumberRange } from '../util/limits.js';
+import { describeValue, printable, quoted } from '../util/text.js';
+import { APP_NAME_RULE, QUEUE_NAME_RULE, isAppName, isQueueName } from './names.js';
+import { nearMiss } from './near-miss.js';
+import { redactUrl } from '../util/redact.js';
+import { parseRedisUrl } from './redis-url.js';
+import { BACKGROUND_WORKERS_RANGE, KEY_SPECS, QUEUE_TIMEOUT_RANGE, type KeySpec, type KnownKey } from './schema.js';
 
 export type RawConfig = Record<string, unknown>;
+
+/** One thing wrong with a config file: the top-level key, the path of the bad value and what is wrong. */
+export interface ConfigProblem {
+  key: string;
+  /** The key, or the dotted path of a nested value ("workers.email.timeout"). */
+  path: string;
+  /** "expected …, found …" (or another sentence about the value). */
+  problem: string;
+}
 
 /** Read and parse a JSON object file. A missing optional file reads as {}. */
 export function readJsonObject(file: string, options: { optional: boolean }): RawConfig {
@@ -23,79 +39,126 @@ export function readJsonObject(file: string, options: { optional: boolean }): Ra
     throw new ConfigError(`${file}: malformed JSON: ${(err as Error).message}`, file, undefined, { cause: err });
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new ConfigError(`${file}: expected a JSON object at the top level, found ${describe(parsed)}`, file);
+    throw new ConfigError(`${file}: expected a JSON object at the top level, found ${describeValue(parsed)}`, file);
   }
   return parsed as RawConfig;
 }
 
-/** Check each known key present in `raw`; unknown keys are left alone (they pass through to jobs). */
-export function validateKnownKeys(raw: RawConfig, file: string, isSiteFile: boolean): void {
-  for (const [key, spec] of Object.entries(KEY_SPECS) as [KnownKey, (typeof KEY_SPECS)[KnownKey]][]) {
+/**
+ * Check each known key present in `raw`: throws one ConfigError listing every problem of the file
+ * (`details.problems`). Returns the warnings: unknown keys that look like a typo of a known one.
+ */
+export function validateKnownKeys(raw: RawConfig, file: string, isSiteFile: boolean): string[] {
+  const problems: ConfigProblem[] = [];
+  const warnings: string[] = [];
+  const nearMissOf = (path: string, name: string, known: readonly string[]) => {
+    const meant = nearMiss(name, known);
+    if (meant !== undefined) warnings.push(`${file}: key "${path}" is not one bench-worker knows (it is ignored): did you mean "${meant}"?`);
+  };
+  for (const [key, spec] of Object.entries(KEY_SPECS) as [KnownKey, KeySpec][]) {
     if (!(key in raw)) continue;
-    if ('siteOnly' in spec && spec.siteOnly && !isSiteFile) {
-      throw new ConfigError(`${file}: key "${key}" belongs in sites/<site>/site_config.json`, file, key);
+    if (spec.siteOnly && !isSiteFile) {
+      problems.push({ key, path: key, problem: 'belongs in sites/<site>/site_config.json' });
+      continue;
     }
-    const problem = checkKind(spec.kind, raw[key]);
-    if (problem !== null) {
-      const found = 'secret' in spec && spec.secret ? describeSecret(raw[key]) : describe(raw[key]);
-      throw new ConfigError(`${file}: key "${key}": expected ${problem}, found ${found}`, file, key);
-    }
+    checkValue(spec, raw[key], key, { problem: (path, problem) => problems.push({ key, path, problem }), nearMiss: nearMissOf });
   }
+  if (problems.length > 0) throw configErrorOf(file, problems);
+  const known = Object.keys(KEY_SPECS);
+  for (const key of Object.keys(raw)) nearMissOf(key, key, known);
+  return warnings;
 }
 
-/** Returns null when the value fits, else a description of what was expected. */
-function checkKind(kind: KeyKind, value: unknown): string | null {
-  switch (kind) {
+/** One error for every problem of `file`: the message lists them, `details.problems` holds them. */
+function configErrorOf(file: string, problems: readonly ConfigProblem[]): ConfigError {
+  const line = (p: ConfigProblem) => `key "${p.path}": ${p.problem}`;
+  const first = problems[0] as ConfigProblem;
+  const message =
+    problems.length === 1 ? `${file}: ${line(first)}` : `${file}: ${problems.length} problems:\n${problems.map((p) => `  - ${line(p)}`).join('\n')}`;
+  return new ConfigError(message, file, first.key, { details: { problems } });
+}
+
+interface Report {
+  /** The value at `path` is wrong. */
+  problem(path: string, problem: string): void;
+  /** `name` at `path` is not a known name: warn when it looks like a typo of one of `known`. */
+  nearMiss(path: string, name: string, known: readonly string[]): void;
+}
+
+const expected = (what: string, value: unknown) => `expected ${what}, found ${describeValue(value)}`;
+
+function checkValue(spec: KeySpec, value: unknown, path: string, report: Report): void {
+  switch (spec.kind) {
     case 'string':
-      return typeof value === 'string' && value.length > 0 ? null : 'a non-empty string';
+      if (!(typeof value === 'string' && value.length > 0)) {
+        // A credential's value is never echoed, only its type.
+        report.problem(path, spec.secret ? `expected a non-empty string, found ${describeSecret(value)}` : expected('a non-empty string', value));
+      }
+      return;
     case 'benchId':
-      return typeof value === 'string' && /^[^\s{}]+$/.test(value) ? null : 'a non-empty string without spaces or braces';
-    case 'url':
-      return isRedisUrl(value) ? null : 'a redis:// or rediss:// URL';
-    case 'positiveInt':
-      return Number.isInteger(value) && (value as number) > 0 ? null : 'a whole number greater than 0';
-    case 'nonNegativeInt':
-      return Number.isInteger(value) && (value as number) >= 0 ? null : 'a whole number, 0 or more';
+      if (!(typeof value === 'string' && /^[^\s{}]+$/.test(value))) report.problem(path, expected('a non-empty string without spaces or braces', value));
+      return;
+    case 'redisUrl':
+      return checkRedisUrl(value, path, report);
+    case 'int':
+      return checkInt(value, spec.range as NumberRange, path, report);
     case 'boolean':
-      return typeof value === 'boolean' ? null : 'true or false';
-    case 'stringList':
-      return Array.isArray(value) && value.every((v) => typeof v === 'string' && v.length > 0)
-        ? null
-        : 'a list of app names (strings)';
+      if (typeof value !== 'boolean') report.problem(path, expected('true or false', value));
+      return;
+    case 'appList':
+      return checkAppList(value, path, report);
     case 'workers':
-      return checkWorkers(value);
+      return checkWorkers(value, path, report);
     case 'dbType':
-      return value === 'sqlite' || value === 'postgres' ? null : '"sqlite" or "postgres"';
+      if (value !== 'sqlite' && value !== 'postgres') report.problem(path, expected('"sqlite" or "postgres"', value));
+      return;
     case 'postgresUrl':
-      return isUrlOf(value, ['postgres:', 'postgresql:']) ? null : 'a postgres:// or postgresql:// URL';
+      if (!isUrlOf(value, ['postgres:', 'postgresql:'])) report.problem(path, expected('a postgres:// or postgresql:// URL', redacted(value)));
+      return;
     case 'identifier':
-      return typeof value === 'string' && /^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(value)
-        ? null
-        : 'a name of letters, digits and "_" (not starting with a digit, at most 63 characters)';
+      if (!(typeof value === 'string' && /^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(value))) {
+        report.problem(path, expected('a name of letters, digits and "_" (not starting with a digit, at most 63 characters)', value));
+      }
+      return;
   }
 }
 
-// All-digit names are refused: JSON objects list them first, which would break the file's queue order.
-const QUEUE_NAME = /^(?!\d+$)[A-Za-z0-9_-]+$/;
+function checkInt(value: unknown, range: NumberRange, path: string, report: Report): void {
+  if (!inRange(value, range)) report.problem(path, expected(describeRange(range), value));
+}
 
-function checkWorkers(value: unknown): string | null {
-  const expected = 'an object of queue name -> {"timeout": seconds, "background_workers": n}';
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return expected;
+function checkRedisUrl(value: unknown, path: string, report: Report): void {
+  for (const p of parseRedisUrl(value).problems) report.problem(path, p.found === undefined ? expected(p.expected, redacted(value)) : `expected ${p.expected}, found ${p.found}`);
+}
+
+function checkAppList(value: unknown, path: string, report: Report): void {
+  if (!Array.isArray(value)) return report.problem(path, expected('a list of app names', value));
+  value.forEach((app, i) => {
+    if (!isAppName(app)) report.problem(`${path}[${i}]`, expected(`an app name (${APP_NAME_RULE})`, app));
+  });
+}
+
+const QUEUE_FIELDS: Record<string, NumberRange> = { timeout: QUEUE_TIMEOUT_RANGE, background_workers: BACKGROUND_WORKERS_RANGE };
+
+function checkWorkers(value: unknown, path: string, report: Report): void {
+  if (!isObject(value)) return report.problem(path, expected('an object of queue name -> {"timeout": seconds, "background_workers": n}', value));
   for (const [name, queue] of Object.entries(value)) {
-    if (!QUEUE_NAME.test(name)) return `${expected}; queue names use letters, digits, "_" and "-", not digits only (bad: "${name}")`;
-    if (typeof queue !== 'object' || queue === null || Array.isArray(queue)) return `${expected} (bad: "${name}")`;
-    for (const field of ['timeout', 'background_workers'] as const) {
-      const v = (queue as Record<string, unknown>)[field];
-      if (v !== undefined && !(Number.isInteger(v) && (v as number) > 0)) {
-        return `${expected}; "${name}.${field}" must be a whole number greater than 0`;
-      }
+    const at = `${path}.${printable(name)}`;
+    if (!isQueueName(name)) report.problem(at, `expected a queue name of ${QUEUE_NAME_RULE}, found ${quoted(name)}`);
+    if (!isObject(queue)) {
+      report.problem(at, expected('an object {"timeout": seconds, "background_workers": n}', queue));
+      continue;
+    }
+    for (const [field, fieldValue] of Object.entries(queue)) {
+      const range = QUEUE_FIELDS[field];
+      if (range !== undefined) checkInt(fieldValue, range, `${at}.${field}`, report);
+      else report.nearMiss(`${at}.${field}`, field, Object.keys(QUEUE_FIELDS));
     }
   }
-  return null;
 }
 
-function isRedisUrl(value: unknown): boolean {
-  return isUrlOf(value, ['redis:', 'rediss:']);
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function isUrlOf(value: unknown, protocols: readonly string[]): boolean {
@@ -107,14 +170,6 @@ function isUrlOf(value: unknown, protocols: readonly string[]): boolean {
   }
 }
 
-export function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return `a list (${truncate(JSON.stringify(value))})`;
-  if (typeof value === 'string') return `"${truncate(value)}" (string)`;
-  if (typeof value === 'object') return `an object (${truncate(JSON.stringify(value))})`;
-  return `${String(value)} (${typeof value})`;
-}
-
 /** The type of a credential's value, never the value. */
 function describeSecret(value: unknown): string {
   if (value === null) return 'null';
@@ -122,8 +177,7 @@ function describeSecret(value: unknown): string {
   return `${Array.isArray(value) ? 'a list' : `a ${typeof value}`} (not shown: a secret)`;
 }
 
-/** Shortened for a message, URL passwords redacted first (a cut could keep a password and lose its '@'). */
-function truncate(text: string): string {
-  const safe = redactText(text);
-  return safe.length > 60 ? `${safe.slice(0, 57)}...` : safe;
+/** A URL-ish value with its password hidden, for a message. */
+function redacted(value: unknown): unknown {
+  return typeof value === 'string' ? redactUrl(value) : value;
 }

@@ -7,12 +7,13 @@
 // function `<method>(doc, kwargs, ctx)`.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { DOCNAME_RULE, DOCTYPE_RULE, isDocname, isDoctype } from '../config/names.js';
 import { BenchError, JobLoadError } from '../errors.js';
 import type { Queryable, Row } from '../db/types.js';
-import { MODULE_EXTENSIONS, resolveMethodFile } from './loader.js';
+import { quoted } from '../util/text.js';
+import { appModuleDir, MODULE_EXTENSIONS, resolveMethodFile } from './loader.js';
 import { importAppModule } from './app-module.js';
 
-const DOCTYPE = /^[A-Za-z][A-Za-z0-9 _-]*$/;
 const METHOD = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Frappe's scrub: "Sales Order" -> "sales_order". */
@@ -30,13 +31,16 @@ export function controllerClassName(doctype: string): string {
   return doctype.split(/[ _-]+/).map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('');
 }
 
+/** The DocType becomes a module path, the name a query parameter and a stored field: both are checked. */
 export function checkDocTarget(doctype: string, name: string, method: string): void {
-  if (typeof doctype !== 'string' || !DOCTYPE.test(doctype)) {
-    throw new BenchError('ERR_ENQUEUE_INVALID', `invalid DocType "${String(doctype)}": letters, digits, spaces, "_" and "-", starting with a letter`);
+  if (!isDoctype(doctype)) {
+    throw new BenchError('ERR_ENQUEUE_INVALID', `invalid DocType ${quoted(String(doctype))}: ${DOCTYPE_RULE}`, { details: { doctype } });
   }
-  if (typeof name !== 'string' || name.length === 0) throw new BenchError('ERR_ENQUEUE_INVALID', `enqueueDoc needs a document name for ${doctype}`);
+  if (!isDocname(name)) {
+    throw new BenchError('ERR_ENQUEUE_INVALID', `invalid document name ${quoted(String(name))} for ${doctype}: ${DOCNAME_RULE}`, { details: { doctype } });
+  }
   if (typeof method !== 'string' || !METHOD.test(method)) {
-    throw new BenchError('ERR_ENQUEUE_INVALID', `invalid controller method "${String(method)}" for ${doctype}: letters, digits and "_"`);
+    throw new BenchError('ERR_ENQUEUE_INVALID', `invalid controller method ${quoted(String(method))} for ${doctype}: letters, digits and "_"`);
   }
 }
 
@@ -46,7 +50,7 @@ export function docMethodPath(appsDir: string, installedApps: readonly string[],
   const module = scrub(doctype);
   const tried: string[] = [];
   for (const app of installedApps) {
-    const base = path.join(appsDir, app, app, 'doctype', module, module);
+    const base = path.join(appModuleDir(appsDir, app), 'doctype', module, module);
     if (MODULE_EXTENSIONS.some((ext) => existsSync(base + ext))) return `${app}.doctype.${module}.${module}.${method}`;
     tried.push(path.relative(appsDir, base) + '.{ts,mjs,js}');
   }

@@ -3,7 +3,7 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { JobLoadError } from '../errors.js';
-import { MODULE_EXTENSIONS } from './loader.js';
+import { appModuleDir, MODULE_EXTENSIONS } from './loader.js';
 import { importAppModule } from './app-module.js';
 
 const cache = new WeakMap<object, string>();
@@ -13,7 +13,7 @@ export async function methodPathOf(fn: (...args: never[]) => unknown, appsDir: s
   const known = cache.get(fn);
   if (known !== undefined) return known;
   for (const app of apps) {
-    const appDir = path.join(appsDir, app, app);
+    const appDir = appModuleDir(appsDir, app);
     for (const file of moduleFiles(appDir)) {
       const rel = path.relative(appDir, file);
       const modulePath = rel.slice(0, -path.extname(rel).length).split(path.sep);

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { SiteConfig } from '../config/load.js';
 import { JobLoadError } from '../errors.js';
-import { loadMethod, MODULE_EXTENSIONS } from './loader.js';
+import { appModuleDir, loadMethod, MODULE_EXTENSIONS } from './loader.js';
 import { importAppModule } from './app-module.js';
 
 export type HookFunction = (args: Record<string, unknown>, ctx: never) => unknown;
@@ -37,9 +37,9 @@ export function siteHooks(appsDir: string, site: SiteConfig): Promise<JobHooks> 
   return hooks;
 }
 
-/** The hooks module file of `app`, if it has one. */
+/** The hooks module file of `app`, if it has one (an invalid app name is a JobLoadError). */
 export function hooksFile(appsDir: string, app: string): string | undefined {
-  const base = path.join(appsDir, app, app, 'hooks');
+  const base = path.join(appModuleDir(appsDir, app), 'hooks');
   return MODULE_EXTENSIONS.map((ext) => base + ext).find((file) => existsSync(file));
 }
 

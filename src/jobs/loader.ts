@@ -5,12 +5,16 @@
 // could leave apps/ is refused before touching the file system.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { APP_NAME_RULE, isAppName } from '../config/names.js';
 import { BenchError, JobLoadError } from '../errors.js';
+import { kindOf, quoted } from '../util/text.js';
 import { importAppModule } from './app-module.js';
 
 export const MODULE_EXTENSIONS = ['.ts', '.mjs', '.js'] as const;
 
 const SEGMENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Longest dotted method path. */
+const MAX_METHOD_LENGTH = 500;
 
 export type JobFunction = (kwargs: Record<string, unknown>, ctx: never) => unknown;
 
@@ -22,18 +26,29 @@ export interface MethodLocation {
   exportName: string;
 }
 
+/**
+ * The module folder apps/<app>/<app> of `app`. Every path to an app's code is made here: a name that is
+ * not an app name ("../outside", from a config or a caller) is refused before it touches a path.
+ */
+export function appModuleDir(appsDir: string, app: string): string {
+  if (!isAppName(app)) {
+    throw new JobLoadError(`${quoted(String(app))} is not an app name (${APP_NAME_RULE}): refused`, { app });
+  }
+  return path.join(appsDir, app, app);
+}
+
 /** Find the module file of `method` without importing it. */
 export function resolveMethodFile(appsDir: string, method: string, installedApps?: readonly string[]): MethodLocation {
-  const segments = method.split('.');
+  const segments = typeof method === 'string' && method.length <= MAX_METHOD_LENGTH ? method.split('.') : [];
   if (segments.length < 3 || !segments.every((s) => SEGMENT.test(s))) {
     throw new JobLoadError(
-      `invalid method "${method}": expected a dotted path app.module.function (letters, digits and "_" only)`,
+      `invalid method ${quoted(String(method))}: expected a dotted path app.module.function (letters, digits and "_" only, at most ${MAX_METHOD_LENGTH} characters)`,
       { method },
     );
   }
   const app = segments[0] as string;
   const exportName = segments[segments.length - 1] as string;
-  const appDir = path.join(appsDir, app, app);
+  const appDir = appModuleDir(appsDir, app);
   if (!existsSync(appDir)) {
     throw new JobLoadError(`method "${method}": app "${app}" not found (no folder ${appDir})`, { method, app });
   }
@@ -120,7 +135,7 @@ export async function functionAt(
   const fn = mod[location.exportName];
   if (typeof fn !== 'function') {
     throw new JobLoadError(
-      `method "${method}": export "${location.exportName}" of ${location.file} is a ${typeof fn}, not a function`,
+      `method "${method}": export "${location.exportName}" of ${location.file} is ${kindOf(fn)}, not a function`,
       { method, file: location.file, exportName: location.exportName },
     );
   }

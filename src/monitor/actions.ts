@@ -8,6 +8,7 @@ import type { Logger } from '../log/logger.js';
 import { jobFromHash, SITE_SEPARATOR } from '../redis/job-record.js';
 import type { JobRecord } from '../vocabulary.js';
 import { fullJobId } from '../queue/inspect.js';
+import { checkFullJobId } from '../queue/job-id.js';
 import { queueKeys, type QueueKeys } from '../redis/keys.js';
 import { ScriptCode } from '../redis/codes.js';
 import { runScript } from '../redis/scripts.js';
@@ -34,7 +35,7 @@ interface Ctx {
 
 /** The job id as stored: `jobId` as given when it already holds `||` or no site is given, else `site||jobId`. */
 export function resolveJobId(site: string | undefined, jobId: string): string {
-  if (site === undefined || site === '') return jobId;
+  if (site === undefined || site === '') return checkFullJobId(jobId, 'ERR_USAGE');
   return fullJobId(site, jobId);
 }
 

@@ -4,6 +4,7 @@
 import type { Redis } from 'ioredis';
 import { getQueueSpec, type BenchConfig } from '../config/load.js';
 import { BenchError } from '../errors.js';
+import { checkRange, LIST_LIMIT_RANGE, LIST_OFFSET_RANGE } from '../util/limits.js';
 import { jobFromHash, SITE_SEPARATOR } from '../redis/job-record.js';
 import type { JobRecord, JobStatus } from '../vocabulary.js';
 import { queueKeys } from '../redis/keys.js';
@@ -119,8 +120,8 @@ export async function listJobs(redis: Redis, bench: BenchConfig, options: ListJo
   }
   const offset = options.offset ?? 0;
   const limit = options.limit ?? DEFAULT_LIST_LIMIT;
-  checkCount('offset', offset, 0);
-  checkCount('limit', limit, 1);
+  checkRange(offset, 'offset', LIST_OFFSET_RANGE, 'ERR_USAGE', { exitCode: 2 });
+  checkRange(limit, 'limit', LIST_LIMIT_RANGE, 'ERR_USAGE', { exitCode: 2 });
   const refs = await collectJobIds(redis, bench, options.status, selectQueues(bench, options.queue), options.site);
   const jobs = await readJobs(redis, bench.settings.bench_id, refs.slice(offset, offset + limit));
   return { jobs, total: refs.length, offset, limit };
@@ -172,10 +173,4 @@ export async function execAll(pipeline: ReturnType<Redis['pipeline']>): Promise<
     if (err) throw err;
     return value;
   });
-}
-
-function checkCount(name: string, value: number, min: number): void {
-  if (!Number.isInteger(value) || value < min) {
-    throw new BenchError('ERR_USAGE', `${name} must be a whole number of at least ${min}, found ${String(value)}`, { exitCode: 2, details: { [name]: value } });
-  }
 }

@@ -1,10 +1,12 @@
 // The enqueue pipeline behind BenchClient: turn options into the job's stored fields and payloads,
 // validating everything before a single write (./write-jobs.ts then writes them).
 import { getQueueSpec, listSites, type BenchConfig, type SiteConfig } from '../config/load.js';
-import { BenchError, type BenchErrorCode } from '../errors.js';
+import { BenchError } from '../errors.js';
+import { checkRange, SCHEDULE_RANGE, JOB_TIMEOUT_RANGE } from '../util/limits.js';
 import { methodPathOf } from '../jobs/function-path.js';
 import { resolveMethodFile } from '../jobs/loader.js';
 import type { EnqueueFields } from '../redis/job-record.js';
+import { checkJobId } from './job-id.js';
 import { checkPayloadSize, kwargsToJson } from './payload.js';
 import { retryPolicyJson } from './retry.js';
 import type { EnqueueManyOptions, EnqueueOptions, JobMethod, RetryPolicy } from '../vocabulary.js';
@@ -40,7 +42,7 @@ export async function prepareEnqueue(
   const queue = getQueueSpec(bench, options.queue ?? 'default');
   const resolvePath = (m: JobMethod, verify: boolean, what: string): Promise<string> | string => resolveMethodPath(bench, site, m, verify, what, check);
   const methodPath = await resolvePath(method, verifyMethod && options.doc === undefined, 'method');
-  const timeout = positiveSeconds(options.timeout ?? queue.timeout, 'timeout', 'ERR_ENQUEUE_INVALID');
+  const timeout = checkRange(options.timeout ?? queue.timeout, 'timeout', JOB_TIMEOUT_RANGE, 'ERR_ENQUEUE_INVALID');
   if (options.event !== undefined && (typeof options.event !== 'string' || options.event === '')) {
     throw new BenchError('ERR_ENQUEUE_INVALID', 'event must be a non-empty string');
   }
@@ -90,35 +92,31 @@ function resolveMethodPath(bench: BenchConfig, site: SiteConfig, method: JobMeth
   return checked instanceof Promise ? checked.then(() => method) : method;
 }
 
-/** `value` when it is a finite number of seconds greater than 0; else `code`, naming `what` and the value found. */
-export function positiveSeconds(value: unknown, what: string, code: BenchErrorCode): number {
-  if (typeof value === 'number' && Number.isFinite(value) && value > 0) return value;
-  throw new BenchError(code, `${what} must be a number of seconds greater than 0, found ${String(value)}`);
-}
-
 function delayOf(options: EnqueueManyOptions): number {
   if (options.inSeconds !== undefined && options.at !== undefined) {
     throw new BenchError('ERR_ENQUEUE_INVALID', 'give either inSeconds (enqueueIn) or at (enqueueAt), not both');
   }
   if (options.inSeconds !== undefined) {
-    if (!(Number.isFinite(options.inSeconds) && options.inSeconds >= 0)) {
-      throw new BenchError('ERR_ENQUEUE_INVALID', `inSeconds must be seconds, 0 or more, found ${String(options.inSeconds)}`);
-    }
-    return Math.round(options.inSeconds * 1000);
+    return Math.round(checkRange(options.inSeconds, 'inSeconds', SCHEDULE_RANGE, 'ERR_ENQUEUE_INVALID') * 1000);
   }
   if (options.at !== undefined) {
     const at = options.at instanceof Date ? options.at.getTime() : Number.NaN;
     if (!Number.isFinite(at)) throw new BenchError('ERR_ENQUEUE_INVALID', `at must be a valid Date, found ${String(options.at)}`);
-    return Math.max(0, at - Date.now());
+    const delayMs = Math.max(0, at - Date.now());
+    if (delayMs > SCHEDULE_RANGE.max * 1000) {
+      throw new BenchError('ERR_ENQUEUE_INVALID', `at must be at most ${SCHEDULE_RANGE.maxNote ?? `${SCHEDULE_RANGE.max} s`} ahead, found ${options.at.toISOString()}`);
+    }
+    return delayMs;
   }
   return 0;
 }
 
 /**
- * The checks enqueueAfterCommit makes before the commit: the kwargs are JSON, the queue exists, and a
- * dotted method's module file exists (in one of `installedApps`, when given).
+ * The checks enqueueAfterCommit makes before the commit: the job id (when given) is valid, the kwargs are
+ * JSON, the queue exists, and a dotted method's module file exists (in one of `installedApps`, when given).
  */
 export function checkEnqueueRequest(bench: BenchConfig, method: JobMethod, options: Partial<EnqueueOptions>, installedApps: readonly string[] | undefined): void {
+  if (options.jobId !== undefined) checkJobId(options.jobId, 'ERR_ENQUEUE_INVALID', 'jobId');
   kwargsToJson(options.kwargs, `enqueueAfterCommit ${typeof method === 'string' ? method : method.name}`);
   getQueueSpec(bench, options.queue ?? 'default');
   if (typeof method === 'string') resolveMethodFile(bench.appsDir, method, installedApps);

@@ -4,10 +4,15 @@ import type { BenchConfig } from '../config/load.js';
 import { queueKeys } from '../redis/keys.js';
 import { jobFromHash, namespacedJobId, SITE_SEPARATOR } from '../redis/job-record.js';
 import type { JobRecord } from '../vocabulary.js';
+import { checkFullJobId, checkJobId } from './job-id.js';
 
-/** The full id of `jobId` for `site`: ids already namespaced for the site are kept as they are. */
+/**
+ * The full id of `jobId` for `site`: ids already namespaced for the site are kept as they are. An id no
+ * job can have (over 200 characters, a control character) is ERR_USAGE.
+ */
 export function fullJobId(site: string, jobId: string): string {
-  return jobId.startsWith(`${site}${SITE_SEPARATOR}`) ? jobId : namespacedJobId(site, jobId);
+  if (jobId.startsWith(`${site}${SITE_SEPARATOR}`)) return checkFullJobId(jobId, 'ERR_USAGE');
+  return namespacedJobId(site, checkJobId(jobId, 'ERR_USAGE'));
 }
 
 /** Look for a job in every queue of the bench (one round trip). */

@@ -6,11 +6,12 @@
 import type { Redis } from 'ioredis';
 import { BenchError } from '../errors.js';
 import { jobRoom, REALTIME_CHANNEL } from '../realtime/realtime.js';
-import { positiveSeconds } from './enqueue.js';
+import { checkRange, WAIT_RANGE } from '../util/limits.js';
+import { setLongTimeout, type LongTimeout } from '../util/long-timeout.js';
 import type { JobRecord } from '../vocabulary.js';
 
 export interface WaitForJobOptions {
-  /** Seconds to wait at most (ERR_WAIT_TIMEOUT after). Default: no limit. */
+  /** Seconds to wait at most, up to 365 days (ERR_WAIT_TIMEOUT after). Default: no limit. */
   timeout?: number;
 }
 
@@ -43,7 +44,7 @@ export class JobWaiter {
     this.wakers.set(id, wakers);
     wakers.add(waker);
     const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
-    let timer: NodeJS.Timeout | undefined;
+    let timer: LongTimeout | undefined;
     try {
       for (;;) {
         if (this.closed) throw closedError(id);
@@ -56,14 +57,15 @@ export class JobWaiter {
           if (left <= 0) throw timeoutError(id, timeoutMs ?? 0, job);
           await new Promise<void>((resolve) => {
             wake = resolve;
-            if (left !== Infinity) timer = setTimeout(resolve, left);
+            // Past Node's 24.8-day timer limit a plain setTimeout fires at once: this wait would spin.
+            if (left !== Infinity) timer = setLongTimeout(resolve, left);
           });
-          clearTimeout(timer);
+          timer?.clear();
           if (!woken && Date.now() >= deadline) throw timeoutError(id, timeoutMs ?? 0, job);
         }
       }
     } finally {
-      clearTimeout(timer);
+      timer?.clear();
       wakers.delete(waker);
       if (wakers.size === 0) this.wakers.delete(id);
     }
@@ -123,7 +125,7 @@ function settle(id: string, job: JobRecord | undefined): { result: unknown } | u
 
 function timeoutOf(options: WaitForJobOptions): number | undefined {
   if (options.timeout === undefined) return undefined;
-  return positiveSeconds(options.timeout, 'waitForJob: timeout', 'ERR_USAGE') * 1000;
+  return checkRange(options.timeout, 'waitForJob: timeout', WAIT_RANGE, 'ERR_USAGE') * 1000;
 }
 
 function timeoutError(id: string, timeoutMs: number, job: JobRecord | undefined): BenchError {

@@ -2,6 +2,7 @@
 // Dates into strings, so kwargs are checked value by value first and refused with the exact path of
 // the first thing that would not survive the trip to a worker.
 import { BenchError } from '../errors.js';
+import { kindOf } from '../util/text.js';
 
 /** Serialise kwargs, or throw ERR_ENQUEUE_INVALID naming the offending path. */
 export function kwargsToJson(kwargs: unknown, where: string): string {
@@ -64,17 +65,6 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const proto = Object.getPrototypeOf(value) as unknown;
   return proto === Object.prototype || proto === null;
-}
-
-function kindOf(value: unknown): string {
-  if (value === null) return 'null';
-  if (value === undefined) return 'undefined';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') {
-    const name = (value as { constructor?: { name?: string } }).constructor?.name;
-    return name ? `a ${name}` : 'an object';
-  }
-  return `a ${typeof value}`;
 }
 
 function invalid(message: string): BenchError {

@@ -4,10 +4,13 @@
 //  - 'blocking': a worker's dedicated connection for BZPOPMIN; never shared with other commands.
 // Scripts are registered on every client, and an outage is logged once, not once per attempt.
 // No credential leaves here: errors of every command are scrubbed (reply-errors.ts), URLs redacted.
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
 import type { Redis, RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
+import { redisEndpoint, type RedisEndpoint, type RedisTlsOptions } from '../config/redis-url.js';
 import type { BenchSettings } from '../config/schema.js';
-import { BenchError, isBenchError } from '../errors.js';
+import { BenchError, ConfigError, isBenchError } from '../errors.js';
 import { redactText, redactUrl } from '../util/redact.js';
 import { checkReady } from './ready-check.js';
 import { guardCommandErrors } from './reply-errors.js';
@@ -31,20 +34,24 @@ export interface CreateRedisOptions {
   password?: string | undefined;
 }
 
+/**
+ * The ioredis options of a client of `settings.redis_queue` for `options.role` (the URL parse is
+ * src/config/redis-url.ts's: an invalid one is a ConfigError before any connection is made).
+ */
 export function redisOptionsFor(settings: BenchSettings, options: CreateRedisOptions): RedisOptions {
-  const url = new URL(settings.redis_queue);
+  const endpoint = redisEndpoint(settings.redis_queue);
   const base: RedisOptions = {
-    host: url.hostname,
-    port: url.port ? Number(url.port) : 6379,
-    db: url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0,
+    host: endpoint.host,
+    port: endpoint.port,
+    db: endpoint.db,
     lazyConnect: true,
     // checkReady() runs ioredis' ready check itself once, then turns it on (see ready-check.ts).
     enableReadyCheck: false,
     connectionName: `bench-worker:${options.role}`,
     // disconnect() would otherwise keep the process alive for ioredis' default 2 s.
     ...({ disconnectTimeout: 100 } as RedisOptions),
-    ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
-    ...credentials(settings, url, options),
+    ...(endpoint.tls && { tls: tlsOptionsOf(endpoint.tls) }),
+    ...credentials(settings, endpoint, options),
   };
   // A silent partition (no FIN, no RST) would hang a command forever: drop a socket that answers
   // nothing for this long and reconnect; the scripts are replay-safe. Blocking waits have a watchdog.
@@ -67,9 +74,27 @@ export function redisOptionsFor(settings: BenchSettings, options: CreateRedisOpt
   };
 }
 
+/** Node TLS options from the URL's ssl_* options; a certificate file that cannot be read is a ConfigError. */
+function tlsOptionsOf(tls: RedisTlsOptions): ConnectionOptions {
+  const read = (file: string, option: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new ConfigError(`redis_queue: ${option} ${file} cannot be read (${(err as Error).message})`, file, 'redis_queue', { cause: err });
+    }
+  };
+  return {
+    rejectUnauthorized: tls.rejectUnauthorized,
+    ...(tls.caFile !== undefined && { ca: read(tls.caFile, 'ssl_ca_certs') }),
+    ...(tls.certFile !== undefined && { cert: read(tls.certFile, 'ssl_certfile') }),
+    ...(tls.keyFile !== undefined && { key: read(tls.keyFile, 'ssl_keyfile') }),
+    ...(!tls.checkHostname && { checkServerIdentity: () => undefined }),
+  };
+}
+
 function credentials(
   settings: BenchSettings,
-  url: URL,
+  endpoint: RedisEndpoint,
   options: CreateRedisOptions,
 ): Pick<RedisOptions, 'username' | 'password'> {
   if (options.username !== undefined || options.password !== undefined) {
@@ -78,9 +103,7 @@ function credentials(
   if (settings.use_rq_auth) {
     return { username: settings.rq_username ?? settings.bench_id, password: settings.rq_password };
   }
-  if (url.password) {
-    return { username: url.username ? decodeURIComponent(url.username) : undefined, password: decodeURIComponent(url.password) };
-  }
+  if (endpoint.password !== undefined) return { username: endpoint.username, password: endpoint.password };
   return {};
 }
 

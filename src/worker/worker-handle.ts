@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { SerializedError } from '../vocabulary.js';
 import type { ExecutionRequest } from '../jobs/request.js';
 import type { Logger } from '../log/logger.js';
+import { setLongTimeout } from '../util/long-timeout.js';
 import { WATCH_FD, workerProcessName, type FromWorker, type RetireReason, type ToWorker, type WorkerProcessConfig, type WorkerStats } from './protocol.js';
 import { claimToken, parseOverdue } from './watchdog.js';
 
@@ -152,13 +153,18 @@ export class WorkerHandle {
   runEpilogue(request: ExecutionRequest, error: SerializedError, timeoutMs: number): Promise<EpilogueResult> {
     if (this.state !== 'running' || this.epilogues.has(request.id)) return Promise.resolve('lost');
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        if (!this.settleEpilogue(request.id, 'timed out')) return;
-        this.kill('unresponsive');
-      }, timeoutMs);
-      timer.unref();
+      // The wait follows the job's timeout, up to 30 days: past Node's 24.8-day timer limit a plain
+      // setTimeout fired at once and killed the process running the epilogue.
+      const timer = setLongTimeout(
+        () => {
+          if (!this.settleEpilogue(request.id, 'timed out')) return;
+          this.kill('unresponsive');
+        },
+        timeoutMs,
+        { unref: true },
+      );
       this.epilogues.set(request.id, (result) => {
-        clearTimeout(timer);
+        timer.clear();
         resolve(result);
       });
       this.send({ t: 'epilogue', request, error });

@@ -31,7 +31,7 @@ if (!configText || typeof process.send !== 'function') {
   process.exit(2);
 }
 const config = JSON.parse(configText) as WorkerProcessConfig;
-const bench = loadBenchConfig(config.benchPath);
+const bench = loadBenchConfig(config.benchPath, { warn: false });
 const { settings } = bench;
 const name = workerProcessName(process.pid, config.tag);
 const log = createLogger({ name: 'bench-worker', level: config.logLevel, buffered: true }).child({ worker: name });

@@ -4,7 +4,10 @@ import assert from 'node:assert/strict';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import { BenchClient, isBenchError } from '../../src/index.ts';
+import { JobWaiter } from '../../src/queue/job-waiter.ts';
+import { createRedis } from '../../src/redis/connection.ts';
 import { startSupervisor, type RunningSupervisor } from '../helpers/jobs.ts';
 import { useRedisBenches } from '../helpers/suite.ts';
 import type { TestBench } from '../helpers/bench.ts';
@@ -70,6 +73,26 @@ describe('waitForJob', () => {
     await assert.rejects(client.waitForJob(SITE, id, { timeout: 0.3 }), rejectsWith('ERR_WAIT_TIMEOUT', /within 0\.3 s \(status: queued\)/));
     assert.ok(Date.now() - started >= 290, 'waited its timeout');
     await assert.rejects(client.waitForJob(SITE, id, { timeout: -1 }), rejectsWith('ERR_USAGE'));
+  });
+
+  it('a 30-day timeout (past Node\'s 24.8-day timer limit) neither ends the wait nor makes it spin; over 365 days is refused', async () => {
+    const id = await client.enqueue('testapp.tasks.echo', { site: SITE, queue: 'long' }); // no worker serves long
+    let reads = 0;
+    const waiter = new JobWaiter(
+      () => createRedis(client.bench.settings, { role: 'blocking' }),
+      (jobId) => {
+        reads++;
+        return client.getJob(SITE, jobId);
+      },
+    );
+    const outcome = assert.rejects(waiter.wait(id, { timeout: 30 * 24 * 3600 }), rejectsWith('ERR_CLIENT_CLOSED'));
+    await waitFor(() => reads > 0, { what: 'the first read' });
+    // A timer past the limit fires after 1 ms: the wait read the job again every millisecond.
+    await delay(300);
+    await waiter.close();
+    await outcome;
+    assert.ok(reads <= 2, `the job was read ${reads} times while nothing happened`);
+    await assert.rejects(client.waitForJob(SITE, id, { timeout: 365 * 24 * 3600 + 1 }), rejectsWith('ERR_USAGE', /at most 31536000 \(365 days\)/));
   });
 
   it('a client closed while waiting rejects the wait with ERR_CLIENT_CLOSED', async () => {

@@ -40,15 +40,18 @@ function siteFile(bench: TestBench, site: string): string {
   return path.join(bench.path, 'sites', site, 'site_config.json');
 }
 
-/** Asserts `fn` throws a ConfigError (ERR_CONFIG_INVALID) whose message contains every `parts`. */
-function assertConfigError(fn: () => unknown, file: string, key: string | undefined, parts: readonly string[]): void {
+/**
+ * Asserts `fn` throws a ConfigError (ERR_CONFIG_INVALID) for `key` whose message names `path` (default: the
+ * key; a nested value's dotted path) and contains every `parts`.
+ */
+function assertConfigError(fn: () => unknown, file: string, key: string | undefined, parts: readonly string[], path = key): void {
   assert.throws(fn, (err: unknown) => {
     assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${String(err)}`);
     assert.equal(err.code, 'ERR_CONFIG_INVALID');
     assert.equal(err.file, file);
     assert.equal(err.key, key);
     assert.ok(err.message.includes(file), `message should name the file ${file}: ${err.message}`);
-    if (key !== undefined) assert.ok(err.message.includes(`"${key}"`), `message should name key ${key}: ${err.message}`);
+    if (path !== undefined) assert.ok(err.message.includes(`"${path}"`), `message should name ${path}: ${err.message}`);
     for (const part of parts) assert.ok(err.message.includes(part), `message should include ${JSON.stringify(part)}: ${err.message}`);
     return true;
   });
@@ -170,54 +173,60 @@ describe('loadBenchConfig: malformed files', () => {
 });
 
 describe('loadBenchConfig: wrong types name file, key, expected and found', () => {
-  const cases: { name: string; config: Record<string, unknown>; key: string; parts: string[]; absent?: string }[] = [
+  const cases: { name: string; config: Record<string, unknown>; key: string; path?: string; parts: string[]; absent?: string }[] = [
     {
       name: 'string for a number key',
       config: { rq_results_ttl: '600' },
       key: 'rq_results_ttl',
-      parts: ['expected a whole number greater than 0', 'found "600" (string)'],
+      parts: ['expected a whole number of seconds from 1 to 31536000 (365 days)', 'found "600" (string)'],
     },
     {
       name: 'negative number',
       config: { max_queued_jobs: -5 },
       key: 'max_queued_jobs',
-      parts: ['expected a whole number greater than 0', 'found -5 (number)'],
+      parts: ['expected a whole number from 1 to 100000000', 'found -5 (number)'],
     },
     {
       name: 'zero for a positive key',
       config: { rq_failed_jobs_limit: 0 },
       key: 'rq_failed_jobs_limit',
-      parts: ['expected a whole number greater than 0', 'found 0 (number)'],
+      parts: ['expected a whole number from 1 to 1000000', 'found 0 (number)'],
     },
     {
       name: 'fraction for a whole-number key',
       config: { rq_job_failure_ttl: 1.5 },
       key: 'rq_job_failure_ttl',
-      parts: ['expected a whole number greater than 0', 'found 1.5 (number)'],
+      parts: ['expected a whole number of seconds from 1 to', 'found 1.5 (number)'],
     },
     {
       name: 'negative for a non-negative key',
       config: { job_timeout_grace: -1 },
       key: 'job_timeout_grace',
-      parts: ['expected a whole number, 0 or more', 'found -1 (number)'],
+      parts: ['expected a whole number of seconds from 0 to 3600 (1 hour)', 'found -1 (number)'],
+    },
+    {
+      name: 'over the maximum',
+      config: { worker_lease_ttl: 3601 },
+      key: 'worker_lease_ttl',
+      parts: ['expected a whole number of seconds from 1 to 3600 (1 hour)', 'found 3601 (number)'],
     },
     {
       name: 'null for a number key',
       config: { background_workers: null },
       key: 'background_workers',
-      parts: ['expected a whole number greater than 0', 'found null'],
+      parts: ['expected a whole number from 1 to 1024', 'found null'],
     },
     {
       name: 'non-URL redis_queue',
       config: { redis_queue: 'localhost:6379' },
       key: 'redis_queue',
-      parts: ['expected a redis:// or rediss:// URL', 'found "localhost:6379" (string)'],
+      parts: ['expected a redis:// or rediss:// URL', 'found scheme "localhost"'],
     },
     {
       name: 'http URL for redis_queue',
       config: { redis_queue: 'http://127.0.0.1:6379' },
       key: 'redis_queue',
-      parts: ['expected a redis:// or rediss:// URL', 'found "http://127.0.0.1:6379" (string)'],
+      parts: ['expected a redis:// or rediss:// URL', 'found scheme "http"'],
     },
     {
       name: 'a wrong redis_queue URL is shown without its password',
@@ -255,37 +264,50 @@ describe('loadBenchConfig: wrong types name file, key, expected and found', () =
       name: 'workers with a zero timeout',
       config: { workers: { reports: { timeout: 0 } } },
       key: 'workers',
-      parts: ['"reports.timeout" must be a whole number greater than 0', 'found an object ({"reports":{"timeout":0}})'],
+      path: 'workers.reports.timeout',
+      parts: ['expected a whole number of seconds from 1 to 2592000 (30 days)', 'found 0 (number)'],
     },
     {
-      name: 'workers with a string timeout',
+      name: 'workers with a string timeout names the nested value, not the whole object',
       config: { workers: { reports: { timeout: '60' } } },
       key: 'workers',
-      parts: ['"reports.timeout" must be a whole number greater than 0', 'found an object'],
+      path: 'workers.reports.timeout',
+      parts: ['expected a whole number of seconds', 'found "60" (string)'],
+    },
+    {
+      name: 'workers with a timeout over 30 days',
+      config: { workers: { reports: { timeout: 2592001 } } },
+      key: 'workers',
+      path: 'workers.reports.timeout',
+      parts: ['from 1 to 2592000 (30 days)', 'found 2592001 (number)'],
     },
     {
       name: 'workers with bad background_workers',
       config: { workers: { reports: { background_workers: -1 } } },
       key: 'workers',
-      parts: ['"reports.background_workers" must be a whole number greater than 0'],
+      path: 'workers.reports.background_workers',
+      parts: ['expected a whole number from 1 to 1024', 'found -1 (number)'],
     },
     {
       name: 'workers with a bad queue name',
       config: { workers: { 'bad name': { timeout: 10 } } },
       key: 'workers',
-      parts: ['queue names use letters, digits, "_" and "-"', '(bad: "bad name")', 'found an object'],
+      path: 'workers.bad name',
+      parts: ['letters, digits, "_" and "-"', 'found "bad name"'],
     },
     {
       name: 'workers with a brace in a queue name',
       config: { workers: { 'q}x': {} } },
       key: 'workers',
-      parts: ['(bad: "q}x")'],
+      path: 'workers.q}x',
+      parts: ['found "q}x"'],
     },
     {
       name: 'workers entry that is not an object',
       config: { workers: { reports: 5 } },
       key: 'workers',
-      parts: ['expected an object of queue name', '(bad: "reports")'],
+      path: 'workers.reports',
+      parts: ['expected an object {"timeout": seconds', 'found 5 (number)'],
     },
     {
       name: 'workers as a list',
@@ -299,7 +321,7 @@ describe('loadBenchConfig: wrong types name file, key, expected and found', () =
     test(c.name, () => {
       const bench = newBench();
       writeCommonRaw(bench, JSON.stringify(c.config));
-      assertConfigError(() => loadBenchConfig(bench.path), commonFile(bench), c.key, c.parts);
+      assertConfigError(() => loadBenchConfig(bench.path), commonFile(bench), c.key, c.parts, c.path ?? c.key);
       if (c.absent !== undefined) {
         const absent = c.absent;
         assert.throws(() => loadBenchConfig(bench.path), (err: Error) => !err.message.includes(absent) && !JSON.stringify(err).includes(absent));
@@ -448,23 +470,23 @@ describe('loadSiteConfig', () => {
   test('wrong type for installed_apps in a site config names file, key, expected and found', () => {
     const b = newBench({ redisUrl: REDIS_URL, sites: { 's.test': { installed_apps: 'testapp' } } });
     assertConfigError(() => loadSiteConfig(loadBenchConfig(b.path), 's.test'), siteFile(b, 's.test'), 'installed_apps', [
-      'expected a list of app names (strings)',
+      'expected a list of app names',
       'found "testapp" (string)',
     ]);
   });
 
-  test('installed_apps holding a non-string is refused', () => {
+  test('installed_apps holding a non-string is refused, naming the entry', () => {
     const b = newBench({ redisUrl: REDIS_URL, sites: { 's.test': { installed_apps: ['testapp', 3] } } });
     assertConfigError(() => loadSiteConfig(loadBenchConfig(b.path), 's.test'), siteFile(b, 's.test'), 'installed_apps', [
-      'expected a list of app names (strings)',
-      'found a list (["testapp",3])',
-    ]);
+      'expected an app name',
+      'found 3 (number)',
+    ], 'installed_apps[1]');
   });
 
   test('a wrong type in a site config names the site file', () => {
     const b = newBench({ redisUrl: REDIS_URL, sites: { 's.test': { rq_results_ttl: 'soon' } } });
     assertConfigError(() => loadSiteConfig(loadBenchConfig(b.path), 's.test'), siteFile(b, 's.test'), 'rq_results_ttl', [
-      'expected a whole number greater than 0',
+      'expected a whole number of seconds from 1 to',
       'found "soon" (string)',
     ]);
   });
@@ -528,7 +550,7 @@ describe('queues', () => {
       writeFileSync(commonFile(bench), '{"workers": {"zeta": {}, "2": {}}}');
       assert.throws(() => loadBenchConfig(bench.path), (err: unknown) => {
         assert.equal((err as { code?: string }).code, 'ERR_CONFIG_INVALID');
-        assert.match((err as Error).message, /"workers".*not digits only \(bad: "2"\)/);
+        assert.match((err as Error).message, /"workers\.2".*not digits only.*found "2"/);
         return true;
       });
     },

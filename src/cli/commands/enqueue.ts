@@ -3,7 +3,8 @@
 import { Command } from 'commander';
 import { BenchError, isBenchError } from '../../errors.js';
 import { BenchClient } from '../../client.js';
-import { globals, nonNegativeNumber, positiveInt, requireSite } from '../context.js';
+import { SCHEDULE_RANGE, RETRIES_RANGE, WHOLE_TIMEOUT_RANGE } from '../../util/limits.js';
+import { globals, numberFlag, requireSite } from '../context.js';
 import { parseKwargsOption, readKwargsFile } from '../kwargs.js';
 import { printResult } from '../output.js';
 
@@ -39,7 +40,7 @@ export function makeEnqueueCommand(): Command {
     .description('enqueue a job for --site: METHOD is a dotted path such as myapp.tasks.process_data')
     .argument('<method>', 'dotted path app.module.function')
     .option('-q, --queue <queue>', 'queue to put the job on', 'default')
-    .option('-t, --timeout <seconds>', "job timeout (default: the queue's)", positiveInt('--timeout'))
+    .option('-t, --timeout <seconds>', "job timeout (default: the queue's)", numberFlag('--timeout', WHOLE_TIMEOUT_RANGE))
     .option('--kwargs <json>', 'keyword arguments as a JSON object')
     .option('--kwargs-file <file>', 'one JSON object per line, one job each ("-" reads stdin)')
     .option('--job-id <id>', 'your id for the job (stored as SITE||ID)')
@@ -48,9 +49,9 @@ export function makeEnqueueCommand(): Command {
     .option('--user <user>', 'user the job runs as')
     .option('--deduplicate', 'with --job-id: skip (exit 0, print nothing) when that job is already queued or running')
     .option('--at-front-when-starved', 'put the job at the front only when the queue holds more than 16 jobs')
-    .option('--in <seconds>', 'run the job this many seconds from now', nonNegativeNumber('--in'))
+    .option('--in <seconds>', 'run the job this many seconds from now', numberFlag('--in', SCHEDULE_RANGE))
     .option('--at <iso-time>', 'run the job at this time (ISO 8601, e.g. 2026-12-01T09:00:00Z)', isoTime)
-    .option('--retry <n>', 'retry a failed job up to n times (exponential backoff with jitter)', positiveInt('--retry'))
+    .option('--retry <n>', 'retry a failed job up to n times (exponential backoff with jitter)', numberFlag('--retry', RETRIES_RANGE))
     .option('--event <name>', 'event name stored with the job (purge-jobs --event filters on it)')
     .option('--resume <token>', 'with --kwargs-file: finish a run that stopped part way (its error gives the token); writes only the jobs it did not')
     .option('--json', 'print JSON')

@@ -6,7 +6,8 @@ import { requireJob, resolveJobId } from '../../monitor/actions.js';
 import { DEFAULT_LIST_LIMIT, LISTABLE_STATUSES, type ListableStatus } from '../../monitor/jobs.js';
 import type { BenchClient } from '../../client.js';
 import type { JobRecord } from '../../vocabulary.js';
-import { nonNegativeInt, positiveInt, withClient } from '../context.js';
+import { LIST_LIMIT_RANGE, LIST_OFFSET_RANGE } from '../../util/limits.js';
+import { numberFlag, withClient } from '../context.js';
 import { jobDetails, jobTable } from '../job-format.js';
 import { printResult } from '../output.js';
 
@@ -41,8 +42,8 @@ function listCommand(): Command {
     .description('jobs with one status, of --site and --queue when given; newest first for finished, failed and stopped')
     .option(...queueOption('only this queue'))
     .option('-s, --status <status>', `${LISTABLE_STATUSES.join(' | ')}`, parseStatus, 'queued')
-    .option('--limit <n>', 'most jobs to show', positiveInt('--limit'), DEFAULT_LIST_LIMIT)
-    .option('--offset <n>', 'jobs to skip', nonNegativeInt('--offset'), 0)
+    .option('--limit <n>', 'most jobs to show', numberFlag('--limit', LIST_LIMIT_RANGE), DEFAULT_LIST_LIMIT)
+    .option('--offset <n>', 'jobs to skip', numberFlag('--offset', LIST_OFFSET_RANGE), 0)
     .option('--json', 'print JSON')
     .action(async (flags: ListFlags, command: Command) => {
       await withClient(command, flags.queue, async (client, site) => {

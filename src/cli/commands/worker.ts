@@ -2,13 +2,16 @@
 // queues until stopped (SIGTERM/SIGINT: warm shutdown; a second signal: cold shutdown), or
 // with --burst until the queues are empty.
 import { Command, Option } from 'commander';
+import { BenchError } from '../../errors.js';
+import { quoted } from '../../util/text.js';
 import { createLogger } from '../../log/logger.js';
 import { DEQUEUE_STRATEGIES, type DequeueStrategy } from '../../worker/strategy.js';
 import { Supervisor } from '../../worker/supervisor.js';
-import { benchFrom, positiveInt } from '../context.js';
+import { CONCURRENCY_RANGE, WORKER_PROCESSES_RANGE } from '../../util/limits.js';
+import { benchFrom, numberFlag } from '../context.js';
 
 interface WorkerFlags {
-  queue?: string;
+  queue?: string[];
   burst?: boolean;
   quiet?: boolean;
   strategy: DequeueStrategy;
@@ -25,23 +28,36 @@ export function makeWorkerPoolCommand(): Command {
   return addWorkerOptions(new Command('worker-pool').description("Frappe's name for a worker with several children (default 2)"), 2);
 }
 
+/**
+ * Commander parser for --queue: one or more queue names, comma-separated. An empty name ("", ",", "a,,b")
+ * is a usage error: an empty list would otherwise mean every queue.
+ */
+function queueList(value: string): string[] {
+  const names = value.split(',').map((q) => q.trim());
+  if (names.some((name) => name === '')) {
+    throw new BenchError('ERR_USAGE', `--queue needs queue names separated by commas, found ${quoted(value)}; leave --queue out to listen to every queue`, { exitCode: 2 });
+  }
+  const twice = names.find((name, i) => names.indexOf(name) !== i);
+  if (twice !== undefined) throw new BenchError('ERR_USAGE', `--queue names ${quoted(twice)} twice, found ${quoted(value)}`, { exitCode: 2 });
+  return names;
+}
+
 function addWorkerOptions(command: Command, defaultWorkers: number): Command {
   return command
-    .option('--queue <queues>', 'comma-separated queues in priority order (default: all)')
+    .option('--queue <queues>', 'comma-separated queues in priority order (default: all)', queueList)
     .option('--burst', 'exit 0 once every listened queue is empty')
     .option('--quiet', 'log warnings and errors only')
     .addOption(new Option('--strategy <strategy>', 'order of looking at several queues').choices(DEQUEUE_STRATEGIES).default('default'))
-    .option('--num-workers <n>', 'worker processes (each runs --concurrency jobs at once)', positiveInt('--num-workers'), defaultWorkers)
-    .option('--concurrency <n>', 'jobs one worker process runs at once', positiveInt('--concurrency'), 1)
+    .option('--num-workers <n>', 'worker processes (each runs --concurrency jobs at once)', numberFlag('--num-workers', WORKER_PROCESSES_RANGE), defaultWorkers)
+    .option('--concurrency <n>', 'jobs one worker process runs at once', numberFlag('--concurrency', CONCURRENCY_RANGE), 1)
     .option('--watch', 'development: replace the worker processes when apps/ or site configs change')
     .action(async (flags: WorkerFlags, cmd: Command) => {
       const bench = benchFrom(cmd);
       const log = createLogger({ quiet: Boolean(flags.quiet), name: 'bench-worker' });
-      const queues = flags.queue?.split(',').map((q) => q.trim()).filter(Boolean);
       const supervisor = new Supervisor({
         bench,
         log,
-        ...(queues && { queues }),
+        ...(flags.queue && { queues: flags.queue }),
         burst: Boolean(flags.burst),
         strategy: flags.strategy,
         numWorkers: flags.numWorkers,
