@@ -1,6 +1,7 @@
 // The monitoring commands, run as the real `bench` binary: doctor, show-pending-jobs, purge-jobs,
 // ready-for-migration and `jobs list|show|retry|delete|cancel|requeue-failed`, with --json, their
-// exit codes and their failures (unknown id, wrong state, no worker for a queue).
+// exit codes and their failures (unknown id, wrong state, no worker for a queue); listings cut at
+// --limit.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { queueKeys } from '../../src/redis/keys.ts';
@@ -115,6 +116,25 @@ describe('site commands', () => {
       await running.supervisor.stop();
     }
     assert.deepEqual(JSON.parse(ok(await bench(fresh, ['--site', SITE, 'ready-for-migration', '--json']))), { site: SITE, ready: true, queued: 0, scheduled: 0, started: 0 });
+  });
+});
+
+describe('listings', () => {
+  it('show-pending-jobs and jobs list print the first --limit jobs and say how many more there are', async () => {
+    const fresh = await benches.fresh();
+    await fresh.client.enqueueMany('testapp.tasks.echo', [{}, {}, {}, {}, {}], { site: SITE });
+    const pending = ok(await bench(fresh, ['--site', SITE, 'show-pending-jobs', '--limit', '2']));
+    assert.match(pending, /\ndefault: 5\n( {2}testapp\.tasks\.echo {2}site1\.test\|\|\S+ {2}\S+\n){2} {2}… and 3 more; use --limit\nlong: 0\n$/);
+    const json = JSON.parse(ok(await bench(fresh, ['--site', SITE, 'show-pending-jobs', '--limit', '2', '--json']))) as { limit: number; queues: Record<string, unknown[]>; totals: Record<string, number> };
+    assert.equal(json.limit, 2);
+    assert.equal(json.queues['default']?.length, 2);
+    assert.deepEqual(json.totals, { short: 0, default: 5, long: 0 });
+    assert.doesNotMatch(ok(await bench(fresh, ['--site', SITE, 'show-pending-jobs'])), /more; use/, 'under the default limit nothing is cut');
+
+    const list = ok(await bench(fresh, ['jobs', 'list', '--limit', '2']));
+    assert.match(list, /\n1-2 of 5 queued jobs\n… and 3 more; use --limit or --offset\n$/);
+    assert.match(ok(await bench(fresh, ['jobs', 'list', '--limit', '2', '--offset', '3'])), /\n4-5 of 5 queued jobs\n$/);
+    failed(await bench(fresh, ['--site', SITE, 'show-pending-jobs', '--limit', '0']), 2, /--limit must be a whole number greater than 0/);
   });
 });
 
