@@ -64,13 +64,14 @@ async function slowCalls<T>(action: () => Promise<T>): Promise<{ result: T; slow
 
 /**
  * No call over SLOW_US, but for scheduler noise: a loaded machine (2 CPUs shared by parallel test runs)
- * preempts redis-server for several ms now and then, in any command, even one of 0.2 ms, so one call in
- * 100 (at least 2) is let through. A real regression shows in every call: the purge's whole-list
- * rewrites took 20-400 ms per call at this size, a listing read a whole set in each call.
+ * preempts redis-server for several ms now and then, in any command, even one of 0.2 ms; at a load of 10
+ * that is a few calls in a hundred, so 3 in 100 (at least 3) are let through. A real regression shows
+ * in every call: the purge's whole-list rewrites took 20-400 ms per call at this size, a listing read a
+ * whole set in each call.
  */
 function assertQuick({ slow, calls }: { slow: readonly SlowEntry[]; calls: number }, what: string): void {
   const shown = slow.map((e) => `${e.us} us ${e.command}`).join('\n');
-  assert.ok(slow.length <= Math.max(2, Math.ceil(calls / 100)), `${what}: ${slow.length} of ${calls} calls over ${SLOW_US} us:\n${shown}`);
+  assert.ok(slow.length <= Math.max(3, Math.ceil(calls * 0.03)), `${what}: ${slow.length} of ${calls} calls over ${SLOW_US} us:\n${shown}`);
 }
 
 const withoutHoles = (ids: readonly string[]) => ids.filter((id) => id !== WAIT_HOLE);
@@ -150,7 +151,7 @@ describe('a queue of 200,000 jobs', () => {
 
     const reads = await slowCalls(async () => {
       const pages = [];
-      for (const offset of [0, 50, 100]) pages.push(await client.listJobs({ status: 'finished', queue: 'short', offset, limit: 50 }));
+      for (const offset of [0, 50, 100, 150, 200, 250]) pages.push(await client.listJobs({ status: 'finished', queue: 'short', offset, limit: 50 }));
       const ofB = await client.listJobs({ status: 'finished', queue: 'short', site: B, limit: 5 });
       const requeued = await client.requeueFailed({ site: A });
       return { pages, ofB, requeued };
@@ -158,8 +159,8 @@ describe('a queue of 200,000 jobs', () => {
     assertQuick(reads, 'jobs list --status finished, requeue-failed');
     const { result } = reads;
     const newest = [...finished].reverse();
-    assert.deepEqual(result.pages.map((p) => p.total), [100_000, 100_000, 100_000]);
-    assert.deepEqual(result.pages.flatMap((p) => p.jobs.map((j) => j.id)), newest.slice(0, 150), 'newest first');
+    assert.deepEqual(result.pages.map((p) => p.total), Array.from({ length: 6 }, () => 100_000));
+    assert.deepEqual(result.pages.flatMap((p) => p.jobs.map((j) => j.id)), newest.slice(0, 300), 'newest first');
     assert.equal(result.ofB.total, 50_000);
     assert.equal(result.ofB.jobs.length, 5);
     assert.equal(result.requeued, 1000);
