@@ -27,7 +27,11 @@ const client = await BenchClient.open({ benchPath: dir });
 
 const MEASURED = /^cmdstat_(evalsha|eval|lrange|zrange|zrevrange|lpos):calls=(\d+),usec=(\d+)/gm;
 
-/** Run `action` and print its calls, their Redis time and the slowest (over 1 ms, from SLOWLOG). */
+/**
+ * Run `action` and print its script calls and window reads with their Redis time per call (a script's
+ * time includes its own commands; its inner LRANGE/LPOS are counted among the reads too), and the slowest
+ * call (over 1 ms, from SLOWLOG; on a loaded machine a preempted redis-server shows here).
+ */
 async function measure(name: string, action: () => Promise<unknown>): Promise<void> {
   await admin.config('SET', 'slowlog-log-slower-than', '1000');
   await admin.config('SET', 'slowlog-max-len', '100000');
@@ -40,12 +44,14 @@ async function measure(name: string, action: () => Promise<unknown>): Promise<vo
   const log = (await admin.slowlog('GET', -1)) as [number, number, number, string[]][];
   // Top-level calls only: a script's own commands are logged too, spelled in capitals in our Lua.
   const slowest = Math.max(0, ...log.filter(([, , , args]) => /^[a-z]/.test(args[0] ?? '') && !/^(config|slowlog|info)$/.test(args[0] ?? '')).map(([, , us]) => us));
-  const calls = stats.reduce((sum, m) => sum + Number(m[2]), 0);
-  const usec = stats.reduce((sum, m) => sum + Number(m[3]), 0);
-  const scripts = stats.filter((m) => m[1] === 'evalsha' || m[1] === 'eval').reduce((sum, m) => sum + Number(m[2]), 0);
+  const sum = (pick: (m: RegExpMatchArray) => boolean, at: 2 | 3) => stats.filter(pick).reduce((total, m) => total + Number(m[at]), 0);
+  const isScript = (m: RegExpMatchArray) => m[1] === 'evalsha' || m[1] === 'eval';
+  const perCall = (usec: number, calls: number) => (calls === 0 ? '-' : `${(usec / calls).toFixed(0)} us`);
+  const [scripts, reads] = [sum(isScript, 2), sum((m) => !isScript(m), 2)];
   console.log(
-    `${name.padEnd(34)} ${String(JSON.stringify(result)).slice(0, 12).padEnd(12)} ${String(scripts).padStart(6)} scripts ${String(calls - scripts).padStart(6)} reads ` +
-      `${(usec / Math.max(1, calls)).toFixed(0).padStart(5)} us/call  slowest ${slowest > 0 ? `${(slowest / 1000).toFixed(1)} ms` : '< 1 ms'}  wall ${wallMs} ms`,
+    `${name.padEnd(34)} ${String(JSON.stringify(result)).slice(0, 10).padEnd(10)} ` +
+      `${String(scripts).padStart(5)} scripts ${perCall(sum(isScript, 3), scripts).padStart(7)}  ${String(reads).padStart(5)} reads ${perCall(sum((m) => !isScript(m), 3), reads).padStart(7)}  ` +
+      `slowest ${slowest > 0 ? `${(slowest / 1000).toFixed(1)} ms` : '< 1 ms'}  wall ${wallMs} ms`,
   );
 }
 
@@ -56,7 +62,7 @@ try {
   const finished = queueKeys('maintenance', 'short');
   await fillJobs(admin, finished, ids.map((id) => `${id}-done`), { status: 'finished', score: Date.now() + 3_600_000 });
   await fillJobs(admin, finished, Array.from({ length: 1000 }, (_, i) => `${A}||failed-${i}`), { status: 'failed' });
-  console.log(`${jobs} queued jobs, ${jobs} finished, 1000 failed; inner script commands and lists' inner LRANGEs count as reads`);
+  console.log(`${jobs} queued jobs, ${jobs} finished, 1000 failed`);
 
   await measure('jobs list (queued, page 1)', async () => (await client.listJobs({ status: 'queued' })).total);
   await measure('jobs list --site (queued)', async () => (await client.listJobs({ status: 'queued', site: A })).total);
