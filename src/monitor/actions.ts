@@ -18,7 +18,7 @@ import { collectJobIds, execAll, selectQueues } from './jobs.js';
 import { findInWait } from './scan.js';
 
 /** Failed jobs requeued by one script call. */
-export const REQUEUE_BATCH = 100;
+export const REQUEUE_BATCH = 50;
 /** Ids of the wait list one purge step examines, and most jobs it deletes. */
 export const PURGE_WINDOW = 500;
 export const PURGE_MAX_DELETE = 64;
