@@ -65,13 +65,13 @@ async function slowCalls<T>(action: () => Promise<T>): Promise<{ result: T; slow
 /**
  * No call over SLOW_US, but for scheduler noise: a loaded machine (2 CPUs shared by parallel test runs)
  * preempts redis-server for several ms now and then, in any command, even one of 0.2 ms; at a load of 10
- * that is a few calls in a hundred, so 3 in 100 (at least 3) are let through. A real regression shows
- * in every call: the purge's whole-list rewrites took 20-400 ms per call at this size, a listing read a
- * whole set in each call.
+ * that is a few calls in a hundred, sometimes several in a row, so 5 in 100 (at least 3) are let
+ * through. A real regression shows in every call: the purge's whole-list rewrites took 20-400 ms per
+ * call at this size, a listing read a whole set in each of its few calls.
  */
 function assertQuick({ slow, calls }: { slow: readonly SlowEntry[]; calls: number }, what: string): void {
   const shown = slow.map((e) => `${e.us} us ${e.command}`).join('\n');
-  assert.ok(slow.length <= Math.max(3, Math.ceil(calls * 0.03)), `${what}: ${slow.length} of ${calls} calls over ${SLOW_US} us:\n${shown}`);
+  assert.ok(slow.length <= Math.max(3, Math.ceil(calls * 0.05)), `${what}: ${slow.length} of ${calls} calls over ${SLOW_US} us:\n${shown}`);
 }
 
 const withoutHoles = (ids: readonly string[]) => ids.filter((id) => id !== WAIT_HOLE);
