@@ -21,6 +21,11 @@ export function table(headers: readonly string[], cells: readonly (readonly stri
   return [line(headers), ...rows.map(line)].join('\n');
 }
 
+/** The line that says a listing was cut: how many were left out, and the flag that shows them. */
+export function moreLine(left: number, flags: string): string {
+  return `… and ${left} more; use ${flags}`;
+}
+
 /** One line per job: id, queue, status, method, created, ended. */
 export function jobTable(jobs: readonly JobRecord[]): string {
   return table(

@@ -1,5 +1,5 @@
 // The `bench` command line: global options, one subcommand per file, and the single place where
-// errors become messages and exit codes.
+// errors become messages and exit codes (and where a closed stdout stops being an error).
 import { Command } from 'commander';
 import { makeEnqueueCommand } from './commands/enqueue.js';
 import { makeStartCommand } from './commands/start.js';
@@ -9,7 +9,7 @@ import { makeWorkerCommand, makeWorkerPoolCommand } from './commands/worker.js';
 import { makeDoctorCommand } from './commands/doctor.js';
 import { makeJobsCommand } from './commands/jobs.js';
 import { makePurgeJobsCommand, makeReadyForMigrationCommand, makeShowPendingJobsCommand } from './commands/site-jobs.js';
-import { reportError } from './output.js';
+import { quietOnClosedPipe, reportError } from './output.js';
 
 export function makeProgram(): Command {
   const program = new Command('bench')
@@ -26,6 +26,8 @@ export function makeProgram(): Command {
 
 /** Run the CLI; resolves to the process exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
+  quietOnClosedPipe(process.stdout);
+  quietOnClosedPipe(process.stderr);
   try {
     await makeProgram().parseAsync([...argv]);
     return 0;

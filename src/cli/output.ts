@@ -2,7 +2,8 @@
 // "Error [CODE]: message", and the exit code each error maps to. Whatever failed, what is printed
 // has its credentials redacted (util/redact.ts): URL passwords, secret Redis command arguments. Plain
 // text goes out with its control characters escaped (newlines kept): ids and names from users or
-// Redis never reach the terminal raw.
+// Redis never reach the terminal raw. A reader that goes away (`bench ... | head -1`) ends the output
+// quietly.
 import { CommanderError } from 'commander';
 import { isBenchError } from '../errors.js';
 import { redactText, redactValue } from '../util/redact.js';
@@ -18,6 +19,23 @@ export function printResult(json: boolean, value: unknown, plain: string): void 
  */
 function jsonText(value: unknown, indent?: number): string {
   return (JSON.stringify(value, null, indent) ?? 'null').replace(/[\u007f-\u009f\u2028\u2029]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+const guarded = new WeakSet<NodeJS.WriteStream>();
+
+/**
+ * A reader that goes away (`bench ... | head -1`) closes the pipe: the next write fails with EPIPE,
+ * which would end the command with a stack trace and exit 1. Instead the rest of the output is dropped
+ * and the command ends as it would have (exit 0 when it succeeded, as `head` users expect). Other write
+ * errors are thrown as before.
+ */
+export function quietOnClosedPipe(stream: NodeJS.WriteStream): void {
+  if (guarded.has(stream)) return;
+  guarded.add(stream);
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+    stream.write = (() => true) as typeof stream.write;
+  });
 }
 
 /** Print `err` for a person and return the exit code for it. */

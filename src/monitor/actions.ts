@@ -1,6 +1,9 @@
 // Operator actions on jobs (Frappe's RQ Job actions, plus requeue): retry, delete, cancel one job;
 // requeue every failed job; purge queued jobs. Each change is one fenced Lua script that checks the
 // job's status itself, so a job that moved on since it was looked up is never touched by mistake.
+// No script call reads, scans or rewrites a whole structure: bulk actions go in bounded steps, and an
+// id leaves the middle of a long wait list as a hole (lua/includes/holes.lua), so that each call stays
+// around a millisecond or two even with 1,000,000 jobs queued.
 import type { Redis } from 'ioredis';
 import type { BenchConfig } from '../config/load.js';
 import { BenchError } from '../errors.js';
@@ -12,10 +15,23 @@ import { checkFullJobId } from '../queue/job-id.js';
 import { queueKeys, type QueueKeys } from '../redis/keys.js';
 import { ScriptCode } from '../redis/codes.js';
 import { runScript } from '../redis/scripts.js';
-import { collectJobIds, execAll, isSiteJob, selectQueues } from './jobs.js';
+import { collectJobIds, execAll, selectQueues } from './jobs.js';
+import { findInWait } from './scan.js';
 
-/** Ids sent to one script call by the bulk actions. */
-export const ACTION_BATCH_SIZE = 500;
+/** Failed jobs requeued by one script call. */
+export const REQUEUE_BATCH = 50;
+/** Ids of the wait list one purge step examines, and most jobs it deletes. */
+export const PURGE_WINDOW = 500;
+export const PURGE_MAX_DELETE = 64;
+/** Purge steps that may find their anchor gone from near its place before a pass goes on unanchored. */
+const PURGE_RESTARTS = 5;
+/** Passes over a wait list: another runs only when one went unanchored over a stretch and deleted jobs. */
+const PURGE_PASSES = 3;
+/** Holes one closeHoles call removes at one end of a wait list, and most calls per end after a purge. */
+const CLOSE_HOLES_BATCH = 250;
+const CLOSE_HOLES_CALLS = 400;
+/** Single-job actions retried when the job moved in its wait list between finding it and acting. */
+const ACTION_ATTEMPTS = 3;
 
 export interface JobActionOptions {
   /** The job's queue, needed only when the same id is on several queues. */
@@ -65,7 +81,11 @@ export async function requireJob(redis: Redis, bench: BenchConfig, id: string, q
   return found[0] as JobRecord;
 }
 
-/** Find the job, run one fenced action script on its queue, log, and return the script's record. */
+/**
+ * Find the job, run one fenced action script on its queue, log, and return the script's record. For an
+ * action that may take a queued job off its wait list (`findsInWait`), the script is told where the id
+ * was seen; when the list moved too far meanwhile it answers MOVED and is run again.
+ */
 async function fencedAction(
   ctx: Ctx,
   site: string | undefined,
@@ -74,7 +94,8 @@ async function fencedAction(
   action: {
     script: string;
     keys(k: QueueKeys): string[];
-    args?(k: QueueKeys): (string | number)[];
+    args?(position: number): (string | number)[];
+    findsInWait?: boolean;
     refusal(status: string, job: JobRecord, id: string): string;
     logged: string;
   },
@@ -82,10 +103,17 @@ async function fencedAction(
   const id = resolveJobId(site, jobId);
   const job = await requireJob(ctx.redis, ctx.bench, id, options.queue);
   const k = queueKeys(ctx.bench.settings.bench_id, job.queue);
-  const reply = await runScript(ctx.redis, action.script, action.keys(k), [k.prefix, id, ...(action.args?.(k) ?? [])]);
-  const done = checkReply(reply, id, job.queue, (status) => action.refusal(status, job, id));
-  ctx.log?.info({ jobId: id, queue: job.queue, status: job.status }, action.logged);
-  return done;
+  for (let attempt = 1; ; attempt++) {
+    const position = action.findsInWait && job.status === 'queued' ? await findInWait(ctx.redis, k.wait, id) : -1;
+    const reply = await runScript(ctx.redis, action.script, action.keys(k), [k.prefix, id, ...(action.args?.(position) ?? [])]);
+    if ((reply as unknown[])[0] === ScriptCode.MOVED) {
+      if (attempt < ACTION_ATTEMPTS) continue;
+      throw new BenchError('ERR_JOB_STATE', `job "${id}" kept moving in its queue while it was looked for; try again`, { details: { jobId: id, status: 'queued' } });
+    }
+    const done = checkReply(reply, id, job.queue, (status) => action.refusal(status, job, id));
+    ctx.log?.info({ jobId: id, queue: job.queue, status: job.status }, action.logged);
+    return done;
+  }
 }
 
 /** Retry a failed or stopped job: back at the end of its queue as queued; its error joins `errors`. */
@@ -103,6 +131,8 @@ export function deleteJob(ctx: Ctx, site: string | undefined, jobId: string, opt
   return fencedAction(ctx, site, jobId, options, {
     script: 'deleteJob',
     keys: (k) => [k.wait, k.active, k.finished, k.failed, k.delayed],
+    args: (position) => [position],
+    findsInWait: true,
     refusal: (status, job, id) =>
       `job "${id}" is running (status: ${status}); stop it first (bench --site ${job.site || '<site>'} stop-job ${id}), then delete it`,
     logged: 'job deleted by an operator',
@@ -114,23 +144,25 @@ export function cancelJob(ctx: Ctx, site: string | undefined, jobId: string, opt
   return fencedAction(ctx, site, jobId, options, {
     script: 'cancelJob',
     keys: (k) => [k.wait, k.delayed, k.active],
-    args: () => [ctx.bench.settings.rq_job_failure_ttl],
+    args: (position) => [ctx.bench.settings.rq_job_failure_ttl, position],
+    findsInWait: true,
     refusal: (status, _job, id) => `job "${id}" is ${status}; only a queued or scheduled job can be canceled`,
     logged: 'job canceled by an operator',
   });
 }
 
 /**
- * Requeue every failed job (of `site`, of `queue`) to the end of its queue, in batches; stopped jobs
- * stay (retry them one by one). Resolves to the number requeued.
+ * Requeue every failed job (of `site`, of `queue`) to the end of its queue, in batches of
+ * REQUEUE_BATCH (the failed set is read window by window first); stopped jobs stay (retry them one by
+ * one). Resolves to the number requeued.
  */
 export async function requeueFailed(ctx: Ctx, filter: JobFilter = {}): Promise<number> {
   let total = 0;
   for (const queue of selectQueues(ctx.bench, filter.queue)) {
     const refs = await collectJobIds(ctx.redis, ctx.bench, 'failed', [queue], filter.site);
     const k = queueKeys(ctx.bench.settings.bench_id, queue);
-    for (let start = 0; start < refs.length; start += ACTION_BATCH_SIZE) {
-      const ids = refs.slice(start, start + ACTION_BATCH_SIZE).map((ref) => ref.id);
+    for (let start = 0; start < refs.length; start += REQUEUE_BATCH) {
+      const ids = refs.slice(start, start + REQUEUE_BATCH).map((ref) => ref.id);
       total += Number(await runScript(ctx.redis, 'requeueFailed', [k.failed, k.wait, k.marker, k.active], [k.prefix, ...ids]));
     }
   }
@@ -139,23 +171,68 @@ export async function requeueFailed(ctx: Ctx, filter: JobFilter = {}): Promise<n
 }
 
 /**
- * Frappe's purge-jobs: delete the queued jobs of `site` (of one queue; only those whose `event`
- * field equals `event`), in batches, each batch one atomic step. Resolves to the number deleted.
+ * Frappe's purge-jobs: delete the queued jobs of `site` (of one queue; only those whose `event` field
+ * equals `event`). Each queue's wait list is walked once, from its head, in steps of PURGE_WINDOW ids
+ * (purgeJobs-2.lua), each step deleting at most PURGE_MAX_DELETE jobs: the work grows with the list,
+ * and no step takes long whatever its length. Then the holes near the list's ends are removed
+ * (closeHoles-1.lua), so that a list left with up to 50,000 jobs keeps none. Resolves to the number deleted.
  */
 export async function purgeJobs(ctx: Ctx, site: string, filter: { queue?: string | undefined; event?: string | undefined } = {}): Promise<number> {
   if (!site) throw new BenchError('ERR_USAGE', 'purgeJobs needs a site', { exitCode: 2 });
   let total = 0;
   for (const queue of selectQueues(ctx.bench, filter.queue)) {
     const k = queueKeys(ctx.bench.settings.bench_id, queue);
-    const ids = (await ctx.redis.lrange(k.wait, 0, -1)).filter((id) => isSiteJob(id, site));
-    for (let start = 0; start < ids.length; start += ACTION_BATCH_SIZE) {
-      const batch = ids.slice(start, start + ACTION_BATCH_SIZE);
-      const args = [k.prefix, filter.event === undefined ? '0' : '1', filter.event ?? '', ...batch];
-      total += Number(await runScript(ctx.redis, 'purgeJobs', [k.wait, k.active], args));
+    for (let pass = 1; pass <= PURGE_PASSES; pass++) {
+      const { deleted, anchored } = await purgePass(ctx.redis, k, `${site}${SITE_SEPARATOR}`, filter.event);
+      total += deleted;
+      if (anchored || deleted === 0) break;
     }
+    await closeHoles(ctx.redis, k);
   }
   ctx.log?.info({ site, queue: filter.queue, event: filter.event, count: total }, 'queued jobs purged');
   return total;
+}
+
+/**
+ * One walk over a wait list, step by step, each step starting at the anchor the one before returned.
+ * `anchored` is false when a step had no anchor to give (a long run of holes) or too many anchors were
+ * lost: ids may then have been stepped over while the list moved, and another pass is worth making.
+ */
+async function purgePass(redis: Redis, k: QueueKeys, sitePrefix: string, event: string | undefined): Promise<{ deleted: number; anchored: boolean }> {
+  const fixed = [k.prefix, sitePrefix, event === undefined ? '0' : '1', event ?? ''];
+  let position = 0;
+  let anchor = '';
+  let deleted = 0;
+  let anchored = true;
+  let restarts = 0;
+  for (;;) {
+    const reply = (await runScript(redis, 'purgeJobs', [k.wait, k.active], [...fixed, position, anchor, PURGE_WINDOW, PURGE_MAX_DELETE])) as [number, number, number?, string?, number?];
+    if (reply[0] === ScriptCode.MOVED) {
+      // The anchor moved far (many jobs pushed at the front) or was taken by another action: start again
+      // at the head (what was examined is examined again, harmlessly), or go on unanchored.
+      if (++restarts > PURGE_RESTARTS) {
+        anchor = '';
+        anchored = false;
+      } else {
+        [position, anchor] = [0, ''];
+      }
+      continue;
+    }
+    deleted += Number(reply[1]);
+    position = Number(reply[2]);
+    anchor = String(reply[3]);
+    if (Number(reply[4]) === 1) return { deleted, anchored };
+    if (anchor === '') anchored = false;
+  }
+}
+
+/** Remove the holes near the ends of a wait list, a bounded batch per call, until none is left there. */
+async function closeHoles(redis: Redis, k: QueueKeys): Promise<void> {
+  for (const end of ['head', 'tail']) {
+    for (let call = 0; call < CLOSE_HOLES_CALLS; call++) {
+      if (Number(await runScript(redis, 'closeHoles', [k.wait], [end, CLOSE_HOLES_BATCH])) < CLOSE_HOLES_BATCH) break;
+    }
+  }
 }
 
 function checkReply(reply: unknown, id: string, queue: string, wrongState: (status: string) => string): JobRecord {

@@ -28,6 +28,8 @@ export const ScriptCode = {
   OUT_OF_ORDER: -12,
   /** A bulk request's progress record belongs to another request (a resume of a different file): nothing written. */
   RESUME_MISMATCH: -13,
+  /** An id was not where the caller saw it in a wait list, nor near there (the list moved): nothing written. */
+  MOVED: -14,
 } as const;
 
 export type ScriptCodeName = keyof typeof ScriptCode;

@@ -2,7 +2,8 @@
 // `{<bench_id>:<queue>}`, so one queue lives in one Cluster slot and every script stays single-slot.
 //
 // Per queue (prefix `bw:{<bench_id>:<queue>}:`):
-//   wait        list  pending job ids (front = next to run)
+//   wait        list  pending job ids (front = next to run); WAIT_HOLE marks the place of an id an
+//                     operator removed from the middle of a long list (lua/includes/holes.lua)
 //   active      zset  running job ids -> start time (ms, Redis clock)
 //   marker      zset  wake-up marker a blocked worker waits on (BZPOPMIN)
 //   finished    zset  finished ids -> expiry time (ms)
@@ -22,6 +23,13 @@
 import { BenchError } from '../errors.js';
 
 export const KEY_ROOT = 'bw';
+
+/**
+ * What stands in a wait list where an operator removed an id (purge, cancel, delete) that was too far
+ * from either end to remove cheaply: never a job id (those start with a site name), never a job hash.
+ * Workers drop it; readers skip it. The same value is HOLE in lua/includes/holes.lua.
+ */
+export const WAIT_HOLE = '(removed)';
 
 export interface QueueKeys {
   queue: string;

@@ -43,6 +43,8 @@ export interface FetchReply {
   /** One script code per ended job, in order (OK, RETRY_SCHEDULED, REPLAYED, LEASE_LOST, NO_JOB). */
   endCodes: number[];
   claimed: ClaimedJob[];
+  /** Fewer were claimed than asked only because many popped ids had no job (holes): the queues are not empty. */
+  more: boolean;
 }
 
 export type ReleaseMode = 'crash' | 'blameless' | 'unstarted';
@@ -93,7 +95,7 @@ export class Fetcher {
       for (const job of begun) args.push(job.id);
     }
     const text = (await runScript(this.redis, 'fetch', keys, args)) as string;
-    const [status, nextScheduledMs, codes, jobs, listeners] = JSON.parse(text) as [number, number, number[] | object, (string | number | false)[][] | object, number];
+    const [status, nextScheduledMs, codes, jobs, listeners, more] = JSON.parse(text) as [number, number, number[] | object, (string | number | false)[][] | object, number, number];
     const claimed: ClaimedJob[] = [];
     // An empty Lua list comes back as {} (cjson cannot tell an empty list from an empty object).
     if (Array.isArray(jobs)) {
@@ -102,7 +104,7 @@ export class Fetcher {
         claimed.push({ record: jobFromClaim(job[1] as string, queue, job as (string | false)[], 3, this.owner), token: job[2] as string });
       }
     }
-    return { ownerAlive: status !== ScriptCode.OWNER_LOST, listeners: listeners === 1, nextScheduledMs, endCodes: Array.isArray(codes) ? codes : [], claimed };
+    return { ownerAlive: status !== ScriptCode.OWNER_LOST, listeners: listeners === 1, nextScheduledMs, endCodes: Array.isArray(codes) ? codes : [], claimed, more: more === 1 };
   }
 
   /**

@@ -272,7 +272,7 @@ export class Processor {
     this.listeners = reply.listeners;
     if (!reply.ownerAlive) this.retire('owner lost');
     this.nextScheduledMs = reply.nextScheduledMs;
-    if (want > 0) this.queuesEmpty = reply.claimed.length < want;
+    if (want > 0) this.queuesEmpty = reply.claimed.length < want && !reply.more;
     const claimed: Held[] = reply.claimed.map((job, i) => ({ ...job, call, index: i + 1 }));
     if (claimed.length > 0) failpoint('after-claim');
     if (this.state !== 'running') {

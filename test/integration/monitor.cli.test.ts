@@ -1,10 +1,11 @@
 // The monitoring commands, run as the real `bench` binary: doctor, show-pending-jobs, purge-jobs,
 // ready-for-migration and `jobs list|show|retry|delete|cancel|requeue-failed`, with --json, their
-// exit codes and their failures (unknown id, wrong state, no worker for a queue).
+// exit codes and their failures (unknown id, wrong state, no worker for a queue); listings cut at
+// --limit, and output into a pipe its reader closed (`| head -1`).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { queueKeys } from '../../src/redis/keys.ts';
-import { runBench, type CliResult } from '../helpers/cli.ts';
+import { runBench, spawnBench, type CliResult } from '../helpers/cli.ts';
 import { readJob, startSupervisor } from '../helpers/jobs.ts';
 import { useMonitorBenches, failJobs, LONG_SITE, makeScheduled, runningJob, setEvent, SHORT_SITE, SITE, type Fresh } from '../helpers/monitor.ts';
 import { waitFor } from '../helpers/wait-for.ts';
@@ -115,6 +116,56 @@ describe('site commands', () => {
       await running.supervisor.stop();
     }
     assert.deepEqual(JSON.parse(ok(await bench(fresh, ['--site', SITE, 'ready-for-migration', '--json']))), { site: SITE, ready: true, queued: 0, scheduled: 0, started: 0 });
+  });
+});
+
+/**
+ * Run `bench ...` into a pipe whose reader keeps the first line and goes away (`| head -1`): the exit
+ * code, stderr and that line.
+ */
+function firstLineThenClose(fresh: Fresh, args: readonly string[]): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; first: string }> {
+  const child = spawnBench(args, { cwd: fresh.bench.path });
+  let stderr = '';
+  let first = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout?.once('data', (d: Buffer) => {
+    first = d.toString().split('\n')[0] ?? '';
+    child.stdout?.destroy();
+  });
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal, stderr, first })));
+}
+
+describe('listings', () => {
+  it('show-pending-jobs and jobs list print the first --limit jobs and say how many more there are', async () => {
+    const fresh = await benches.fresh();
+    await fresh.client.enqueueMany('testapp.tasks.echo', [{}, {}, {}, {}, {}], { site: SITE });
+    const pending = ok(await bench(fresh, ['--site', SITE, 'show-pending-jobs', '--limit', '2']));
+    assert.match(pending, /\ndefault: 5\n( {2}testapp\.tasks\.echo {2}site1\.test\|\|\S+ {2}\S+\n){2} {2}… and 3 more; use --limit\nlong: 0\n$/);
+    const json = JSON.parse(ok(await bench(fresh, ['--site', SITE, 'show-pending-jobs', '--limit', '2', '--json']))) as { limit: number; queues: Record<string, unknown[]>; totals: Record<string, number> };
+    assert.equal(json.limit, 2);
+    assert.equal(json.queues['default']?.length, 2);
+    assert.deepEqual(json.totals, { short: 0, default: 5, long: 0 });
+    assert.doesNotMatch(ok(await bench(fresh, ['--site', SITE, 'show-pending-jobs'])), /more; use/, 'under the default limit nothing is cut');
+
+    const list = ok(await bench(fresh, ['jobs', 'list', '--limit', '2']));
+    assert.match(list, /\n1-2 of 5 queued jobs\n… and 3 more; use --limit or --offset\n$/);
+    assert.match(ok(await bench(fresh, ['jobs', 'list', '--limit', '2', '--offset', '3'])), /\n4-5 of 5 queued jobs\n$/);
+    failed(await bench(fresh, ['--site', SITE, 'show-pending-jobs', '--limit', '0']), 2, /--limit must be a whole number greater than 0/);
+  });
+
+  it('end quietly with exit 0 when the reader of their output goes away (| head -1)', { timeout: 60_000 }, async () => {
+    const fresh = await benches.fresh({ max_queued_jobs: 10_000 });
+    // About 500 kB of output: far more than a pipe holds, so the command is still writing when the reader leaves.
+    await fresh.client.enqueueMany('testapp.tasks.echo', Array.from({ length: 4000 }, () => ({})), { site: SITE });
+    for (const args of [
+      ['--site', SITE, 'show-pending-jobs', '--limit', '4000'],
+      ['jobs', 'list', '--limit', '4000'],
+      ['jobs', 'list', '--limit', '4000', '--json'],
+    ]) {
+      const run = await firstLineThenClose(fresh, args);
+      assert.deepEqual({ code: run.code, signal: run.signal, stderr: run.stderr }, { code: 0, signal: null, stderr: '' }, `bench ${args.join(' ')}`);
+      assert.ok(run.first.length > 0, 'the reader got the first line');
+    }
   });
 });
 

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { BenchError } from '../../src/errors.ts';
-import { benchKeys, KEY_ROOT, queueKeys } from '../../src/redis/keys.ts';
+import { benchKeys, KEY_ROOT, queueKeys, WAIT_HOLE } from '../../src/redis/keys.ts';
 import { loadScriptSources, type ScriptSource } from '../../src/redis/scripts.ts';
 import { ScriptCode } from '../../src/redis/codes.ts';
 import { CLAIM_FIELDS } from '../../src/redis/job-record.ts';
@@ -121,6 +121,12 @@ describe('tables shared by Lua and TypeScript', () => {
   test('includes/claimFields.lua lists CLAIM_FIELDS of src/redis/job-record.ts, in order', () => {
     const fields = [...include('claimFields').matchAll(/'([A-Za-z]+)'/g)].map((m) => m[1]);
     assert.deepEqual(fields, [...CLAIM_FIELDS]);
+  });
+
+  test('includes/holes.lua marks a hole in a wait list with WAIT_HOLE of src/redis/keys.ts, never a job id', () => {
+    assert.equal(/local HOLE = '([^']*)'/.exec(include('holes'))?.[1], WAIT_HOLE);
+    assert.doesNotMatch(WAIT_HOLE, /\|\|/, 'a job id is "SITE||ID"');
+    assert.doesNotMatch(WAIT_HOLE, /^[A-Za-z0-9]/, 'a site name starts with a letter or digit');
   });
 
   test('no script returns a bare number where a named code belongs', () => {

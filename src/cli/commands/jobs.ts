@@ -8,7 +8,7 @@ import type { BenchClient } from '../../client.js';
 import type { JobRecord } from '../../vocabulary.js';
 import { LIST_LIMIT_RANGE, LIST_OFFSET_RANGE } from '../../util/limits.js';
 import { numberFlag, withClient } from '../context.js';
-import { jobDetails, jobTable } from '../job-format.js';
+import { jobDetails, jobTable, moreLine } from '../job-format.js';
 import { printResult } from '../output.js';
 
 interface QueueFlags {
@@ -54,7 +54,11 @@ function listCommand(): Command {
             ? `no ${flags.status} jobs${scope}`
             : page.jobs.length === 0
               ? `no ${flags.status} jobs${scope} past offset ${page.offset} (${page.total} in all)`
-              : `${jobTable(page.jobs)}\n${page.offset + 1}-${page.offset + page.jobs.length} of ${page.total} ${flags.status} jobs${scope}`;
+              : [
+                  jobTable(page.jobs),
+                  `${page.offset + 1}-${page.offset + page.jobs.length} of ${page.total} ${flags.status} jobs${scope}`,
+                  ...(page.total > page.offset + page.jobs.length ? [moreLine(page.total - page.offset - page.jobs.length, '--limit or --offset')] : []),
+                ].join('\n');
         printResult(Boolean(flags.json), page, plain);
       });
     });

@@ -3,25 +3,33 @@
 import { Command } from 'commander';
 import { BenchError } from '../../errors.js';
 import { pendingJobs, siteJobCounts } from '../../monitor/jobs.js';
-import { withSiteClient } from '../context.js';
-import { time } from '../job-format.js';
+import { numberFlag, withSiteClient } from '../context.js';
+import { LIST_LIMIT_RANGE } from '../../util/limits.js';
+import { moreLine, time } from '../job-format.js';
 import { printResult } from '../output.js';
+
+/** Jobs show-pending-jobs prints per queue unless told otherwise (the counts are always whole). */
+export const DEFAULT_PENDING_LIMIT = 100;
 
 export function makeShowPendingJobsCommand(): Command {
   return new Command('show-pending-jobs')
-    .description('the queued jobs of --site, per queue (method, id, created)')
+    .description('the queued jobs of --site, per queue (method, id, created), the first --limit of each, and how many there are')
+    .option('--limit <n>', 'most jobs to show per queue', numberFlag('--limit', LIST_LIMIT_RANGE), DEFAULT_PENDING_LIMIT)
     .option('--json', 'print JSON')
-    .action(async (flags: { json?: boolean }, command: Command) => {
+    .action(async (flags: { limit: number; json?: boolean }, command: Command) => {
       await withSiteClient(command, undefined, async (client, site) => {
-        const byQueue = await pendingJobs(await client.connection(), client.bench, site);
+        const byQueue = await pendingJobs(await client.connection(), client.bench, site, flags.limit);
         const json: Record<string, { id: string; method: string; jobName: string; createdAt: number }[]> = {};
+        const totals: Record<string, number> = {};
         const lines = ['-----Pending Jobs-----'];
-        for (const [queue, jobs] of Object.entries(byQueue)) {
+        for (const [queue, { jobs, total }] of Object.entries(byQueue)) {
           json[queue] = jobs.map((job) => ({ id: job.id, method: job.method, jobName: job.jobName, createdAt: job.createdAt }));
-          lines.push(`${queue}: ${jobs.length}`);
+          totals[queue] = total;
+          lines.push(`${queue}: ${total}`);
           for (const job of jobs) lines.push(`  ${job.method}  ${job.id}  ${time(job.createdAt)}`);
+          if (total > jobs.length) lines.push(`  ${moreLine(total - jobs.length, '--limit')}`);
         }
-        printResult(Boolean(flags.json), { site, queues: json }, lines.join('\n'));
+        printResult(Boolean(flags.json), { site, limit: flags.limit, queues: json, totals }, lines.join('\n'));
       });
     });
 }

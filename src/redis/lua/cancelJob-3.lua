@@ -1,26 +1,36 @@
 --[[
-  Cancel one job that has not started: a queued job leaves the wait list, a scheduled one the delayed
-  set. The record stays, with status "canceled" and the time in "ended", for the job's failure TTL
-  (fttl), then expires; it is in no list. Any other status is refused and left as it is.
+  Cancel one job that has not started: a queued job leaves the wait list (its place becomes a hole, see
+  includes/holes), a scheduled one the delayed set. The record stays, with status "canceled" and the
+  time in "ended", for the job's failure TTL (fttl), then expires; it is in no list. Any other status is
+  refused and left as it is.
 
   Input:
     KEYS[1] wait, KEYS[2] delayed, KEYS[3] active
     ARGV[1] key prefix of job hashes   ARGV[2] id   ARGV[3] ttl seconds when the job has no fttl
+    ARGV[4] where the caller saw the id in the wait list (-1: not seen; then looked for near the ends)
 
   Output: { OK, { job hash field, value, ... } } canceled
           { NO_JOB }                        no such job
           { WRONG_STATE, status }           not queued or scheduled: nothing written
+          { MOVED }                         queued, but not at or near the position given: nothing written
 ]]
 --@include "codes"
 --@include "now"
+--@include "holes"
 local waitKey, delayedKey, activeKey = KEYS[1], KEYS[2], KEYS[3]
 local jobKey = ARGV[1] .. 'job:' .. ARGV[2]
 local id = ARGV[2]
+local hint = tonumber(ARGV[4])
 local status = redis.call('HGET', jobKey, 'status')
 if not status then return { CODE.NO_JOB } end
 if redis.call('ZSCORE', activeKey, id) then return { CODE.WRONG_STATE, 'started' } end
 if status == 'queued' then
-  redis.call('LREM', waitKey, 0, id)
+  local at = locateInWait(waitKey, id, hint)
+  if at then
+    holeAt(waitKey, at)
+  elseif hint >= 0 then
+    return { CODE.MOVED }
+  end
 elseif status == 'scheduled' then
   redis.call('ZREM', delayedKey, id)
 else

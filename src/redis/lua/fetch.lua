@@ -37,12 +37,14 @@
 
   Output: one JSON string (one bulk reply is far cheaper to build and to parse than hundreds of small
   ones): [ status, msUntilNextScheduled or -1, [ one code per ended job, in order ],
-           [ [ queueIndex, id, token, value of each CLAIM_FIELDS ], ... ], listeners ]
+           [ [ queueIndex, id, token, value of each CLAIM_FIELDS ], ... ], listeners, more ]
     (an empty list may come as {})
     status       OK, or OWNER_LOST (nothing claimed)
     ended jobs   OK, RETRY_SCHEDULED, REPLAYED (this token ended it already), LEASE_LOST, NO_JOB
     values       false where absent; attempts already counting this claim
     listeners    1 when someone listens on `channel` (the process then reports its prefetched starts)
+    more         1 when fewer than `count` were claimed only because MAX_DROPPED ids without a job were
+                 popped (holes of a purge, see includes/holes): the wait list still holds ids, call again
 ]]
 --@include "codes"
 --@include "now"
@@ -62,9 +64,12 @@ local nQueues = #KEYS / 7
 local now = nowMs()
 local listeners = hasListeners(channel)
 local status, nextDue = CODE.OK, -1
+-- Dropped ids (no job hash) one call pops at most before it gives up filling `count`.
+local MAX_DROPPED = 1000
+local more = false
 local codes, jobs = {}, {}
 local function reply()
-  return cjson.encode({ status, nextDue, codes, jobs, listeners and 1 or 0 })
+  return cjson.encode({ status, nextDue, codes, jobs, listeners and 1 or 0, more and 1 or 0 })
 end
 
 -- ZADD or ZREM of many arguments, in slices that stay within Lua's unpack limit.
@@ -227,14 +232,17 @@ for q = 1, nQueues do
     if not stamp or tonumber(stamp) < now then
       status = CODE.OWNER_LOST
     else
-      local want = count - claimed
-      local ids = redis.call('LPOP', waitKey, want)
-      if ids then
-        local active, record = {}, {}
+      local active, record = {}, {}
+      local want, popped, dropped = 0, 0, 0
+      repeat
+        want = count - claimed
+        local ids = redis.call('LPOP', waitKey, want) or {}
+        popped = #ids
         for _, id in ipairs(ids) do
           local jobKey = prefix .. 'job:' .. id
           local v = redis.call('HMGET', jobKey, unpack(CLAIM_FIELDS))
-          -- An id whose hash is gone (deleted by an operator) is dropped, not run.
+          -- An id whose hash is gone (a hole an operator's removal left, or a job deleted while queued)
+          -- is dropped, not run, and another id is popped in its place.
           if v[METHOD_AT] then
             claimed = claimed + 1
             local token = requestId .. ':' .. claimed
@@ -250,14 +258,19 @@ for q = 1, nQueues do
               for k, name in ipairs(CLAIM_FIELDS) do if v[k] then f[name] = v[k] end end
               publishJobEvent(channel, id, 'started', f, nil)
             end
+          else
+            dropped = dropped + 1
           end
         end
-        if #active > 0 then
-          inSlices('ZADD', activeKey, active)
-          redis.call('SET', prefix .. 'claim:' .. requestId, table.concat(record, '\n'), 'PX', recordMs)
-        end
-        -- Keep the wake-up marker while work remains, so that other blocked workers wake too.
-        if #ids == want and redis.call('LLEN', waitKey) > 0 then redis.call('ZADD', markerKey, 0, '0') end
+      until claimed >= count or popped < want or dropped >= MAX_DROPPED
+      if #active > 0 then
+        inSlices('ZADD', activeKey, active)
+        redis.call('SET', prefix .. 'claim:' .. requestId, table.concat(record, '\n'), 'PX', recordMs)
+      end
+      -- Keep the wake-up marker while work remains, so that other blocked workers wake too.
+      if popped == want and redis.call('LLEN', waitKey) > 0 then
+        redis.call('ZADD', markerKey, 0, '0')
+        if claimed < count then more = true end
       end
     end
   end
