@@ -1,9 +1,10 @@
 // `bench setup redis | supervisor | systemd`: write the queue Redis's config and the process-manager
-// units under config/, shaped as Frappe's.
+// units under config/, shaped as Frappe's, and print the shell command that installs them.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import type { BenchConfig } from '../../config/load.js';
+import { shellWord } from '../../bench/config-quoting.js';
 import { renderRedisConf, renderSupervisor, renderSystemd, type RenderedFile } from '../../bench/setup-files.js';
 import { benchName } from '../../bench/worker-groups.js';
 import { benchFrom } from '../context.js';
@@ -34,19 +35,22 @@ export function makeSetupCommand(): Command {
     .description('write config/supervisor.conf: Redis, a short and a long worker, one worker per custom queue')
     .action((_flags: unknown, command: Command) => {
       const bench = benchFrom(command);
-      for (const file of writeRendered(bench, [renderRedisConf(bench), renderSupervisor(bench)])) process.stdout.write(`wrote ${file}\n`);
-      process.stdout.write(`next: sudo ln -s ${path.join(bench.path, 'config', 'supervisor.conf')} /etc/supervisor/conf.d/${benchName(bench)}.conf && sudo supervisorctl reread && sudo supervisorctl update\n`);
+      const files = [renderRedisConf(bench), renderSupervisor(bench)];
+      for (const file of writeRendered(bench, files)) process.stdout.write(`wrote ${file}\n`);
+      const conf = shellWord(path.join(bench.path, 'config', 'supervisor.conf'));
+      process.stdout.write(`next: sudo ln -s ${conf} /etc/supervisor/conf.d/${benchName(bench)}.conf && sudo supervisorctl reread && sudo supervisorctl update\n`);
     });
   setup
     .command('systemd')
     .description('write units under config/systemd/: Redis, a short and a long worker, one per custom queue')
     .action((_flags: unknown, command: Command) => {
       const bench = benchFrom(command);
-      for (const file of writeRendered(bench, [renderRedisConf(bench), ...renderSystemd(bench)])) process.stdout.write(`wrote ${file}\n`);
+      const files = [renderRedisConf(bench), ...renderSystemd(bench)];
+      for (const file of writeRendered(bench, files)) process.stdout.write(`wrote ${file}\n`);
       const name = benchName(bench);
-      process.stdout.write(
-        `next: sudo ln -s ${path.join(bench.path, 'config', 'systemd')}/* /etc/systemd/system/ && sudo systemctl daemon-reload && sudo systemctl enable --now ${name}.target\n`,
-      );
+      // The glob stays outside the quotes, for the shell to expand.
+      const units = `${shellWord(path.join(bench.path, 'config', 'systemd'))}/*`;
+      process.stdout.write(`next: sudo ln -s ${units} /etc/systemd/system/ && sudo systemctl daemon-reload && sudo systemctl enable --now ${name}.target\n`);
     });
   return setup;
 }
