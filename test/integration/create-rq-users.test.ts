@@ -185,7 +185,8 @@ describe('bench create-rq-users', () => {
   });
 
   it('without --set-admin-password the default user is off; without --use-rq-auth, use_rq_auth is left alone', { timeout: 30_000 }, async () => {
-    const second = makeBench({ redisUrl: `redis://127.0.0.1:${await freePort()}` });
+    // In a folder with a space, "%" and a quote: the aclfile line is quoted like the rest of redis.conf.
+    const second = makeBench({ redisUrl: `redis://127.0.0.1:${await freePort()}`, folder: `bench 100%x 'q'` });
     benches.push(second);
     const result = await runBench(['create-rq-users'], { cwd: second.path });
     assert.equal(result.code, 0, result.stderr);
