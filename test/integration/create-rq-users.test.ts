@@ -221,6 +221,15 @@ describe('bench create-rq-users', () => {
     }
   });
 
+  it('setup redis warns when use_rq_auth is on but there is no ACL file (that Redis would let anyone in)', async () => {
+    const unguarded = makeBench({ redisUrl: 'redis://127.0.0.1:1', common: { use_rq_auth: true, rq_password: 'x' } });
+    benches.push(unguarded);
+    const result = await runBench(['setup', 'redis'], { cwd: unguarded.path });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /^warning: use_rq_auth is on but config\/redis_queue\.acl does not exist/m);
+    assert.doesNotMatch(readFileSync(path.join(unguarded.path, 'config', 'redis_queue.conf'), 'utf8'), /aclfile/);
+  });
+
   it('refuses an rq_username that cannot name the bench user', async () => {
     const odd = makeBench({ redisUrl: 'redis://127.0.0.1:1', common: { rq_username: 'default' } });
     benches.push(odd);
