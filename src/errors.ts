@@ -37,6 +37,7 @@ export type BenchErrorCode =
   | 'ERR_DOC_NOT_FOUND'
   | 'ERR_AFTER_COMMIT'
   | 'ERR_DB'
+  | 'ERR_UNSAFE_PATH'
   | 'ERR_USAGE';
 
 const brand = Symbol.for('bench-worker.error');

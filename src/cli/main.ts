@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { makeEnqueueCommand } from './commands/enqueue.js';
 import { makeStartCommand } from './commands/start.js';
 import { makeSetupCommand } from './commands/setup.js';
+import { makeCreateRqUsersCommand } from './commands/create-rq-users.js';
 import { makeStopJobCommand } from './commands/stop-job.js';
 import { makeWorkerCommand, makeWorkerPoolCommand } from './commands/worker.js';
 import { makeDoctorCommand } from './commands/doctor.js';
@@ -18,7 +19,7 @@ export function makeProgram(): Command {
     .option('--site <site>', 'site for site-scoped commands')
     .showHelpAfterError()
     .exitOverride();
-  for (const command of [makeWorkerCommand(), makeWorkerPoolCommand(), makeEnqueueCommand(), makeStopJobCommand(), makeStartCommand(), makeSetupCommand(), makeDoctorCommand(), makeShowPendingJobsCommand(), makePurgeJobsCommand(), makeReadyForMigrationCommand(), makeJobsCommand()]) {
+  for (const command of [makeWorkerCommand(), makeWorkerPoolCommand(), makeEnqueueCommand(), makeStopJobCommand(), makeStartCommand(), makeSetupCommand(), makeCreateRqUsersCommand(), makeDoctorCommand(), makeShowPendingJobsCommand(), makePurgeJobsCommand(), makeReadyForMigrationCommand(), makeJobsCommand()]) {
     program.addCommand(command.exitOverride());
   }
   return program;

@@ -20,6 +20,7 @@
 //   workers     zset  worker process name -> last heartbeat (ms)
 //   worker:<n>  hash  one worker process's state, expires when its heartbeats stop
 //   control     pub/sub channel of commands to workers (stop-job)
+// benchKeyPatterns() covers both prefixes: the key patterns of the bench's Redis ACL user.
 import { BenchError } from '../errors.js';
 
 export const KEY_ROOT = 'bw';
@@ -89,6 +90,21 @@ export function benchKeys(benchId: string): BenchKeys {
   assertTaggable(benchId);
   const prefix = `${KEY_ROOT}:{${benchId}}:`;
   return { workers: `${prefix}workers`, worker: (name: string) => `${prefix}worker:${name}`, control: `${prefix}control` };
+}
+
+/**
+ * Glob patterns (for a Redis ACL user) that match every key of bench `benchId` and no key of another
+ * bench, unless that bench's id is this one's followed by ":" (its keys start the same way).
+ */
+export function benchKeyPatterns(benchId: string): string[] {
+  assertTaggable(benchId);
+  const id = globEscape(benchId);
+  return [`${KEY_ROOT}:{${id}}:*`, `${KEY_ROOT}:{${id}:*`];
+}
+
+/** `text` as a Redis glob pattern that matches only itself. */
+export function globEscape(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
 }
 
 function assertTaggable(benchId: string): void {

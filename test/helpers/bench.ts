@@ -22,9 +22,12 @@ export function makeBench(options: {
   redisUrl: string;
   common?: Record<string, unknown>;
   sites?: Record<string, Record<string, unknown>>;
+  /** Put the bench in a folder of this name (e.g. with spaces) inside the throwaway folder. */
+  folder?: string;
 }): TestBench {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'bw-bench-'));
-  const benchId = `test-${path.basename(dir)}`;
+  const root = mkdtempSync(path.join(os.tmpdir(), 'bw-bench-'));
+  const dir = options.folder === undefined ? root : path.join(root, options.folder);
+  const benchId = `test-${path.basename(root)}`;
   mkdirSync(path.join(dir, 'sites'), { recursive: true });
   cpSync(FIXTURE_APPS, path.join(dir, 'apps'), { recursive: true });
   const bench: TestBench = {
@@ -39,7 +42,7 @@ export function makeBench(options: {
       writeFileSync(path.join(dir, 'sites', site, 'site_config.json'), JSON.stringify(config, null, 2));
     },
     remove() {
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(root, { recursive: true, force: true });
     },
   };
   bench.writeCommon(options.common ?? {});

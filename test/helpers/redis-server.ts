@@ -100,6 +100,39 @@ export async function startRedis(options: { appendonly?: boolean; cluster?: bool
   return handle;
 }
 
+export interface ConfiguredRedis {
+  process: ChildProcess;
+  /** What the server printed (its log, when the config sets no logfile). */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Start redis-server from a config file (e.g. one `bench setup redis` wrote), with `extraArgs`
+ * appended as config lines, and wait until `port` answers; fails early if the server exits.
+ */
+export async function startRedisWithConfig(conf: string, port: number, extraArgs: readonly string[] = []): Promise<ConfiguredRedis> {
+  const child = spawn('redis-server', [conf, '--daemonize', 'no', ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  void exited.then(() => running.delete(child));
+  const handle: ConfiguredRedis = { process: child, output: () => output, stop: () => killAndWait(child, 'SIGKILL') };
+  const up = waitFor(() => portAnswers(port), { timeoutMs: 10_000, what: `redis-server from ${conf} on port ${port}` });
+  const died = exited.then(() => {
+    throw new Error(`redis-server exited (${String(child.exitCode ?? child.signalCode)}): ${output}`);
+  });
+  try {
+    await Promise.race([up, died]);
+  } catch (err) {
+    await handle.stop();
+    throw err;
+  }
+  return handle;
+}
+
 async function killAndWait(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));

@@ -1,0 +1,12 @@
+// Sets keys of sites/common_site_config.json (as Frappe's update_config): the file's other keys and
+// their order are kept, the result is checked like any config, and it replaces the file atomically.
+import { writeFileAtomic } from '../util/atomic-write.js';
+import type { BenchConfig } from './load.js';
+import { readJsonObject, validateKnownKeys, type RawConfig } from './validate.js';
+
+export function updateCommonConfig(bench: BenchConfig, patch: RawConfig): void {
+  const file = bench.commonConfigFile;
+  const merged = { ...readJsonObject(file, { optional: true }), ...patch };
+  validateKnownKeys(merged, file, false);
+  writeFileAtomic(file, `${JSON.stringify(merged, null, 2)}\n`);
+}
