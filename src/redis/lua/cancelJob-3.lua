@@ -25,12 +25,7 @@ local status = redis.call('HGET', jobKey, 'status')
 if not status then return { CODE.NO_JOB } end
 if redis.call('ZSCORE', activeKey, id) then return { CODE.WRONG_STATE, 'started' } end
 if status == 'queued' then
-  local at = locateInWait(waitKey, id, hint)
-  if at then
-    holeAt(waitKey, at)
-  elseif hint >= 0 then
-    return { CODE.MOVED }
-  end
+  if not removeQueued(waitKey, id, hint) then return { CODE.MOVED } end
 elseif status == 'scheduled' then
   redis.call('ZREM', delayedKey, id)
 else

@@ -25,12 +25,7 @@ if redis.call('ZSCORE', activeKey, id) or status == 'started' then
   return { CODE.WRONG_STATE, 'started' }
 end
 if status == 'queued' then
-  local at = locateInWait(waitKey, id, hint)
-  if at then
-    holeAt(waitKey, at)
-  elseif hint >= 0 then
-    return { CODE.MOVED }
-  end
+  if not removeQueued(waitKey, id, hint) then return { CODE.MOVED } end
 end
 local hash = redis.call('HGETALL', jobKey)
 redis.call('DEL', jobKey)

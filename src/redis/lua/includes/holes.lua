@@ -38,6 +38,18 @@ local function holeAt(waitKey, position)
   end
 end
 
+-- Take a queued `id` out of the wait list (a hole where it is). false when it is not where `hint` says
+-- (the caller answers MOVED and looks again); true when it was taken out, or when, with no hint, it is not
+-- within reach of either end (nothing to take out).
+local function removeQueued(waitKey, id, hint)
+  local at = locateInWait(waitKey, id, hint)
+  if at then
+    holeAt(waitKey, at)
+    return true
+  end
+  return hint < 0
+end
+
 -- Remove up to `most` holes within HOLE_REACH of the head, or of the tail (`fromTail`): a scan of at most
 -- the reach, then each removal moves up to a node of the list (~0.5 us). Returns how many were removed.
 local function closeEndHoles(waitKey, fromTail, most)
