@@ -3,7 +3,6 @@
 // another CA is refused with a clear error and writes nothing; ssl_cert_reqs=none works without the CA.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { queueKeys } from '../../src/redis/keys.ts';
 import { makeBench, type TestBench } from '../helpers/bench.ts';
 import { runBench, type CliResult } from '../helpers/cli.ts';
 import { readJob, waitForStatus } from '../helpers/jobs.ts';
@@ -58,13 +57,12 @@ describe('rediss:// (TLS)', () => {
 
   it('a server certificate from another CA is refused with a clear error, and nothing is written', { timeout: 60_000 }, async () => {
     const bench = newBench(`?ssl_ca_certs=${encodeURIComponent(tls.otherCa)}`);
-    const before = await redis.client.dbsize();
     const result = await runBench(['--site', SITE, 'enqueue', 'testapp.tasks.echo'], { cwd: bench.path, timeoutMs: 30_000 });
     assert.notEqual(result.code, 0, shown(result));
     assert.match(result.stderr, /^Error \[ERR_REDIS_UNAVAILABLE\]: Redis queue is unreachable at rediss:\S+ \(self-signed certificate in certificate chain\)\. The server's TLS certificate was refused: ssl_ca_certs must name the CA that signed it/, shown(result));
     assert.equal(result.stdout, '', shown(result));
-    assert.equal(await redis.client.dbsize(), before, 'nothing was written');
-    assert.equal(await redis.client.llen(queueKeys(bench.benchId, 'default').wait), 0);
+    // Other tests' keys come and go (a burst worker's expire): count this bench's only.
+    assert.deepEqual(await redis.client.keys(`*${bench.benchId}*`), [], 'nothing of this bench was written');
   });
 
   it('ssl_cert_reqs=none connects without the CA', { timeout: 60_000 }, async () => {
