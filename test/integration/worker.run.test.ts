@@ -7,8 +7,8 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { queueKeys } from '../../src/redis/keys.ts';
 import { useBenchSuite } from '../helpers/suite.ts';
-import { startSupervisor, waitForStatus } from '../helpers/jobs.ts';
-import { killWorkerProcesses, within } from '../helpers/process.ts';
+import { drained, startSupervisor, waitForStatus } from '../helpers/jobs.ts';
+import { killWorkerProcesses } from '../helpers/process.ts';
 
 const SITE = 'site1.test';
 const suite = useBenchSuite({ common: { job_timeout_grace: 1, custom_key: 'from-common' },
@@ -51,17 +51,9 @@ describe('worker runs jobs', () => {
     const spin = await suite.client.enqueue('testapp.tasks.spin', { site: SITE, timeout: 1 });
     const after1 = await suite.client.enqueue('testapp.tasks.context', { site: SITE });
     const started = Date.now();
-    // Bounded: were the kill broken, the burst would never drain; then stop the supervisor and kill the
-    // spinning worker process, so the failure is quick and leaves nothing running.
-    const w = startSupervisor(suite.bench, { burst: true });
-    try {
-      await within(w.done, 20_000, 'the burst worker to drain past the spinning job');
-    } catch (err) {
-      const stopping = w.stop();
-      killWorkerProcesses();
-      await within(stopping, 10_000, 'the supervisor to stop').catch(() => undefined);
-      throw err;
-    }
+    // Bounded: were the kill broken, the burst would never drain; drained() then kills the spinning
+    // worker process, so the failure is quick and leaves nothing running.
+    await drained(startSupervisor(suite.bench, { burst: true }));
     const timedOut = await waitForStatus(suite.redis.client, suite.bench, 'default', spin, 'failed');
     assert.equal(timedOut.error?.code, 'ERR_JOB_TIMEOUT');
     assert.match(timedOut.error?.message ?? '', /timeout of 1 s/);
