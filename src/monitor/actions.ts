@@ -49,7 +49,12 @@ interface Ctx {
   log?: Logger | undefined;
 }
 
-/** The job id as stored: `jobId` as given when it already holds `||` or no site is given, else `site||jobId`. */
+/**
+ * The job id as stored. With no site, `jobId` is taken as given (a full `site||id`, checked). With a
+ * site, `jobId` is that site's own id, or its full id when it starts with `site||`; anything else,
+ * a full id of another site included, is read as an id of this site (`site||b.test||x`), so a
+ * command given one site never reaches another site's job (it is not found).
+ */
 export function resolveJobId(site: string | undefined, jobId: string): string {
   if (site === undefined || site === '') return checkFullJobId(jobId, 'ERR_USAGE');
   return fullJobId(site, jobId);

@@ -176,7 +176,9 @@ export function unavailable(url: string, cause: unknown): BenchError {
   const reason = redactText(cause instanceof Error ? cause.message : String(cause));
   const hint = /WRONGPASS|NOAUTH|invalid username-password|NOPERM/.test(reason)
     ? 'Check rq_username / rq_password (with use_rq_auth) or the password in the redis_queue URL.'
-    : 'Make sure it runs there (bench start starts one in development).';
+    : /certificate|altnames|Hostname\/IP does not match/i.test(reason)
+      ? "The server's TLS certificate was refused: ssl_ca_certs must name the CA that signed it (ssl_check_hostname=false when it does not name the host)."
+      : 'Make sure it runs there (bench start starts one in development).';
   return new BenchError(
     'ERR_REDIS_UNAVAILABLE',
     `Redis queue is unreachable at ${redactUrl(url)} (${reason}). ${hint}`,

@@ -8,6 +8,7 @@ import { jobFromHash } from '../../src/redis/job-record.ts';
 import type { JobRecord, JobStatus } from '../../src/vocabulary.ts';
 import { Supervisor, type SupervisorOptions } from '../../src/worker/supervisor.ts';
 import type { TestBench } from './bench.ts';
+import { killWorkerProcesses, within } from './process.ts';
 import { waitFor } from './wait-for.ts';
 
 export async function readJob(redis: Redis, benchId: string, queue: string, id: string): Promise<JobRecord | undefined> {
@@ -56,4 +57,37 @@ export function startSupervisor(bench: TestBench, options: Partial<Omit<Supervis
       await done;
     },
   };
+}
+
+/**
+ * Stop `running` forcibly: ask it to stop, SIGKILL the worker processes this test forked (a job
+ * spinning in one never answers a stop) and wait a bounded time; for a test that already failed.
+ */
+export async function killSupervisor(running: RunningSupervisor): Promise<void> {
+  const stopping = running.stop();
+  killWorkerProcesses();
+  await within(stopping, 10_000, 'the supervisor to stop').catch(() => undefined);
+}
+
+/**
+ * Wait (at most `timeoutMs`) for a burst supervisor to drain; past that, kill it (killSupervisor) and
+ * fail, so a job that never ends fails the test quickly and leaves no process running.
+ */
+export async function drained(running: RunningSupervisor, timeoutMs = 20_000): Promise<void> {
+  try {
+    await within(running.done, timeoutMs, 'the burst supervisor to drain its queues');
+  } catch (err) {
+    await killSupervisor(running);
+    throw err;
+  }
+}
+
+/** running.stop(), bounded: past `timeoutMs`, killSupervisor and fail. */
+export async function stopped(running: RunningSupervisor, timeoutMs = 20_000): Promise<void> {
+  try {
+    await within(running.stop(), timeoutMs, 'the supervisor to stop');
+  } catch (err) {
+    await killSupervisor(running);
+    throw err;
+  }
 }

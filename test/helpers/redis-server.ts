@@ -1,8 +1,8 @@
 // Starts a private redis-server for a test file: a free port, a throwaway directory, stopped (by pid)
 // when the file's tests end (or, at the latest, when the test process exits). Never touches any
-// other Redis.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+// other Redis. With `tls`, it listens only for TLS (rediss://) with a throwaway CA's certificate.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,6 +12,7 @@ import { portAnswers } from '../../src/bench/local-redis.ts';
 
 export interface TestRedis {
   port: number;
+  /** redis://, or rediss:// (with no ssl_* options) for a TLS server. */
   url: string;
   dir: string;
   process: ChildProcess;
@@ -47,11 +48,17 @@ export async function freePort(): Promise<number> {
  * `cluster`: a one-node Redis Cluster holding every slot, so that a script's keys must share a slot
  * (a script loaded with the `#!lua` shebang may then touch only keys of the slot of its declared keys).
  * `extraArgs`: more redis-server arguments, kept across restarts (e.g. --key-load-delay).
+ * `tls`: TLS only (no plain port), with the server certificate of `tls` (see makeTlsFiles); clients
+ * need not present a certificate.
  */
-export async function startRedis(options: { appendonly?: boolean; cluster?: boolean; extraArgs?: readonly string[] } = {}): Promise<TestRedis> {
+export async function startRedis(options: { appendonly?: boolean; cluster?: boolean; extraArgs?: readonly string[]; tls?: TlsFiles } = {}): Promise<TestRedis> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bw-redis-'));
   const port = await freePort();
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', options.appendonly ? 'yes' : 'no', '--appendfsync', 'always', '--daemonize', 'no', '--logfile', path.join(dir, 'redis.log')];
+  const { tls } = options;
+  const listen = tls
+    ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', tls.serverCert, '--tls-key-file', tls.serverKey, '--tls-ca-cert-file', tls.ca, '--tls-auth-clients', 'no']
+    : ['--port', String(port)];
+  const args = [...listen, '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', options.appendonly ? 'yes' : 'no', '--appendfsync', 'always', '--daemonize', 'no', '--logfile', path.join(dir, 'redis.log')];
   if (options.cluster) args.push('--cluster-enabled', 'yes', '--cluster-config-file', path.join(dir, 'nodes.conf'));
   if (options.extraArgs) args.push(...options.extraArgs);
   const launch = async (): Promise<ChildProcess> => {
@@ -76,10 +83,10 @@ export async function startRedis(options: { appendonly?: boolean; cluster?: bool
   }
   const handle: TestRedis = {
     port,
-    url: `redis://127.0.0.1:${port}`,
+    url: `${tls ? 'rediss' : 'redis'}://127.0.0.1:${port}`,
     dir,
     process: process0,
-    client: new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: null, lazyConnect: false }),
+    client: new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: null, lazyConnect: false, ...(tls && { tls: { ca: readFileSync(tls.ca) } }) }),
     async stop() {
       handle.client.disconnect();
       await killAndWait(handle.process, 'SIGKILL');
@@ -98,6 +105,39 @@ export async function startRedis(options: { appendonly?: boolean; cluster?: bool
   };
   handle.client.on('error', () => {});
   return handle;
+}
+
+export interface TlsFiles {
+  dir: string;
+  /** The throwaway CA's certificate (PEM). */
+  ca: string;
+  /** A server certificate for 127.0.0.1 and localhost, signed by the CA, and its key. */
+  serverCert: string;
+  serverKey: string;
+  /** Another CA's certificate: a client trusting only it must refuse the server. */
+  otherCa: string;
+  remove(): void;
+}
+
+/** A throwaway CA and a server certificate it signed (openssl, in a temp dir), plus an unrelated CA. */
+export function makeTlsFiles(): TlsFiles {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bw-tls-'));
+  const file = (name: string) => path.join(dir, name);
+  const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  for (const ca of ['ca', 'other-ca']) {
+    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', `/CN=bench-worker test ${ca}`, '-keyout', file(`${ca}.key`), '-out', file(`${ca}.pem`));
+  }
+  openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', file('server.key'), '-out', file('server.csr'));
+  writeFileSync(file('server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  openssl('x509', '-req', '-in', file('server.csr'), '-CA', file('ca.pem'), '-CAkey', file('ca.key'), '-CAcreateserial', '-days', '2', '-extfile', file('server.ext'), '-out', file('server.pem'));
+  return {
+    dir,
+    ca: file('ca.pem'),
+    serverCert: file('server.pem'),
+    serverKey: file('server.key'),
+    otherCa: file('other-ca.pem'),
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 export interface ConfiguredRedis {

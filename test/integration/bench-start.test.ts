@@ -1,16 +1,18 @@
 // `bench start` (development): starts redis-server from config/redis_queue.conf when nothing answers
 // on the local redis_queue port, then the short and long workers (and one per custom queue), each
-// with its output prefixed; Ctrl-C (SIGINT) stops all of them and leaves no process behind.
+// with its output prefixed; Ctrl-C (SIGINT) stops all of them and leaves no process behind. A bad
+// Procfile line is refused naming its own 1-based line (blank and comment lines counted), starting nothing.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { BenchClient } from '../../src/client.ts';
 import { makeBench, type TestBench } from '../helpers/bench.ts';
-import { collectLogs, spawnBench } from '../helpers/cli.ts';
+import { collectLogs, runBench, spawnBench } from '../helpers/cli.ts';
 import { waitForStatus } from '../helpers/jobs.ts';
 import { freePort, startRedis } from '../helpers/redis-server.ts';
+import { portAnswers } from '../../src/bench/local-redis.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 import { processAlive } from '../helpers/process.ts';
 
@@ -69,5 +71,15 @@ describe('bench start', () => {
     } finally {
       await redis.stop();
     }
+  });
+  it('refuses a bad Procfile line naming its line in the file (blank and comment lines counted), starting nothing', { timeout: 30_000 }, async () => {
+    const port = await freePort();
+    const bench = makeBench({ redisUrl: `redis://127.0.0.1:${port}` });
+    benches.push(bench);
+    writeFileSync(path.join(bench.path, 'Procfile'), ['# extras', '', 'web: sleep 60', '   ', '# the next line has no name', 'sleep 60', 'other: sleep 60', ''].join('\n'));
+    const result = await runBench(['start'], { cwd: bench.path, timeoutMs: 20_000 });
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stderr, /Error \[ERR_CONFIG_INVALID\]: \S*Procfile: line 6: expected "name: command"/);
+    assert.equal(await portAnswers(port), false, 'no redis-server was started');
   });
 });

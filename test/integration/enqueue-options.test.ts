@@ -127,6 +127,33 @@ describe('queue position and back-pressure', () => {
     await client.enqueue('testapp.tasks.echo', { site: SITE, queue: 'short' });
   });
 
+  it('max_queued_jobs adds 50 per site: with three sites the limit is max_queued_jobs + 150', async () => {
+    const sites = ['one.test', 'two.test', 'three.test'];
+    const three = makeBench({ redisUrl: redis.url, common: { max_queued_jobs: 3 }, sites: Object.fromEntries(sites.map((site) => [site, {}])) });
+    const threeClient = await BenchClient.open({ benchPath: three.path });
+    const wait = queueKeys(three.benchId, 'default').wait;
+    try {
+      // 152 from the three sites: past the one-site limit (53) and the two-site one (103), one short of 153.
+      for (const site of sites) await threeClient.enqueueMany('testapp.tasks.echo', Array.from({ length: 50 }, () => ({})), { site });
+      await threeClient.enqueueMany('testapp.tasks.echo', [{}, {}], { site: 'two.test' });
+      await assert.rejects(threeClient.enqueueMany('testapp.tasks.echo', [{}, {}], { site: 'one.test' }), (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'ERR_QUEUE_OVERLOADED');
+        assert.match(err.message, /152 jobs waiting, limit 153 /);
+        return true;
+      });
+      await threeClient.enqueue('testapp.tasks.echo', { site: 'three.test' });
+      assert.equal(await redis.client.llen(wait), 153, 'a job that fits exactly is accepted');
+      await assert.rejects(threeClient.enqueue('testapp.tasks.echo', { site: 'one.test' }), /153 jobs waiting, limit 153 \(max_queued_jobs \+ 50 per site\)/);
+      const cli = await runBench(['--site', 'two.test', 'enqueue', 'testapp.tasks.echo'], { cwd: three.path });
+      assert.equal(cli.code, 1, cli.stderr);
+      assert.match(cli.stderr, /ERR_QUEUE_OVERLOADED.*limit 153 /);
+      assert.equal(await redis.client.llen(wait), 153, 'nothing more was written');
+    } finally {
+      await threeClient.close();
+      three.remove();
+    }
+  });
+
   it('stores the event with the job (CLI --event too)', async () => {
     const id = await client.enqueue('testapp.tasks.echo', { site: SITE, event: 'nightly' });
     assert.equal((await client.getJob(SITE, id))?.event, 'nightly');

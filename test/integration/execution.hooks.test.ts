@@ -8,7 +8,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { queueKeys } from '../../src/redis/keys.ts';
 import { openSqlite } from '../helpers/databases.ts';
-import { startSupervisor, waitForStatus } from '../helpers/jobs.ts';
+import { drained, startSupervisor, waitForStatus } from '../helpers/jobs.ts';
 import { useBenchSuite } from '../helpers/suite.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
@@ -134,7 +134,7 @@ describe('onSuccess / onFailure callbacks', () => {
     });
     await events.subscribe('events');
     try {
-      await startSupervisor(suite.bench, { burst: true }).done;
+      await drained(startSupervisor(suite.bench, { burst: true }));
       const job = await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'failed');
       assert.equal(job.error?.code, 'ERR_JOB_TIMEOUT');
       assert.deepEqual(jsonLines(file), [{ kind: 'failure', id, method: 'testapp.tasks.spin', message: 'job exceeded its timeout of 1 s and was stopped', site: HOOKS }]);

@@ -5,19 +5,32 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import type { ChildProcess } from 'node:child_process';
+import { after, describe, it } from 'node:test';
 import { queueKeys } from '../../src/redis/keys.ts';
 import { collectLogs, runBench, spawnBench } from '../helpers/cli.ts';
 import { readJob, startSupervisor, waitForStatus } from '../helpers/jobs.ts';
 import { useBenchSuite } from '../helpers/suite.ts';
 import { waitFor } from '../helpers/wait-for.ts';
-import { processAlive, processState } from '../helpers/process.ts';
+import { exitOf, killGroup, processAlive, processState } from '../helpers/process.ts';
 
 const SITE = 'site1.test';
 const suite = useBenchSuite({ common: { worker_lease_ttl: 2, workers: { reports: { timeout: 900 } } } });
 
 function tempFile(name: string): string {
   return path.join(os.tmpdir(), `bw-${name}-${process.pid}-${Date.now()}-${Math.random().toString(16).slice(2)}`);
+}
+
+/**
+ * `bench worker` in its own process group, killed with the whole group after the file: a shutdown test
+ * that fails must not leave a worker (and the job child it forked) running, holding the runner open.
+ */
+const spawned: ChildProcess[] = [];
+after(() => spawned.forEach(killGroup));
+function spawnWorker(args: readonly string[]): ChildProcess {
+  const child = spawnBench(args, { cwd: suite.bench.path, detached: true });
+  spawned.push(child);
+  return child;
 }
 
 const lines = (file: string) => readFileSync(file, 'utf8').trim().split('\n');
@@ -130,11 +143,14 @@ describe('shutdown and recovery', () => {
   it('first SIGTERM: warm shutdown lets the running job finish, then exits 0', { timeout: 30_000 }, async () => {
     const file = tempFile('warm');
     const id = await suite.client.enqueue('testapp.tasks.hold', { site: SITE, kwargs: { file, ms: 1500 } });
-    const worker = spawnBench(['worker'], { cwd: suite.bench.path });
+    const worker = spawnWorker(['worker']);
     const logs = collectLogs(worker);
     await waitForLines(file, 1);
     worker.kill('SIGTERM');
-    const code = await new Promise((resolve) => worker.once('exit', resolve));
+    // Bounded: a worker that ignored the SIGTERM, or never finished, fails here (the group is killed after the file).
+    const code = await exitOf(worker, 15_000, 'the worker to finish its job and exit after SIGTERM').catch((err: Error) => {
+      throw new Error(`${err.message}; worker log:\n${logs.text()}`);
+    });
     assert.equal(code, 0, logs.text());
     assert.equal((await readJob(suite.redis.client, suite.bench.benchId, 'default', id))?.status, 'finished');
   });
@@ -143,14 +159,16 @@ describe('shutdown and recovery', () => {
     const file = tempFile('cold');
     const next = await suite.client.enqueue('testapp.tasks.echo', { site: SITE });
     const id = await suite.client.enqueue('testapp.tasks.hold', { site: SITE, atFront: true, kwargs: { file, ms: 60_000 } });
-    const worker = spawnBench(['worker', '--queue', 'default'], { cwd: suite.bench.path });
+    const worker = spawnWorker(['worker', '--queue', 'default']);
     const logs = collectLogs(worker);
     await waitForLines(file, 1);
     const childPid = Number(lines(file)[0]?.split(' ')[0]);
     worker.kill('SIGTERM');
     await waitFor(() => logs.lines.some((l) => l['msg'] === 'warm shutdown: finishing running jobs, claiming no more'), { what: 'warm shutdown' });
     worker.kill('SIGTERM');
-    const code = await new Promise((resolve) => worker.once('exit', resolve));
+    const code = await exitOf(worker, 15_000, 'the worker to exit after the second SIGTERM').catch((err: Error) => {
+      throw new Error(`${err.message}; worker log:\n${logs.text()}`);
+    });
     const job = await readJob(suite.redis.client, suite.bench.benchId, 'default', id);
     assert.equal(code, 0, logs.text());
     assert.equal(job?.status, 'queued');
@@ -169,7 +187,7 @@ describe('shutdown and recovery', () => {
   it('SIGKILL of the worker: its child exits and another worker\'s reaper runs the job again', { timeout: 40_000 }, async () => {
     const file = tempFile('sigkill');
     const id = await suite.client.enqueue('testapp.tasks.hold', { site: SITE, kwargs: { file, ms: 1000 } });
-    const worker = spawnBench(['worker', '--queue', 'default'], { cwd: suite.bench.path });
+    const worker = spawnWorker(['worker', '--queue', 'default']);
     await waitForLines(file, 1);
     const childPid = Number(lines(file)[0]?.split(' ')[0]);
     worker.kill('SIGKILL');

@@ -76,13 +76,14 @@ export function makeStartCommand(): Command {
 function procfileSpecs(benchPath: string): SpawnSpec[] {
   const file = path.join(benchPath, 'Procfile');
   if (!existsSync(file)) return [];
+  // Number the lines before dropping blank and comment lines, so an error names the file's own line.
   return readFileSync(file, 'utf8')
     .split('\n')
-    .map((line) => line.trim())
-    .filter((line) => line !== '' && !line.startsWith('#'))
-    .map((line, i) => {
+    .map((line, i) => ({ line: line.trim(), number: i + 1 }))
+    .filter(({ line }) => line !== '' && !line.startsWith('#'))
+    .map(({ line, number }) => {
       const match = /^([A-Za-z0-9_-]+):\s*(.+)$/.exec(line);
-      if (!match) throw new BenchError('ERR_CONFIG_INVALID', `${file}: line ${i + 1}: expected "name: command"`);
+      if (!match) throw new BenchError('ERR_CONFIG_INVALID', `${file}: line ${number}: expected "name: command"`);
       return { name: match[1] as string, command: 'sh', args: ['-c', `exec ${match[2] as string}`], cwd: benchPath };
     });
 }
