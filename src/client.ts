@@ -9,6 +9,7 @@ import { findBenchPath, listSites, loadBenchConfig, loadSiteConfig, type BenchCo
 import { BenchError } from './errors.js';
 import type { Logger } from './log/logger.js';
 import { createRedis } from './redis/connection.js';
+import { benchKeys } from './redis/keys.js';
 import { publishControl } from './redis/control.js';
 import { checkEnqueueRequest, prepareEnqueue, preparePayloads, requireSite } from './queue/enqueue.js';
 import type { EnqueueManyOptions, EnqueueOptions, JobMethod, KwargsOf, JobRecord, JobStatus } from './vocabulary.js';
@@ -56,6 +57,7 @@ export class BenchClient {
     this.waiter = new JobWaiter(
       () => createRedis(this.bench.settings, { role: 'blocking', log: this.options.log }),
       async (id) => findJob(await this.connection(), this.bench, id),
+      () => benchKeys(this.bench.settings.bench_id).events,
     );
   }
 
@@ -332,7 +334,7 @@ export class BenchClient {
       },
       publish: async (envelope) => {
         try {
-          await publishEnvelope(await this.connection(), envelope);
+          await publishEnvelope(await this.connection(), this.bench.settings.realtime_channel, envelope);
         } catch (err) {
           log.warn({ err, event: envelope.event, room: envelope.room }, 'realtime message could not be published');
         }
@@ -343,11 +345,11 @@ export class BenchClient {
 
   /**
    * Frappe's publish_realtime from app code: {"event", "message", "room", "namespace": site} on the
-   * Redis channel `events`. Resolves to the number of subscribers that received it.
+   * Redis channel realtime_channel (`events`). Resolves to the number of subscribers that received it.
    */
   async publishRealtime(event: string, message: unknown, options: RealtimeOptions & { site: string }): Promise<number> {
     const site = this.siteConfig(options.site).site;
-    return publishEnvelope(await this.connection(), realtimeEnvelope(site, event, message, options));
+    return publishEnvelope(await this.connection(), this.bench.settings.realtime_channel, realtimeEnvelope(site, event, message, options));
   }
 
 }

@@ -70,6 +70,10 @@ export const KEY_SPECS = {
     doc: 'Resident memory (MiB) past which a worker process is replaced between jobs; 0 turns it off.',
   },
   bench_id: { kind: 'benchId', doc: 'Namespace of this bench in Redis. Default: the bench path, "/" turned into "-".' },
+  realtime_channel: {
+    kind: 'string',
+    doc: 'Redis channel of realtime messages (publishRealtime, progress), the one Frappe\'s Socket.IO server listens on. Job lifecycle events go to the bench\'s own channel bw:{<bench_id>}:events.',
+  },
   rq_username: { kind: 'string', doc: 'Redis ACL user (used when use_rq_auth is true).' },
   rq_password: { kind: 'string', secret: true, doc: 'Redis ACL password (used when use_rq_auth is true).' },
   use_rq_auth: { kind: 'boolean', doc: 'Authenticate to redis_queue with rq_username / rq_password.' },
@@ -120,6 +124,7 @@ export interface BenchSettings {
   worker_max_jobs: number;
   worker_max_memory_mb: number;
   bench_id: string;
+  realtime_channel: string;
   rq_username?: string;
   rq_password?: string;
   use_rq_auth: boolean;
@@ -143,6 +148,7 @@ export const DEFAULTS = {
   job_crash_limit: 3,
   worker_max_jobs: 1_000_000,
   worker_max_memory_mb: 1024,
+  realtime_channel: 'events',
   use_rq_auth: false,
   background_workers: 1,
   db_type: 'sqlite',

@@ -20,6 +20,8 @@
 //   workers     zset  worker process name -> last heartbeat (ms)
 //   worker:<n>  hash  one worker process's state, expires when its heartbeats stop
 //   control     pub/sub channel of commands to workers (stop-job)
+//   events      pub/sub channel of the bench's job lifecycle events (job_started, job_finished, job_failed):
+//               its own, so that benches sharing a Redis never see each other's jobs
 // benchKeyPatterns() covers both prefixes: the key patterns of the bench's Redis ACL user.
 import { BenchError } from '../errors.js';
 
@@ -84,12 +86,19 @@ export interface BenchKeys {
   workers: string;
   worker(name: string): string;
   control: string;
+  /** Channel of the bench's job lifecycle events. */
+  events: string;
 }
 
 export function benchKeys(benchId: string): BenchKeys {
   assertTaggable(benchId);
   const prefix = `${KEY_ROOT}:{${benchId}}:`;
-  return { workers: `${prefix}workers`, worker: (name: string) => `${prefix}worker:${name}`, control: `${prefix}control` };
+  return {
+    workers: `${prefix}workers`,
+    worker: (name: string) => `${prefix}worker:${name}`,
+    control: `${prefix}control`,
+    events: `${prefix}events`,
+  };
 }
 
 /**
