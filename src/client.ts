@@ -9,6 +9,7 @@ import { findBenchPath, listSites, loadBenchConfig, loadSiteConfig, type BenchCo
 import { BenchError } from './errors.js';
 import type { Logger } from './log/logger.js';
 import { createRedis } from './redis/connection.js';
+import { ensureBenchId } from './redis/bench-id.js';
 import { benchKeys } from './redis/keys.js';
 import { publishControl } from './redis/control.js';
 import { checkEnqueueRequest, prepareEnqueue, preparePayloads, requireSite } from './queue/enqueue.js';
@@ -55,7 +56,11 @@ export class BenchClient {
     this.cache = new ProducerCache(bench);
     this.options = options;
     this.waiter = new JobWaiter(
-      () => createRedis(this.bench.settings, { role: 'blocking', log: this.options.log }),
+      // After connection(): the channel is named by the bench id it may save.
+      async () => {
+        await this.connection();
+        return createRedis(this.bench.settings, { role: 'blocking', log: this.options.log });
+      },
       async (id) => findJob(await this.connection(), this.bench, id),
       () => benchKeys(this.bench.settings.bench_id).events,
     );
@@ -85,12 +90,27 @@ export class BenchClient {
     return client;
   }
 
-  /** The Redis connection, made on first use. */
+  /**
+   * The Redis connection, made on first use. A bench without a saved bench_id gets one first (see
+   * redis/bench-id.ts): every call that reads or writes the bench's keys goes through here.
+   */
   connection(): Promise<Redis> {
-    this.connecting ??= createRedis(this.bench.settings, { role: 'producer', log: this.options.log }).catch((err: unknown) => {
-      this.connecting = undefined;
-      throw err;
-    });
+    this.connecting ??= createRedis(this.bench.settings, { role: 'producer', log: this.options.log })
+      .then(async (redis) => {
+        if (this.bench.benchIdSaved) return redis;
+        try {
+          await ensureBenchId(redis, this.bench, this.options.log);
+        } catch (err) {
+          redis.disconnect();
+          throw err;
+        }
+        this.cache.reloadBench();
+        return redis;
+      })
+      .catch((err: unknown) => {
+        this.connecting = undefined;
+        throw err;
+      });
     return this.connecting;
   }
 
@@ -216,7 +236,8 @@ export class BenchClient {
     const prepared = await prepareEnqueue(bench, site, method, options, this.options.verifyMethod ?? true, this.check);
     const describeEntry = options.describeEntry ?? ((index: number) => `entry ${index + 1}`);
     const payloads = preparePayloads(kwargsList, prepared, describeEntry);
-    return writeJobs(await this.connection(), bench, prepared.fields, payloads, {
+    // this.bench after the connection: the first one may have saved the bench id.
+    return writeJobs(await this.connection(), this.bench, prepared.fields, payloads, {
       atFront: Boolean(options.atFront),
       atFrontWhenStarved: Boolean(options.atFrontWhenStarved),
       maxQueued: site.settings.max_queued_jobs + 50 * this.siteCount(),

@@ -69,7 +69,10 @@ export const KEY_SPECS = {
     range: wholeRange(0, 1024 * 1024, 'MiB', '1 TiB'),
     doc: 'Resident memory (MiB) past which a worker process is replaced between jobs; 0 turns it off.',
   },
-  bench_id: { kind: 'benchId', doc: 'Namespace of this bench in Redis. Default: the bench path, "/" turned into "-".' },
+  bench_id: {
+    kind: 'benchId',
+    doc: 'Namespace of this bench in Redis. Default: a random id ("b" and 10 base32 characters) that the first command connecting to Redis saves here; a bench whose jobs already live under its path-derived id ("/" turned into "-", the old default) keeps that one.',
+  },
   realtime_channel: {
     kind: 'string',
     doc: 'Redis channel of realtime messages (publishRealtime, progress), the one Frappe\'s Socket.IO server listens on. Job lifecycle events go to the bench\'s own channel bw:{<bench_id>}:events.',
