@@ -111,6 +111,23 @@ export function benchKeyPatterns(benchId: string): string[] {
   return [`${KEY_ROOT}:{${id}}:*`, `${KEY_ROOT}:{${id}:*`];
 }
 
+/** Glob (for SCAN) of the key `name` (wait, active, delayed, ...) of every queue of every bench on a Redis. */
+export function everyQueueKeyPattern(name: 'wait' | 'active' | 'delayed'): string {
+  return `${KEY_ROOT}:{*}:${name}`;
+}
+
+const QUEUE_KEY = new RegExp(`^${KEY_ROOT}:\\{(.+):([^:{}]+)\\}:([a-z]+)$`);
+
+/**
+ * The bench id and queue of a per-queue key `bw:{<bench_id>:<queue>}:<name>`, or undefined for another
+ * key. Queue names hold no ":" (config/names.ts), so the tag's last ":" splits them.
+ */
+export function parseQueueKey(key: string): { benchId: string; queue: string; name: string } | undefined {
+  const [, benchId, queue, name] = QUEUE_KEY.exec(key) ?? [];
+  if (benchId === undefined || queue === undefined || name === undefined) return undefined;
+  return { benchId, queue, name };
+}
+
 /** `text` as a Redis glob pattern that matches only itself. */
 export function globEscape(text: string): string {
   return text.replace(/[*?[\]\\]/g, '\\$&');
