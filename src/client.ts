@@ -9,6 +9,8 @@ import { findBenchPath, listSites, loadBenchConfig, loadSiteConfig, type BenchCo
 import { BenchError } from './errors.js';
 import type { Logger } from './log/logger.js';
 import { createRedis } from './redis/connection.js';
+import { ensureBenchId } from './redis/bench-id.js';
+import { benchKeys } from './redis/keys.js';
 import { publishControl } from './redis/control.js';
 import { checkEnqueueRequest, prepareEnqueue, preparePayloads, requireSite } from './queue/enqueue.js';
 import type { EnqueueManyOptions, EnqueueOptions, JobMethod, KwargsOf, JobRecord, JobStatus } from './vocabulary.js';
@@ -54,8 +56,13 @@ export class BenchClient {
     this.cache = new ProducerCache(bench);
     this.options = options;
     this.waiter = new JobWaiter(
-      () => createRedis(this.bench.settings, { role: 'blocking', log: this.options.log }),
+      // After connection(): the channel is named by the bench id it may save.
+      async () => {
+        await this.connection();
+        return createRedis(this.bench.settings, { role: 'blocking', log: this.options.log });
+      },
       async (id) => findJob(await this.connection(), this.bench, id),
+      () => benchKeys(this.bench.settings.bench_id).events,
     );
   }
 
@@ -83,12 +90,27 @@ export class BenchClient {
     return client;
   }
 
-  /** The Redis connection, made on first use. */
+  /**
+   * The Redis connection, made on first use. A bench without a saved bench_id gets one first (see
+   * redis/bench-id.ts): every call that reads or writes the bench's keys goes through here.
+   */
   connection(): Promise<Redis> {
-    this.connecting ??= createRedis(this.bench.settings, { role: 'producer', log: this.options.log }).catch((err: unknown) => {
-      this.connecting = undefined;
-      throw err;
-    });
+    this.connecting ??= createRedis(this.bench.settings, { role: 'producer', log: this.options.log })
+      .then(async (redis) => {
+        if (this.bench.benchIdSaved) return redis;
+        try {
+          await ensureBenchId(redis, this.bench, this.options.log);
+        } catch (err) {
+          redis.disconnect();
+          throw err;
+        }
+        this.cache.reloadBench();
+        return redis;
+      })
+      .catch((err: unknown) => {
+        this.connecting = undefined;
+        throw err;
+      });
     return this.connecting;
   }
 
@@ -214,7 +236,8 @@ export class BenchClient {
     const prepared = await prepareEnqueue(bench, site, method, options, this.options.verifyMethod ?? true, this.check);
     const describeEntry = options.describeEntry ?? ((index: number) => `entry ${index + 1}`);
     const payloads = preparePayloads(kwargsList, prepared, describeEntry);
-    return writeJobs(await this.connection(), bench, prepared.fields, payloads, {
+    // this.bench after the connection: the first one may have saved the bench id.
+    return writeJobs(await this.connection(), this.bench, prepared.fields, payloads, {
       atFront: Boolean(options.atFront),
       atFrontWhenStarved: Boolean(options.atFrontWhenStarved),
       maxQueued: site.settings.max_queued_jobs + 50 * this.siteCount(),
@@ -332,7 +355,7 @@ export class BenchClient {
       },
       publish: async (envelope) => {
         try {
-          await publishEnvelope(await this.connection(), envelope);
+          await publishEnvelope(await this.connection(), this.bench.settings.realtime_channel, envelope);
         } catch (err) {
           log.warn({ err, event: envelope.event, room: envelope.room }, 'realtime message could not be published');
         }
@@ -343,11 +366,11 @@ export class BenchClient {
 
   /**
    * Frappe's publish_realtime from app code: {"event", "message", "room", "namespace": site} on the
-   * Redis channel `events`. Resolves to the number of subscribers that received it.
+   * Redis channel realtime_channel (`events`). Resolves to the number of subscribers that received it.
    */
   async publishRealtime(event: string, message: unknown, options: RealtimeOptions & { site: string }): Promise<number> {
     const site = this.siteConfig(options.site).site;
-    return publishEnvelope(await this.connection(), realtimeEnvelope(site, event, message, options));
+    return publishEnvelope(await this.connection(), this.bench.settings.realtime_channel, realtimeEnvelope(site, event, message, options));
   }
 
 }

@@ -5,6 +5,8 @@ import type { SerializedError } from './vocabulary.js';
 
 export type BenchErrorCode =
   | 'ERR_CONFIG_INVALID'
+  | 'ERR_CONFIG_LOCKED'
+  | 'ERR_BENCH_ORPHANED'
   | 'ERR_BENCH_NOT_FOUND'
   | 'ERR_SITE_NOT_FOUND'
   | 'ERR_QUEUE_UNKNOWN'

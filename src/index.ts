@@ -64,7 +64,7 @@ export async function openSiteDb(site: string): Promise<SiteDatabase> {
   return (await getDefaultClient()).siteDb(site);
 }
 
-/** Frappe's publish_realtime on the default bench (Redis channel `events`). */
+/** Frappe's publish_realtime on the default bench (Redis channel realtime_channel, default `events`). */
 export async function publishRealtime(event: string, message: unknown, options: RealtimeOptions & { site: string }): Promise<number> {
   return (await getDefaultClient()).publishRealtime(event, message, options);
 }

@@ -1,14 +1,14 @@
 // The Redis ACL of a bench, as Frappe's `bench create-rq-users` writes it: config/redis_queue.acl
 // holds the default user (off, or guarded by an admin password) and one user for the bench, allowed
-// only the bench's keys and channels and every command but the dangerous ones (INFO and CONFIG GET
+// only the bench's keys and channels (its job events and control channels, and realtime_channel) and every command but the dangerous ones (INFO and CONFIG GET
 // excepted: ioredis' ready check, and the worker's start-up durability check). `bench setup redis`
 // points the queue Redis at the file (aclfile); passwords are stored hashed.
 import { createHash, randomBytes } from 'node:crypto';
 import type { BenchConfig } from '../config/load.js';
 import { ConfigError } from '../errors.js';
-import { REALTIME_CHANNEL } from '../realtime/realtime.js';
+import type { BenchSettings } from '../config/schema.js';
 import { controlChannel } from '../redis/control.js';
-import { benchKeyPatterns, globEscape } from '../redis/keys.js';
+import { benchKeyPatterns, benchKeys, globEscape } from '../redis/keys.js';
 import { ACL_FILE, type RenderedFile } from './setup-files.js';
 
 /** Commands of the bench user: all but @dangerous, plus the two read-only ones the bench uses. */
@@ -41,12 +41,14 @@ export function generatePassword(): string {
 }
 
 /** The bench user's rules after its password: key patterns, channels, commands. */
-export function benchUserRules(benchId: string): string[] {
+export function benchUserRules(settings: Pick<BenchSettings, 'bench_id' | 'realtime_channel'>): string[] {
+  const benchId = settings.bench_id;
   return [
     'resetkeys',
     ...benchKeyPatterns(benchId).map((pattern) => `~${pattern}`),
     'resetchannels',
-    `&${globEscape(REALTIME_CHANNEL)}`,
+    `&${globEscape(settings.realtime_channel)}`,
+    `&${globEscape(benchKeys(benchId).events)}`,
     `&${globEscape(controlChannel(benchId))}`,
     ...BENCH_USER_COMMANDS,
   ];
@@ -57,7 +59,7 @@ export function renderAcl(bench: BenchConfig, credentials: RqCredentials): Rende
   const admin = credentials.adminPassword === undefined
     ? 'user default off resetpass resetkeys resetchannels -@all'
     : `user default on resetpass #${sha256(credentials.adminPassword)} ~* &* +@all`;
-  const user = ['user', credentials.username, 'on', 'resetpass', `#${sha256(credentials.password)}`, ...benchUserRules(bench.settings.bench_id)].join(' ');
+  const user = ['user', credentials.username, 'on', 'resetpass', `#${sha256(credentials.password)}`, ...benchUserRules(bench.settings)].join(' ');
   return { file: ACL_FILE, content: `${admin}\n${user}\n` };
 }
 

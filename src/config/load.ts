@@ -27,6 +27,11 @@ export interface BenchConfig {
   queues: readonly QueueSpec[];
   /** Keys of common_site_config.json that look like typos of known keys (also sent to process.emitWarning). */
   warnings: readonly string[];
+  /**
+   * True when common_site_config.json sets bench_id. Until then settings.bench_id is pathBenchId (the old
+   * default), and the first command that connects to Redis saves one (redis/bench-id.ts ensureBenchId).
+   */
+  benchIdSaved: boolean;
 }
 
 export interface SiteConfig {
@@ -69,7 +74,7 @@ export function loadBenchConfig(benchPath: string, options: { warn?: boolean } =
   const raw = readJsonObject(commonConfigFile, { optional: true });
   const warnings = validateKnownKeys(raw, commonConfigFile, false);
   if (options.warn !== false) emitWarnings(warnings);
-  const common = Object.freeze({ ...DEFAULTS, bench_id: defaultBenchId(benchPath), ...raw });
+  const common = Object.freeze({ ...DEFAULTS, bench_id: pathBenchId(benchPath), ...raw });
   const settings = Object.freeze(toSettings(common));
   return Object.freeze({
     path: benchPath,
@@ -80,6 +85,7 @@ export function loadBenchConfig(benchPath: string, options: { warn?: boolean } =
     settings,
     queues: Object.freeze(queueSpecs(settings)),
     warnings: Object.freeze(warnings),
+    benchIdSaved: typeof raw['bench_id'] === 'string',
   });
 }
 
@@ -128,10 +134,12 @@ export function listApps(bench: BenchConfig): string[] {
 }
 
 /**
- * Frappe's default bench id: the bench path without leading/trailing "/", other "/" turned into "-".
- * Spaces and braces (which would break Redis hash tags) become "-" too.
+ * The bench id derived from its path (Frappe's default, and this one's before ids were saved): the path
+ * without leading/trailing "/", other "/" turned into "-"; spaces and braces (which would break Redis hash
+ * tags) become "-" too. Not a default any more: `/srv/a/b` and `/srv/a-b` get the same one, and a moved
+ * bench another. Kept for benches whose jobs already live under it (redis/bench-id.ts).
  */
-export function defaultBenchId(benchPath: string): string {
+export function pathBenchId(benchPath: string): string {
   return benchPath.replace(/^\/+|\/+$/g, '').replace(/[/\s{}]/g, '-') || 'bench';
 }
 

@@ -69,7 +69,14 @@ export const KEY_SPECS = {
     range: wholeRange(0, 1024 * 1024, 'MiB', '1 TiB'),
     doc: 'Resident memory (MiB) past which a worker process is replaced between jobs; 0 turns it off.',
   },
-  bench_id: { kind: 'benchId', doc: 'Namespace of this bench in Redis. Default: the bench path, "/" turned into "-".' },
+  bench_id: {
+    kind: 'benchId',
+    doc: 'Namespace of this bench in Redis. Default: a random id ("b" and 10 base32 characters) that the first command connecting to Redis saves here; a bench whose jobs already live under its path-derived id ("/" turned into "-", the old default) keeps that one.',
+  },
+  realtime_channel: {
+    kind: 'string',
+    doc: 'Redis channel of realtime messages (publishRealtime, progress), the one Frappe\'s Socket.IO server listens on. Job lifecycle events go to the bench\'s own channel bw:{<bench_id>}:events.',
+  },
   rq_username: { kind: 'string', doc: 'Redis ACL user (used when use_rq_auth is true).' },
   rq_password: { kind: 'string', secret: true, doc: 'Redis ACL password (used when use_rq_auth is true).' },
   use_rq_auth: { kind: 'boolean', doc: 'Authenticate to redis_queue with rq_username / rq_password.' },
@@ -120,6 +127,7 @@ export interface BenchSettings {
   worker_max_jobs: number;
   worker_max_memory_mb: number;
   bench_id: string;
+  realtime_channel: string;
   rq_username?: string;
   rq_password?: string;
   use_rq_auth: boolean;
@@ -143,6 +151,7 @@ export const DEFAULTS = {
   job_crash_limit: 3,
   worker_max_jobs: 1_000_000,
   worker_max_memory_mb: 1024,
+  realtime_channel: 'events',
   use_rq_auth: false,
   background_workers: 1,
   db_type: 'sqlite',

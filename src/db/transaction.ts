@@ -90,7 +90,7 @@ export class Transaction implements Queryable {
   }
 
   /**
-   * Publish a realtime message on `events`: now, or with `afterCommit` once this transaction
+   * Publish a realtime message on realtime_channel (`events`): now, or with `afterCommit` once this transaction
    * commits (dropped on rollback; task progress is never held back). Never rejects.
    */
   async publishRealtime(event: string, message?: unknown, options: TransactionalRealtimeOptions = {}): Promise<void> {

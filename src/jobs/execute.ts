@@ -18,7 +18,7 @@ import { BenchError, reviveError, serializeError } from '../errors.js';
 import type { SerializedError, EnqueueOptions, JobMethod } from '../vocabulary.js';
 import type { BenchConfig, SiteConfig } from '../config/load.js';
 import type { Logger } from '../log/logger.js';
-import { REALTIME_CHANNEL, type RealtimeEnvelope } from '../realtime/realtime.js';
+import type { RealtimeEnvelope } from '../realtime/realtime.js';
 import type { Transaction } from '../db/transaction.js';
 import { Context, JobControl, jobInfo, type JobScope } from './context.js';
 import { loadDocMethod } from './doc-method.js';
@@ -70,7 +70,7 @@ function stateOf(env: ExecutionEnv): EnvState {
           check: (method, options, installedApps) => env.checkEnqueue(method, options, installedApps),
           enqueue: (method, options) => env.enqueue(options.site)(method, options),
         },
-        publish: publish ? (envelope) => publishSafely(publish, envelope, env.log) : undefined,
+        publish: publish ? (envelope) => publishSafely(publish, env.bench.settings.realtime_channel, envelope, env.log) : undefined,
       }),
       calls: new WeakMap(),
       hooks: new WeakMap(),
@@ -303,9 +303,9 @@ function abortReason(control: JobControl): Error {
   return reason instanceof Error ? reason : new BenchError('ERR_JOB_TIMEOUT', 'the job was aborted');
 }
 
-async function publishSafely(publish: (channel: string, message: string) => Promise<unknown>, envelope: RealtimeEnvelope, log: Logger): Promise<void> {
+async function publishSafely(publish: (channel: string, message: string) => Promise<unknown>, channel: string, envelope: RealtimeEnvelope, log: Logger): Promise<void> {
   try {
-    await publish(REALTIME_CHANNEL, JSON.stringify(envelope));
+    await publish(channel, JSON.stringify(envelope));
   } catch (err) {
     log.warn({ err, event: envelope.event, room: envelope.room }, 'realtime message could not be published');
   }

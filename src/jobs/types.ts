@@ -38,7 +38,7 @@ export interface JobContext {
   afterCommit(callback: AfterCommitCallback): void;
   /** Enqueue a job once the job's transaction commits (never if it rolls back); `site` defaults to this job's. */
   enqueueAfterCommit(method: JobMethod, options?: Partial<EnqueueOptions>): void;
-  /** Publish a realtime message on Redis `events` (with `afterCommit`, once the transaction commits). */
+  /** Publish a realtime message on the realtime channel (realtime_channel, default `events`) (with `afterCommit`, once the transaction commits). */
   publishRealtime(event: string, message?: unknown, options?: TransactionalRealtimeOptions): Promise<void>;
   /** 0 on the first run of the job function; 1-5 when it runs again after a deadlock or RetryBackgroundJobError. */
   retry: number;

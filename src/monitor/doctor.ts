@@ -1,9 +1,11 @@
 // Bench health for `bench doctor` (Frappe's frappe.utils.doctor): live workers per queue, jobs per
-// queue and status, and the queues where jobs wait but no live worker listens.
+// queue and status, the queues where jobs wait but no live worker listens, and the other bench namespaces
+// on the same Redis whose jobs no live worker serves (monitor/namespaces.ts).
 import type { Redis } from 'ioredis';
 import type { BenchConfig } from '../config/load.js';
 import { queueKeys } from '../redis/keys.js';
 import { execAll } from './jobs.js';
+import { orphanedNamespaces, type OrphanedNamespace } from './namespaces.js';
 import { getWorkers, type WorkerInfo } from './workers.js';
 
 export interface QueueHealth {
@@ -25,6 +27,8 @@ export interface DoctorReport {
   queues: QueueHealth[];
   /** Queues holding queued jobs that no live worker serves. */
   unserved: string[];
+  /** Other namespaces of this Redis holding jobs that no live worker serves. */
+  orphaned: OrphanedNamespace[];
 }
 
 export async function doctorReport(redis: Redis, bench: BenchConfig): Promise<DoctorReport> {
@@ -48,5 +52,6 @@ export async function doctorReport(redis: Redis, bench: BenchConfig): Promise<Do
     workers,
     queues,
     unserved: queues.filter((q) => q.queued > 0 && q.workers === 0).map((q) => q.queue),
+    orphaned: await orphanedNamespaces(redis, bench),
   };
 }

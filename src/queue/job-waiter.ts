@@ -1,11 +1,11 @@
 // client.waitForJob: resolves with a job's result once it finished, rejects once it failed, was stopped
-// or canceled. Driven by the job events on the realtime channel (job_finished / job_failed, room
-// job:<id>), not by polling: one subscriber connection per client, shared by every wait, made on the
+// or canceled. Driven by the job events on the bench's own channel bw:{<bench_id>}:events (job_finished /
+// job_failed, room job:<id>), not by polling: one subscriber connection per client, shared by every wait, made on the
 // first wait. A wait reads the job's record once when it starts (after subscribing, so that no event can
 // fall in between), at each event of its job, and after a reconnect (events sent meanwhile are lost).
 import type { Redis } from 'ioredis';
 import { BenchError } from '../errors.js';
-import { jobRoom, REALTIME_CHANNEL } from '../realtime/realtime.js';
+import { jobRoom } from '../realtime/realtime.js';
 import { checkRange, WAIT_RANGE } from '../util/limits.js';
 import { setLongTimeout, type LongTimeout } from '../util/long-timeout.js';
 import type { JobRecord } from '../vocabulary.js';
@@ -28,6 +28,8 @@ export class JobWaiter {
   constructor(
     private readonly connect: () => Promise<Redis>,
     private readonly read: (id: string) => Promise<JobRecord | undefined>,
+    /** The bench's job events channel (benchKeys(id).events), asked once the subscriber connected. */
+    private readonly channel: () => string,
   ) {}
 
   async wait(id: string, options: WaitForJobOptions = {}): Promise<unknown> {
@@ -85,7 +87,7 @@ export class JobWaiter {
       subscriber.on('message', (_channel: string, text: string) => this.onEvent(text));
       // Events published while the connection was down are lost: every wait reads its job again.
       subscriber.on('ready', () => this.wakeAll());
-      await subscriber.subscribe(REALTIME_CHANNEL);
+      await subscriber.subscribe(this.channel());
       return subscriber;
     });
     this.subscriber.catch(() => (this.subscriber = undefined));

@@ -66,6 +66,12 @@ export class ProducerCache {
     return this.benchEntry.value;
   }
 
+  /** Read common_site_config.json again now (after this process changed it: a save of bench_id). */
+  reloadBench(): BenchConfig {
+    this.benchEntry = { ...this.benchEntry, stamps: [], checkedAt: -Infinity };
+    return this.bench();
+  }
+
   /** The config of `site` (ERR_SITE_NOT_FOUND when it has none), reloaded when its files changed. */
   site(site: string, now = Date.now()): SiteConfig {
     const bench = this.bench(now);

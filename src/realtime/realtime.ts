@@ -1,11 +1,12 @@
 // Frappe's publish_realtime: a JSON message {"event", "message", "room", "namespace": <site>} on the
-// Redis channel `events` of redis_queue, which a Socket.IO server (Frappe's socketio.js or yours)
+// Redis channel `events` of redis_queue (or realtime_channel), which a Socket.IO server (Frappe's socketio.js or yours)
 // relays to browsers. The room is worked out as Frappe does (frappe/realtime.py): an explicit room,
 // else the task's progress room, the user's room, the document's, the DocType's, or the whole site.
 import type { Redis } from 'ioredis';
+import { DEFAULTS } from '../config/schema.js';
 
-/** The Redis channel realtime messages are published on. */
-export const REALTIME_CHANNEL = 'events';
+/** The Redis channel realtime messages are published on unless realtime_channel names another. */
+export const REALTIME_CHANNEL = DEFAULTS.realtime_channel;
 
 /** Every desk user of the site. */
 export const SITE_ROOM = 'all';
@@ -34,7 +35,7 @@ export interface TransactionalRealtimeOptions extends RealtimeOptions {
   afterCommit?: boolean | undefined;
 }
 
-/** The message as published on `events`. */
+/** The message as published on the realtime channel. */
 export interface RealtimeEnvelope {
   event: string;
   message: unknown;
@@ -65,9 +66,9 @@ export function realtimeEnvelope(site: string, event: string, message: unknown, 
   return { event, message: body, room, namespace: site };
 }
 
-/** Publish an envelope; resolves to the number of subscribers that received it. */
-export async function publishEnvelope(redis: Redis, envelope: RealtimeEnvelope): Promise<number> {
-  return redis.publish(REALTIME_CHANNEL, JSON.stringify(envelope));
+/** Publish an envelope on `channel` (realtime_channel); resolves to the number of subscribers that received it. */
+export async function publishEnvelope(redis: Redis, channel: string, envelope: RealtimeEnvelope): Promise<number> {
+  return redis.publish(channel, JSON.stringify(envelope));
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

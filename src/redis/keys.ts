@@ -20,6 +20,8 @@
 //   workers     zset  worker process name -> last heartbeat (ms)
 //   worker:<n>  hash  one worker process's state, expires when its heartbeats stop
 //   control     pub/sub channel of commands to workers (stop-job)
+//   events      pub/sub channel of the bench's job lifecycle events (job_started, job_finished, job_failed):
+//               its own, so that benches sharing a Redis never see each other's jobs
 // benchKeyPatterns() covers both prefixes: the key patterns of the bench's Redis ACL user.
 import { BenchError } from '../errors.js';
 
@@ -84,12 +86,19 @@ export interface BenchKeys {
   workers: string;
   worker(name: string): string;
   control: string;
+  /** Channel of the bench's job lifecycle events. */
+  events: string;
 }
 
 export function benchKeys(benchId: string): BenchKeys {
   assertTaggable(benchId);
   const prefix = `${KEY_ROOT}:{${benchId}}:`;
-  return { workers: `${prefix}workers`, worker: (name: string) => `${prefix}worker:${name}`, control: `${prefix}control` };
+  return {
+    workers: `${prefix}workers`,
+    worker: (name: string) => `${prefix}worker:${name}`,
+    control: `${prefix}control`,
+    events: `${prefix}events`,
+  };
 }
 
 /**
@@ -100,6 +109,23 @@ export function benchKeyPatterns(benchId: string): string[] {
   assertTaggable(benchId);
   const id = globEscape(benchId);
   return [`${KEY_ROOT}:{${id}}:*`, `${KEY_ROOT}:{${id}:*`];
+}
+
+/** Glob (for SCAN) of the key `name` (wait, active, delayed, ...) of every queue of every bench on a Redis. */
+export function everyQueueKeyPattern(name: 'wait' | 'active' | 'delayed'): string {
+  return `${KEY_ROOT}:{*}:${name}`;
+}
+
+const QUEUE_KEY = new RegExp(`^${KEY_ROOT}:\\{(.+):([^:{}]+)\\}:([a-z]+)$`);
+
+/**
+ * The bench id and queue of a per-queue key `bw:{<bench_id>:<queue>}:<name>`, or undefined for another
+ * key. Queue names hold no ":" (config/names.ts), so the tag's last ":" splits them.
+ */
+export function parseQueueKey(key: string): { benchId: string; queue: string; name: string } | undefined {
+  const [, benchId, queue, name] = QUEUE_KEY.exec(key) ?? [];
+  if (benchId === undefined || queue === undefined || name === undefined) return undefined;
+  return { benchId, queue, name };
 }
 
 /** `text` as a Redis glob pattern that matches only itself. */

@@ -4,9 +4,8 @@
 import type { Redis } from 'ioredis';
 import { DEFAULTS } from '../config/schema.js';
 import { ScriptCode } from '../redis/codes.js';
-import { queueKeys, type QueueKeys } from '../redis/keys.js';
+import { benchKeys, queueKeys, type QueueKeys } from '../redis/keys.js';
 import { runScript } from '../redis/scripts.js';
-import { REALTIME_CHANNEL } from '../realtime/realtime.js';
 import { jobFromClaim } from '../redis/job-record.js';
 import type { JobRecord } from '../vocabulary.js';
 
@@ -36,7 +35,7 @@ export interface ClaimedJob {
 export interface FetchReply {
   /** False when the process's liveness stamp lapsed: it claimed nothing and may claim nothing more. */
   ownerAlive: boolean;
-  /** Someone listens on the realtime channel: report the start of prefetched jobs (job_started). */
+  /** Someone listens on the bench's job events channel: report the start of prefetched jobs (job_started). */
   listeners: boolean;
   /** Ms until the next scheduled job of the listened queues falls due; -1: none. */
   nextScheduledMs: number;
@@ -78,7 +77,7 @@ export class Fetcher {
   async fetch(queues: readonly string[], ended: readonly EndedJob[], count: number, requestId: string, options: { startNow?: number; started?: readonly { queue: string; id: string }[] } = {}): Promise<FetchReply> {
     const keys: string[] = [];
     const started = options.started ?? [];
-    const args: (string | number)[] = [this.owner, requestId, count, options.startNow ?? count, this.recordMs, this.failedLimit, REALTIME_CHANNEL];
+    const args: (string | number)[] = [this.owner, requestId, count, options.startNow ?? count, this.recordMs, this.failedLimit, benchKeys(this.benchId).events];
     const single = queues.length === 1;
     for (const queue of queues) {
       const k = this.keys(queue);

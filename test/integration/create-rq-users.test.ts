@@ -119,11 +119,12 @@ describe('bench create-rq-users', () => {
     await admin.connect();
     assert.equal(await admin.call('ACL', 'WHOAMI'), 'default');
 
-    // Job events reach a subscriber of `events` logged in as the bench user.
+    // Job events reach a subscriber of the bench's job events channel logged in as the bench user, who may
+    // also use the realtime channel.
     const events: string[] = [];
     const subscriber = benchUser();
     subscriber.on('message', (_channel: string, text: string) => events.push(text));
-    await subscriber.subscribe('events');
+    await subscriber.subscribe(benchKeys(bench.benchId).events, 'events');
 
     const enqueued = await runBench(['--site', 'site1.test', 'enqueue', 'testapp.tasks.add', '--kwargs', '{"a":1,"b":2}'], { cwd: bench.path });
     assert.equal(enqueued.code, 0, enqueued.stderr);
@@ -131,7 +132,7 @@ describe('bench create-rq-users', () => {
     const burst = await runBench(['worker', '--burst'], { cwd: bench.path });
     assert.equal(burst.code, 0, burst.stderr);
     assert.equal((await waitForStatus(admin, bench, 'default', id, 'finished')).result, 3);
-    await waitFor(() => events.some((e) => e.includes('"job_finished"') && e.includes(id)), { what: `job_finished of ${id} on events` });
+    await waitFor(() => events.some((e) => e.includes('"job_finished"') && e.includes(id)), { what: `job_finished of ${id} on the job events channel` });
 
     const doctor = await runBench(['doctor'], { cwd: bench.path });
     assert.equal(doctor.code, 0, doctor.stderr);

@@ -11,6 +11,7 @@ import { openSqlite } from '../helpers/databases.ts';
 import { drained, startSupervisor, waitForStatus } from '../helpers/jobs.ts';
 import { useBenchSuite } from '../helpers/suite.ts';
 import { waitFor } from '../helpers/wait-for.ts';
+import { benchKeys } from '../../src/redis/keys.ts';
 
 const HOOKS = 'hooks.test';
 const FAILING_HOOK = 'failhook.test';
@@ -132,7 +133,7 @@ describe('onSuccess / onFailure callbacks', () => {
       const envelope = JSON.parse(text) as { event: string; message: Record<string, unknown> };
       if (envelope.event === 'job_failed') failedEvents.push(envelope.message);
     });
-    await events.subscribe('events');
+    await events.subscribe(benchKeys(suite.bench.benchId).events);
     try {
       await drained(startSupervisor(suite.bench, { burst: true }));
       const job = await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'failed');

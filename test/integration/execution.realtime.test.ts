@@ -1,6 +1,7 @@
 // Realtime messages on the Redis channel `events`, in Frappe's shape {event, message, room,
 // namespace}: from jobs (ctx.publishRealtime, immediate or after commit), from app code
-// (client.publishRealtime, tx.publishRealtime) and the job lifecycle events the job child sends.
+// (client.publishRealtime, tx.publishRealtime); and the job lifecycle events, in the same shape on the
+// bench's own channel bw:{<bench_id>}:events.
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,6 +9,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { BenchClient } from '../../src/client.ts';
+import { benchKeys } from '../../src/redis/keys.ts';
 import { makeBench, type TestBench } from '../helpers/bench.ts';
 import { linkPackage, openSqlite } from '../helpers/databases.ts';
 import { startSupervisor, waitForStatus } from '../helpers/jobs.ts';
@@ -26,6 +28,8 @@ let bench: TestBench;
 let client: BenchClient;
 let subscriber: Redis;
 let received: Envelope[] = [];
+/** The channel each received envelope came on. */
+let channelOf = new WeakMap<Envelope, string>();
 const SITE = 'site1.test';
 
 const forJob = (id: string) => received.filter((e) => e.message['job_id'] === id || e.room === `job:${id}`);
@@ -39,12 +43,17 @@ before(async () => {
   db.close();
   client = await BenchClient.open({ benchPath: bench.path });
   subscriber = new Redis(redis.url);
-  await subscriber.subscribe('events');
-  subscriber.on('message', (_channel: string, text: string) => received.push(JSON.parse(text) as Envelope));
+  await subscriber.subscribe('events', benchKeys(bench.benchId).events);
+  subscriber.on('message', (channel: string, text: string) => {
+    const envelope = JSON.parse(text) as Envelope;
+    channelOf.set(envelope, channel);
+    received.push(envelope);
+  });
 });
 
 beforeEach(() => {
   received = [];
+  channelOf = new WeakMap();
 });
 
 after(async () => {
@@ -67,6 +76,7 @@ describe('job lifecycle events', () => {
       ['job_finished', `job:${id}`],
       ['job_finished', 'user:ann@example.com'],
     ]);
+    assert.deepEqual(new Set(events.map((e) => channelOf.get(e))), new Set([benchKeys(bench.benchId).events]), 'job events go to the bench\'s channel only');
     const started = events[0] as Envelope;
     assert.equal(started.namespace, SITE);
     assert.deepEqual(started.message, {
@@ -143,6 +153,7 @@ describe('ctx.publishRealtime', () => {
       assert.equal(got.room, room, `room of ${String(kwargs['event'])}`);
       assert.deepEqual(got.message, message ?? kwargs['message']);
       assert.equal(got.namespace, SITE);
+      assert.equal(channelOf.get(got), 'events', `channel of ${String(kwargs['event'])}`);
     }
   });
 });
@@ -153,6 +164,7 @@ describe('realtime from app code', () => {
     assert.equal(n, 1);
     await waitFor(() => received.length >= 1, { what: 'the message' });
     assert.deepEqual(received[0], { event: 'doc_update', message: { modified: 1 }, room: 'doc:Sales Order/SO-1', namespace: SITE });
+    assert.equal(channelOf.get(received[0] as Envelope), 'events');
     await assert.rejects(client.publishRealtime('x', {}, { site: 'nosuch.site' }), { code: 'ERR_SITE_NOT_FOUND' });
   });
 

@@ -12,6 +12,7 @@ import { startSupervisor, type RunningSupervisor } from '../helpers/jobs.ts';
 import { useRedisBenches } from '../helpers/suite.ts';
 import type { TestBench } from '../helpers/bench.ts';
 import { waitFor } from '../helpers/wait-for.ts';
+import { benchKeys } from '../../src/redis/keys.ts';
 
 const SITE = 'site1.test';
 const benches = useRedisBenches();
@@ -84,6 +85,7 @@ describe('waitForJob', () => {
         reads++;
         return client.getJob(SITE, jobId);
       },
+      () => benchKeys(client.bench.settings.bench_id).events,
     );
     const outcome = assert.rejects(waiter.wait(id, { timeout: 30 * 24 * 3600 }), rejectsWith('ERR_CLIENT_CLOSED'));
     await waitFor(() => reads > 0, { what: 'the first read' });
@@ -98,10 +100,10 @@ describe('waitForJob', () => {
   it('a client closed while waiting rejects the wait with ERR_CLIENT_CLOSED', async () => {
     const other = await BenchClient.open({ benchPath: bench.path });
     const id = await other.enqueue('testapp.tasks.echo', { site: SITE, queue: 'long' });
-    const listeners = async () => Number(((await benches.redis.client.pubsub('NUMSUB', 'events')) as [string, number])[1]);
+    const listeners = async () => Number(((await benches.redis.client.pubsub('NUMSUB', benchKeys(bench.benchId).events)) as [string, number])[1]);
     const before = await listeners();
     const outcome = assert.rejects(other.waitForJob(SITE, id), rejectsWith('ERR_CLIENT_CLOSED'));
-    // The wait blocks once its client listens on the events channel.
+    // The wait blocks once its client listens on the bench's job events channel.
     await waitFor(async () => (await listeners()) > before, { what: 'the wait to subscribe' });
     await other.close();
     await outcome;

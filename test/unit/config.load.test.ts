@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  defaultBenchId,
+  pathBenchId,
   findBenchPath,
   getQueueSpec,
   listApps,
@@ -89,7 +89,9 @@ describe('loadBenchConfig: defaults', () => {
     assert.equal(config.settings.job_timeout_grace, 3);
     assert.equal(config.settings.use_rq_auth, false);
     assert.deepEqual(config.settings.workers, {});
-    assert.equal(config.settings.bench_id, defaultBenchId(bench.path));
+    // Loading never writes: until a command connected to Redis saves an id, the path-derived one stands in.
+    assert.equal(config.settings.bench_id, pathBenchId(bench.path));
+    assert.equal(config.benchIdSaved, false);
     assert.equal(config.path, bench.path);
     assert.equal(config.sitesDir, path.join(bench.path, 'sites'));
     assert.equal(config.appsDir, path.join(bench.path, 'apps'));
@@ -579,18 +581,18 @@ describe('queues', () => {
   });
 });
 
-describe('defaultBenchId', () => {
+describe('pathBenchId', () => {
   test('is the path without the leading "/" and other "/" turned into "-"', () => {
-    assert.equal(defaultBenchId('/home/frappe/frappe-bench'), 'home-frappe-frappe-bench');
+    assert.equal(pathBenchId('/home/frappe/frappe-bench'), 'home-frappe-frappe-bench');
   });
 
   test('drops trailing slashes too', () => {
-    assert.equal(defaultBenchId('/srv/bench/'), 'srv-bench');
-    assert.equal(defaultBenchId('//srv//bench//'), 'srv--bench');
+    assert.equal(pathBenchId('/srv/bench/'), 'srv-bench');
+    assert.equal(pathBenchId('//srv//bench//'), 'srv--bench');
   });
 
   test('the root folder gives "bench"', () => {
-    assert.equal(defaultBenchId('/'), 'bench');
+    assert.equal(pathBenchId('/'), 'bench');
   });
 
   test(

@@ -10,6 +10,9 @@ import { updateCommonConfig } from '../../config/update.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { generatePassword, renderAcl, rqUsername } from '../../bench/rq-users.js';
 import { benchFrom } from '../context.js';
+import type { BenchConfig } from '../../config/load.js';
+import { BenchError, isBenchError } from '../../errors.js';
+import { settleBenchId } from '../../redis/bench-id.js';
 
 interface CreateRqUsersFlags {
   setAdminPassword?: boolean;
@@ -21,8 +24,8 @@ export function makeCreateRqUsersCommand(): Command {
     .description('write config/redis_queue.acl (a Redis user for this bench, limited to its keys and channels) and set rq_username / rq_password')
     .option('--set-admin-password', 'guard the default (admin) user with a new password, printed once, instead of turning it off')
     .option('--use-rq-auth', 'also set use_rq_auth: true, so that the bench logs in as that user')
-    .action((flags: CreateRqUsersFlags, command: Command) => {
-      const bench = benchFrom(command);
+    .action(async (flags: CreateRqUsersFlags, command: Command) => {
+      const bench = await savedBenchIdOf(benchFrom(command));
       const username = rqUsername(bench);
       const password = generatePassword();
       const adminPassword = flags.setAdminPassword ? generatePassword() : undefined;
@@ -39,4 +42,21 @@ export function makeCreateRqUsersCommand(): Command {
       if (!flags.useRqAuth && !bench.settings.use_rq_auth) out.write(`note: use_rq_auth is off: the bench logs in as ${username} once it is on (--use-rq-auth)\n`);
       out.write('next: bench setup redis (adds the aclfile line), then restart the queue Redis and the workers\n');
     });
+}
+
+/**
+ * The bench with a saved bench_id: the user's key patterns and channels are named by it. A bench without
+ * one needs Redis to tell whether its jobs live under the old path-derived id (redis/bench-id.ts).
+ */
+async function savedBenchIdOf(bench: BenchConfig): Promise<BenchConfig> {
+  try {
+    return await settleBenchId(bench);
+  } catch (err) {
+    if (!isBenchError(err) || err.code !== 'ERR_REDIS_UNAVAILABLE') throw err;
+    throw new BenchError(
+      'ERR_REDIS_UNAVAILABLE',
+      `${bench.commonConfigFile} sets no bench_id, and choosing one needs redis_queue (to keep the id an existing bench's jobs live under): start Redis, or set bench_id, then run create-rq-users again (${err.message})`,
+      { cause: err },
+    );
+  }
 }

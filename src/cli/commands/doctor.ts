@@ -1,5 +1,9 @@
-// `bench doctor`: workers online (in all and per queue) and jobs per queue, for the whole bench.
-// Exits 1 when jobs wait on a queue that no live worker listens to, naming the queue.
+// `bench doctor`: workers online (in all and per queue) and jobs per queue, for the whole bench, and a
+// warning for each other bench namespace on the Redis holding jobs that no live worker serves (another
+// bench's, stopped; or this one's from before a move). Exits 1 when jobs wait on a queue that no live
+// worker listens to, naming the queue; or when the jobs of the id this bench's path gives (the old
+// default) wait while the bench uses another id: clearly its own jobs, left behind. Other benches'
+// namespaces only warn: they are not this bench's to fix.
 import { Command } from 'commander';
 import { BenchError } from '../../errors.js';
 import { doctorReport, type DoctorReport } from '../../monitor/doctor.js';
@@ -29,6 +33,14 @@ export function makeDoctorCommand(): Command {
             { details: { queues: report.unserved } },
           );
         }
+        const own = report.orphaned.find((o) => o.thisBenchPath);
+        if (own) {
+          throw new BenchError(
+            'ERR_BENCH_ORPHANED',
+            `${own.jobs} job(s) of this bench wait under its path-derived id "${own.benchId}", but it uses bench_id "${client.bench.settings.bench_id}": set bench_id to "${own.benchId}" in ${client.bench.commonConfigFile} to serve them (or remove them)`,
+            { details: { benchId: own.benchId, jobs: own.jobs, currentBenchId: client.bench.settings.bench_id } },
+          );
+        }
       } finally {
         await client.close();
       }
@@ -41,5 +53,10 @@ function formatDoctor(report: DoctorReport): string {
     `Workers online: ${report.workersOnline}`,
     '-----Queues-----',
     table(['QUEUE', 'WORKERS', 'QUEUED', 'SCHEDULED', 'RUNNING', 'FAILED'], rows),
+    ...report.orphaned.map(
+      (o) =>
+        `warning: bench namespace "${o.benchId}" on this Redis holds ${o.jobs} queued/scheduled/running job(s) and no live worker` +
+        (o.thisBenchPath ? " (this bench's path-derived id: its jobs from before bench_id was saved)" : ' (another bench, stopped; or this one before it moved: then set its bench_id)'),
+    ),
   ].join('\n');
 }

@@ -7,6 +7,7 @@ import { quoted } from '../../util/text.js';
 import { createLogger } from '../../log/logger.js';
 import { DEQUEUE_STRATEGIES, type DequeueStrategy } from '../../worker/strategy.js';
 import { Supervisor } from '../../worker/supervisor.js';
+import { settleBenchId } from '../../redis/bench-id.js';
 import { CONCURRENCY_RANGE, WORKER_PROCESSES_RANGE } from '../../util/limits.js';
 import { benchFrom, numberFlag } from '../context.js';
 
@@ -52,8 +53,9 @@ function addWorkerOptions(command: Command, defaultWorkers: number): Command {
     .option('--concurrency <n>', 'jobs one worker process runs at once', numberFlag('--concurrency', CONCURRENCY_RANGE), 1)
     .option('--watch', 'development: replace the worker processes when apps/ or site configs change')
     .action(async (flags: WorkerFlags, cmd: Command) => {
-      const bench = benchFrom(cmd);
       const log = createLogger({ quiet: Boolean(flags.quiet), name: 'bench-worker' });
+      // Before the worker processes start: they read bench_id from the config file themselves.
+      const bench = await settleBenchId(benchFrom(cmd), log);
       const supervisor = new Supervisor({
         bench,
         log,

@@ -28,7 +28,7 @@
     ARGV[4] startNow     how many of them start at once (the others are prefetched)
     ARGV[5] recordMs     how long a replayed call still finds what its first run claimed
     ARGV[6] failedLimit  failed-set size per queue (rq_failed_jobs_limit)
-    ARGV[7] channel      realtime channel of job events (ids are `site||...`: the site is their prefix)
+    ARGV[7] channel      the bench's job events channel (bw:{<bench_id>}:events) (ids are `site||...`: the site is their prefix)
     then per queue: its name, the key prefix of its job hashes, the number of its ended jobs and each:
       id, token, "f", result JSON, ttl s                              finished
       id, token, "x" or "s", error JSON, ttl s, retryMs, errors JSON  failed or stopped; retryMs > 0 schedules

@@ -1,4 +1,5 @@
--- Job lifecycle events (job_started, job_finished, job_failed) on the realtime channel, published by
+-- Job lifecycle events (job_started, job_finished, job_failed) on the bench's own channel
+-- bw:{<bench_id>}:events (not the shared realtime channel: benches on one Redis must not see each other's), published by
 -- the scripts that start and end jobs, so that they cost no round trip of their own. Each goes to the
 -- room job:<id> and, when the job has a user, user:<user>, as Frappe's publish_realtime envelope
 -- {event, message, room, namespace = site}. Nothing is built while nobody listens on the channel.
