@@ -59,7 +59,7 @@ export function noop(kwargs) {
 
 /** Writes common_site_config.json: max_queued_jobs raised (1M-deep queues), worker_max_jobs 0 when recycling is off. */
 function writeConfig(dir: string, target: Target, recycling: 'default' | 'off'): void {
-  const config: Record<string, unknown> = { redis_queue: `redis://${target.host}:${target.port}`, bench_id: BENCH_ID, max_queued_jobs: 1_000_000_000 };
+  const config: Record<string, unknown> = { redis_queue: `redis://${target.host}:${target.port}`, bench_id: BENCH_ID, max_queued_jobs: 100_000_000 };
   if (recycling === 'off') config['worker_max_jobs'] = 0;
   writeFileSync(path.join(dir, 'sites', 'common_site_config.json'), `${JSON.stringify(config, null, 2)}\n`);
 }
