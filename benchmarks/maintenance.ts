@@ -22,7 +22,7 @@ for (const site of [A, B]) {
   mkdirSync(path.join(dir, 'sites', site), { recursive: true });
   writeFileSync(path.join(dir, 'sites', site, 'site_config.json'), '{}\n');
 }
-writeFileSync(path.join(dir, 'sites', 'common_site_config.json'), JSON.stringify({ redis_queue: redis.url, bench_id: 'maintenance', max_queued_jobs: 1_000_000_000 }));
+writeFileSync(path.join(dir, 'sites', 'common_site_config.json'), JSON.stringify({ redis_queue: redis.url, bench_id: 'maintenance', max_queued_jobs: 100_000_000 }));
 const client = await BenchClient.open({ benchPath: dir });
 
 const MEASURED = /^cmdstat_(evalsha|eval|lrange|zrange|zrevrange|lpos):calls=(\d+),usec=(\d+)/gm;
