@@ -3,7 +3,7 @@
 // by `bench setup supervisor|systemd` and by `bench start`, so all three run the same processes.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BenchConfig } from '../config/load.js';
+import { queueTimeout, type BenchConfig } from '../config/load.js';
 
 /** Seconds a stopping worker gets beyond its longest job timeout before it is killed. */
 export const STOP_GRACE_SECONDS = 60;
@@ -21,7 +21,7 @@ export interface WorkerGroup {
 export const BENCH_BIN = fileURLToPath(new URL('../../bin/bench.js', import.meta.url));
 
 export function workerGroups(bench: BenchConfig): WorkerGroup[] {
-  const timeout = (name: string) => bench.queues.find((q) => q.name === name)?.timeout ?? 300;
+  const timeout = (name: string) => queueTimeout(bench, name).timeout;
   const group = (name: string, queues: string[], processes: number): WorkerGroup => ({
     name,
     queues,

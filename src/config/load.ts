@@ -153,6 +153,16 @@ export function getQueueSpec(bench: BenchConfig, name: string): QueueSpec {
   });
 }
 
+/**
+ * The default timeout (seconds) of queue `name`, and its name: what a job hash without a `timeout` field
+ * runs with. A queue not in `bench.queues` (no longer in the config, its jobs still in Redis) gets its
+ * built-in default, or a custom queue's.
+ */
+export function queueTimeout(bench: { readonly queues: readonly QueueSpec[] }, name: string): QueueSpec {
+  const timeout = bench.queues.find((q) => q.name === name)?.timeout ?? (BUILTIN_QUEUES as Record<string, number>)[name] ?? CUSTOM_QUEUE_DEFAULT_TIMEOUT;
+  return { name, timeout };
+}
+
 function toSettings(config: RawConfig): BenchSettings {
   return config as unknown as BenchSettings;
 }

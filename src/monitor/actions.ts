@@ -5,7 +5,7 @@
 // id leaves the middle of a long wait list as a hole (lua/includes/holes.lua), so that each call stays
 // around a millisecond or two even with 1,000,000 jobs queued.
 import type { Redis } from 'ioredis';
-import type { BenchConfig } from '../config/load.js';
+import { queueTimeout, type BenchConfig, type QueueSpec } from '../config/load.js';
 import { BenchError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { jobFromHash, SITE_SEPARATOR } from '../redis/job-record.js';
@@ -68,7 +68,7 @@ export async function locateJob(redis: Redis, bench: BenchConfig, id: string, qu
   const found: JobRecord[] = [];
   (await execAll(pipeline)).forEach((hash, i) => {
     const fields = hash as Record<string, string> | null;
-    if (fields && Object.keys(fields).length > 0) found.push(jobFromHash(id, queues[i] as string, fields));
+    if (fields && Object.keys(fields).length > 0) found.push(jobFromHash(id, queueTimeout(bench, queues[i] as string), fields));
   });
   return found;
 }
@@ -115,7 +115,7 @@ async function fencedAction(
       if (attempt < ACTION_ATTEMPTS) continue;
       throw new BenchError('ERR_JOB_STATE', `job "${id}" kept moving in its queue while it was looked for; try again`, { details: { jobId: id, status: 'queued' } });
     }
-    const done = checkReply(reply, id, job.queue, (status) => action.refusal(status, job, id));
+    const done = checkReply(reply, id, queueTimeout(ctx.bench, job.queue), (status) => action.refusal(status, job, id));
     ctx.log?.info({ jobId: id, queue: job.queue, status: job.status }, action.logged);
     return done;
   }
@@ -240,7 +240,7 @@ async function closeHoles(redis: Redis, k: QueueKeys): Promise<void> {
   }
 }
 
-function checkReply(reply: unknown, id: string, queue: string, wrongState: (status: string) => string): JobRecord {
+function checkReply(reply: unknown, id: string, queue: QueueSpec, wrongState: (status: string) => string): JobRecord {
   const [code, payload] = reply as [number, (string[] | string)?];
   if (code === ScriptCode.OK) return jobFromHash(id, queue, payload as string[]);
   if (code === ScriptCode.NO_JOB) throw notFound(id);

@@ -3,7 +3,7 @@
 // page's records in one pipeline; Frappe's get_jobs (queued + running per site); pending jobs and
 // per-site counts for the site commands.
 import type { Redis } from 'ioredis';
-import { getQueueSpec, type BenchConfig } from '../config/load.js';
+import { getQueueSpec, queueTimeout, type BenchConfig } from '../config/load.js';
 import { BenchError } from '../errors.js';
 import { checkRange, LIST_LIMIT_RANGE, LIST_OFFSET_RANGE } from '../util/limits.js';
 import { jobFromHash, SITE_SEPARATOR } from '../redis/job-record.js';
@@ -164,7 +164,8 @@ export async function collectJobIds(redis: Redis, bench: BenchConfig, status: Li
 }
 
 /** The records of `refs`, in order, read in pipelines; jobs whose hash is gone are left out. */
-export async function readJobs(redis: Redis, benchId: string, refs: readonly Pick<JobRef, 'queue' | 'id'>[]): Promise<JobRecord[]> {
+export async function readJobs(redis: Redis, bench: BenchConfig, refs: readonly Pick<JobRef, 'queue' | 'id'>[]): Promise<JobRecord[]> {
+  const benchId = bench.settings.bench_id;
   const jobs: JobRecord[] = [];
   for (let start = 0; start < refs.length; start += PIPELINE_CHUNK) {
     const chunk = refs.slice(start, start + PIPELINE_CHUNK);
@@ -173,7 +174,7 @@ export async function readJobs(redis: Redis, benchId: string, refs: readonly Pic
     (await execAll(pipeline)).forEach((hash, i) => {
       const fields = hash as Record<string, string> | null;
       const ref = chunk[i] as Pick<JobRef, 'queue' | 'id'>;
-      if (fields && Object.keys(fields).length > 0) jobs.push(jobFromHash(ref.id, ref.queue, fields));
+      if (fields && Object.keys(fields).length > 0) jobs.push(jobFromHash(ref.id, queueTimeout(bench, ref.queue), fields));
     });
   }
   return jobs;
@@ -227,7 +228,7 @@ export async function listJobs(redis: Redis, bench: BenchConfig, options: ListJo
       break;
     }
   }
-  const jobs = await readJobs(redis, bench.settings.bench_id, page);
+  const jobs = await readJobs(redis, bench, page);
   return { jobs, total: exhausted ? seen : Math.max(counted ?? seen, seen), offset, limit };
 }
 
@@ -242,7 +243,7 @@ export async function getJobs(redis: Redis, bench: BenchConfig, site?: string, q
     ...(await collectJobIds(redis, bench, 'started', queues, site)),
   ];
   const bySite: Record<string, JobRecord[]> = {};
-  for (const job of await readJobs(redis, bench.settings.bench_id, refs)) (bySite[job.site] ??= []).push(job);
+  for (const job of await readJobs(redis, bench, refs)) (bySite[job.site] ??= []).push(job);
   return bySite;
 }
 
@@ -265,7 +266,7 @@ export async function pendingJobs(redis: Redis, bench: BenchConfig, site: string
       if (total < limit) first.push(ref);
       total++;
     }
-    byQueue[queue] = { jobs: await readJobs(redis, bench.settings.bench_id, first), total };
+    byQueue[queue] = { jobs: await readJobs(redis, bench, first), total };
   }
   return byQueue;
 }

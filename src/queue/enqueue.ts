@@ -55,6 +55,7 @@ export async function prepareEnqueue(
       method: methodPath,
       jobName: options.jobName ?? methodPath,
       timeout,
+      queueTimeout: queue.timeout,
       user: options.user,
       failureTtl: site.settings.rq_job_failure_ttl === bench.settings.rq_job_failure_ttl ? undefined : site.settings.rq_job_failure_ttl,
       event: options.event,

@@ -23,7 +23,7 @@ export async function findJob(redis: Redis, bench: BenchConfig, id: string): Pro
   for (const [i, [err, hash]] of replies.entries()) {
     if (err) throw err;
     const queue = bench.queues[i];
-    if (queue && hash && Object.keys(hash).length > 0) return jobFromHash(id, queue.name, hash as Record<string, string>);
+    if (queue && hash && Object.keys(hash).length > 0) return jobFromHash(id, queue, hash as Record<string, string>);
   }
   return undefined;
 }

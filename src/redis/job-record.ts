@@ -11,7 +11,7 @@ export const SITE_SEPARATOR = '||';
 /**
  * What every job of one enqueue call shares. `site` and `queue` are not stored in the hash: the id's
  * prefix and the key give them. The result TTL is not stored either: the worker reads it from the
- * site's config when the job ends.
+ * site's config when the job ends; nor is a timeout equal to its queue's default (see queueTimeout).
  */
 export interface EnqueueFields {
   site: string;
@@ -19,6 +19,8 @@ export interface EnqueueFields {
   method: string;
   jobName: string;
   timeout: number;
+  /** The queue's default timeout: `timeout` is stored only when it differs. */
+  queueTimeout: number;
   user: string | undefined;
   /**
    * The site's rq_job_failure_ttl when it overrides the bench's (undefined: the bench's, not stored).
@@ -35,10 +37,8 @@ export interface EnqueueFields {
 }
 
 export function enqueueFieldPairs(fields: EnqueueFields): string[] {
-  const pairs = [
-    'method', fields.method,
-    'timeout', String(fields.timeout),
-  ];
+  const pairs = ['method', fields.method];
+  if (fields.timeout !== fields.queueTimeout) pairs.push('timeout', String(fields.timeout));
   if (fields.failureTtl !== undefined) pairs.push('fttl', String(fields.failureTtl));
   if (fields.jobName !== fields.method) pairs.push('name', fields.jobName);
   if (fields.user !== undefined) pairs.push('user', fields.user);
@@ -49,8 +49,17 @@ export function enqueueFieldPairs(fields: EnqueueFields): string[] {
   return pairs;
 }
 
+/**
+ * The queue a job hash was read from: its name, and its default timeout (config/load.ts queueTimeout),
+ * which a hash without a `timeout` field runs with.
+ */
+export interface RecordQueue {
+  name: string;
+  timeout: number;
+}
+
 /** Parse the hash of job `id` of `queue` (as a flat [field, value, ...] list or an object) into a JobRecord. */
-export function jobFromHash(id: string, queue: string, hash: Record<string, string> | readonly string[]): JobRecord {
+export function jobFromHash(id: string, queue: RecordQueue, hash: Record<string, string> | readonly string[]): JobRecord {
   const h = Array.isArray(hash) ? pairsToObject(hash as readonly string[]) : (hash as Record<string, string>);
   return buildRecord(id, queue, (field) => h[field]);
 }
@@ -72,7 +81,7 @@ const CLAIM_INDEX = new Map<string, number>(CLAIM_FIELDS.map((field, i) => [fiel
  * Parse a claimed job into a JobRecord: `values` holds CLAIM_FIELDS from `offset` on (false or null where
  * absent). The claim made it `started` by `worker`.
  */
-export function jobFromClaim(id: string, queue: string, values: readonly (string | false | null)[], offset: number, worker: string): JobRecord {
+export function jobFromClaim(id: string, queue: RecordQueue, values: readonly (string | false | null)[], offset: number, worker: string): JobRecord {
   const record = buildRecord(id, queue, (field) => {
     const at = CLAIM_INDEX.get(field);
     const value = at === undefined ? undefined : values[offset + at];
@@ -88,24 +97,28 @@ export function jobFromClaim(id: string, queue: string, values: readonly (string
  * enqueue({ now: true }), which runs the job in the caller without Redis).
  */
 export function jobFromEnqueue(id: string, fields: EnqueueFields, kwargsJson: string, now = Date.now()): JobRecord {
-  const hash = pairsToObject([...enqueueFieldPairs(fields), 'kwargs', kwargsJson, 'status', 'started', 'attempts', '1', 'created', String(now), 'started', String(now)]);
-  return buildRecord(id, fields.queue, (field) => hash[field]);
+  const hash = pairsToObject([...enqueueFieldPairs(fields), 'kwargs', kwargsJson, 'status', 'started', 'attempts', '1', 'enq', String(now), 'started', String(now)]);
+  return buildRecord(id, { name: fields.queue, timeout: fields.queueTimeout }, (field) => hash[field]);
 }
 
-/** The one parser of job fields: `get` reads a field of the hash. */
-function buildRecord(id: string, queue: string, get: (field: string) => string | undefined): JobRecord {
+/**
+ * The one parser of job fields: `get` reads a field of the hash. What enqueue.lua leaves out to keep a
+ * queued job small: `kwargs` when empty, `timeout` when the queue's default. The enqueue time is `enq`
+ * (`created` in records written before 0.2).
+ */
+function buildRecord(id: string, queue: RecordQueue, get: (field: string) => string | undefined): JobRecord {
   const method = get('method') ?? '';
   return {
     id,
     site: siteOf(id),
-    queue,
+    queue: queue.name,
     method,
     jobName: get('name') ?? method,
     kwargs: parseJson(get('kwargs'), {}),
-    timeout: Number(get('timeout') ?? 0),
+    timeout: Number(get('timeout') ?? queue.timeout),
     user: get('user'),
     status: (get('status') ?? 'queued') as JobStatus,
-    createdAt: Number(get('created') ?? 0),
+    createdAt: Number(get('enq') ?? get('created') ?? 0),
     startedAt: optionalNumber(get('started')),
     endedAt: optionalNumber(get('ended')),
     attempts: Number(get('attempts') ?? 0),

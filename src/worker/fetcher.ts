@@ -1,6 +1,7 @@
 // A worker process's side of the Redis protocol, as typed calls: the one round trip that reports started
 // jobs, ends finished ones and claims more (fetch.lua), the hand-back of claimed jobs it will not run,
 // and the blocking wait for new work. Only this module knows these scripts' KEYS/ARGV order.
+import { queueTimeout, type QueueSpec } from '../config/load.js';
 import type { Redis } from 'ioredis';
 import { DEFAULTS } from '../config/schema.js';
 import { ScriptCode } from '../redis/codes.js';
@@ -61,6 +62,8 @@ export class Fetcher {
     private readonly failedLimit: number,
     /** Seconds an abandoned job's record is kept when its hash has no fttl of its own (rq_job_failure_ttl). */
     private readonly failureTtl: number = DEFAULTS.rq_job_failure_ttl,
+    /** The bench's queues, for their default timeouts (a claimed hash without `timeout` runs with its queue's). */
+    private readonly queues: readonly QueueSpec[] = [],
   ) {}
 
   keys(queue: string): QueueKeys {
@@ -100,7 +103,7 @@ export class Fetcher {
     if (Array.isArray(jobs)) {
       for (const job of jobs) {
         const queue = queues[Number(job[0]) - 1] as string;
-        claimed.push({ record: jobFromClaim(job[1] as string, queue, job as (string | false)[], 3, this.owner), token: job[2] as string });
+        claimed.push({ record: jobFromClaim(job[1] as string, queueTimeout({ queues: this.queues }, queue), job as (string | false)[], 3, this.owner), token: job[2] as string });
       }
     }
     return { ownerAlive: status !== ScriptCode.OWNER_LOST, listeners: listeners === 1, nextScheduledMs, endCodes: Array.isArray(codes) ? codes : [], claimed, more: more === 1 };

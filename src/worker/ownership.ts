@@ -2,6 +2,7 @@
 // (register, renew), the reaper that hands back the jobs of dead worker processes of any supervisor,
 // and the post-mortem of one of its own: which jobs it held, and their hand-back. Only this module knows
 // these scripts' KEYS/ARGV order.
+import { queueTimeout, type QueueSpec } from '../config/load.js';
 import type { Redis } from 'ioredis';
 import { DEFAULTS } from '../config/schema.js';
 import { jobFromHash } from '../redis/job-record.js';
@@ -22,6 +23,8 @@ export class Ownership {
     private readonly failedLimit: number,
     /** Seconds an abandoned job's record is kept when its hash has no fttl of its own (rq_job_failure_ttl). */
     private readonly failureTtl: number = DEFAULTS.rq_job_failure_ttl,
+    /** The bench's queues, for their default timeouts (a hash without `timeout` runs with its queue's). */
+    private readonly queues: readonly QueueSpec[] = [],
   ) {}
 
   keys(queue: string): QueueKeys {
@@ -72,7 +75,7 @@ export class Ownership {
   async readJob(queue: string, id: string): Promise<JobRecord | undefined> {
     const hash = await this.redis.hgetall(this.keys(queue).job(id));
     if (Object.keys(hash).length === 0) return undefined;
-    return jobFromHash(id, queue, hash);
+    return jobFromHash(id, queueTimeout({ queues: this.queues }, queue), hash);
   }
 
   /**

@@ -75,7 +75,7 @@ export class Supervisor {
     const { settings } = bench;
     const connection = createRedis(settings, { role: 'worker', log: this.log }).then((redis) => ({
       redis,
-      ownership: new Ownership(redis, settings.bench_id, this.name, settings.rq_failed_jobs_limit, settings.rq_job_failure_ttl),
+      ownership: new Ownership(redis, settings.bench_id, this.name, settings.rq_failed_jobs_limit, settings.rq_job_failure_ttl, bench.queues),
     }));
     const manager = new Manager({
       bench,

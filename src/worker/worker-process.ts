@@ -80,7 +80,7 @@ async function start(): Promise<void> {
   const redis = await connect('worker');
   const env = jobEnvironment(bench, log, redis);
   const board = new SlotBoard(config.concurrency, config.supervisorPid);
-  const fetcher = new Fetcher(redis, settings.bench_id, name, settings.worker_lease_ttl * 1000, settings.rq_failed_jobs_limit, settings.rq_job_failure_ttl);
+  const fetcher = new Fetcher(redis, settings.bench_id, name, settings.worker_lease_ttl * 1000, settings.rq_failed_jobs_limit, settings.rq_job_failure_ttl, bench.queues);
   const processor = new Processor({
     fetcher,
     blockingConnection: () => connect('blocking'),

@@ -55,17 +55,23 @@ describe('BenchClient', () => {
     assert.equal(hash['method'], 'testapp.tasks.echo');
     assert.equal(hash['site'], undefined, 'the id gives the site');
     assert.equal(hash['queue'], undefined, 'the key gives the queue');
-    assert.equal(hash['timeout'], '300');
+    assert.equal(hash['timeout'], undefined, "the queue's default timeout is not stored");
     assert.equal(hash['kwargs'], '{"n":1}');
     const waiting = await redis.client.lrange(waitKey(bench.benchId), 0, -1);
     assert.equal(waiting.at(-1), id);
+    const empty = await client.enqueue('testapp.tasks.echo', { site: SITE });
+    const bare = await redis.client.hgetall(jobKey(bench.benchId, empty));
+    assert.equal(bare['kwargs'], undefined, 'empty kwargs are not stored');
+    assert.deepEqual((await client.getJob(SITE, empty))?.kwargs, {}, 'and read back as {}');
+    assert.equal((await client.getJob(SITE, empty))?.timeout, 300, "and the timeout read back is the queue's default");
   });
 
   test('enqueue options: queue, timeout, jobId, atFront', async () => {
     const a = await client.enqueue('testapp.tasks.echo', { site: SITE, queue: 'long' });
     const b = await client.enqueue('testapp.tasks.echo', { site: SITE, queue: 'long', timeout: 5, jobId: 'lib:1', atFront: true });
     assert.equal(b, 'site1.test||lib|1');
-    assert.equal(await redis.client.hget(jobKey(bench.benchId, a, 'long'), 'timeout'), '1500');
+    assert.equal(await redis.client.hget(jobKey(bench.benchId, a, 'long'), 'timeout'), null, "long's default: not stored");
+    assert.equal((await client.getJob(SITE, a))?.timeout, 1500);
     assert.equal(await redis.client.hget(jobKey(bench.benchId, b, 'long'), 'timeout'), '5');
     assert.deepEqual(await redis.client.lrange(waitKey(bench.benchId, 'long'), 0, -1), [b, a]);
     await assertNothingWritten(redis, () =>

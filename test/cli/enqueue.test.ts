@@ -7,6 +7,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import type { TestBench } from '../helpers/bench.ts';
 import { runBench } from '../helpers/cli.ts';
+import { readConfiguredJob } from '../helpers/jobs.ts';
 import { useRedisBenches } from '../helpers/suite.ts';
 import { SITE, GENERATED_ID, assertSuccess, jobKey, waitKey } from './support.ts';
 
@@ -35,9 +36,9 @@ describe('bench enqueue (one job)', () => {
     assert.equal(hash['method'], 'testapp.tasks.echo');
     assert.equal(hash['site'], undefined, 'the id gives the site');
     assert.equal(hash['queue'], undefined, 'the key gives the queue');
-    assert.equal(hash['timeout'], '300');
+    assert.equal(hash['timeout'], undefined, "the queue's default timeout is not stored");
     assert.deepEqual(JSON.parse(hash['kwargs'] ?? 'null'), { n: 1 });
-    assert.ok(Number(hash['created']) > 0, `created should be a timestamp, found ${String(hash['created'])}`);
+    assert.ok(Number(hash['enq']) > 0, `enq should be a timestamp, found ${String(hash['enq'])}`);
     assert.equal(hash['rttl'], undefined, 'the worker reads rq_results_ttl from the config');
     assert.equal(hash['fttl'], undefined, "the site keeps the bench's rq_job_failure_ttl: not stored");
     assert.equal(hash['name'], undefined, 'no job name is stored when it is the method');
@@ -51,7 +52,8 @@ describe('bench enqueue (one job)', () => {
     const a = await enqueueOne(bench, []);
     const b = await enqueueOne(bench, []);
     assert.notEqual(a, b);
-    assert.equal(await env.redis.client.hget(jobKey(bench.benchId, a), 'kwargs'), '{}');
+    assert.equal(await env.redis.client.hget(jobKey(bench.benchId, a), 'kwargs'), null, 'empty kwargs are not stored');
+    assert.deepEqual((await readConfiguredJob(env.redis.client, bench, 'default', a))?.kwargs, {});
     assert.deepEqual(await env.redis.client.lrange(waitKey(bench.benchId), 0, -1), [a, b]);
   });
 
@@ -65,8 +67,8 @@ describe('bench enqueue (one job)', () => {
   test('--queue long uses the long queue and its 1500 s timeout', async () => {
     const bench = env.newBench();
     const id = await enqueueOne(bench, ['--queue', 'long']);
-    const hash = await env.redis.client.hgetall(jobKey(bench.benchId, id, 'long'));
-    assert.equal(hash['timeout'], '1500');
+    assert.equal(await env.redis.client.hget(jobKey(bench.benchId, id, 'long'), 'timeout'), null, "the queue's default: not stored");
+    assert.equal((await readConfiguredJob(env.redis.client, bench, 'long', id))?.timeout, 1500);
     assert.deepEqual(await env.redis.client.lrange(waitKey(bench.benchId, 'long'), 0, -1), [id]);
     assert.equal(await env.redis.client.llen(waitKey(bench.benchId, 'default')), 0);
   });
@@ -74,7 +76,7 @@ describe('bench enqueue (one job)', () => {
   test('-q short uses the short queue (300 s)', async () => {
     const bench = env.newBench();
     const id = await enqueueOne(bench, ['-q', 'short']);
-    assert.equal(await env.redis.client.hget(jobKey(bench.benchId, id, 'short'), 'timeout'), '300');
+    assert.equal((await readConfiguredJob(env.redis.client, bench, 'short', id))?.timeout, 300);
     assert.deepEqual(await env.redis.client.lrange(waitKey(bench.benchId, 'short'), 0, -1), [id]);
   });
 
@@ -91,9 +93,9 @@ describe('bench enqueue (one job)', () => {
     const a = await enqueueOne(bench, ['--queue', 'reports']);
     const b = await enqueueOne(bench, ['--queue', 'misc']);
     const c = await enqueueOne(bench, ['--queue', 'long']);
-    assert.equal(await env.redis.client.hget(jobKey(bench.benchId, a, 'reports'), 'timeout'), '42');
-    assert.equal(await env.redis.client.hget(jobKey(bench.benchId, b, 'misc'), 'timeout'), '300');
-    assert.equal(await env.redis.client.hget(jobKey(bench.benchId, c, 'long'), 'timeout'), '2000');
+    assert.equal((await readConfiguredJob(env.redis.client, bench, 'reports', a))?.timeout, 42);
+    assert.equal((await readConfiguredJob(env.redis.client, bench, 'misc', b))?.timeout, 300);
+    assert.equal((await readConfiguredJob(env.redis.client, bench, 'long', c))?.timeout, 2000);
   });
 
   test('--job-id my:id is stored as site1.test||my|id', async () => {

@@ -41,7 +41,7 @@ describe('job ids', () => {
     const bench = env.newBench();
     const id = `${SITE}||evil\u001b[2J\nrow`;
     await env.redis.client.rpush(waitKey(bench.benchId), id);
-    await env.redis.client.hset(jobKey(bench.benchId, id), 'method', 'testapp.tasks.echo', 'timeout', '300', 'status', 'queued', 'created', String(Date.now()));
+    await env.redis.client.hset(jobKey(bench.benchId, id), 'method', 'testapp.tasks.echo', 'status', 'queued', 'enq', String(Date.now()));
     const list = await runBench(['jobs', 'list'], { cwd: bench.path });
     assertSuccess(list);
     assert.doesNotMatch(list.stdout, /\u001b/);

@@ -1,5 +1,5 @@
 // Fills a queue with many jobs at once, for the tests of large queues: one Lua call writes 10,000 job
-// hashes (the fields enqueue.lua writes: status, method, timeout, kwargs, created) and puts their ids in
+// hashes (the fields enqueue.lua writes for a no-op job: status, method, enq) and puts their ids in
 // the wait list or a sorted set, so that 200,000 jobs take about a second instead of a minute of
 // enqueues. Key names come from src/redis/keys.ts; the script is test-only (it builds job keys itself).
 import type { Redis } from 'ioredis';
@@ -11,7 +11,7 @@ local batch = {}
 for i = 7, #ARGV do
   local id = ARGV[i]
   local score = base + i - 7
-  redis.call('HSET', prefix .. 'job:' .. id, 'status', status, 'method', method, 'timeout', '300', 'kwargs', '{}', 'created', score)
+  redis.call('HSET', prefix .. 'job:' .. id, 'status', status, 'method', method, 'enq', score)
   if kind == 'list' then
     batch[#batch + 1] = id
     if #batch == 1000 then

@@ -2,7 +2,7 @@
 // supervisor (its worker processes are real processes) and stop it.
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { loadBenchConfig } from '../../src/config/load.ts';
+import { loadBenchConfig, queueTimeout } from '../../src/config/load.ts';
 import { benchKeys, queueKeys } from '../../src/redis/keys.ts';
 import { jobFromHash } from '../../src/redis/job-record.ts';
 import type { JobRecord, JobStatus } from '../../src/vocabulary.ts';
@@ -13,7 +13,13 @@ import { waitFor } from './wait-for.ts';
 
 export async function readJob(redis: Redis, benchId: string, queue: string, id: string): Promise<JobRecord | undefined> {
   const hash = await redis.hgetall(queueKeys(benchId, queue).job(id));
-  return Object.keys(hash).length === 0 ? undefined : jobFromHash(id, queue, hash);
+  return Object.keys(hash).length === 0 ? undefined : jobFromHash(id, queueTimeout({ queues: [] }, queue), hash);
+}
+
+/** The record of job `id` as `bench`'s config reads it (a hash without `timeout` gets its queue's default). */
+export async function readConfiguredJob(redis: Redis, bench: TestBench, queue: string, id: string): Promise<JobRecord | undefined> {
+  const hash = await redis.hgetall(queueKeys(bench.benchId, queue).job(id));
+  return Object.keys(hash).length === 0 ? undefined : jobFromHash(id, queueTimeout(loadBenchConfig(bench.path), queue), hash);
 }
 
 export async function waitForStatus(redis: Redis, bench: TestBench, queue: string, id: string, status: JobStatus, timeoutMs = 15_000): Promise<JobRecord> {

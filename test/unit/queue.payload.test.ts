@@ -167,6 +167,9 @@ describe('job ids', () => {
   });
 });
 
+const LONG = { name: 'long', timeout: 1500 };
+const DEFAULT_Q = { name: 'default', timeout: 300 };
+
 describe('jobFromHash', () => {
   const full = {
     method: 'testapp.tasks.echo',
@@ -187,7 +190,7 @@ describe('jobFromHash', () => {
   };
 
   test('parses numbers and JSON fields of an object hash', () => {
-    assert.deepEqual(jobFromHash('site1.test||j1', 'long', full), {
+    assert.deepEqual(jobFromHash('site1.test||j1', LONG, full), {
       id: 'site1.test||j1',
       site: 'site1.test',
       queue: 'long',
@@ -220,16 +223,16 @@ describe('jobFromHash', () => {
 
   test('a flat [field, value, ...] list parses the same as the object', () => {
     const flat = Object.entries(full).flat();
-    assert.deepEqual(jobFromHash('site1.test||j1', 'long', flat), jobFromHash('site1.test||j1', 'long', full));
+    assert.deepEqual(jobFromHash('site1.test||j1', LONG, flat), jobFromHash('site1.test||j1', LONG, full));
   });
 
   test('jobName defaults to the method; missing fields get defaults', () => {
-    const job = jobFromHash('s||j2', 'default', { method: 'testapp.tasks.add', timeout: '300', created: '5' });
+    const job = jobFromHash('s||j2', DEFAULT_Q, { method: 'testapp.tasks.add', enq: '5' });
     assert.equal(job.jobName, 'testapp.tasks.add');
     assert.equal(job.site, 's');
     assert.equal(job.status, 'queued');
     assert.deepEqual(job.kwargs, {});
-    assert.equal(job.timeout, 300);
+    assert.equal(job.timeout, 300, 'no timeout field: the queue default');
     assert.equal(job.createdAt, 5);
     assert.equal(job.startedAt, undefined);
     assert.equal(job.endedAt, undefined);
@@ -241,12 +244,19 @@ describe('jobFromHash', () => {
     assert.equal(job.stalls, 0);
   });
 
+  test('a record written before 0.2 (created, a stored timeout) still parses', () => {
+    const job = jobFromHash('s||old', DEFAULT_Q, { method: 'm.a.b', timeout: '300', created: '7', kwargs: '{"x":1}' });
+    assert.equal(job.createdAt, 7);
+    assert.equal(job.timeout, 300);
+    assert.deepEqual(job.kwargs, { x: 1 });
+  });
+
   test('a result that is JSON null parses to null, not undefined', () => {
-    assert.equal(jobFromHash('s||j', 'default', { method: 'm', result: 'null' }).result, null);
+    assert.equal(jobFromHash('s||j', DEFAULT_Q, { method: 'm', result: 'null' }).result, null);
   });
 
   test('a field that is not JSON is kept as text', () => {
-    assert.equal(jobFromHash('s||j', 'default', { method: 'm', result: 'not json' }).result, 'not json');
+    assert.equal(jobFromHash('s||j', DEFAULT_Q, { method: 'm', result: 'not json' }).result, 'not json');
   });
 
   test('the enqueue field pairs parse back through jobFromHash', () => {
@@ -256,15 +266,19 @@ describe('jobFromHash', () => {
       method: 'testapp.tasks.echo',
       jobName: 'testapp.tasks.echo',
       timeout: 30,
+      queueTimeout: 300,
       user: undefined,
       failureTtl: 120,
     });
     assert.ok(!pairs.includes('name'), 'a job name equal to the method is not stored');
     assert.ok(!pairs.includes('user'));
-    const plain = enqueueFieldPairs({ site: 's', queue: 'q', method: 'm.a.b', jobName: 'm.a.b', timeout: 1, user: undefined });
+    const plain = enqueueFieldPairs({ site: 's', queue: 'q', method: 'm.a.b', jobName: 'm.a.b', timeout: 1, queueTimeout: 300, user: undefined });
     assert.ok(!plain.includes('fttl'), 'no fttl unless the site overrides the bench');
+    const usual = enqueueFieldPairs({ site: 's', queue: 'long', method: 'm.a.b', jobName: 'm.a.b', timeout: 1500, queueTimeout: 1500, user: undefined });
+    assert.deepEqual(usual, ['method', 'm.a.b'], "a timeout equal to the queue's default is not stored");
+    assert.equal(jobFromHash('s||z', LONG, usual).timeout, 1500);
     for (const given of ['site', 'queue', 'rttl']) assert.ok(!pairs.includes(given), `${given}: the id, the key or the config gives it`);
-    const job = jobFromHash('s||x', 'short', pairs);
+    const job = jobFromHash('s||x', { name: 'short', timeout: 300 }, pairs);
     assert.equal(job.site, 's');
     assert.equal(job.queue, 'short');
     assert.equal(job.jobName, 'testapp.tasks.echo');
@@ -272,8 +286,8 @@ describe('jobFromHash', () => {
     assert.equal(job.failureTtl, 120);
     const named = jobFromHash(
       's||y',
-      'q',
-      enqueueFieldPairs({ site: 's', queue: 'q', method: 'm.a.b', jobName: 'Other', timeout: 1, user: 'u', failureTtl: 1 }),
+      { name: 'q', timeout: 300 },
+      enqueueFieldPairs({ site: 's', queue: 'q', method: 'm.a.b', jobName: 'Other', timeout: 1, queueTimeout: 300, user: 'u', failureTtl: 1 }),
     );
     assert.equal(named.jobName, 'Other');
     assert.equal(named.user, 'u');

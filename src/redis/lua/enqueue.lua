@@ -113,14 +113,17 @@ for j = first, last, step do
         redis.call('ZREM', finishedKey, id)
         redis.call('ZREM', failedKey, id)
       end
+      -- Empty kwargs are not stored (a reader takes a missing field as {}): a small hash stays small.
+      local fields = { 'enq', now, unpack(common) }
+      if kwargs ~= '{}' then fields[#fields + 1] = 'kwargs'; fields[#fields + 1] = kwargs end
+      if nonce ~= '' then fields[#fields + 1] = 'nonce'; fields[#fields + 1] = nonce end
       if delayMs > 0 then
-        redis.call('HSET', jobKey, 'status', 'scheduled', 'runAt', runAt, 'created', now, 'kwargs', kwargs, unpack(common))
+        redis.call('HSET', jobKey, 'status', 'scheduled', 'runAt', runAt, unpack(fields))
         redis.call('ZADD', delayedKey, runAt, id)
       else
-        redis.call('HSET', jobKey, 'status', 'queued', 'created', now, 'kwargs', kwargs, unpack(common))
+        redis.call('HSET', jobKey, 'status', 'queued', unpack(fields))
         pushIds[#pushIds + 1] = id
       end
-      if nonce ~= '' then redis.call('HSET', jobKey, 'nonce', nonce) end
       codes[j - FIRST_JOB + 1] = CODE.OK
     end
   end
