@@ -1,6 +1,6 @@
 // Single-job enqueues made in one event-loop turn share one script call: 50 concurrent enqueue() calls
 // become two calls of 25 instead of 50, and the fixed cost of a call (in Redis and in the client) is
-// shared. Each job is still checked and written exactly as a call of its own would be (enqueue.lua's
+// shared. Each job is still checked and written exactly as a call of its own would be (enqueue-6.lua's
 // independent entries: the queue limit per job, in request order) and gets its own result or error.
 import type { Redis } from 'ioredis';
 import { BenchError } from '../errors.js';
@@ -107,11 +107,8 @@ export function flushGroups(cork = true): void {
 function sendGroup(group: Group, cork: boolean): void {
   const { redis, keys, jobs } = group;
   const scriptKeys: string[] = [keys.wait, keys.marker, keys.finished, keys.failed, keys.delayed, keys.wait];
-  const args: string[] = ['0', String(group.maxQueued), '', '0', String(group.delayMs), '', '', '', '0', String(group.common.length / 2), ...group.common];
-  for (const job of jobs) {
-    scriptKeys.push(keys.job(job.id));
-    args.push(job.id, job.payload, job.nonce);
-  }
+  const args: string[] = ['0', String(group.maxQueued), '', '0', String(group.delayMs), '', '', '', '0', keys.prefix, String(group.common.length / 2), ...group.common];
+  for (const job of jobs) args.push(job.id, job.payload, job.nonce);
   if (cork) corkForThisTurn(redis);
   runScript(redis, 'enqueue', scriptKeys, args).then(
     (reply) => {

@@ -96,15 +96,12 @@ export async function writeJobs(redis: Redis, bench: BenchConfig, fields: Enqueu
       progress ? String(from + size) : '',
       progress?.digest ?? '',
       String(RESUME_TTL_SECONDS),
+      keys.prefix,
       String(common.length / 2),
       ...common,
     ];
-    const jobKeys: string[] = [];
-    const args: string[] = [...head];
-    for (let i = batch.start; i < batch.end; i++) {
-      jobKeys.push(keys.job(ids[i] as string));
-      args.push(ids[i] as string, payloads[i] as string, nonces[i] as string);
-    }
+    const args: string[] = head;
+    for (let i = batch.start; i < batch.end; i++) args.push(ids[i] as string, payloads[i] as string, nonces[i] as string);
     // Cork only a request of one call: it lets concurrent single enqueues share a write. A bulk request's
     // calls each go out as soon as built, so Redis runs one while the next is being built.
     if (batches.length === 1) corkForThisTurn(redis);
@@ -113,7 +110,7 @@ export async function writeJobs(redis: Redis, bench: BenchConfig, fields: Enqueu
     const progressKey = progress ? keys.bulk(progress.token) : keys.wait;
     // Single-job requests made before this one go out first.
     flushGroups();
-    const guarded = runScript(redis, 'enqueue', [keys.wait, keys.marker, keys.finished, keys.failed, keys.delayed, progressKey, ...jobKeys], args)
+    const guarded = runScript(redis, 'enqueue', [keys.wait, keys.marker, keys.finished, keys.failed, keys.delayed, progressKey], args)
       .then((reply) => {
         readReply(reply, ids, batch.start, options, fields.queue, batchIncoming).forEach((ok, i) => (accepted[batch.start + i] = ok));
         written[n] = true;

@@ -102,7 +102,7 @@ export function jobFromEnqueue(id: string, fields: EnqueueFields, kwargsJson: st
 }
 
 /**
- * The one parser of job fields: `get` reads a field of the hash. What enqueue.lua leaves out to keep a
+ * The one parser of job fields: `get` reads a field of the hash. What enqueue-6.lua leaves out to keep a
  * queued job small: `kwargs` when empty, `timeout` when the queue's default. The enqueue time is `enq`
  * (`created` in records written before 0.2).
  */

@@ -1,5 +1,5 @@
 // Fills a queue with many jobs at once, for the tests of large queues: one Lua call writes 10,000 job
-// hashes (the fields enqueue.lua writes for a no-op job: status, method, enq) and puts their ids in
+// hashes (the fields enqueue-6.lua writes for a no-op job: status, method, enq) and puts their ids in
 // the wait list or a sorted set, so that 200,000 jobs take about a second instead of a minute of
 // enqueues. Key names come from src/redis/keys.ts; the script is test-only (it builds job keys itself).
 import type { Redis } from 'ioredis';

@@ -69,8 +69,8 @@ describe('concurrent single enqueues', () => {
       runScript(
         scripted,
         'enqueue',
-        [k.wait, k.marker, k.finished, k.failed, k.delayed, k.wait, k.job('s||a'), k.job('s||b')],
-        ['0', String(LIMIT), '', '0', '0', '', '', '', '0', '1', 'method', 'testapp.tasks.echo', 's||a', '{}', '', 's||b', '{}', ''],
+        [k.wait, k.marker, k.finished, k.failed, k.delayed, k.wait],
+        ['0', String(LIMIT), '', '0', '0', '', '', '', '0', k.prefix, '1', 'method', 'testapp.tasks.echo', 's||a', '{}', '', 's||b', '{}', ''],
       );
     assert.deepEqual(await call(), [ScriptCode.OK, ScriptCode.OK, 2]);
     assert.deepEqual(await call(), [ScriptCode.REPLAYED, ScriptCode.REPLAYED, 2]);

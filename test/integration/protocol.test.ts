@@ -75,7 +75,7 @@ describe('enqueue', () => {
   it('a replay of the same request (same nonce) is a no-op; another request for a live id is refused', async () => {
     const k = keys();
     const call = (nonce: string) =>
-      runScript(scripted, 'enqueue', [k.wait, k.marker, k.finished, k.failed, k.delayed, k.wait, k.job('s||x')], ['0', '0', '1', '0', '0', '', '', '', '60', '1', 'method', 'testapp.tasks.echo', 's||x', '{}', nonce]);
+      runScript(scripted, 'enqueue', [k.wait, k.marker, k.finished, k.failed, k.delayed, k.wait], ['0', '0', '1', '0', '0', '', '', '', '60', k.prefix, '1', 'method', 'testapp.tasks.echo', 's||x', '{}', nonce]);
     assert.deepEqual(await call('n1'), [ScriptCode.OK]);
     assert.deepEqual(await call('n1'), [ScriptCode.REPLAYED]);
     assert.deepEqual(await call('n2'), [ScriptCode.JOB_EXISTS]);
@@ -89,8 +89,8 @@ describe('enqueue', () => {
       runScript(
         scripted,
         'enqueue',
-        [k.wait, k.marker, k.finished, k.failed, k.delayed, progress, ...ids.map((id) => k.job(id))],
-        ['0', '0', String(ids.length), '0', '0', String(from), String(from + ids.length), digest, '60', '1', 'method', 'testapp.tasks.echo', ...ids.flatMap((id) => [id, '{}', ''])],
+        [k.wait, k.marker, k.finished, k.failed, k.delayed, progress],
+        ['0', '0', String(ids.length), '0', '0', String(from), String(from + ids.length), digest, '60', k.prefix, '1', 'method', 'testapp.tasks.echo', ...ids.flatMap((id) => [id, '{}', ''])],
       );
     // The second call before the first: refused, nothing written.
     assert.deepEqual(await call(2, ['s||c', 's||d']), [ScriptCode.OUT_OF_ORDER, 0]);

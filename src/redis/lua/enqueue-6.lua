@@ -12,7 +12,8 @@
     KEYS[5] delayed   zset of scheduled ids -> run-at (ms)
     KEYS[6] progress  hash of a bulk request written in several calls: next (entries written so far),
                       digest (what the request holds); any key of this queue when ARGV[6] is ""
-    KEYS[7..] job hash of each job, in ARGV order
+    Each job's hash is ARGV[10] .. 'job:' .. id, in the slot of the keys above (they share the prefix's
+    hash tag), as every other script finds a job; passing them as keys would double the call's size.
 
     ARGV[1] "1" to push at the front of the queue, else "0"
     ARGV[2] max queue length (max_queued_jobs), 0 for no limit
@@ -28,7 +29,8 @@
     ARGV[7] progress to: ARGV[6] plus this call's jobs
     ARGV[8] digest of the request (a resume of a different request is refused)
     ARGV[9] seconds the progress hash is kept after this call
-    ARGV[10] n: number of field/value pairs common to every job, then the 2n pairs
+    ARGV[10] the queue's key prefix (keys.ts)
+    ARGV[11] n: number of field/value pairs common to every job, then the 2n pairs
     then, per job: id, kwargs JSON, nonce ("" when the id was generated)
 
   A tracked call writes only when the request's earlier calls all did (next = ARGV[6]), and moves next to
@@ -44,23 +46,26 @@
   or { RESUME_MISMATCH, next } when the progress hash belongs to another request: nothing written.
   Independent entries (ARGV[3] = ""): one code per job, QUEUE_FULL for a job the limit refused, then
   one more element, the queue length after the call.
-  A tracked call that next already passed (a replay) answers REPLAYED for every job.
+  A tracked call that next already passed (a replay) answers REPLAYED for every job. So a tracked call
+  does not look up a job with a generated id (127 random bits: only a replay could find it); a job with
+  an id of the user's is always looked up.
 ]]
 --@include "codes"
 --@include "now"
 local waitKey, markerKey, finishedKey, failedKey, delayedKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local progressKey = KEYS[6]
-local FIRST_JOB = 7
 local atFront = ARGV[1] == '1'
 local maxLen, incoming = tonumber(ARGV[2]), tonumber(ARGV[3])
 local independent = ARGV[3] == ''
 local starvedAbove = tonumber(ARGV[4])
 local delayMs = tonumber(ARGV[5])
 local progressFrom, progressTo, digest = tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8]
-local nCommon = tonumber(ARGV[10])
+local prefix = ARGV[10]
+local nCommon = tonumber(ARGV[11])
 local common = {}
-for i = 11, 10 + nCommon * 2 do common[#common + 1] = ARGV[i] end
-local base = 11 + nCommon * 2
+for i = 12, 11 + nCommon * 2 do common[#common + 1] = ARGV[i] end
+local base = 12 + nCommon * 2
+local nJobs = (#ARGV - base + 1) / 3
 
 if progressFrom then
   local record = redis.call('HMGET', progressKey, 'next', 'digest')
@@ -68,7 +73,7 @@ if progressFrom then
   if record[2] and record[2] ~= digest then return { CODE.RESUME_MISMATCH, written } end
   if written >= progressTo then
     local replayed = {}
-    for j = FIRST_JOB, #KEYS do replayed[j - FIRST_JOB + 1] = CODE.REPLAYED end
+    for j = 1, nJobs do replayed[j] = CODE.REPLAYED end
     return replayed
   end
   if written ~= progressFrom then return { CODE.OUT_OF_ORDER, written } end
@@ -89,23 +94,25 @@ local runAt = now + delayMs
 local codes = {}
 local pushIds = {}
 -- At the front, jobs are pushed last-first so that the batch keeps its own order there.
-local first, last, step = FIRST_JOB, #KEYS, 1
-if atFront then first, last, step = #KEYS, FIRST_JOB, -1 end
+local first, last, step = 1, nJobs, 1
+if atFront then first, last, step = nJobs, 1, -1 end
+local tracked = progressFrom ~= nil
 for j = first, last, step do
-  local jobKey = KEYS[j]
-  local a = base + (j - FIRST_JOB) * 3
+  local a = base + (j - 1) * 3
   local id, kwargs, nonce = ARGV[a], ARGV[a + 1], ARGV[a + 2]
+  local jobKey = prefix .. 'job:' .. id
   if independent and maxLen > 0 and len + #pushIds >= maxLen then
     -- Refused by the limit, as this job's own call would have been: nothing written for it.
-    codes[j - FIRST_JOB + 1] = CODE.QUEUE_FULL
+    codes[j] = CODE.QUEUE_FULL
   else
-    local status = redis.call('HGET', jobKey, 'status')
+    local status = nil
+    if nonce ~= '' or not tracked then status = redis.call('HGET', jobKey, 'status') end
     if status == 'queued' or status == 'started' or status == 'scheduled' then
       -- A generated id (no nonce) that exists can only be this call replayed after a lost reply.
       if nonce == '' or redis.call('HGET', jobKey, 'nonce') == nonce then
-        codes[j - FIRST_JOB + 1] = CODE.REPLAYED
+        codes[j] = CODE.REPLAYED
       else
-        codes[j - FIRST_JOB + 1] = CODE.JOB_EXISTS
+        codes[j] = CODE.JOB_EXISTS
       end
     else
       if status then
@@ -124,7 +131,7 @@ for j = first, last, step do
         redis.call('HSET', jobKey, 'status', 'queued', unpack(fields))
         pushIds[#pushIds + 1] = id
       end
-      codes[j - FIRST_JOB + 1] = CODE.OK
+      codes[j] = CODE.OK
     end
   end
 end
@@ -137,5 +144,5 @@ if progressFrom then
   redis.call('HSET', progressKey, 'next', progressTo, 'digest', digest)
   redis.call('EXPIRE', progressKey, ARGV[9])
 end
-if independent then codes[#KEYS - FIRST_JOB + 2] = len + #pushIds end
+if independent then codes[nJobs + 1] = len + #pushIds end
 return codes
