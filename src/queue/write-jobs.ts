@@ -220,6 +220,7 @@ function readReply(reply: unknown, ids: readonly string[], start: number, option
   if (codes[0] === ScriptCode.RESUME_MISMATCH) {
     throw new BenchError('ERR_RESUME_INVALID', 'the resume token belongs to a different request; nothing was enqueued', { details: { written: codes[1] } });
   }
+  if (codes[0] === ScriptCode.ALL_OK) return new Array<boolean>(codes[1] as number).fill(true);
   return codes.map((code, i) => {
     if (code !== ScriptCode.JOB_EXISTS) return true;
     const id = ids[start + i] as string;

@@ -10,6 +10,8 @@ export const ScriptCode = {
   ABANDONED: 3,
   /** This same request was applied before (a replay after a lost reply): nothing written. */
   REPLAYED: 4,
+  /** Every job of an enqueue call was written (the number of jobs follows the code). */
+  ALL_OK: 5,
   /** No such job (its hash is gone). */
   NO_JOB: -1,
   /** The caller no longer holds the job: its claim token differs, or it is not running. */

@@ -76,7 +76,7 @@ describe('enqueue', () => {
     const k = keys();
     const call = (nonce: string) =>
       runScript(scripted, 'enqueue', [k.wait, k.marker, k.finished, k.failed, k.delayed, k.wait], ['0', '0', '1', '0', '0', '', '', '', '60', k.prefix, '1', 'method', 'testapp.tasks.echo', 's||x', '{}', nonce]);
-    assert.deepEqual(await call('n1'), [ScriptCode.OK]);
+    assert.deepEqual(await call('n1'), [ScriptCode.ALL_OK, 1]);
     assert.deepEqual(await call('n1'), [ScriptCode.REPLAYED]);
     assert.deepEqual(await call('n2'), [ScriptCode.JOB_EXISTS]);
     assert.equal(await redis.client.llen(k.wait), 1);
@@ -95,14 +95,14 @@ describe('enqueue', () => {
     // The second call before the first: refused, nothing written.
     assert.deepEqual(await call(2, ['s||c', 's||d']), [ScriptCode.OUT_OF_ORDER, 0]);
     assert.equal(await redis.client.exists(k.job('s||c')), 0);
-    assert.deepEqual(await call(0, ['s||a', 's||b']), [ScriptCode.OK, ScriptCode.OK]);
+    assert.deepEqual(await call(0, ['s||a', 's||b']), [ScriptCode.ALL_OK, 2]);
     assert.equal(await redis.client.hget(progress, 'next'), '2');
     // The first call replayed (its reply was lost): nothing written again.
     assert.deepEqual(await call(0, ['s||a2', 's||b2']), [ScriptCode.REPLAYED, ScriptCode.REPLAYED]);
     assert.equal(await redis.client.exists(k.job('s||a2')), 0);
     // Another request under this progress hash: refused.
     assert.deepEqual(await call(2, ['s||c', 's||d'], 'other'), [ScriptCode.RESUME_MISMATCH, 2]);
-    assert.deepEqual(await call(2, ['s||c', 's||d']), [ScriptCode.OK, ScriptCode.OK]);
+    assert.deepEqual(await call(2, ['s||c', 's||d']), [ScriptCode.ALL_OK, 2]);
     assert.deepEqual(await redis.client.lrange(k.wait, 0, -1), ['s||a', 's||b', 's||c', 's||d']);
     assert.equal(await redis.client.hget(progress, 'next'), '4');
     const ttl = await redis.client.ttl(progress);

@@ -37,7 +37,8 @@
   ARGV[7] in the same step: the entries written are always a prefix of the request, so a request cut
   short (OOM, connection lost) resumes exactly where it stopped, and a replayed call writes nothing.
 
-  Output: a list with one code per job:
+  Output: { ALL_OK, number of jobs } when every job was written (not for independent entries); else a
+  list with one code per job:
     OK          queued (or scheduled)
     REPLAYED    already accepted by this same request (a replayed call): nothing written
     JOB_EXISTS  a job with this id is queued, scheduled or running: nothing written
@@ -93,6 +94,12 @@ local now = nowMs()
 local runAt = now + delayMs
 local codes = {}
 local pushIds = {}
+-- The fields every job of the call stores, built once; each job's own go after them (up to `nFields`).
+local fields = { 'status', 'queued', 'enq', tostring(now) }
+if delayMs > 0 then fields = { 'status', 'scheduled', 'runAt', tostring(runAt), 'enq', tostring(now) } end
+for _, value in ipairs(common) do fields[#fields + 1] = value end
+local nShared = #fields
+local allOk = true
 -- At the front, jobs are pushed last-first so that the batch keeps its own order there.
 local first, last, step = 1, nJobs, 1
 if atFront then first, last, step = nJobs, 1, -1 end
@@ -104,6 +111,7 @@ for j = first, last, step do
   if independent and maxLen > 0 and len + #pushIds >= maxLen then
     -- Refused by the limit, as this job's own call would have been: nothing written for it.
     codes[j] = CODE.QUEUE_FULL
+    allOk = false
   else
     local status = nil
     if nonce ~= '' or not tracked then status = redis.call('HGET', jobKey, 'status') end
@@ -114,6 +122,7 @@ for j = first, last, step do
       else
         codes[j] = CODE.JOB_EXISTS
       end
+      allOk = false
     else
       if status then
         redis.call('DEL', jobKey)
@@ -121,16 +130,11 @@ for j = first, last, step do
         redis.call('ZREM', failedKey, id)
       end
       -- Empty kwargs are not stored (a reader takes a missing field as {}): a small hash stays small.
-      local fields = { 'enq', now, unpack(common) }
-      if kwargs ~= '{}' then fields[#fields + 1] = 'kwargs'; fields[#fields + 1] = kwargs end
-      if nonce ~= '' then fields[#fields + 1] = 'nonce'; fields[#fields + 1] = nonce end
-      if delayMs > 0 then
-        redis.call('HSET', jobKey, 'status', 'scheduled', 'runAt', runAt, unpack(fields))
-        redis.call('ZADD', delayedKey, runAt, id)
-      else
-        redis.call('HSET', jobKey, 'status', 'queued', unpack(fields))
-        pushIds[#pushIds + 1] = id
-      end
+      local nFields = nShared
+      if kwargs ~= '{}' then fields[nFields + 1] = 'kwargs'; fields[nFields + 2] = kwargs; nFields = nFields + 2 end
+      if nonce ~= '' then fields[nFields + 1] = 'nonce'; fields[nFields + 2] = nonce; nFields = nFields + 2 end
+      redis.call('HSET', jobKey, unpack(fields, 1, nFields))
+      if delayMs > 0 then redis.call('ZADD', delayedKey, runAt, id) else pushIds[#pushIds + 1] = id end
       codes[j] = CODE.OK
     end
   end
@@ -144,5 +148,10 @@ if progressFrom then
   redis.call('HSET', progressKey, 'next', progressTo, 'digest', digest)
   redis.call('EXPIRE', progressKey, ARGV[9])
 end
-if independent then codes[nJobs + 1] = len + #pushIds end
+if independent then
+  codes[nJobs + 1] = len + #pushIds
+  return codes
+end
+-- Every job written: one code says so, instead of a list as long as the call.
+if allOk then return { CODE.ALL_OK, nJobs } end
 return codes
