@@ -1,7 +1,7 @@
 // The job ids of scheduled runs (scheduler_events): deterministic, so that a run is one job whoever
 // enqueues it, and recognisable, so that the worker records the run in the site's scheduled_job_log.
-// `scheduled_job|<job type>|<fire time ISO>` (Frappe's rq_job_id is `scheduled_job::<name>`; a ":"
-// would become "|" anyway). The job type is `<event>|<method>`, with a cron event written
+// `scheduled_job|<job type>|<fire time, basic ISO 8601: 20240131T100000.000Z>` (Frappe's rq_job_id is
+// `scheduled_job::<name>`; no ":" here, as the producer turns every ":" of an id into "|"). The job type is `<event>|<method>`, with a cron event written
 // `cron(<expr>)`; a type too long for a job id is shortened to a digest.
 import { createHash } from 'node:crypto';
 
@@ -12,7 +12,7 @@ const MAX_ID = 200;
 
 /** The id (without its site) of the run of job type `jobType` due at `fireMs`. */
 export function scheduledJobId(jobType: string, fireMs: number): string {
-  const at = new Date(fireMs).toISOString();
+  const at = new Date(fireMs).toISOString().replace(/[-:]/g, '');
   const full = `${SCHEDULED_ID_PREFIX}${jobType}|${at}`;
   if (full.length <= MAX_ID) return full;
   const digest = createHash('sha256').update(jobType).digest('base64url').slice(0, 22);
