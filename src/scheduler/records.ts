@@ -89,6 +89,11 @@ export async function claimRun(db: SiteDatabase, name: string, fire: number, nex
   return result.changes === 1;
 }
 
+/** A run by hand: remembered as the last run (so the next tick waits for it) without moving the schedule. */
+export async function rememberRun(db: SiteDatabase, name: string, jobId: string, queue: string): Promise<void> {
+  await db.run(`UPDATE ${JOB_TYPE_TABLE} SET last_job_id = ?, last_queue = ?, modified = ? WHERE name = ?`, [jobId, queue, Date.now(), name]);
+}
+
 /** Undo a claim whose enqueue failed, so that the next tick tries again (only if nothing claimed since). */
 export async function unclaimRun(db: SiteDatabase, row: JobTypeRow, jobId: string): Promise<void> {
   await db.run(

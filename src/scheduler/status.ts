@@ -115,6 +115,7 @@ export async function triggerSchedulerEvent(env: SchedulerEnv, site: string, eve
     const known = [...new Set(events.jobTypes.map((t) => t.event))];
     throw new BenchError('ERR_USAGE', `site "${site}" has no scheduled method for event "${event}" (its events: ${known.join(', ') || 'none'})`, {
       details: { site, event, events: known },
+      exitCode: 2,
     });
   }
   const db = env.siteDb(site);

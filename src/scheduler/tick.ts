@@ -18,7 +18,7 @@ import { runScript } from '../redis/scripts.js';
 import type { EnqueueOptions } from '../vocabulary.js';
 import { scheduleOf, siteEvents, type ScheduledJobType, type SchedulerProblem } from './events.js';
 import { dueFire, nextFire } from './plan.js';
-import { claimRun, failQueuedLog, syncJobTypes, unclaimRun, writeLog, type JobTypeRow } from './records.js';
+import { claimRun, failQueuedLog, rememberRun, syncJobTypes, unclaimRun, writeLog, type JobTypeRow } from './records.js';
 
 /** What a tick works with: given by `bench schedule` (and by the client for trigger-scheduler-event). */
 export interface SchedulerEnv {
@@ -140,6 +140,7 @@ export async function enqueueRun(
     env.log.error({ err, site, jobType: type.name, jobId }, 'scheduled job could not be enqueued');
     return 'skipped';
   }
+  if (options.claim === false) await rememberRun(db, type.name, jobId, type.queue);
   return 'enqueued';
 }
 
