@@ -9,6 +9,7 @@ const LAYERS = [
   { name: 'site databases and realtime', paths: ['^src/db/', '^src/realtime/'] },
   { name: 'job code (load, execute, run inline)', paths: ['^src/jobs/'] },
   { name: 'producer', paths: ['^src/queue/'] },
+  { name: 'scheduler', paths: ['^src/scheduler/'] },
   { name: 'monitoring', paths: ['^src/monitor/'] },
   { name: 'client facade', paths: ['^src/client\\.ts$'] },
   { name: 'worker and bench processes', paths: ['^src/worker/', '^src/bench/'] },

@@ -2,6 +2,7 @@
 // run a job inline (jobs/run-now), job lookups and actions (monitor/), waiting for a job, site
 // databases (db/) and realtime messages. It holds the bench's config cache and one Redis connection;
 // the work itself lives in those modules.
+import { hostname } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { pino } from 'pino';
@@ -28,6 +29,8 @@ import { publishEnvelope, realtimeEnvelope, type RealtimeOptions } from './realt
 import { cancelJob, deleteJob, purgeJobs, requeueFailed, retryJob, type JobActionOptions, type JobFilter } from './monitor/actions.js';
 import { getJobs, listJobs, type JobPage, type ListJobsOptions } from './monitor/jobs.js';
 import { getWorkers, type WorkerInfo } from './monitor/workers.js';
+import type { SchedulerEnv } from './scheduler/tick.js';
+import { schedulerStatus, setScheduler, triggerSchedulerEvent, type SchedulerAction, type SchedulerStatus, type TriggerResult } from './scheduler/status.js';
 
 export type { EnqueueManyOptions, EnqueueOptions, JobMethod, KwargsOf } from './vocabulary.js';
 export type { WaitForJobOptions } from './queue/job-waiter.js';
@@ -362,6 +365,51 @@ export class BenchClient {
       },
     }));
     return cache.get(config);
+  }
+
+  /**
+   * What the scheduler (src/scheduler/) works with, on this client's connection, config cache and site
+   * databases: used by `bench schedule` and triggerSchedulerEvent.
+   * @internal
+   */
+  async schedulerEnv(): Promise<SchedulerEnv> {
+    const redis = await this.connection();
+    return {
+      redis,
+      log: this.options.log ?? pino({ level: 'silent' }),
+      bench: () => this.bench,
+      siteConfig: (site) => this.siteConfig(site),
+      siteDb: (site) => this.siteDb(site),
+      enqueue: (method, options) => this.enqueue(method, { ...options, deduplicate: true }),
+      name: `${hostname()}:${process.pid}`,
+    };
+  }
+
+  /**
+   * The scheduler as seen from `site`: enabled, paused, disabled or under maintenance, the bench's
+   * scheduler holder and last tick, and every scheduled method of the site with its last and next run.
+   */
+  async schedulerStatus(site: string): Promise<SchedulerStatus> {
+    const config = this.siteConfig(site);
+    return schedulerStatus(await this.connection(), this.bench, config, this.siteDb(site));
+  }
+
+  /**
+   * Frappe's `bench scheduler enable|disable|pause|resume`: writes disable_scheduler (enable, disable) or
+   * pause_scheduler (pause, resume) in the site's site_config.json, 1 or 0 as Frappe does.
+   */
+  setScheduler(site: string, action: SchedulerAction): void {
+    setScheduler(this.bench, this.siteConfig(site), action);
+  }
+
+  /**
+   * Enqueue now every method of scheduler event `event` ("hourly", "daily_long", "cron", or a cron
+   * expression of the site's hooks) on `site`, as the scheduler would (a log row each), without moving
+   * their schedule. A method whose previous run is still queued or running is skipped.
+   */
+  async triggerSchedulerEvent(site: string, event: string): Promise<TriggerResult> {
+    this.siteConfig(site);
+    return triggerSchedulerEvent(await this.schedulerEnv(), site, event);
   }
 
   /**

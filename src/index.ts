@@ -22,6 +22,7 @@ export { createLogger } from './log/logger.js';
 export type { WorkerInfo } from './monitor/workers.js';
 export { LISTABLE_STATUSES, type JobPage, type ListJobsOptions, type ListableStatus } from './monitor/jobs.js';
 export type { JobActionOptions, JobFilter } from './monitor/actions.js';
+export type { SchedulerAction, SchedulerStatus, ScheduledMethod, TriggerResult } from './scheduler/status.js';
 
 let defaultClient: Promise<BenchClient> | undefined;
 

@@ -8,7 +8,7 @@ import os from 'node:os';
 import type { BenchConfig } from '../config/load.js';
 import { redisEndpoint } from '../config/redis-url.js';
 import { redisString, refuseUnsafe, supervisorCommand, supervisorPath, systemdExec, systemdPath, type ConfigFormat } from './config-quoting.js';
-import { BENCH_BIN, benchName, workerCommand, workerGroups } from './worker-groups.js';
+import { BENCH_BIN, benchName, scheduleCommand, workerCommand, workerGroups } from './worker-groups.js';
 
 export interface RenderedFile {
   /** Path relative to the bench. */
@@ -83,6 +83,21 @@ user=${os.userInfo().username}
 directory=${supervisorPath(bench.path)}
 `,
   ];
+  programs.push(`${name}-frappe-schedule`);
+  sections.push(`[program:${name}-frappe-schedule]
+command=${supervisorCommand(scheduleCommand(bench))}
+priority=3
+autostart=true
+autorestart=true
+stopsignal=TERM
+stopwaitsecs=30
+stopasgroup=true
+killasgroup=true
+stdout_logfile=${supervisorPath(path.join(logs, 'schedule.log'), 2)}
+stderr_logfile=${supervisorPath(path.join(logs, 'schedule.error.log'), 2)}
+user=${os.userInfo().username}
+directory=${supervisorPath(bench.path)}
+`);
   for (const group of workerGroups(bench)) {
     const program = `${name}-frappe-${group.name}`;
     programs.push(program);
@@ -133,6 +148,30 @@ Restart=always
 
 [Install]
 WantedBy=${name}.target
+`,
+  });
+  wants.push(`${name}-frappe-schedule.service`);
+  files.push({
+    file: `config/systemd/${name}-frappe-schedule.service`,
+    content: `[Unit]
+Description=${name}: scheduler (bench schedule)
+PartOf=${name}-workers.target
+After=${name}-redis-queue.service
+
+[Service]
+User=${user}
+WorkingDirectory=${systemdPath(bench.path)}
+ExecStart=${systemdExec(scheduleCommand(bench))}
+Restart=always
+RestartSec=2
+KillMode=control-group
+KillSignal=SIGTERM
+TimeoutStopSec=30
+StandardOutput=append:${systemdPath(path.join(logs, 'schedule.log'))}
+StandardError=append:${systemdPath(path.join(logs, 'schedule.error.log'))}
+
+[Install]
+WantedBy=${name}-workers.target
 `,
   });
   for (const group of workerGroups(bench)) {

@@ -1,6 +1,7 @@
 // The worker processes a bench runs, shaped as Frappe's production setup: a short worker consuming
 // short,default, a long worker consuming long,default,short, and one worker per custom queue. Used
-// by `bench setup supervisor|systemd` and by `bench start`, so all three run the same processes.
+// by `bench setup supervisor|systemd` and by `bench start`, so all three run the same processes
+// (and the scheduler, `bench schedule`, beside them).
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { queueTimeout, type BenchConfig } from '../config/load.js';
@@ -39,6 +40,11 @@ export function workerGroups(bench: BenchConfig): WorkerGroup[] {
 /** The command line that runs one process of `group` (absolute paths, so units survive a reboot). */
 export function workerCommand(bench: BenchConfig, group: WorkerGroup): string[] {
   return [process.execPath, BENCH_BIN, '--bench-path', bench.path, 'worker', '--queue', group.queues.join(',')];
+}
+
+/** The command line of the bench's scheduler (`bench schedule`), run beside the workers as Frappe does. */
+export function scheduleCommand(bench: BenchConfig): string[] {
+  return [process.execPath, BENCH_BIN, '--bench-path', bench.path, 'schedule'];
 }
 
 /** Frappe names process-manager programs after the bench folder. */

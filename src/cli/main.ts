@@ -10,6 +10,8 @@ import { makeWorkerCommand, makeWorkerPoolCommand } from './commands/worker.js';
 import { makeDoctorCommand } from './commands/doctor.js';
 import { makeJobsCommand } from './commands/jobs.js';
 import { makePurgeJobsCommand, makeReadyForMigrationCommand, makeShowPendingJobsCommand } from './commands/site-jobs.js';
+import { makeScheduleCommand } from './commands/schedule.js';
+import { makeDisableSchedulerCommand, makeEnableSchedulerCommand, makeSchedulerCommand, makeTriggerSchedulerEventCommand } from './commands/scheduler.js';
 import { quietOnClosedPipe, reportError } from './output.js';
 
 export function makeProgram(): Command {
@@ -19,7 +21,7 @@ export function makeProgram(): Command {
     .option('--site <site>', 'site for site-scoped commands')
     .showHelpAfterError()
     .exitOverride();
-  for (const command of [makeWorkerCommand(), makeWorkerPoolCommand(), makeEnqueueCommand(), makeStopJobCommand(), makeStartCommand(), makeSetupCommand(), makeCreateRqUsersCommand(), makeDoctorCommand(), makeShowPendingJobsCommand(), makePurgeJobsCommand(), makeReadyForMigrationCommand(), makeJobsCommand()]) {
+  for (const command of [makeWorkerCommand(), makeWorkerPoolCommand(), makeEnqueueCommand(), makeStopJobCommand(), makeStartCommand(), makeSetupCommand(), makeCreateRqUsersCommand(), makeDoctorCommand(), makeShowPendingJobsCommand(), makePurgeJobsCommand(), makeReadyForMigrationCommand(), makeJobsCommand(), makeScheduleCommand(), makeSchedulerCommand(), makeEnableSchedulerCommand(), makeDisableSchedulerCommand(), makeTriggerSchedulerEventCommand()]) {
     program.addCommand(command.exitOverride());
   }
   return program;

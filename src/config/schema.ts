@@ -12,7 +12,9 @@ export type KeyKind =
   | 'appList'
   | 'dbType'
   | 'postgresUrl'
-  | 'identifier';
+  | 'identifier'
+  | 'flag'
+  | 'timeZone';
 
 export interface KeySpec {
   kind: KeyKind;
@@ -98,6 +100,23 @@ export const KEY_SPECS = {
     range: wholeRange(0, 3_600_000, 'milliseconds', '1 hour'),
     doc: 'SQLite: milliseconds a statement waits for another connection\'s lock before SQLITE_BUSY (the job is then retried).',
   },
+  scheduler_tick_interval: {
+    kind: 'int',
+    range: wholeRange(1, 86_400, 'seconds', '1 day'),
+    doc: 'Seconds between two scheduler ticks, aligned to the clock (Frappe\'s default 240: the "all" event runs every 4 minutes).',
+  },
+  scheduler_lease_ttl: {
+    kind: 'int',
+    range: wholeRange(1, 600, 'seconds', '10 minutes'),
+    doc: 'Seconds the scheduler lease in Redis lasts without renewal: a waiting `bench schedule` takes over within about this long (plus 1 s) after the one ticking dies.',
+  },
+  time_zone: {
+    kind: 'timeZone',
+    doc: 'IANA time zone ("Europe/Berlin") in which a site\'s scheduler_events (hourly, daily, cron...) are evaluated. Default: the machine\'s.',
+  },
+  pause_scheduler: { kind: 'flag', doc: 'true (or 1): the scheduler skips this site (bench scheduler pause / resume).' },
+  disable_scheduler: { kind: 'flag', doc: 'true (or 1): the scheduler skips this site (bench scheduler disable / enable, disable-scheduler / enable-scheduler).' },
+  maintenance_mode: { kind: 'flag', doc: 'true (or 1): the site is in maintenance; the scheduler skips it.' },
   installed_apps: {
     kind: 'appList',
     siteOnly: true,
@@ -136,6 +155,12 @@ export interface BenchSettings {
   db_url?: string;
   db_schema?: string;
   sqlite_busy_timeout_ms: number;
+  scheduler_tick_interval: number;
+  scheduler_lease_ttl: number;
+  time_zone?: string;
+  pause_scheduler?: boolean | 0 | 1;
+  disable_scheduler?: boolean | 0 | 1;
+  maintenance_mode?: boolean | 0 | 1;
 }
 
 export const DEFAULTS = {
@@ -156,6 +181,8 @@ export const DEFAULTS = {
   background_workers: 1,
   db_type: 'sqlite',
   sqlite_busy_timeout_ms: 5000,
+  scheduler_tick_interval: 240,
+  scheduler_lease_ttl: 5,
 } as const satisfies Omit<BenchSettings, 'bench_id'>;
 
 /** Built-in queues in priority order with their default timeouts (seconds), as Frappe has them. */

@@ -120,6 +120,12 @@ function checkValue(spec: KeySpec, value: unknown, path: string, report: Report)
         report.problem(path, expected('a name of letters, digits and "_" (not starting with a digit, at most 63 characters)', value));
       }
       return;
+    case 'flag':
+      if (value !== true && value !== false && value !== 0 && value !== 1) report.problem(path, expected('true, false, 1 or 0', value));
+      return;
+    case 'timeZone':
+      if (!isTimeZone(value)) report.problem(path, expected('an IANA time zone such as "Europe/Berlin" or "UTC"', value));
+      return;
   }
 }
 
@@ -154,6 +160,17 @@ function checkWorkers(value: unknown, path: string, report: Report): void {
       if (range !== undefined) checkInt(fieldValue, range, `${at}.${field}`, report);
       else report.nearMiss(`${at}.${field}`, field, Object.keys(QUEUE_FIELDS));
     }
+  }
+}
+
+/** True for a time zone name this Node (its ICU data) knows. */
+export function isTimeZone(value: unknown): value is string {
+  if (typeof value !== 'string' || value === '') return false;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: value });
+    return true;
+  } catch {
+    return false;
   }
 }
 

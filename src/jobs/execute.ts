@@ -5,13 +5,16 @@
 // after_job hooks -> onSuccess / onFailure callback. Hooks after the job and callbacks run in
 // transactions of their own; their errors are logged and never change the job's outcome.
 // runFailureEpilogue gives a job whose worker process was killed under it the end of a failed job
-// (Error Log row, after_job hooks, onFailure) in another process.
+// (Error Log row, after_job hooks, onFailure) in another process. A scheduled run (jobs/scheduled.ts)
+// also moves its scheduled_job_log row to Start, then Complete or Failed: one id test per job, and
+// two statements only for those runs.
 //
 // This is the hot path of a worker process: what a job does not use (its logger, AbortSignal,
 // transaction, database handle) is never made, and the method, hooks and site config are resolved
 // once per process and site.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { writeErrorLog } from '../db/error-log.js';
+import { markRunEnded, markRunStarted } from '../db/scheduler-log.js';
 import { retryableConflict } from '../db/conflicts.js';
 import { SiteDbCache } from '../db/site-db.js';
 import { BenchError, reviveError, serializeError } from '../errors.js';
@@ -25,6 +28,7 @@ import { loadDocMethod } from './doc-method.js';
 import { siteHooks, type JobHooks } from './hooks.js';
 import { loadMethod } from './loader.js';
 import type { ExecutionRequest } from './request.js';
+import { isScheduledRun } from './scheduled.js';
 import type { JobContext } from './types.js';
 
 /** What the process provides to every job it runs. */
@@ -88,6 +92,34 @@ export async function closeSiteDatabases(env: ExecutionEnv): Promise<void> {
 
 /** Run the job of `request`; resolves to its result as JSON, or throws what the job threw. */
 export function executeJob(request: ExecutionRequest, env: ExecutionEnv, control: JobControl): Promise<string> {
+  if (isScheduledRun(request.id, request.site)) return runScheduled(request, env, control);
+  return runJob(request, env, control);
+}
+
+/** A scheduled run: its scheduled_job_log row follows it (a failure to write the row is only logged). */
+async function runScheduled(request: ExecutionRequest, env: ExecutionEnv, control: JobControl): Promise<string> {
+  const db = stateOf(env).databases.get(env.siteConfig(request.site));
+  await recordRun(env, request, () => markRunStarted(db, request.id));
+  let json: string;
+  try {
+    json = await runJob(request, env, control);
+  } catch (error) {
+    await recordRun(env, request, () => markRunEnded(db, request.id, error));
+    throw error;
+  }
+  await recordRun(env, request, () => markRunEnded(db, request.id, undefined));
+  return json;
+}
+
+async function recordRun(env: ExecutionEnv, request: ExecutionRequest, write: () => Promise<void>): Promise<void> {
+  try {
+    await write();
+  } catch (err) {
+    env.log.error({ err, jobId: request.id, site: request.site }, 'scheduled job log row could not be written');
+  }
+}
+
+function runJob(request: ExecutionRequest, env: ExecutionEnv, control: JobControl): Promise<string> {
   const state = stateOf(env);
   const run = new JobRun(request, env, env.siteConfig(request.site), control);
   // The common case, once the site's hooks and the method are resolved: no hooks, no callbacks.
@@ -186,6 +218,10 @@ export async function runFailureEpilogue(request: ExecutionRequest, error: Seria
     // kwargs were checked at enqueue; hooks and callbacks then get {}.
   }
   await logJobError(run, failure);
+  if (isScheduledRun(request.id, request.site)) {
+    const db = stateOf(env).databases.get(run.site);
+    await recordRun(env, request, () => markRunEnded(db, request.id, failure));
+  }
   const hooks = await siteHooks(env.bench.appsDir, run.site).catch((err: unknown) => {
     run.log().error({ err }, 'after_job hooks could not be loaded');
     return undefined;

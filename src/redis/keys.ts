@@ -21,7 +21,10 @@
 //   worker:<n>  hash  one worker process's state, expires when its heartbeats stop
 //   control     pub/sub channel of commands to workers (stop-job)
 //   events      pub/sub channel of the bench's job lifecycle events (job_started, job_finished, job_failed):
-//               its own, so that benches sharing a Redis never see each other's jobs
+//               its own, so that benches sharing a Redis never see each other's
+//   scheduler:lease  str   the scheduler lease: JSON {token, host, pid, since} of the one `bench schedule`
+//                           that may tick, with a PX expiry it renews (lua/schedulerLease-1.lua)
+//   scheduler:state  hash  what the scheduler last did, for doctor and status: lastTick, tickedBy, ... jobs
 // benchKeyPatterns() covers both prefixes: the key patterns of the bench's Redis ACL user.
 import { BenchError } from '../errors.js';
 
@@ -88,6 +91,10 @@ export interface BenchKeys {
   control: string;
   /** Channel of the bench's job lifecycle events. */
   events: string;
+  /** The scheduler lease (one ticking `bench schedule` per bench). */
+  schedulerLease: string;
+  /** The scheduler's last tick and its holder, for doctor and `scheduler status`. */
+  schedulerState: string;
 }
 
 export function benchKeys(benchId: string): BenchKeys {
@@ -98,6 +105,8 @@ export function benchKeys(benchId: string): BenchKeys {
     worker: (name: string) => `${prefix}worker:${name}`,
     control: `${prefix}control`,
     events: `${prefix}events`,
+    schedulerLease: `${prefix}scheduler:lease`,
+    schedulerState: `${prefix}scheduler:state`,
   };
 }
 

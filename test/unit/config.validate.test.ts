@@ -31,6 +31,8 @@ const WRONG_TYPE: Record<KeyKind, unknown> = {
   dbType: 1,
   postgresUrl: 5432,
   identifier: 12,
+  flag: 'yes',
+  timeZone: 3600,
 };
 
 const SPECS = Object.entries(KEY_SPECS) as [string, KeySpec][];

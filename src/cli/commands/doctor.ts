@@ -7,6 +7,7 @@
 import { Command } from 'commander';
 import { BenchError } from '../../errors.js';
 import { doctorReport, type DoctorReport } from '../../monitor/doctor.js';
+import { schedulerHealth, type SchedulerHealth } from '../../scheduler/health.js';
 import { BenchClient } from '../../client.js';
 import { globals } from '../context.js';
 import { table } from '../job-format.js';
@@ -20,7 +21,8 @@ export function makeDoctorCommand(): Command {
       const client = await BenchClient.open({ benchPath: globals(command).benchPath, lazyConnect: true });
       try {
         const report = await doctorReport(await client.connection(), client.bench);
-        printResult(Boolean(flags.json), report, formatDoctor(report));
+        const scheduler = await schedulerHealth(await client.connection(), client.bench);
+        printResult(Boolean(flags.json), { ...report, scheduler }, `${formatDoctor(report)}\n${formatScheduler(scheduler)}`);
         if (report.unserved.length > 0) {
           const waiting = report.queues
             .filter((q) => report.unserved.includes(q.queue))
@@ -45,6 +47,17 @@ export function makeDoctorCommand(): Command {
         await client.close();
       }
     });
+}
+
+function formatScheduler(health: SchedulerHealth): string {
+  const holder = health.holder === undefined ? 'none: no `bench schedule` holds the lease' : `${health.holder.host} pid ${health.holder.pid}`;
+  return [
+    '-----Scheduler-----',
+    `Holder: ${holder}`,
+    `Last tick: ${health.lastTick === undefined ? 'never' : new Date(health.lastTick).toISOString()}`,
+    ...health.inactiveSites.map((s) => `Scheduler ${s.status} for site ${s.site}`),
+    ...health.problems.map((p) => `error: site ${p.site}: app "${p.app}", ${p.expression === undefined ? `event "${p.event}"` : `${p.event} "${p.expression}"`}: ${p.message}`),
+  ].join('\n');
 }
 
 function formatDoctor(report: DoctorReport): string {

@@ -1,6 +1,6 @@
 // `bench start` (development): when redis_queue is local and nothing answers there, start
 // redis-server from config/redis_queue.conf (written by `bench setup redis` if missing); then the
-// workers `bench setup supervisor` would run (short, long, one per custom queue), then the bench's
+// workers `bench setup supervisor` would run (short, long, one per custom queue) and the scheduler, then the bench's
 // Procfile extras (lines of `name: command`). Each process's output is prefixed by its name.
 // Ctrl-C stops them all in reverse order; a second Ctrl-C kills them at once.
 import { existsSync, readFileSync } from 'node:fs';
@@ -10,13 +10,13 @@ import { BenchError } from '../../errors.js';
 import { localRedisPort, portAnswers, waitForPort } from '../../bench/local-redis.js';
 import { ProcessGroup, type SpawnSpec } from '../../bench/processes.js';
 import { GENERATED_MARK, renderRedisConf } from '../../bench/setup-files.js';
-import { workerCommand, workerGroups } from '../../bench/worker-groups.js';
+import { scheduleCommand, workerCommand, workerGroups } from '../../bench/worker-groups.js';
 import { benchFrom } from '../context.js';
 import { writeRendered } from './setup.js';
 
 export function makeStartCommand(): Command {
   return new Command('start')
-    .description('development: run Redis (if needed), the short/long/custom-queue workers and the Procfile extras')
+    .description('development: run Redis (if needed), the short/long/custom-queue workers, the scheduler and the Procfile extras')
     .action(async (_flags: unknown, command: Command) => {
       const bench = benchFrom(command);
       const specs: SpawnSpec[] = [];
@@ -30,6 +30,8 @@ export function makeStartCommand(): Command {
         const [command, ...args] = workerCommand(bench, group);
         specs.push({ name: group.name, command: command as string, args, cwd: bench.path });
       }
+      const [node, ...scheduleArgs] = scheduleCommand(bench);
+      specs.push({ name: 'schedule', command: node as string, args: scheduleArgs, cwd: bench.path });
       specs.push(...procfileSpecs(bench.path));
 
       const group = new ProcessGroup(specs.map((s) => s.name));
