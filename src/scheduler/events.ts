@@ -60,7 +60,7 @@ export async function siteEvents(bench: BenchConfig, site: SiteConfig): Promise<
     if (!events.problems.some((p) => p.event === '(hooks)')) loadedApps.push(app);
     events.types.forEach((type, i) => {
       const override = events.entries[i]?.queue;
-      const queue = override ?? (type.event.endsWith('_long') ? 'long' : 'default');
+      const queue = override ?? defaultQueueOf(type.event);
       if (!queues.has(queue)) {
         problems.push({ app, event: type.event, message: `method "${type.method}": unknown queue "${queue}" (queues: ${[...queues].join(', ')})` });
         return;
@@ -78,6 +78,15 @@ export async function siteEvents(bench: BenchConfig, site: SiteConfig): Promise<
 }
 
 /** The schedule of a job type in time zone `timeZone` (undefined: the machine's). */
+/**
+ * The queue of an event's methods unless an entry names one: `long` for the `*_long` and the
+ * `*_maintenance` events (as Frappe's Scheduled Job Type: "Long" or "Maintenance" in the frequency), else
+ * `default`.
+ */
+export function defaultQueueOf(event: string): 'long' | 'default' {
+  return event.endsWith('_long') || event.endsWith('_maintenance') ? 'long' : 'default';
+}
+
 export function scheduleOf(type: Pick<ScheduledJobType, 'event' | 'cron'>, timeZone: string | undefined): Schedule {
   return type.event === 'all' ? { kind: 'tick' } : { kind: 'cron', expression: type.cron, timeZone };
 }

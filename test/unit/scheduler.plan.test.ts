@@ -3,7 +3,7 @@
 // the checks of scheduler_events (a bad expression names the app, the expression and what is wrong).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseEvents } from '../../src/scheduler/events.ts';
+import { defaultQueueOf, parseEvents } from '../../src/scheduler/events.ts';
 import { dueFire, latestFire, nextFire, parseCron, tickAtOrBefore, type Schedule } from '../../src/scheduler/plan.ts';
 import { isScheduledRun, scheduledJobId } from '../../src/jobs/scheduled.ts';
 
@@ -129,6 +129,15 @@ describe('scheduler_events checks', () => {
     assert.deepEqual({ ...problems[0], message: undefined }, { app: 'myapp', event: 'cron', expression: '0 25 * * *', message: undefined });
     assert.match(problems[0]?.message ?? '', /bad cron expression "0 25 \* \* \*": .*hour/);
     assert.match(problems[1]?.message ?? '', /unknown scheduler event "yearlyy"/);
+  });
+});
+
+describe('default queue of an event', () => {
+  it("is long for *_long and *_maintenance (Frappe's rule), default otherwise", () => {
+    for (const event of ['hourly_long', 'daily_long', 'weekly_long', 'monthly_long', 'cron_long', 'hourly_maintenance', 'daily_maintenance']) {
+      assert.equal(defaultQueueOf(event), 'long', event);
+    }
+    for (const event of ['all', 'hourly', 'daily', 'weekly', 'monthly', 'cron']) assert.equal(defaultQueueOf(event), 'default', event);
   });
 });
 
