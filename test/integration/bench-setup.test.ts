@@ -98,6 +98,10 @@ describe('bench setup', () => {
     }
     assert.match(ini[`group:${name}-workers`]?.['programs'] ?? '', /short-worker.*long-worker.*email_queue-worker/);
     assert.ok(ini[`program:${name}-redis-queue`]);
+    const schedule = ini[`program:${name}-frappe-schedule`];
+    assert.match(schedule?.['command'] ?? '', / schedule$/, 'one scheduler, as Frappe has');
+    assert.equal(schedule?.['numprocs'] ?? '1', '1');
+    assert.equal(schedule?.['killasgroup'], 'true');
   });
 
   it('supervisor: the generated worker command really runs', { timeout: 30_000 }, async () => {
@@ -124,6 +128,8 @@ describe('bench setup', () => {
     for (const unit of ['short-worker@1', 'short-worker@2', 'long-worker@2', 'email_queue-worker@3']) {
       assert.ok(target.includes(`${name}-frappe-${unit}.service`), `${unit} is wanted`);
     }
+    assert.ok(target.includes(`${name}-frappe-schedule.service`), 'the scheduler is wanted');
+    assert.match(read(`${dir}/${name}-frappe-schedule.service`), /^ExecStart=\/\S+ \S+bench\.js --bench-path \S+ schedule$/m);
     assert.match(read(`${dir}/${name}.target`), /^WantedBy=multi-user\.target$/m, 'survives a reboot once enabled');
     assert.ok(existsSync(path.join(bench.path, 'logs')));
   });
