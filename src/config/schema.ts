@@ -110,6 +110,11 @@ export const KEY_SPECS = {
     range: wholeRange(1, 600, 'seconds', '10 minutes'),
     doc: 'Seconds the scheduler lease in Redis lasts without renewal: a waiting `bench schedule` takes over within about this long (plus 1 s) after the one ticking dies.',
   },
+  scheduler_log_days: {
+    kind: 'int',
+    range: wholeRange(0, 36_500, 'days', '100 years'),
+    doc: 'Days a scheduled_job_log row is kept in the site\'s database (Frappe\'s Log Settings keep them 90); 0 keeps them forever. Pruned by the ticking scheduler, at most once an hour per site.',
+  },
   time_zone: {
     kind: 'timeZone',
     doc: 'IANA time zone ("Europe/Berlin") in which a site\'s scheduler_events (hourly, daily, cron...) are evaluated. Default: the machine\'s.',
@@ -157,6 +162,7 @@ export interface BenchSettings {
   sqlite_busy_timeout_ms: number;
   scheduler_tick_interval: number;
   scheduler_lease_ttl: number;
+  scheduler_log_days: number;
   time_zone?: string;
   pause_scheduler?: boolean | 0 | 1;
   disable_scheduler?: boolean | 0 | 1;
@@ -183,6 +189,7 @@ export const DEFAULTS = {
   sqlite_busy_timeout_ms: 5000,
   scheduler_tick_interval: 240,
   scheduler_lease_ttl: 5,
+  scheduler_log_days: 90,
 } as const satisfies Omit<BenchSettings, 'bench_id'>;
 
 /** Built-in queues in priority order with their default timeouts (seconds), as Frappe has them. */

@@ -109,6 +109,11 @@ export async function writeLog(db: SiteDatabase, entry: LogEntry): Promise<void>
   );
 }
 
+/** Delete the log rows written before `before` (epoch ms); resolves to how many went. */
+export async function pruneLog(db: SiteDatabase, before: number): Promise<number> {
+  return (await db.run(`DELETE FROM ${JOB_LOG_TABLE} WHERE creation < ?`, [before])).changes;
+}
+
 /**
  * A Queued row whose enqueue then failed: Failed, with the enqueue's error. Its job id moves to the
  * details, so that the next tick's try of the same fire time (same id) gets a row of its own.

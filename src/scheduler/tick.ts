@@ -18,7 +18,7 @@ import { runScript } from '../redis/scripts.js';
 import type { EnqueueOptions } from '../vocabulary.js';
 import { scheduleOf, siteEvents, type ScheduledJobType, type SchedulerProblem } from './events.js';
 import { dueFire, nextFire } from './plan.js';
-import { claimRun, failQueuedLog, rememberRun, syncJobTypes, unclaimRun, writeLog, type JobTypeRow } from './records.js';
+import { claimRun, failQueuedLog, pruneLog, rememberRun, syncJobTypes, unclaimRun, writeLog, type JobTypeRow } from './records.js';
 
 /** What a tick works with: given by `bench schedule` (and by the client for trigger-scheduler-event). */
 export interface SchedulerEnv {
@@ -58,6 +58,10 @@ class LeaseNotHeld extends BenchError {
 }
 
 const reportedProblems = new Map<string, string>();
+/** How often a site's old scheduled_job_log rows are deleted at most. */
+export const LOG_PRUNE_EVERY_MS = 3_600_000;
+/** When each site's log was last pruned (by database), in this process. */
+const lastPruned = new Map<string, number>();
 
 /** Run one tick at `tickMs` (a tick boundary); `fence()` must hold before each enqueue. */
 export async function runTick(env: SchedulerEnv, tickMs: number, fence: () => boolean): Promise<TickResult> {
@@ -91,6 +95,7 @@ async function tickSite(env: SchedulerEnv, site: SiteConfig, tickMs: number, fen
   const db = env.siteDb(site.site);
   const next = (type: Pick<ScheduledJobType, 'event' | 'cron'>, after: number) => nextFire(scheduleOf(type, tz), after, intervalMs);
   const rows = await syncJobTypes(db, events.jobTypes, events.loadedApps, tickMs, next);
+  await pruneOldLog(env, db, site);
   for (const type of shuffle(events.jobTypes)) {
     const row = rows.get(type.name);
     if (!row || row.stopped) continue;
@@ -142,6 +147,20 @@ export async function enqueueRun(
   }
   if (options.claim === false) await rememberRun(db, type.name, jobId, type.queue);
   return 'enqueued';
+}
+
+/**
+ * Delete the site's scheduled_job_log rows older than scheduler_log_days (0: keep them), at most once an
+ * hour per site database in this process. By the wall clock: a tick's time may be a test's chosen one.
+ */
+async function pruneOldLog(env: SchedulerEnv, db: SiteDatabase, site: SiteConfig): Promise<void> {
+  const days = site.settings.scheduler_log_days;
+  const now = Date.now();
+  const key = `${site.site}\0${db.description}`;
+  if (days === 0 || now - (lastPruned.get(key) ?? Number.NEGATIVE_INFINITY) < LOG_PRUNE_EVERY_MS) return;
+  lastPruned.set(key, now);
+  const deleted = await pruneLog(db, now - days * 86_400_000);
+  if (deleted > 0) env.log.info({ site: site.site, deleted, days }, 'old scheduled job log rows deleted');
 }
 
 /** Where the previous run is (lua/scheduledRunState-2.lua): only "waiting" and "running" block. */

@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { queueKeys } from '../../src/redis/keys.ts';
 import { runTick } from '../../src/scheduler/tick.ts';
+import { writeLog } from '../../src/scheduler/records.ts';
+import { ensureSchedulerTables, JOB_LOG_TABLE } from '../../src/db/scheduler-log.ts';
 import { BenchClient } from '../../src/client.ts';
 import { spawnBench } from '../helpers/cli.ts';
 import { exitOf, killGroup } from '../helpers/process.ts';
@@ -95,6 +97,29 @@ describe('scheduler dedup without getting stuck', () => {
       assert.equal(result.enqueued, 1);
       assert.equal(readLog(bench, 'ok.test').filter((r) => r.status === 'Queued').length, 1);
       assert.deepEqual(readLog(bench, 'paused.test'), []);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('prunes log rows older than scheduler_log_days, and keeps them all with 0', async () => {
+    const bench = benches.newBench({ common: { time_zone: 'UTC', scheduler_log_days: 1 }, sites: { [SITE]: {}, 'keep.test': { scheduler_log_days: 0 } } });
+    writeSchedApp(bench, `export const scheduler_events = { hourly: ['schedapp.tasks.noop'] };\n`);
+    const client = await BenchClient.open({ benchPath: bench.path });
+    try {
+      const env = await client.schedulerEnv();
+      const now = Date.now();
+      for (const site of [SITE, 'keep.test']) {
+        const db = env.siteDb(site);
+        await ensureSchedulerTables(db);
+        for (const [name, age] of [['old', 2 * 86_400_000], ['recent', 3_600_000]] as const) {
+          await writeLog(db, { jobType: `hourly|${name}`, method: name, scheduledFor: now - age, jobId: `${site}||${name}`, status: 'Complete', scheduler: 'test' });
+          await db.run(`UPDATE ${JOB_LOG_TABLE} SET creation = ? WHERE job_id = ?`, [now - age, `${site}||${name}`]);
+        }
+      }
+      await runTick(env, T0, always);
+      assert.deepEqual(readLog(bench, SITE).map((r) => r.job_id), [`${SITE}||recent`], 'the 2-day-old row went, the 1-hour-old one stayed');
+      assert.deepEqual(readLog(bench, 'keep.test').map((r) => r.job_id), ['keep.test||old', 'keep.test||recent']);
     } finally {
       await client.close();
     }
