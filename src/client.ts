@@ -13,7 +13,7 @@ import { createRedis } from './redis/connection.js';
 import { ensureBenchId } from './redis/bench-id.js';
 import { benchKeys } from './redis/keys.js';
 import { publishControl } from './redis/control.js';
-import { checkEnqueueRequest, prepareEnqueue, preparePayloads, requireSite } from './queue/enqueue.js';
+import { checkEnqueueRequest, checkPayloadSizes, prepareEnqueue, preparePayloads, requireSite } from './queue/enqueue.js';
 import type { EnqueueManyOptions, EnqueueOptions, JobMethod, KwargsOf, JobRecord, JobStatus } from './vocabulary.js';
 import { findJob, fullJobId } from './queue/inspect.js';
 import { checkJobId } from './queue/job-id.js';
@@ -153,6 +153,16 @@ export class BenchClient {
     return ids.filter((id): id is string => id !== undefined);
   }
 
+  /**
+   * enqueueMany for kwargs that are already JSON text, each a JSON object (the lines of `bench enqueue
+   * --kwargs-file`, checked as they were read): stored as given, after the size check, instead of being
+   * parsed and serialised again. Same validation of everything else, same results and errors.
+   */
+  async enqueueManyJson(method: JobMethod, kwargsJson: readonly string[], options: EnqueueManyOptions): Promise<string[]> {
+    const ids = await this.enqueueBatch(method, kwargsJson, options, undefined, false);
+    return ids.filter((id): id is string => id !== undefined);
+  }
+
   /** Enqueue a job to run `seconds` from now. */
   async enqueueIn<M extends JobMethod>(seconds: number, method: M, options: EnqueueOptions<KwargsOf<M>>): Promise<string> {
     return this.enqueue(method, { ...options, inSeconds: seconds });
@@ -227,9 +237,10 @@ export class BenchClient {
     await redis?.quit().catch(() => redis.disconnect());
   }
 
+  /** `kwargsList`: objects to check and serialise, or JSON text already checked (enqueueManyJson). */
   private async enqueueBatch(
     method: JobMethod,
-    kwargsList: readonly (Record<string, unknown> | undefined)[],
+    kwargsList: readonly (Record<string, unknown> | undefined)[] | readonly string[],
     options: EnqueueManyOptions,
     userIds: readonly string[] | undefined,
     deduplicate: boolean,
@@ -238,7 +249,7 @@ export class BenchClient {
     const site = this.siteConfig(options.site);
     const prepared = await prepareEnqueue(bench, site, method, options, this.options.verifyMethod ?? true, this.check);
     const describeEntry = options.describeEntry ?? ((index: number) => `entry ${index + 1}`);
-    const payloads = preparePayloads(kwargsList, prepared, describeEntry);
+    const payloads = isTextList(kwargsList) ? checkPayloadSizes(kwargsList, prepared, describeEntry) : preparePayloads(kwargsList, prepared, describeEntry);
     // this.bench after the connection: the first one may have saved the bench id.
     return writeJobs(await this.connection(), this.bench, prepared.fields, payloads, {
       atFront: Boolean(options.atFront),
@@ -421,4 +432,8 @@ export class BenchClient {
     return publishEnvelope(await this.connection(), this.bench.settings.realtime_channel, realtimeEnvelope(site, event, message, options));
   }
 
+}
+
+function isTextList(list: readonly (Record<string, unknown> | undefined)[] | readonly string[]): list is readonly string[] {
+  return typeof list[0] === 'string';
 }
