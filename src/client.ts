@@ -26,7 +26,7 @@ import { generatedJobId, jobFromEnqueue } from './redis/job-record.js';
 import { closeSiteDbsOf, siteDbCacheOf, SiteDbCache, type SiteDatabase } from './db/site-db.js';
 import { docMethodPath } from './jobs/doc-method.js';
 import { publishEnvelope, realtimeEnvelope, type RealtimeOptions } from './realtime/realtime.js';
-import { cancelJob, deleteJob, purgeJobs, requeueFailed, retryJob, type JobActionOptions, type JobFilter } from './monitor/actions.js';
+import { cancelJob, deleteJob, purgeEverySite, purgeJobs, requeueFailed, retryJob, type JobActionOptions, type JobFilter } from './monitor/actions.js';
 import { getJobs, listJobs, type JobPage, type ListJobsOptions } from './monitor/jobs.js';
 import { getWorkers, type WorkerInfo } from './monitor/workers.js';
 import type { SchedulerEnv } from './scheduler/tick.js';
@@ -336,6 +336,11 @@ export class BenchClient {
   /** Delete the queued jobs of `site` (of one queue; with a given `event`); resolves to the number deleted. */
   async purgeJobs(site: string, filter?: { queue?: string; event?: string }): Promise<number> {
     return purgeJobs(await this.monitorContext(), site, filter);
+  }
+
+  /** Delete the queued jobs of every site (of one queue; with one event): Frappe's purge-jobs without --site. */
+  async purgeEverySite(filter?: { queue?: string; event?: string }): Promise<number> {
+    return purgeEverySite(await this.monitorContext(), filter);
   }
 
   private async monitorContext(): Promise<{ redis: Redis; bench: BenchConfig; log: Logger | undefined }> {

@@ -9,7 +9,10 @@ import { makeStopJobCommand } from './commands/stop-job.js';
 import { makeWorkerCommand, makeWorkerPoolCommand } from './commands/worker.js';
 import { makeDoctorCommand } from './commands/doctor.js';
 import { makeJobsCommand } from './commands/jobs.js';
-import { makePurgeJobsCommand, makeReadyForMigrationCommand, makeShowPendingJobsCommand } from './commands/site-jobs.js';
+import { makeReadyForMigrationCommand, makeShowPendingJobsCommand } from './commands/site-jobs.js';
+import { makePurgeJobsCommand } from './commands/purge-jobs.js';
+import { makeExecuteCommand } from './commands/execute.js';
+import { makeSetMaintenanceModeCommand } from './commands/maintenance.js';
 import { makeScheduleCommand } from './commands/schedule.js';
 import { makeDisableSchedulerCommand, makeEnableSchedulerCommand, makeSchedulerCommand, makeTriggerSchedulerEventCommand } from './commands/scheduler.js';
 import { quietOnClosedPipe, reportError } from './output.js';
@@ -18,10 +21,10 @@ export function makeProgram(): Command {
   const program = new Command('bench')
     .description('Frappe-style background jobs on Redis: enqueue jobs, run workers')
     .option('--bench-path <dir>', 'bench folder (default: the current folder or its nearest parent holding sites/)')
-    .option('--site <site>', 'site for site-scoped commands')
+    .option('--site <site>', 'site of site-scoped commands; "all": every site, where a command takes it; default: $FRAPPE_SITE, $BENCH_SITE, sites/currentsite.txt, then default_site')
     .showHelpAfterError()
     .exitOverride();
-  for (const command of [makeWorkerCommand(), makeWorkerPoolCommand(), makeEnqueueCommand(), makeStopJobCommand(), makeStartCommand(), makeSetupCommand(), makeCreateRqUsersCommand(), makeDoctorCommand(), makeShowPendingJobsCommand(), makePurgeJobsCommand(), makeReadyForMigrationCommand(), makeJobsCommand(), makeScheduleCommand(), makeSchedulerCommand(), makeEnableSchedulerCommand(), makeDisableSchedulerCommand(), makeTriggerSchedulerEventCommand()]) {
+  for (const command of [makeWorkerCommand(), makeWorkerPoolCommand(), makeEnqueueCommand(), makeStopJobCommand(), makeStartCommand(), makeSetupCommand(), makeCreateRqUsersCommand(), makeDoctorCommand(), makeShowPendingJobsCommand(), makePurgeJobsCommand(), makeReadyForMigrationCommand(), makeJobsCommand(), makeScheduleCommand(), makeSchedulerCommand(), makeEnableSchedulerCommand(), makeDisableSchedulerCommand(), makeTriggerSchedulerEventCommand(), makeExecuteCommand(), makeSetMaintenanceModeCommand()]) {
     program.addCommand(command.exitOverride());
   }
   return program;
