@@ -3,6 +3,7 @@
 // switches are keys of the site's site_config.json (disable_scheduler, pause_scheduler). The switches,
 // status and trigger-scheduler-event take --site all (each site in turn); list takes one site.
 import { Command, Option } from 'commander';
+import { BenchError, isBenchError } from '../../errors.js';
 import type { SchedulerAction, SchedulerStatus } from '../../scheduler/status.js';
 import { withSiteClient, withSitesClient } from '../context.js';
 import { table, time } from '../job-format.js';
@@ -75,13 +76,23 @@ export function makeTriggerSchedulerEventCommand(): Command {
       await withSitesClient(command, undefined, async (client, sites) => {
         const results = [];
         const lines: string[] = [];
+        const failures: { site: string; error: unknown }[] = [];
         for (const site of sites) {
-          const result = await client.triggerSchedulerEvent(site, event);
+          // With --site all, a site without the event (or with a broken database) does not stop the others.
+          let result: Awaited<ReturnType<typeof client.triggerSchedulerEvent>>;
+          try {
+            result = await client.triggerSchedulerEvent(site, event);
+          } catch (error) {
+            if (sites.length === 1) throw error;
+            failures.push({ site, error });
+            continue;
+          }
           results.push(result);
           if (sites.length > 1) lines.push(`Site ${site}`);
           lines.push(...result.enqueued.map((m) => `enqueued ${m}`), ...result.skipped.map((m) => `skipped ${m} (its previous run is still queued or running)`));
         }
-        printResult(Boolean(flags.json), results.length === 1 ? results[0] : results, lines.join('\n'));
+        printResult(Boolean(flags.json), results.length === 1 && sites.length === 1 ? results[0] : results, lines.join('\n'));
+        if (failures.length > 0) throw sitesFailed(failures, sites.length);
       });
     });
 }
@@ -99,4 +110,14 @@ function formatStatus(status: SchedulerStatus): string {
 
 function problemLines(status: SchedulerStatus): string[] {
   return status.problems.map((p) => `error: app "${p.app}", ${p.expression === undefined ? `event "${p.event}"` : `${p.event} "${p.expression}"`}: ${p.message}`);
+}
+
+/** The error of a --site all run where some sites failed: each site and why; the first failure's code and exit code. */
+function sitesFailed(failures: readonly { site: string; error: unknown }[], total: number): BenchError {
+  const first = failures[0]?.error;
+  const reasons = failures.map(({ site, error }) => `site ${site}: ${error instanceof Error ? error.message : String(error)}`).join('; ');
+  return new BenchError(isBenchError(first) ? first.code : 'ERR_USAGE', `trigger-scheduler-event failed on ${failures.length} of ${total} sites: ${reasons}`, {
+    exitCode: isBenchError(first) ? first.exitCode : 1,
+    details: { sites: failures.map((f) => f.site) },
+  });
 }
