@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
 import { startSupervisor, waitForStatus } from '../helpers/jobs.ts';
 import { useDatabaseBenchSuite } from '../helpers/suite.ts';
