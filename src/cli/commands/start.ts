@@ -78,6 +78,15 @@ async function procfileEntries(bench: BenchConfig, yes: boolean): Promise<Procfi
   return parseProcfile(readFileSync(file, 'utf8'), file);
 }
 
+/**
+ * The sh line of a Procfile command. A simple command is exec'd, so that the signal reaches the
+ * program itself (sh would die at once and leave it to be killed); a compound one (; & | ( ) or
+ * a substitution) runs as written, and its processes stop with sh's process group.
+ */
+function shellLine(command: string): string {
+  return /[;&|()`\n]|\$\(/.test(command) ? command : `exec ${command}`;
+}
+
 async function run(bench: BenchConfig, entries: readonly ProcfileEntry[], flags: StartFlags): Promise<void> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (flags.dev) env['DEV_SERVER'] = 'true';
@@ -86,6 +95,7 @@ async function run(bench: BenchConfig, entries: readonly ProcfileEntry[], flags:
   const port = localRedisPort(bench);
   for (const entry of entries) {
     const count = flags.concurrency[entry.name] ?? 1;
+    if (count === 0) continue;
     if (entry.name === 'redis_queue' && port !== undefined) {
       if (await portAnswers(port)) {
         skipped.push(`redis_queue: something already answers on port ${port}; not starting another Redis`);
@@ -95,7 +105,7 @@ async function run(bench: BenchConfig, entries: readonly ProcfileEntry[], flags:
       if (!existsSync(conf) || readFileSync(conf, 'utf8').startsWith(GENERATED_MARK)) writeRendered(bench, [renderRedisConf(bench)]);
     }
     for (let i = 1; i <= count; i++) {
-      specs.push({ name: count > 1 ? `${entry.name}.${i}` : entry.name, command: 'sh', args: ['-c', `exec ${entry.command}`], cwd: bench.path, env });
+      specs.push({ name: count > 1 ? `${entry.name}.${i}` : entry.name, command: 'sh', args: ['-c', shellLine(entry.command)], cwd: bench.path, env });
     }
   }
   const group = new ProcessGroup(['system', ...specs.map((s) => s.name)], { prefix: flags.prefix, color: wantsColor() });
