@@ -39,7 +39,11 @@ export type BenchErrorCode =
   | 'ERR_AFTER_COMMIT'
   | 'ERR_DB'
   | 'ERR_UNSAFE_PATH'
-  | 'ERR_USAGE';
+  | 'ERR_USAGE'
+  | 'ERR_CONFIRMATION_REQUIRED'
+  | 'ERR_FILE_EXISTS'
+  | 'ERR_COMMAND_FAILED'
+  | 'ERR_TEMPLATE';
 
 const brand = Symbol.for('bench-worker.error');
 

@@ -1,7 +1,8 @@
-// The worker processes a bench runs, shaped as Frappe's production setup: a short worker consuming
-// short,default, a long worker consuming long,default,short, and one worker per custom queue. Used
-// by `bench setup supervisor|systemd` and by `bench start`, so all three run the same processes
-// (and the scheduler, `bench schedule`, beside them).
+// The worker processes a bench runs, shaped as Frappe's production setups: for supervisor a short
+// worker consuming short,default, a long worker consuming long,default,short (Frappe's
+// multi_queue_consumption shape); for systemd one single-queue worker per built-in queue (default,
+// short, long); for both one worker per custom queue, and the scheduler (`bench schedule`) beside
+// them. Also the command lines the Procfile of `bench start` runs.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { queueTimeout, type BenchConfig } from '../config/load.js';
@@ -31,10 +32,37 @@ export function workerGroups(bench: BenchConfig): WorkerGroup[] {
   });
   const shared = bench.settings.background_workers;
   const groups = [group('short-worker', ['short', 'default'], shared), group('long-worker', ['long', 'default', 'short'], shared)];
-  for (const queue of bench.queues.slice(3)) {
-    groups.push(group(`${queue.name}-worker`, [queue.name], bench.settings.workers[queue.name]?.background_workers ?? shared));
-  }
-  return groups;
+  return [...groups, ...customQueueGroups(bench)];
+}
+
+/** Worker groups of the systemd units: one single-queue group per built-in queue, as Frappe's units. */
+export function singleQueueGroups(bench: BenchConfig): WorkerGroup[] {
+  const shared = bench.settings.background_workers;
+  const builtIn = ['default', 'short', 'long'].map((queue) => ({
+    name: `${queue}-worker`,
+    queues: [queue],
+    processes: shared,
+    stopWaitSeconds: queueTimeout(bench, queue).timeout + STOP_GRACE_SECONDS,
+  }));
+  return [...builtIn, ...customQueueGroups(bench)];
+}
+
+/** One group per custom queue (the `workers` key), with its own background_workers. */
+export function customQueueGroups(bench: BenchConfig): WorkerGroup[] {
+  return bench.queues.slice(3).map((queue) => ({
+    name: `${queue.name}-worker`,
+    queues: [queue.name],
+    processes: bench.settings.workers[queue.name]?.background_workers ?? bench.settings.background_workers,
+    stopWaitSeconds: queueTimeout(bench, queue.name).timeout + STOP_GRACE_SECONDS,
+  }));
+}
+
+/**
+ * This package's own `bench` with `args`, for a Procfile (run in the bench folder, so without
+ * --bench-path): node and bin/bench.js by absolute path, as a `bench` on PATH may be Frappe's.
+ */
+export function benchCommand(args: readonly string[]): string[] {
+  return [process.execPath, BENCH_BIN, ...args];
 }
 
 /** The command line that runs one process of `group` (absolute paths, so units survive a reboot). */

@@ -1,23 +1,25 @@
-// Asking before a destructive command: `--yes` answers for the user; on a terminal the question is asked
-// on stderr and only "y" or "yes" goes on; without a terminal (a script, a pipe) and without --yes the
-// command stops before it changes anything, saying how to confirm.
+// A yes/no question before a command changes files it did not write alone (an existing Procfile, a
+// supervisor config): `--yes` answers it; on a terminal the user does; anywhere else (a script, a
+// pipe) there is nobody to ask, so the command stops with ERR_CONFIRMATION_REQUIRED and changes nothing.
 import { createInterface } from 'node:readline/promises';
 import { BenchError } from '../errors.js';
-import { ExitStatus } from './output.js';
 
-/** Resolves when the user confirmed `question` (or gave --yes); else throws, nothing having been done. */
-export async function confirm(question: string, yes: boolean, command: string): Promise<void> {
+/**
+ * Resolve when the change may go ahead. `question` is asked on a terminal; `what` names the change
+ * in the error (e.g. "overwrite /b/config/supervisor.conf").
+ */
+export async function confirmChange(question: string, what: string, yes: boolean): Promise<void> {
   if (yes) return;
-  if (!process.stdin.isTTY) {
-    throw new BenchError('ERR_USAGE', `${question}: confirm with --yes (bench ${command} --yes); stdin is not a terminal to ask on. Nothing was changed.`, { exitCode: 2 });
+  if (process.stdin.isTTY !== true) {
+    throw new BenchError('ERR_CONFIRMATION_REQUIRED', `${what}: needs a confirmation; run it on a terminal to be asked, or pass --yes`, { details: { change: what } });
   }
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
-    const answer = (await rl.question(`${question}? [y/N] `)).trim().toLowerCase();
-    if (answer === 'y' || answer === 'yes') return;
+    const answer = (await rl.question(`${question} [y/N] `)).trim().toLowerCase();
+    if (answer !== 'y' && answer !== 'yes') {
+      throw new BenchError('ERR_CONFIRMATION_REQUIRED', `${what}: not confirmed; nothing was changed`, { details: { change: what } });
+    }
   } finally {
     rl.close();
   }
-  process.stderr.write('aborted: nothing was changed\n');
-  throw new ExitStatus(1);
 }

@@ -95,7 +95,7 @@ describe('bench setup on a path with a space, %, $, quotes and ;', () => {
 
     const name = path.basename(bench.path).replace(/[^A-Za-z0-9_.-]/g, '-');
     const worker = read(`config/systemd/${name}-frappe-short-worker@.service`);
-    assert.deepEqual(execStartArgv(setting(worker, 'Service', 'ExecStart')), [process.execPath, BENCH_BIN, '--bench-path', bench.path, 'worker', '--queue', 'short,default']);
+    assert.deepEqual(execStartArgv(setting(worker, 'Service', 'ExecStart')), [process.execPath, BENCH_BIN, '--bench-path', bench.path, 'worker', '--queue', 'short']);
     assert.equal(setting(worker, 'Service', 'WorkingDirectory').replace(/%%/g, '%'), bench.path);
     assert.equal(setting(worker, 'Service', 'StandardOutput').replace(/%%/g, '%'), `append:${path.join(bench.path, 'logs', 'worker.log')}`);
     const redisUnit = read(`config/systemd/${name}-redis-queue.service`);
@@ -115,7 +115,7 @@ describe('bench setup on a path with a space, %, $, quotes and ;', () => {
 
     const supervisord: TestSupervisord = await startSupervisord([conf]);
     cleanups.push(() => supervisord.stop());
-    const programs = [`${name}-redis-queue`, `${name}-workers:${name}-frappe-short-worker-0`, `${name}-workers:${name}-frappe-long-worker-0`];
+    const programs = [`${name}-redis:${name}-redis-queue`, `${name}-workers:${name}-frappe-schedule`, `${name}-workers:${name}-frappe-short-worker-0`, `${name}-workers:${name}-frappe-long-worker-0`];
     await waitFor(
       () => {
         const status = supervisord.status();

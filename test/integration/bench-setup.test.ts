@@ -3,7 +3,7 @@
 // the units really runs.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
@@ -113,24 +113,43 @@ describe('bench setup', () => {
     assert.match(run.stderr, /ERR_REDIS_UNAVAILABLE/);
   });
 
-  it('systemd: template units per worker group, a workers target and a bench target', async () => {
+  it("systemd: frappe-bench's unit names, a single-queue worker per built-in queue, the custom queue's marked as an addition", async () => {
     const result = await runBench(['setup', 'systemd'], { cwd: bench.path });
     assert.equal(result.code, 0, result.stderr);
     const dir = 'config/systemd';
-    const shortUnit = read(`${dir}/${name}-frappe-short-worker@.service`);
-    assert.match(shortUnit, /^ExecStart=\/\S+ \S+bench\.js --bench-path \S+ worker --queue short,default$/m);
-    assert.match(shortUnit, /^KillMode=control-group$/m);
-    assert.match(shortUnit, /^TimeoutStopSec=360$/m);
-    assert.match(shortUnit, /^Restart=always$/m);
-    assert.match(read(`${dir}/${name}-frappe-long-worker@.service`), /^TimeoutStopSec=1560$/m);
-    assert.match(read(`${dir}/${name}-frappe-email_queue-worker@.service`), /worker --queue email_queue$/m);
-    const target = read(`${dir}/${name}-workers.target`);
-    for (const unit of ['short-worker@1', 'short-worker@2', 'long-worker@2', 'email_queue-worker@3']) {
-      assert.ok(target.includes(`${name}-frappe-${unit}.service`), `${unit} is wanted`);
+    assert.deepEqual(readdirSync(path.join(bench.path, dir)).sort(), [
+      `${name}-frappe-default-worker@.service`,
+      `${name}-frappe-email_queue-worker@.service`,
+      `${name}-frappe-long-worker@.service`,
+      `${name}-frappe-schedule.service`,
+      `${name}-frappe-short-worker@.service`,
+      `${name}-redis-queue.service`,
+      `${name}-redis.target`,
+      `${name}-workers.target`,
+      `${name}.target`,
+    ]);
+    const queues = { default: 360, short: 360, long: 1560, email_queue: 660 };
+    for (const [queue, stopWait] of Object.entries(queues)) {
+      const unit = read(`${dir}/${name}-frappe-${queue}-worker@.service`);
+      assert.match(unit, new RegExp(`^ExecStart=/\\S+ \\S+bench\\.js --bench-path \\S+ worker --queue ${queue}$`, 'm'));
+      assert.match(unit, new RegExp(`^TimeoutStopSec=${stopWait}$`, 'm'), `${queue}: its timeout + 60 s`);
+      assert.match(unit, /^KillMode=control-group$/m);
+      assert.match(unit, /^Restart=always$/m);
+      assert.match(unit, new RegExp(`^PartOf=${name}-workers\\.target$`, 'm'));
+      assert.equal(/^# An addition to frappe-bench's units/m.test(unit), queue === 'email_queue', `${queue}: marked as an addition only when custom`);
     }
-    assert.ok(target.includes(`${name}-frappe-schedule.service`), 'the scheduler is wanted');
+    const target = read(`${dir}/${name}-workers.target`);
+    const wants = /^Wants=(.*)$/m.exec(target)?.[1]?.split(' ') ?? [];
+    for (const unit of ['default-worker@1', 'default-worker@2', 'short-worker@2', 'long-worker@2', 'email_queue-worker@3', 'schedule']) {
+      assert.ok(wants.includes(`${name}-frappe-${unit}.service`), `${unit} is wanted`);
+    }
+    assert.equal(wants.length, 2 + 2 + 2 + 3 + 1);
     assert.match(read(`${dir}/${name}-frappe-schedule.service`), /^ExecStart=\/\S+ \S+bench\.js --bench-path \S+ schedule$/m);
-    assert.match(read(`${dir}/${name}.target`), /^WantedBy=multi-user\.target$/m, 'survives a reboot once enabled');
+    assert.match(read(`${dir}/${name}-redis.target`), new RegExp(`^Wants=${name}-redis-queue\\.service$`, 'm'));
+    assert.match(read(`${dir}/${name}-redis-queue.service`), new RegExp(`^PartOf=${name}-redis\\.target$`, 'm'));
+    const benchTarget = read(`${dir}/${name}.target`);
+    assert.match(benchTarget, new RegExp(`^Requires=${name}-workers\\.target ${name}-redis\\.target$`, 'm'), 'Requires= as bench does');
+    assert.match(benchTarget, /^WantedBy=multi-user\.target$/m, 'survives a reboot once enabled');
     assert.ok(existsSync(path.join(bench.path, 'logs')));
   });
 });

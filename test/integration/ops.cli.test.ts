@@ -103,8 +103,8 @@ describe('purge-jobs', () => {
     await setEvent(benches.redis, benchId, 'default', hourly, 'hourly');
     const lengths = async () => [await benches.redis.client.llen(queueKeys(benchId, 'default').wait), await benches.redis.client.llen(queueKeys(benchId, 'long').wait)];
 
-    failed(await bench(fresh, ['purge-jobs']), 2, /ERR_USAGE\]: delete the queued jobs of every site \(every queue\): confirm with --yes .*Nothing was changed/);
-    failed(await bench(fresh, ['--site', 'all', 'purge-jobs']), 2, /delete the queued jobs of all 3 sites.*--yes/);
+    failed(await bench(fresh, ['purge-jobs']), 1, /ERR_CONFIRMATION_REQUIRED\]: delete the queued jobs of every site \(every queue\): needs a confirmation; run it on a terminal to be asked, or pass --yes/);
+    failed(await bench(fresh, ['--site', 'all', 'purge-jobs']), 1, /delete the queued jobs of all 3 sites.*--yes/);
     assert.deepEqual(await lengths(), [3, 1], 'nothing deleted without a confirmation');
 
     assert.equal(ok(await bench(fresh, ['purge-jobs', '--event', 'hourly', '--yes'])), 'purged 1 queued job of every site\n');

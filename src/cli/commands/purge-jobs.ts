@@ -7,7 +7,7 @@ import { Command } from 'commander';
 import { getQueueSpec } from '../../config/load.js';
 import { ALL_SITES, chooseSites } from '../sites.js';
 import { benchFrom, globals, withClient } from '../context.js';
-import { confirm } from '../confirm.js';
+import { confirmChange } from '../confirm.js';
 import { printResult } from '../output.js';
 
 interface PurgeFlags {
@@ -33,7 +33,7 @@ export function makePurgeJobsCommand(): Command {
       const filter = { ...(flags.queue !== undefined && { queue: flags.queue }), ...(flags.event !== undefined && { event: flags.event }) };
       const scope = `${flags.queue === undefined ? 'every queue' : `queue ${flags.queue}`}${flags.event === undefined ? '' : `, event ${flags.event}`}`;
       if (explicit === undefined) {
-        await confirm(`delete the queued jobs of every site (${scope})`, Boolean(flags.yes), 'purge-jobs');
+        await confirmChange(`Delete the queued jobs of every site (${scope})?`, `delete the queued jobs of every site (${scope})`, Boolean(flags.yes));
         await withClient(command, undefined, async (client) => {
           const count = await client.purgeEverySite(filter);
           printResult(Boolean(flags.json), { site: null, queue: flags.queue ?? null, event: flags.event ?? null, count }, `purged ${plural(count)} of every site`);
@@ -41,7 +41,7 @@ export function makePurgeJobsCommand(): Command {
         return;
       }
       const sites = chooseSites(bench, explicit, 'purge-jobs').map((c) => c.site);
-      if (explicit === ALL_SITES) await confirm(`delete the queued jobs of all ${sites.length} sites (${scope})`, Boolean(flags.yes), 'purge-jobs');
+      if (explicit === ALL_SITES) await confirmChange(`Delete the queued jobs of all ${sites.length} sites (${scope})?`, `delete the queued jobs of all ${sites.length} sites (${scope})`, Boolean(flags.yes));
       await withClient(command, undefined, async (client) => {
         const counts: { site: string; count: number }[] = [];
         for (const site of sites) counts.push({ site, count: await client.purgeJobs(site, filter) });

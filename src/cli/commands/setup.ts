@@ -1,42 +1,27 @@
-// `bench setup redis | supervisor | systemd`: write the queue Redis's config and the process-manager
-// units under config/, shaped as Frappe's, and print the shell command that installs them.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+// `bench setup redis | procfile | supervisor | systemd`: write the queue Redis's config, the Procfile of
+// `bench start` and the process-manager units under config/, shaped as Frappe's, and print the shell
+// command that installs them. A file the operator may have edited (Procfile, supervisor.conf, the
+// units) is only replaced after a question on a terminal, or with --yes.
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
-import type { BenchConfig } from '../../config/load.js';
 import { shellWord } from '../../bench/config-quoting.js';
-import { ACL_FILE, renderRedisConf, renderSupervisor, renderSystemd, type RenderedFile } from '../../bench/setup-files.js';
+import { PROCFILE, renderProcfile } from '../../bench/procfile.js';
+import { renderRedisConf, renderSupervisor, runsLocalRedis } from '../../bench/setup-files.js';
 import { benchName } from '../../bench/worker-groups.js';
 import { benchFrom } from '../context.js';
+import { confirmChange } from '../confirm.js';
+import { makeSetupSystemdCommand } from './setup-systemd.js';
+import { noteSkippedRedis, warnAboutAuth, writeRendered } from './setup-write.js';
 
-export function writeRendered(bench: BenchConfig, files: readonly RenderedFile[]): string[] {
-  mkdirSync(path.join(bench.path, 'logs'), { recursive: true });
-  mkdirSync(path.join(bench.path, 'config', 'pids'), { recursive: true });
-  mkdirSync(path.join(bench.path, 'config', 'redis_queue_data'), { recursive: true });
-  return files.map(({ file, content }) => {
-    const full = path.join(bench.path, file);
-    mkdirSync(path.dirname(full), { recursive: true });
-    writeFileSync(full, content);
-    return full;
-  });
-}
-
-/** The Redis config and the bench's credentials that cannot work together: say so on stderr. */
-function warnAboutAuth(bench: BenchConfig): void {
-  const hasAcl = existsSync(path.join(bench.path, ACL_FILE));
-  if (bench.settings.use_rq_auth && !hasAcl) {
-    process.stderr.write(
-      `warning: use_rq_auth is on but ${ACL_FILE} does not exist: a Redis started from this config lets anyone in and refuses the bench's login (WRONGPASS). Run bench create-rq-users, then bench setup redis again.\n`,
-    );
-  } else if (!bench.settings.use_rq_auth && hasAcl && !new URL(bench.settings.redis_queue).password) {
-    process.stderr.write(
-      `warning: ${ACL_FILE} exists but use_rq_auth is off: a Redis started from this config refuses the bench (NOAUTH). Set use_rq_auth (bench create-rq-users --use-rq-auth).\n`,
-    );
-  }
+interface UnitFlags {
+  user?: string;
+  yes?: boolean;
+  skipRedis?: boolean;
 }
 
 export function makeSetupCommand(): Command {
-  const setup = new Command('setup').description('write config files for Redis and process managers under config/');
+  const setup = new Command('setup').description('write config files for Redis, bench start and process managers');
   setup
     .command('redis')
     .description('write config/redis_queue.conf (port from redis_queue, AOF on, noeviction, aclfile when config/redis_queue.acl exists)')
@@ -46,28 +31,35 @@ export function makeSetupCommand(): Command {
       warnAboutAuth(bench);
     });
   setup
-    .command('supervisor')
-    .description('write config/supervisor.conf: Redis, a short and a long worker, one worker per custom queue')
-    .action((_flags: unknown, command: Command) => {
+    .command('procfile')
+    .description("write the Procfile of bench start: redis_queue (when local), worker, worker_<queue> per custom queue, schedule")
+    .option('-y, --yes', 'replace an existing Procfile without asking')
+    .action(async (flags: UnitFlags, command: Command) => {
       const bench = benchFrom(command);
-      const files = [renderRedisConf(bench), renderSupervisor(bench)];
-      for (const file of writeRendered(bench, files)) process.stdout.write(`wrote ${file}\n`);
-      warnAboutAuth(bench);
-      const conf = shellWord(path.join(bench.path, 'config', 'supervisor.conf'));
-      process.stdout.write(`next: sudo ln -s ${conf} /etc/supervisor/conf.d/${benchName(bench)}.conf && sudo supervisorctl reread && sudo supervisorctl update\n`);
+      const file = path.join(bench.path, PROCFILE);
+      const content = renderProcfile(bench);
+      if (existsSync(file)) await confirmChange(`${file} exists: replace it?`, `replace ${file}`, flags.yes ?? false);
+      writeFileSync(file, content);
+      process.stdout.write(`wrote ${file}\n`);
     });
   setup
-    .command('systemd')
-    .description('write units under config/systemd/: Redis, a short and a long worker, one per custom queue')
-    .action((_flags: unknown, command: Command) => {
+    .command('supervisor')
+    .description('write config/supervisor.conf: the scheduler, a short and a long worker, one per custom queue, and the queue Redis when local')
+    .option('--user <user>', 'user the programs run as (default: the current user)')
+    .option('-y, --yes', 'replace an existing config/supervisor.conf without asking')
+    .option('--skip-redis', 'leave the queue Redis out (it is left out anyway when redis_queue is on another machine)')
+    .action(async (flags: UnitFlags, command: Command) => {
       const bench = benchFrom(command);
-      const files = [renderRedisConf(bench), ...renderSystemd(bench)];
+      const options = { user: flags.user, skipRedis: flags.skipRedis ?? false };
+      const supervisor = renderSupervisor(bench, options);
+      const conf = path.join(bench.path, supervisor.file);
+      if (existsSync(conf)) await confirmChange(`${conf} exists: replace it?`, `replace ${conf}`, flags.yes ?? false);
+      const files = runsLocalRedis(bench, options) ? [renderRedisConf(bench), supervisor] : [supervisor];
       for (const file of writeRendered(bench, files)) process.stdout.write(`wrote ${file}\n`);
+      noteSkippedRedis(bench, options.skipRedis);
       warnAboutAuth(bench);
-      const name = benchName(bench);
-      // The glob stays outside the quotes, for the shell to expand.
-      const units = `${shellWord(path.join(bench.path, 'config', 'systemd'))}/*`;
-      process.stdout.write(`next: sudo ln -s ${units} /etc/systemd/system/ && sudo systemctl daemon-reload && sudo systemctl enable --now ${name}.target\n`);
+      process.stdout.write(`next: sudo ln -s ${shellWord(conf)} /etc/supervisor/conf.d/${benchName(bench)}.conf && sudo supervisorctl reread && sudo supervisorctl update\n`);
     });
+  setup.addCommand(makeSetupSystemdCommand());
   return setup;
 }
