@@ -3,6 +3,7 @@
 // error holding an escape sequence or a newline must not drive the terminal or break a table's rows.
 import { printable } from '../util/text.js';
 import type { SerializedError, JobRecord } from '../vocabulary.js';
+import type { WorkerInfo } from '../monitor/workers.js';
 
 /** Epoch ms as an ISO time, or "-". */
 export function time(ms: number | undefined): string {
@@ -31,6 +32,24 @@ export function jobTable(jobs: readonly JobRecord[]): string {
   return table(
     ['ID', 'QUEUE', 'STATUS', 'METHOD', 'CREATED', 'ENDED'],
     jobs.map((job) => [job.id, job.queue, job.status, job.method, time(job.createdAt), time(job.endedAt)]),
+  );
+}
+
+/** One line per live worker process, as Frappe's RQ Worker list: its utilization among them. */
+export function workerTable(workers: readonly WorkerInfo[]): string {
+  return table(
+    ['NAME', 'QUEUES', 'STATE', 'JOBS', 'OK', 'FAILED', 'WORKING', 'UTILIZATION', 'BORN'],
+    workers.map((w) => [
+      w.name,
+      w.queues.join(','),
+      w.state,
+      w.currentJobs.length === 0 ? '-' : w.currentJobs.join(','),
+      String(w.successfulJobCount),
+      String(w.failedJobCount),
+      `${w.totalWorkingTime.toFixed(1)} s`,
+      `${w.utilizationPercent.toFixed(1)}%`,
+      time(w.birth),
+    ]),
   );
 }
 

@@ -1,5 +1,5 @@
-// `bench jobs list|show|retry|delete|cancel|requeue-failed`: Frappe's RQ Job list and its actions,
-// plus requeue of failed jobs. --site filters lists and lets ids be given without their "SITE||".
+// `bench jobs list|show|retry|delete|cancel|requeue-failed|workers`: Frappe's RQ Job list and its actions,
+// plus requeue of failed jobs, and the RQ Worker list. --site filters lists and lets ids be given without their "SITE||".
 import { Command } from 'commander';
 import { BenchError } from '../../errors.js';
 import { requireJob, resolveJobId } from '../../monitor/actions.js';
@@ -8,7 +8,7 @@ import type { BenchClient } from '../../client.js';
 import type { JobRecord } from '../../vocabulary.js';
 import { LIST_LIMIT_RANGE, LIST_OFFSET_RANGE } from '../../util/limits.js';
 import { numberFlag, withClient } from '../context.js';
-import { jobDetails, jobTable, moreLine } from '../job-format.js';
+import { jobDetails, jobTable, moreLine, workerTable } from '../job-format.js';
 import { printResult } from '../output.js';
 
 interface QueueFlags {
@@ -23,8 +23,8 @@ interface ListFlags extends QueueFlags {
 }
 
 export function makeJobsCommand(): Command {
-  const jobs = new Command('jobs').description("list, show and act on jobs (Frappe's RQ Job): list, show, retry, delete, cancel, requeue-failed");
-  for (const sub of [listCommand(), showCommand(), ...actionCommands(), requeueFailedCommand()]) jobs.addCommand(sub.exitOverride());
+  const jobs = new Command('jobs').description("list, show and act on jobs (Frappe's RQ Job): list, show, retry, delete, cancel, requeue-failed; workers");
+  for (const sub of [listCommand(), showCommand(), ...actionCommands(), requeueFailedCommand(), workersCommand()]) jobs.addCommand(sub.exitOverride());
   return jobs;
 }
 
@@ -110,6 +110,20 @@ function requeueFailedCommand(): Command {
       await withClient(command, flags.queue, async (client, site) => {
         const count = await client.requeueFailed({ site, queue: flags.queue });
         printResult(Boolean(flags.json), { site: site ?? null, queue: flags.queue ?? null, count }, `requeued ${count} failed job${count === 1 ? '' : 's'}`);
+      });
+    });
+}
+
+function workersCommand(): Command {
+  return new Command('workers')
+    .description("the live worker processes (Frappe's RQ Worker): queues, state, running jobs, counts and utilization")
+    .option(...queueOption('only workers listening to this queue'))
+    .option('--json', 'print JSON')
+    .action(async (flags: QueueFlags, command: Command) => {
+      await withClient(command, flags.queue, async (client) => {
+        const workers = await client.getWorkers(flags.queue);
+        const plain = workers.length === 0 ? `no live workers${flags.queue ? ` on ${flags.queue}` : ''}` : workerTable(workers);
+        printResult(Boolean(flags.json), workers, plain);
       });
     });
 }
