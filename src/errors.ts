@@ -128,6 +128,16 @@ export function reviveError(error: SerializedError): Error {
   return revived;
 }
 
+/**
+ * A SerializedError to log under `err`: an Error again, so that pino's error serializer writes its name,
+ * message and stack (a plain object would be logged as `"type":"Object"`). Failures only: not a hot path.
+ */
+export function errorForLog(error: SerializedError): Error {
+  const revived = reviveError(error);
+  Object.defineProperty(revived, 'name', { value: error.name, enumerable: true, writable: true, configurable: true });
+  return revived;
+}
+
 function safeJson(value: unknown): string {
   try {
     return JSON.stringify(value) ?? String(value);

@@ -1,6 +1,7 @@
 // The `bench` command line: global options, one subcommand per file, and the single place where
 // errors become messages and exit codes (and where a closed stdout stops being an error).
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import { LOG_FORMAT_ENV, LOG_FORMATS, logFormat } from '../log/log-format.js';
 import { makeEnqueueCommand } from './commands/enqueue.js';
 import { makeStartCommand } from './commands/start.js';
 import { makeSetupCommand } from './commands/setup.js';
@@ -19,6 +20,11 @@ export function makeProgram(): Command {
     .description('Frappe-style background jobs on Redis: enqueue jobs, run workers')
     .option('--bench-path <dir>', 'bench folder (default: the current folder or its nearest parent holding sites/)')
     .option('--site <site>', 'site for site-scoped commands')
+    .addOption(new Option('--log-format <format>', 'log lines: pretty (default on a terminal) or json (default elsewhere)').choices(LOG_FORMATS))
+    .hook('preAction', (cli) => {
+      // Exported, so that the processes this one starts (worker processes, bench start's) log alike.
+      process.env[LOG_FORMAT_ENV] = (cli.opts() as { logFormat?: string }).logFormat ?? logFormat();
+    })
     .showHelpAfterError()
     .exitOverride();
   for (const command of [makeWorkerCommand(), makeWorkerPoolCommand(), makeEnqueueCommand(), makeStopJobCommand(), makeStartCommand(), makeSetupCommand(), makeCreateRqUsersCommand(), makeDoctorCommand(), makeShowPendingJobsCommand(), makePurgeJobsCommand(), makeReadyForMigrationCommand(), makeJobsCommand(), makeScheduleCommand(), makeSchedulerCommand(), makeEnableSchedulerCommand(), makeDisableSchedulerCommand(), makeTriggerSchedulerEventCommand()]) {
