@@ -2,7 +2,8 @@
 // plus requeue of failed jobs, and the RQ Worker list. --site filters lists and lets ids be given without their "SITE||".
 import { Command } from 'commander';
 import { BenchError } from '../../errors.js';
-import { requireJob, resolveJobId } from '../../monitor/actions.js';
+import { requireJob } from '../../monitor/actions.js';
+import { resolveJobRef } from '../../monitor/prefix.js';
 import { DEFAULT_LIST_LIMIT, LISTABLE_STATUSES, type ListableStatus } from '../../monitor/jobs.js';
 import type { BenchClient } from '../../client.js';
 import type { JobRecord } from '../../vocabulary.js';
@@ -55,7 +56,7 @@ function listCommand(): Command {
             : page.jobs.length === 0
               ? `no ${flags.status} jobs${scope} past offset ${page.offset} (${page.total} in all)`
               : [
-                  jobTable(page.jobs),
+                  jobTable(page.jobs, flags.status),
                   `${page.offset + 1}-${page.offset + page.jobs.length} of ${page.total} ${flags.status} jobs${scope}`,
                   ...(page.total > page.offset + page.jobs.length ? [moreLine(page.total - page.offset - page.jobs.length, '--limit or --offset')] : []),
                 ].join('\n');
@@ -67,12 +68,13 @@ function listCommand(): Command {
 function showCommand(): Command {
   return new Command('show')
     .description('the full record of a job: arguments, status, times, result or error with its stack')
-    .argument('<job-id>', 'the job id (without "SITE||" when --site is given)')
+    .argument('<job-id>', 'the job id, or a unique prefix of it (at least 4 characters; without "SITE||" when --site is given)')
     .option(...queueOption('the queue, when the id is on several'))
     .option('--json', 'print JSON')
     .action(async (jobId: string, flags: QueueFlags, command: Command) => {
       await withClient(command, flags.queue, async (client, site) => {
-        const job = await requireJob(await client.connection(), client.bench, resolveJobId(site, jobId), flags.queue);
+        const match = await resolveJobRef(await client.connection(), client.bench, site, jobId, flags.queue);
+        const job = await requireJob(await client.connection(), client.bench, match.id, match.queue);
         printResult(Boolean(flags.json), job, jobDetails(job));
       });
     });
@@ -89,12 +91,13 @@ function actionCommands(): Command[] {
   return specs.map(([name, description, action, outcome]) =>
     new Command(name)
       .description(description)
-      .argument('<job-id>', 'the job id (without "SITE||" when --site is given)')
+      .argument('<job-id>', 'the job id, or a unique prefix of it (at least 4 characters; without "SITE||" when --site is given)')
       .option(...queueOption('the queue, when the id is on several'))
       .option('--json', 'print JSON')
       .action(async (jobId: string, flags: QueueFlags, command: Command) => {
         await withClient(command, flags.queue, async (client, site) => {
-          const job = await action(client, site, jobId, flags.queue);
+          const match = await resolveJobRef(await client.connection(), client.bench, site, jobId, flags.queue);
+          const job = await action(client, site, match.id, match.queue);
           printResult(Boolean(flags.json), { id: job.id, queue: job.queue, status: outcome(job) }, `${job.id} ${outcome(job)}`);
         });
       }),
