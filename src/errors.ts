@@ -40,6 +40,7 @@ export type BenchErrorCode =
   | 'ERR_AFTER_COMMIT'
   | 'ERR_DB'
   | 'ERR_UNSAFE_PATH'
+  | 'ERR_ALREADY_EXISTS'
   | 'ERR_USAGE';
 
 const brand = Symbol.for('bench-worker.error');

@@ -1,5 +1,6 @@
 // The `bench` command line: global options, one subcommand per file, and the single place where
 // errors become messages and exit codes (and where a closed stdout stops being an error).
+import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { LOG_FORMAT_ENV, LOG_FORMATS, logFormat } from '../log/log-format.js';
 import { makeEnqueueCommand } from './commands/enqueue.js';
@@ -13,11 +14,23 @@ import { makeJobsCommand } from './commands/jobs.js';
 import { makePurgeJobsCommand, makeReadyForMigrationCommand, makeShowPendingJobsCommand } from './commands/site-jobs.js';
 import { makeScheduleCommand } from './commands/schedule.js';
 import { makeDisableSchedulerCommand, makeEnableSchedulerCommand, makeSchedulerCommand, makeTriggerSchedulerEventCommand } from './commands/scheduler.js';
+import { makeInitCommand } from './commands/init.js';
+import { makeNewSiteCommand } from './commands/new-site.js';
+import { makeNewAppCommand } from './commands/new-app.js';
+import { makeCompletionCommand } from './commands/completion.js';
+import { addHelpExamples } from './help-examples.js';
 import { quietOnClosedPipe, reportError } from './output.js';
+
+/** This package's version (package.json, two folders up from src/cli/ and dist/cli/). */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+  return pkg.version ?? 'unknown';
+}
 
 export function makeProgram(): Command {
   const program = new Command('bench')
     .description('Frappe-style background jobs on Redis: enqueue jobs, run workers')
+    .version(packageVersion(), '-V, --version', 'print the version of bench-worker')
     .option('--bench-path <dir>', 'bench folder (default: the current folder or its nearest parent holding sites/)')
     .option('--site <site>', 'site for site-scoped commands')
     .addOption(new Option('--log-format <format>', 'log lines: pretty (default on a terminal) or json (default elsewhere)').choices(LOG_FORMATS))
@@ -27,9 +40,10 @@ export function makeProgram(): Command {
     })
     .showHelpAfterError()
     .exitOverride();
-  for (const command of [makeWorkerCommand(), makeWorkerPoolCommand(), makeEnqueueCommand(), makeStopJobCommand(), makeStartCommand(), makeSetupCommand(), makeCreateRqUsersCommand(), makeDoctorCommand(), makeShowPendingJobsCommand(), makePurgeJobsCommand(), makeReadyForMigrationCommand(), makeJobsCommand(), makeScheduleCommand(), makeSchedulerCommand(), makeEnableSchedulerCommand(), makeDisableSchedulerCommand(), makeTriggerSchedulerEventCommand()]) {
+  for (const command of [makeWorkerCommand(), makeWorkerPoolCommand(), makeEnqueueCommand(), makeStopJobCommand(), makeStartCommand(), makeSetupCommand(), makeCreateRqUsersCommand(), makeDoctorCommand(), makeShowPendingJobsCommand(), makePurgeJobsCommand(), makeReadyForMigrationCommand(), makeJobsCommand(), makeScheduleCommand(), makeSchedulerCommand(), makeEnableSchedulerCommand(), makeDisableSchedulerCommand(), makeTriggerSchedulerEventCommand(), makeInitCommand(), makeNewSiteCommand(), makeNewAppCommand(), makeCompletionCommand()]) {
     program.addCommand(command.exitOverride());
   }
+  addHelpExamples(program);
   return program;
 }
 
