@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BenchClient } from '../../src/client.ts';
 import { colorsWanted, logFormat } from '../../src/log/log-format.ts';
-import { runBench } from '../helpers/cli.ts';
+import { collectLogs, runBench, spawnBench } from '../helpers/cli.ts';
+import { waitFor } from '../helpers/wait-for.ts';
 import { useRedisBenches } from '../helpers/suite.ts';
 
 const benches = useRedisBenches();
@@ -102,6 +103,21 @@ describe('log format', () => {
     assert.equal(colorsWanted({ NO_COLOR: '1' }, true), false);
     assert.equal(colorsWanted({}, false), false);
     assert.equal(colorsWanted({ FORCE_COLOR: '1' }, false), true);
+  });
+});
+
+describe('bench start', () => {
+  it('passes --log-format pretty to the processes it starts', { timeout: 60_000 }, async () => {
+    const bench = benches.newBench();
+    const start = spawnBench(['--log-format', 'pretty', 'start'], { cwd: bench.path, env: { NO_COLOR: '1', FORCE_COLOR: '' } });
+    const logs = collectLogs(start);
+    try {
+      await waitFor(() => /^short-worker +\| \[[^\]]+\] INFO: worker started \{/m.test(logs.text()), { what: 'a pretty "worker started" line of short-worker', timeoutMs: 30_000 });
+      assert.doesNotMatch(logs.text(), /\| \{"level":/, 'no JSON lines');
+    } finally {
+      start.kill('SIGINT');
+      await new Promise((resolve) => start.once('exit', resolve));
+    }
   });
 });
 
