@@ -134,9 +134,13 @@ export function reviveError(error: SerializedError): Error {
  * message and stack (a plain object would be logged as `"type":"Object"`). Failures only: not a hot path.
  */
 export function errorForLog(error: SerializedError): Error {
-  const revived = reviveError(error);
-  Object.defineProperty(revived, 'name', { value: error.name, enumerable: true, writable: true, configurable: true });
-  return revived;
+  const logged: Error & { code?: string } = new Error(error.message);
+  // An own enumerable name: pino's serializer copies it next to `type` (the constructor's name, Error).
+  Object.defineProperty(logged, 'name', { value: error.name, enumerable: true, writable: true, configurable: true });
+  if (error.stack !== undefined) logged.stack = error.stack;
+  else delete logged.stack;
+  if (error.code !== undefined) logged.code = error.code;
+  return logged;
 }
 
 function safeJson(value: unknown): string {
