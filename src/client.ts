@@ -13,7 +13,7 @@ import { createRedis } from './redis/connection.js';
 import { ensureBenchId } from './redis/bench-id.js';
 import { benchKeys } from './redis/keys.js';
 import { publishControl } from './redis/control.js';
-import { checkEnqueueRequest, prepareEnqueue, preparePayloads, requireSite } from './queue/enqueue.js';
+import { checkEnqueueRequest, checkPayloadSizes, prepareEnqueue, preparePayloads, requireSite } from './queue/enqueue.js';
 import type { EnqueueManyOptions, EnqueueOptions, JobMethod, KwargsOf, JobRecord, JobStatus } from './vocabulary.js';
 import { findJob, fullJobId } from './queue/inspect.js';
 import { checkJobId } from './queue/job-id.js';
@@ -26,7 +26,7 @@ import { generatedJobId, jobFromEnqueue } from './redis/job-record.js';
 import { closeSiteDbsOf, siteDbCacheOf, SiteDbCache, type SiteDatabase } from './db/site-db.js';
 import { docMethodPath, ENQUEUE_DOC_TIMEOUT } from './jobs/doc-method.js';
 import { publishEnvelope, realtimeEnvelope, type RealtimeOptions } from './realtime/realtime.js';
-import { cancelJob, deleteJob, purgeJobs, requeueFailed, retryJob, type JobActionOptions, type JobFilter } from './monitor/actions.js';
+import { cancelJob, deleteJob, purgeEverySite, purgeJobs, requeueFailed, retryJob, type JobActionOptions, type JobFilter } from './monitor/actions.js';
 import { getJobs, listJobs, type JobPage, type ListJobsOptions } from './monitor/jobs.js';
 import { getWorkers, type WorkerInfo } from './monitor/workers.js';
 import type { SchedulerEnv } from './scheduler/tick.js';
@@ -153,6 +153,16 @@ export class BenchClient {
     return ids.filter((id): id is string => id !== undefined);
   }
 
+  /**
+   * enqueueMany for kwargs that are already JSON text, each a JSON object (the lines of `bench enqueue
+   * --kwargs-file`, checked as they were read): stored as given, after the size check, instead of being
+   * parsed and serialised again. Same validation of everything else, same results and errors.
+   */
+  async enqueueManyJson(method: JobMethod, kwargsJson: readonly string[], options: EnqueueManyOptions): Promise<string[]> {
+    const ids = await this.enqueueBatch(method, kwargsJson, options, undefined, false);
+    return ids.filter((id): id is string => id !== undefined);
+  }
+
   /** Enqueue a job to run `seconds` from now. */
   async enqueueIn<M extends JobMethod>(seconds: number, method: M, options: EnqueueOptions<KwargsOf<M>>): Promise<string> {
     return this.enqueue(method, { ...options, inSeconds: seconds });
@@ -227,9 +237,10 @@ export class BenchClient {
     await redis?.quit().catch(() => redis.disconnect());
   }
 
+  /** `kwargsList`: objects to check and serialise, or JSON text already checked (enqueueManyJson). */
   private async enqueueBatch(
     method: JobMethod,
-    kwargsList: readonly (Record<string, unknown> | undefined)[],
+    kwargsList: readonly (Record<string, unknown> | undefined)[] | readonly string[],
     options: EnqueueManyOptions,
     userIds: readonly string[] | undefined,
     deduplicate: boolean,
@@ -238,7 +249,7 @@ export class BenchClient {
     const site = this.siteConfig(options.site);
     const prepared = await prepareEnqueue(bench, site, method, options, this.options.verifyMethod ?? true, this.check);
     const describeEntry = options.describeEntry ?? ((index: number) => `entry ${index + 1}`);
-    const payloads = preparePayloads(kwargsList, prepared, describeEntry);
+    const payloads = isTextList(kwargsList) ? checkPayloadSizes(kwargsList, prepared, describeEntry) : preparePayloads(kwargsList, prepared, describeEntry);
     // this.bench after the connection: the first one may have saved the bench id.
     return writeJobs(await this.connection(), this.bench, prepared.fields, payloads, {
       atFront: Boolean(options.atFront),
@@ -325,6 +336,11 @@ export class BenchClient {
   /** Delete the queued jobs of `site` (of one queue; with a given `event`); resolves to the number deleted. */
   async purgeJobs(site: string, filter?: { queue?: string; event?: string }): Promise<number> {
     return purgeJobs(await this.monitorContext(), site, filter);
+  }
+
+  /** Delete the queued jobs of every site (of one queue; with one event): Frappe's purge-jobs without --site. */
+  async purgeEverySite(filter?: { queue?: string; event?: string }): Promise<number> {
+    return purgeEverySite(await this.monitorContext(), filter);
   }
 
   private async monitorContext(): Promise<{ redis: Redis; bench: BenchConfig; log: Logger | undefined }> {
@@ -422,4 +438,8 @@ export class BenchClient {
     return publishEnvelope(await this.connection(), this.bench.settings.realtime_channel, realtimeEnvelope(site, event, message, options));
   }
 
+}
+
+function isTextList(list: readonly (Record<string, unknown> | undefined)[] | readonly string[]): list is readonly string[] {
+  return typeof list[0] === 'string';
 }

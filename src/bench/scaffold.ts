@@ -66,6 +66,7 @@ export interface NewSiteOptions {
  */
 export async function createSite(benchPath: string, name: string, options: NewSiteOptions = {}): Promise<string> {
   if (!isSiteName(name)) throw new BenchError('ERR_USAGE', `invalid site name "${name}": ${SITE_NAME_RULE}`, { exitCode: 2 });
+  if (name === 'all') throw new BenchError('ERR_USAGE', 'a site cannot be named "all": --site all means every site', { exitCode: 2 });
   const bench = loadBenchConfig(benchPath);
   const dir = path.join(bench.sitesDir, name);
   if (existsSync(dir)) throw new BenchError('ERR_ALREADY_EXISTS', `site "${name}" exists already (${dir})`, { details: { site: name } });

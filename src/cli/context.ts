@@ -1,11 +1,12 @@
 // What every command needs from the global options: the bench (found from --bench-path or the
-// current folder), its loaded config, --site when the command is site-scoped, and a client that is
-// closed after the command.
+// current folder), its loaded config, its site(s) when the command is site-scoped (sites.ts: --site,
+// FRAPPE_SITE, currentsite.txt, default_site; "all"), and a client that is closed after the command.
 import type { Command } from 'commander';
 import { checkSiteName, findBenchPath, getQueueSpec, loadBenchConfig, type BenchConfig } from '../config/load.js';
 import { BenchError } from '../errors.js';
 import { BenchClient } from '../client.js';
 import { checkRange, type NumberRange } from '../util/limits.js';
+import { ALL_SITES, chooseSite, chooseSites } from './sites.js';
 
 export interface GlobalOptions {
   benchPath?: string;
@@ -23,10 +24,20 @@ export function benchFrom(command: Command): BenchConfig {
   return loadBenchConfig(findBenchPath(globals(command).benchPath));
 }
 
+/** The one site of a site-scoped command: --site, else $FRAPPE_SITE / $BENCH_SITE, currentsite.txt, default_site. */
 export function requireSite(command: Command): string {
+  return chooseSite(benchFrom(command), globals(command).site, command.name()).site;
+}
+
+/** The sites of a command that takes --site all (see requireSite for the others). */
+export function requireSites(command: Command): string[] {
+  return chooseSites(benchFrom(command), globals(command).site, command.name()).map((choice) => choice.site);
+}
+
+/** The explicit --site of a command where it only filters: "all" (every site) is no filter. */
+export function siteFilter(command: Command): string | undefined {
   const site = globals(command).site;
-  if (!site) throw new BenchError('ERR_USAGE', `${command.name()} needs a site: bench --site SITE ${command.name()} ...`, { exitCode: 2 });
-  return site;
+  return site === ALL_SITES ? undefined : site;
 }
 
 /**
@@ -34,7 +45,8 @@ export function requireSite(command: Command): string {
  * `queue` (when given) is known to be one of the bench's queues.
  */
 export async function withClient<T>(command: Command, queue: string | undefined, action: (client: BenchClient, site: string | undefined) => Promise<T>): Promise<T> {
-  const { benchPath, site } = globals(command);
+  const { benchPath } = globals(command);
+  const site = siteFilter(command);
   const client = await BenchClient.open({ benchPath, lazyConnect: true });
   try {
     if (queue !== undefined) getQueueSpec(client.bench, queue);
@@ -44,13 +56,23 @@ export async function withClient<T>(command: Command, queue: string | undefined,
   }
 }
 
-/** withClient for a site-scoped command: --site is required and must be a site of the bench. */
+/** withClient for a site-scoped command: its site (requireSite) must be a site of the bench. */
 export function withSiteClient<T>(command: Command, queue: string | undefined, action: (client: BenchClient, site: string) => Promise<T>): Promise<T> {
   const site = requireSite(command);
   return withClient(command, undefined, (client) => {
     client.siteConfig(site);
     if (queue !== undefined) getQueueSpec(client.bench, queue);
     return action(client, site);
+  });
+}
+
+/** withClient for a command that takes --site all: its sites (requireSites), one after the other or together. */
+export function withSitesClient<T>(command: Command, queue: string | undefined, action: (client: BenchClient, sites: string[]) => Promise<T>): Promise<T> {
+  const sites = requireSites(command);
+  return withClient(command, undefined, (client) => {
+    for (const site of sites) client.siteConfig(site);
+    if (queue !== undefined) getQueueSpec(client.bench, queue);
+    return action(client, sites);
   });
 }
 

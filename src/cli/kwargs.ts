@@ -8,8 +8,8 @@ export function parseKwargsOption(text: string): Record<string, unknown> {
 }
 
 export interface KwargsFile {
-  /** One kwargs object per non-blank line. */
-  list: Record<string, unknown>[];
+  /** One kwargs object per non-blank line, as its JSON text (checked to be a JSON object; stored as written). */
+  list: string[];
   /** How errors name entry `index` of the list: the file and its line (blank lines counted). */
   describe(index: number): string;
 }
@@ -17,13 +17,14 @@ export interface KwargsFile {
 export async function readKwargsFile(file: string): Promise<KwargsFile> {
   const text = file === '-' ? await readStdin() : readFile(file);
   const where = file === '-' ? 'stdin' : file;
-  const list: Record<string, unknown>[] = [];
+  const list: string[] = [];
   const lineOf: number[] = [];
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const line = (lines[i] as string).trim();
     if (line === '') continue;
-    list.push(parseObject(line, `${where}: line ${i + 1}`));
+    parseObject(line, `${where}: line ${i + 1}`);
+    list.push(line);
     lineOf.push(i + 1);
   }
   if (list.length === 0) throw new BenchError('ERR_ENQUEUE_INVALID', `${where}: no JSON lines to enqueue`);

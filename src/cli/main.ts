@@ -11,7 +11,10 @@ import { makeStopJobCommand } from './commands/stop-job.js';
 import { makeWorkerCommand, makeWorkerPoolCommand } from './commands/worker.js';
 import { makeDoctorCommand } from './commands/doctor.js';
 import { makeJobsCommand } from './commands/jobs.js';
-import { makePurgeJobsCommand, makeReadyForMigrationCommand, makeShowPendingJobsCommand } from './commands/site-jobs.js';
+import { makeReadyForMigrationCommand, makeShowPendingJobsCommand } from './commands/site-jobs.js';
+import { makePurgeJobsCommand } from './commands/purge-jobs.js';
+import { makeExecuteCommand } from './commands/execute.js';
+import { makeSetMaintenanceModeCommand } from './commands/maintenance.js';
 import { makeScheduleCommand } from './commands/schedule.js';
 import { makeDisableSchedulerCommand, makeEnableSchedulerCommand, makeSchedulerCommand, makeTriggerSchedulerEventCommand } from './commands/scheduler.js';
 import { makeInitCommand } from './commands/init.js';
@@ -32,7 +35,7 @@ export function makeProgram(): Command {
     .description('Frappe-style background jobs on Redis: enqueue jobs, run workers')
     .version(packageVersion(), '-V, --version', 'print the version of bench-worker')
     .option('--bench-path <dir>', 'bench folder (default: the current folder or its nearest parent holding sites/)')
-    .option('--site <site>', 'site for site-scoped commands')
+    .option('--site <site>', 'site of site-scoped commands; "all": every site, where a command takes it; default: $FRAPPE_SITE, $BENCH_SITE, sites/currentsite.txt, then default_site')
     .addOption(new Option('--log-format <format>', 'log lines: pretty (default on a terminal) or json (default elsewhere)').choices(LOG_FORMATS))
     .hook('preAction', (cli) => {
       // Exported, so that the processes this one starts (worker processes, bench start's) log alike.
@@ -40,7 +43,7 @@ export function makeProgram(): Command {
     })
     .showHelpAfterError()
     .exitOverride();
-  for (const command of [makeWorkerCommand(), makeWorkerPoolCommand(), makeEnqueueCommand(), makeStopJobCommand(), makeStartCommand(), makeSetupCommand(), makeCreateRqUsersCommand(), makeDoctorCommand(), makeShowPendingJobsCommand(), makePurgeJobsCommand(), makeReadyForMigrationCommand(), makeJobsCommand(), makeScheduleCommand(), makeSchedulerCommand(), makeEnableSchedulerCommand(), makeDisableSchedulerCommand(), makeTriggerSchedulerEventCommand(), makeInitCommand(), makeNewSiteCommand(), makeNewAppCommand(), makeCompletionCommand()]) {
+  for (const command of [makeWorkerCommand(), makeWorkerPoolCommand(), makeEnqueueCommand(), makeStopJobCommand(), makeStartCommand(), makeSetupCommand(), makeCreateRqUsersCommand(), makeDoctorCommand(), makeShowPendingJobsCommand(), makePurgeJobsCommand(), makeReadyForMigrationCommand(), makeJobsCommand(), makeScheduleCommand(), makeSchedulerCommand(), makeEnableSchedulerCommand(), makeDisableSchedulerCommand(), makeTriggerSchedulerEventCommand(), makeExecuteCommand(), makeSetMaintenanceModeCommand(), makeInitCommand(), makeNewSiteCommand(), makeNewAppCommand(), makeCompletionCommand()]) {
     program.addCommand(command.exitOverride());
   }
   addHelpExamples(program);

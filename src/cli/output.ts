@@ -38,9 +38,20 @@ export function quietOnClosedPipe(stream: NodeJS.WriteStream): void {
   });
 }
 
+/**
+ * Ends a command with this exit code and nothing on stderr: its verdict is already on stdout (Frappe's
+ * `ready-for-migration` prints "NOT READY ..." there and exits 1).
+ */
+export class ExitStatus extends Error {
+  constructor(readonly exitCode: number) {
+    super(`exit ${exitCode}`);
+  }
+}
+
 /** Print `err` for a person and return the exit code for it. */
 export function reportError(err: unknown, json: boolean): number {
   if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+  if (err instanceof ExitStatus) return err.exitCode;
   if (isBenchError(err)) {
     const message = redactText(err.message);
     if (json) process.stderr.write(`${jsonText({ error: { code: err.code, message, ...(redactValue(err.details) as Record<string, unknown>) } })}\n`);

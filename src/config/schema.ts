@@ -81,7 +81,7 @@ export const KEY_SPECS = {
   },
   rq_username: { kind: 'string', doc: 'Redis ACL user (used when use_rq_auth is true).' },
   rq_password: { kind: 'string', secret: true, doc: 'Redis ACL password (used when use_rq_auth is true).' },
-  use_rq_auth: { kind: 'boolean', doc: 'Authenticate to redis_queue with rq_username / rq_password.' },
+  use_rq_auth: { kind: 'flag', doc: 'true (or 1, as Frappe writes it): authenticate to redis_queue with rq_username / rq_password.' },
   background_workers: { kind: 'int', range: BACKGROUND_WORKERS_RANGE, doc: 'Worker processes per queue group that process managers start.' },
   background_process_niceness: {
     kind: 'int',
@@ -126,7 +126,11 @@ export const KEY_SPECS = {
   },
   pause_scheduler: { kind: 'flag', doc: 'true (or 1): the scheduler skips this site (bench scheduler pause / resume).' },
   disable_scheduler: { kind: 'flag', doc: 'true (or 1): the scheduler skips this site (bench scheduler disable / enable, disable-scheduler / enable-scheduler).' },
-  maintenance_mode: { kind: 'flag', doc: 'true (or 1): the site is in maintenance; the scheduler skips it.' },
+  maintenance_mode: { kind: 'flag', doc: 'true (or 1): the site is in maintenance (set-maintenance-mode on|off); the scheduler skips it, its queued jobs still run.' },
+  default_site: {
+    kind: 'string',
+    doc: 'Site of the site-scoped commands run without --site (after the FRAPPE_SITE / BENCH_SITE environment variable and sites/currentsite.txt). Set by hand, as Frappe\'s `bench use` does.',
+  },
   installed_apps: {
     kind: 'appList',
     siteOnly: true,
@@ -159,7 +163,7 @@ export interface BenchSettings {
   realtime_channel: string;
   rq_username?: string;
   rq_password?: string;
-  use_rq_auth: boolean;
+  use_rq_auth: boolean | 0 | 1;
   background_workers: number;
   background_process_niceness?: number;
   db_type: 'sqlite' | 'postgres';
@@ -173,6 +177,7 @@ export interface BenchSettings {
   pause_scheduler?: boolean | 0 | 1;
   disable_scheduler?: boolean | 0 | 1;
   maintenance_mode?: boolean | 0 | 1;
+  default_site?: string;
 }
 
 export const DEFAULTS = {

@@ -184,17 +184,30 @@ export async function requeueFailed(ctx: Ctx, filter: JobFilter = {}): Promise<n
  */
 export async function purgeJobs(ctx: Ctx, site: string, filter: { queue?: string | undefined; event?: string | undefined } = {}): Promise<number> {
   if (!site) throw new BenchError('ERR_USAGE', 'purgeJobs needs a site', { exitCode: 2 });
+  return purgeQueued(ctx, site, filter);
+}
+
+/**
+ * Frappe's purge-jobs without a site: the queued jobs of every site (of one queue; with one event),
+ * whole queues when no event is given. The same bounded steps as purgeJobs.
+ */
+export function purgeEverySite(ctx: Ctx, filter: { queue?: string | undefined; event?: string | undefined } = {}): Promise<number> {
+  return purgeQueued(ctx, undefined, filter);
+}
+
+async function purgeQueued(ctx: Ctx, site: string | undefined, filter: { queue?: string | undefined; event?: string | undefined }): Promise<number> {
   let total = 0;
   for (const queue of selectQueues(ctx.bench, filter.queue)) {
     const k = queueKeys(ctx.bench.settings.bench_id, queue);
     for (let pass = 1; pass <= PURGE_PASSES; pass++) {
-      const { deleted, anchored } = await purgePass(ctx.redis, k, `${site}${SITE_SEPARATOR}`, filter.event);
+      // An empty prefix matches every id: every site's jobs.
+      const { deleted, anchored } = await purgePass(ctx.redis, k, site === undefined ? '' : `${site}${SITE_SEPARATOR}`, filter.event);
       total += deleted;
       if (anchored || deleted === 0) break;
     }
     await closeHoles(ctx.redis, k);
   }
-  ctx.log?.info({ site, queue: filter.queue, event: filter.event, count: total }, 'queued jobs purged');
+  ctx.log?.info({ site: site ?? null, queue: filter.queue, event: filter.event, count: total }, 'queued jobs purged');
   return total;
 }
 

@@ -83,6 +83,13 @@ export function preparePayloads(
   });
 }
 
+/** JSON payloads given as text (already checked to be JSON objects): only their size is checked. */
+export function checkPayloadSizes(payloads: readonly string[], prepared: PreparedEnqueue, describeEntry: (index: number) => string): readonly string[] {
+  const limit = prepared.site.settings.max_job_payload_bytes;
+  payloads.forEach((json, i) => checkPayloadSize(json, limit, describeEntry(i)));
+  return payloads;
+}
+
 /** The dotted path of `method`, checked: its module file exists (and, with `verify`, exports it). Sync when it can be. */
 function resolveMethodPath(bench: BenchConfig, site: SiteConfig, method: JobMethod, verify: boolean, what: string, check: MethodChecker): Promise<string> | string {
   if (typeof method === 'function') {

@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 import { newBenchId, saveBenchId } from '../config/bench-id.js';
 import { loadBenchConfig, pathBenchId, type BenchConfig } from '../config/load.js';
 import type { Logger } from '../log/logger.js';
-import { createRedis } from './connection.js';
+import { createRedis, type RedisCredentials } from './connection.js';
 import { benchKeyPatterns } from './keys.js';
 
 /** Keys SCAN looks at per call. */
@@ -27,9 +27,9 @@ export async function ensureBenchId(redis: Redis, bench: BenchConfig, log?: Logg
  * `bench` with a saved bench_id: as it is when it has one, else reloaded after ensureBenchId on a
  * connection of its own (for commands that start processes which read the config themselves).
  */
-export async function settleBenchId(bench: BenchConfig, log?: Logger): Promise<BenchConfig> {
+export async function settleBenchId(bench: BenchConfig, log?: Logger, credentials: RedisCredentials = {}): Promise<BenchConfig> {
   if (bench.benchIdSaved) return bench;
-  const redis = await createRedis(bench.settings, { role: 'producer', log });
+  const redis = await createRedis(bench.settings, { role: 'producer', log, ...credentials });
   try {
     await ensureBenchId(redis, bench, log);
   } finally {

@@ -18,6 +18,12 @@ import { defineScripts } from './scripts.js';
 
 export type RedisRole = 'producer' | 'worker' | 'blocking';
 
+/**
+ * Environment variable holding the password of Redis' default (admin) user, spelt as Frappe spells it:
+ * used when neither use_rq_auth nor the redis_queue URL gives credentials.
+ */
+export const ADMIN_PASSWORD_ENV = 'RQ_ADMIN_PASWORD';
+
 /** A connection with a command outstanding and no byte back for this long is replaced. */
 const SOCKET_TIMEOUT_MS = 15_000;
 
@@ -30,6 +36,12 @@ export interface CreateRedisOptions {
    */
   connectTimeoutMs?: number;
   /** Overrides for the credentials from config (the CLI's -u / -p). */
+  username?: string | undefined;
+  password?: string | undefined;
+}
+
+/** Credentials that override the config's (`bench worker -u / -p`). */
+export interface RedisCredentials {
   username?: string | undefined;
   password?: string | undefined;
 }
@@ -104,6 +116,9 @@ function credentials(
     return { username: settings.rq_username ?? settings.bench_id, password: settings.rq_password };
   }
   if (endpoint.password !== undefined) return { username: endpoint.username, password: endpoint.password };
+  // Frappe's admin password source, with Frappe's spelling: the default user's password.
+  const admin = process.env[ADMIN_PASSWORD_ENV];
+  if (admin !== undefined && admin !== '') return { username: 'default', password: admin };
   return {};
 }
 
@@ -175,7 +190,7 @@ export async function withDeadline<T>(promise: Promise<T>, ms: number, message: 
 export function unavailable(url: string, cause: unknown): BenchError {
   const reason = redactText(cause instanceof Error ? cause.message : String(cause));
   const hint = /WRONGPASS|NOAUTH|invalid username-password|NOPERM/.test(reason)
-    ? 'Check rq_username / rq_password (with use_rq_auth) or the password in the redis_queue URL.'
+    ? 'Check rq_username / rq_password (with use_rq_auth), the password in the redis_queue URL, or RQ_ADMIN_PASWORD.'
     : /certificate|altnames|Hostname\/IP does not match/i.test(reason)
       ? "The server's TLS certificate was refused: ssl_ca_certs must name the CA that signed it (ssl_check_hostname=false when it does not name the host)."
       : 'Make sure it runs there (bench start starts one in development).';

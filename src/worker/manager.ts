@@ -3,6 +3,7 @@
 // operator stops, or whose stamp lapsed, settles the jobs of each one that ends (post-mortem.ts), and
 // replaces it. Recycling is rolling: a process that reached its job or memory limit says so, its
 // replacement starts at once, and it finishes its own jobs meanwhile, so no slot waits for a drain.
+import type { RedisCredentials } from '../redis/connection.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { BenchConfig } from '../config/load.js';
 import type { SerializedError } from '../vocabulary.js';
@@ -40,6 +41,8 @@ export interface ManagerOptions {
   concurrency: number;
   burst: boolean;
   blockSeconds: number;
+  /** Credentials of `bench worker -u / -p`, handed to each worker process through its environment. */
+  credentials?: RedisCredentials | undefined;
   /** A worker process leaves the heartbeat registry (its entry is removed). */
   onGone(handle: WorkerHandle): void;
   /** A worker process started or changed (heartbeat now). */
@@ -156,7 +159,7 @@ export class Manager {
         h.kill('timeout', { token, kind: 'timeout' });
       },
       exit: (h, info) => this.onExit(h, info),
-    });
+    }, this.options.credentials);
     this.handles.add(handle);
     void this.register(handle);
   }

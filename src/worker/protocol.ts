@@ -6,7 +6,15 @@ import type { SerializedError } from '../vocabulary.js';
 import type { ExecutionRequest } from '../jobs/request.js';
 import type { DequeueStrategy } from './strategy.js';
 
-/** The start-up settings of one worker process (JSON in its argv). */
+/**
+ * Environment variables through which a supervisor started with `bench worker -u / -p` hands those
+ * credentials to its worker processes: never in their argv (visible to every user in `ps`). A worker
+ * process reads them once and removes them from its environment, so job code and the processes it starts
+ * never see them.
+ */
+export const CREDENTIALS_ENV = { username: 'BENCH_WORKER_RQ_USERNAME', password: 'BENCH_WORKER_RQ_PASSWORD' } as const;
+
+/** The start-up settings of one worker process (JSON in its argv: never a credential). */
 export interface WorkerProcessConfig {
   benchPath: string;
   /** Pid of its supervisor: a process whose parent is no longer that one is an orphan and leaves. */

@@ -10,7 +10,7 @@ import type { Redis } from 'ioredis';
 import { getQueueSpec, type BenchConfig } from '../config/load.js';
 import type { Logger } from '../log/logger.js';
 import { Heartbeat, HEARTBEAT_INTERVAL_MS, utilizationPercent } from '../monitor/heartbeat.js';
-import { createRedis, withDeadline } from '../redis/connection.js';
+import { createRedis, withDeadline, type RedisCredentials } from '../redis/connection.js';
 import { listenForControl } from '../redis/control.js';
 import { Manager, type Connection } from './manager.js';
 import { Ownership } from './ownership.js';
@@ -39,6 +39,8 @@ export interface SupervisorOptions {
   blockSeconds?: number;
   /** Development: recycle the worker processes when apps/ or the site configs change. */
   watch?: boolean;
+  /** `bench worker -u / -p`: override the config's Redis credentials here and in the worker processes. */
+  credentials?: RedisCredentials;
 }
 
 /** What a connected supervisor holds; it exists only once connected, so nothing in it is optional. */
@@ -75,7 +77,8 @@ export class Supervisor {
   async run(): Promise<void> {
     const { bench } = this.options;
     const { settings } = bench;
-    const connection = createRedis(settings, { role: 'worker', log: this.log }).then((redis) => ({
+    const credentials = this.options.credentials ?? {};
+    const connection = createRedis(settings, { role: 'worker', log: this.log, ...credentials }).then((redis) => ({
       redis,
       ownership: new Ownership(redis, settings.bench_id, this.name, settings.rq_failed_jobs_limit, settings.rq_job_failure_ttl, bench.queues),
     }));
@@ -89,6 +92,7 @@ export class Supervisor {
       concurrency: this.options.concurrency ?? 1,
       burst: this.options.burst ?? false,
       blockSeconds: this.options.blockSeconds ?? 5,
+      credentials,
       onGone: (handle) => this.gone(handle),
       onChange: () => void this.beat().catch(() => {}),
     });
@@ -110,7 +114,7 @@ export class Supervisor {
     this.running = running;
     try {
       await warnIfLossy(redis, this.log);
-      const subscriber = await createRedis(settings, { role: 'blocking', log: this.log });
+      const subscriber = await createRedis(settings, { role: 'blocking', log: this.log, ...(this.options.credentials ?? {}) });
       running.connections.push(subscriber);
       await listenForControl(subscriber, settings.bench_id, this.log, ({ jobId, queue }) => void this.stopJob(jobId, queue));
       if (this.options.watch) {

@@ -11,7 +11,8 @@ import type { SerializedError } from '../vocabulary.js';
 import type { ExecutionRequest } from '../jobs/request.js';
 import type { Logger } from '../log/logger.js';
 import { setLongTimeout } from '../util/long-timeout.js';
-import { WATCH_FD, workerProcessName, type FromWorker, type RetireReason, type ToWorker, type WorkerProcessConfig, type WorkerStats } from './protocol.js';
+import type { RedisCredentials } from '../redis/connection.js';
+import { CREDENTIALS_ENV, WATCH_FD, workerProcessName, type FromWorker, type RetireReason, type ToWorker, type WorkerProcessConfig, type WorkerStats } from './protocol.js';
 import { claimToken, parseOverdue } from './watchdog.js';
 
 // Worker processes run the compiled dist/ (fast to start, no TypeScript loader), also when the
@@ -79,10 +80,11 @@ export class WorkerHandle {
   private readonly child: ChildProcess;
   private readonly epilogues = new Map<string, (result: EpilogueResult) => void>();
 
-  constructor(config: Omit<WorkerProcessConfig, 'tag'>, log: Logger, events: HandleEvents) {
+  constructor(config: Omit<WorkerProcessConfig, 'tag'>, log: Logger, events: HandleEvents, credentials: RedisCredentials = {}) {
     const workerConfig: WorkerProcessConfig = { ...config, tag: this.tag };
     this.child = fork(ENTRY, [JSON.stringify(workerConfig)], {
       cwd: config.benchPath,
+      env: credentialsEnv(credentials),
       // The TypeScript loader only where the sources run (tests, development); dist/ needs none.
       execArgv: [...(USE_SOURCES ? ['--import', import.meta.resolve('tsx')] : []), ...DEFAULT_NODE_ARGS, ...EXTRA_NODE_ARGS],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc', 'pipe'],
@@ -182,4 +184,14 @@ export class WorkerHandle {
   private send(message: ToWorker): void {
     if (this.child.connected) this.child.send(message, () => {});
   }
+}
+
+/** The environment of a worker process: this one's, with the -u / -p credentials (and only those) in CREDENTIALS_ENV. */
+function credentialsEnv(credentials: RedisCredentials): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env[CREDENTIALS_ENV.username];
+  delete env[CREDENTIALS_ENV.password];
+  if (credentials.username !== undefined) env[CREDENTIALS_ENV.username] = credentials.username;
+  if (credentials.password !== undefined) env[CREDENTIALS_ENV.password] = credentials.password;
+  return env;
 }

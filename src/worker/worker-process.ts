@@ -14,7 +14,7 @@ import { createRedis, withDeadline, type RedisRole } from '../redis/connection.j
 import { Fetcher } from './fetcher.js';
 import { jobEnvironment, type JobEnvironment } from './job-env.js';
 import { Processor } from './processor.js';
-import { workerProcessName, type FromWorker, type ToWorker, type WorkerProcessConfig } from './protocol.js';
+import { CREDENTIALS_ENV, workerProcessName, type FromWorker, type ToWorker, type WorkerProcessConfig } from './protocol.js';
 import { SlotBoard } from './watchdog.js';
 
 /** How often the process reports its counts. */
@@ -32,6 +32,11 @@ if (!configText || typeof process.send !== 'function') {
   process.exit(2);
 }
 const config = JSON.parse(configText) as WorkerProcessConfig;
+// `bench worker -u / -p` credentials, from the environment its supervisor gave it; removed at once, so
+// that job code and the processes it starts never see them.
+const credentials = { username: process.env[CREDENTIALS_ENV.username], password: process.env[CREDENTIALS_ENV.password] };
+delete process.env[CREDENTIALS_ENV.username];
+delete process.env[CREDENTIALS_ENV.password];
 const bench = loadBenchConfig(config.benchPath, { warn: false });
 const { settings } = bench;
 const name = workerProcessName(process.pid, config.tag);
@@ -80,7 +85,7 @@ function lowerPriority(niceness: number | undefined): void {
 async function connect(role: RedisRole): Promise<Redis> {
   for (let attempt = 1; ; attempt++) {
     try {
-      const client = await createRedis(settings, { role, log });
+      const client = await createRedis(settings, { role, log, ...credentials });
       connections.push(client);
       return client;
     } catch (err) {

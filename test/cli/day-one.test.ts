@@ -103,6 +103,7 @@ describe('bench new-site and new-app', () => {
       assert.match(r.stderr, stderr);
     };
     await expectFail(['new-site', '../evil'], 2, /ERR_USAGE.*invalid site name "\.\.\/evil"/);
+    await expectFail(['new-site', 'all'], 2, /a site cannot be named "all"/);
     ok(await runBench(['new-site', 'a.localhost'], { cwd: dir }));
     await expectFail(['new-site', 'a.localhost'], 1, /ERR_ALREADY_EXISTS.*site "a\.localhost" exists already/);
     await expectFail(['new-site', 'pg.localhost', '--db-type', 'postgres'], 2, /needs --db-url/);

@@ -73,6 +73,15 @@ describe('bench enqueue --kwargs-file', () => {
     }
   });
 
+  test('each line is stored as its JSON was written; an empty object stores no kwargs field', async () => {
+    const bench = newBench();
+    const file = kwargsFile('  { "n" : 1, "s": "x y" }  \n{}\n');
+    assertSuccess(await runBench(bulkArgs('--kwargs-file', file), { cwd: bench.path }));
+    const ids = await redis.client.lrange(waitKey(bench.benchId), 0, -1);
+    assert.equal(await redis.client.hget(jobKey(bench.benchId, ids[0] as string), 'kwargs'), '{ "n" : 1, "s": "x y" }');
+    assert.equal(await redis.client.hget(jobKey(bench.benchId, ids[1] as string), 'kwargs'), null);
+  });
+
   test('plain output says how many jobs were enqueued; options apply to every job', async () => {
     const bench = newBench();
     const file = kwargsFile('{"n":1}\r\n{"n":2}\r\n');

@@ -51,4 +51,17 @@ describe('scheduler commands', () => {
     assert.match(doctor.stdout, /Holder: none/);
     assert.match(doctor.stdout, /app "schedapp", cron "0 25 \* \* \*": bad cron expression .*hour/);
   });
+
+  it('trigger-scheduler-event --site all goes on past a site without the event, then exits non-zero naming it', { timeout: 30_000 }, async () => {
+    const bench = benches.newBench({ common: { time_zone: 'UTC' }, sites: { 'a.test': {}, 'b.test': { installed_apps: ['testapp'] } } });
+    writeSchedApp(bench, `export const scheduler_events = { hourly_long: ['schedapp.tasks.noop'] };\n`);
+    const result = await runBench(['--site', 'all', 'trigger-scheduler-event', 'hourly_long', '--json'], { cwd: bench.path });
+    assert.equal(result.code, 2, result.stderr);
+    const done = JSON.parse(result.stdout) as { site: string; enqueued: string[] }[];
+    assert.deepEqual(done.map((r) => [r.site, r.enqueued]), [['a.test', ['schedapp.tasks.noop']]]);
+    const error = (JSON.parse(result.stderr) as { error: { code: string; message: string; sites: string[] } }).error;
+    assert.deepEqual([error.code, error.sites], ['ERR_USAGE', ['b.test']]);
+    assert.match(error.message, /failed on 1 of 2 sites: site b\.test: site "b\.test" has no scheduled method for event "hourly_long"/);
+    assert.equal(readLog(bench, 'a.test').length, 1);
+  });
 });

@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
 import { startSupervisor, waitForStatus } from '../helpers/jobs.ts';
 import { useDatabaseBenchSuite } from '../helpers/suite.ts';
@@ -91,12 +90,12 @@ describe('site database transactions (PostgreSQL)', () => {
     try {
       const id = await suite.client.enqueue('dbapp.tasks.locked_write', { site: SITE, kwargs: { file, table: t, value: 'job', nowait: true } });
       const worker = startSupervisor(suite.bench, { burst: true });
-      await waitFor(() => lines(file).length >= 1, { timeoutMs: 15_000, what: 'the first try' });
-      await delay(300);
+      // The first try has hit the lock; the next comes 1 s later (the retry wait), after the COMMIT.
+      await waitFor(() => lines(file).includes('failed 0'), { timeoutMs: 15_000, what: 'the first try to hit the lock' });
       await holder.query('COMMIT');
       await worker.done;
       assert.deepEqual((await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'finished', 15_000)).result, { retry: 1 });
-      assert.deepEqual(lines(file), ['start 0', 'start 1']);
+      assert.deepEqual(lines(file), ['start 0', 'failed 0', 'start 1']);
       assert.deepEqual(await values(t), ['locked', 'job']);
     } finally {
       await holder.query('ROLLBACK').catch(() => undefined);

@@ -251,10 +251,10 @@ describe('loadBenchConfig: wrong types name file, key, expected and found', () =
       parts: ['expected a redis:// or rediss:// URL', 'found 6379 (number)'],
     },
     {
-      name: 'string for a boolean',
+      name: 'string for a flag (use_rq_auth takes true/false or 1/0, as Frappe writes it)',
       config: { use_rq_auth: 'yes' },
       key: 'use_rq_auth',
-      parts: ['expected true or false', 'found "yes" (string)'],
+      parts: ['expected true, false, 1 or 0', 'found "yes" (string)'],
     },
     {
       name: 'empty bench_id',

@@ -13,6 +13,7 @@ import { benchFrom } from '../context.js';
 import type { BenchConfig } from '../../config/load.js';
 import { BenchError, isBenchError } from '../../errors.js';
 import { settleBenchId } from '../../redis/bench-id.js';
+import { ADMIN_PASSWORD_ENV } from '../../redis/connection.js';
 
 interface CreateRqUsersFlags {
   setAdminPassword?: boolean;
@@ -38,7 +39,11 @@ export function makeCreateRqUsersCommand(): Command {
       const out = process.stdout;
       out.write(`wrote ${aclPath}: user ${username} (its own keys and channels), default user ${adminPassword === undefined ? 'off' : 'with the admin password'}\n`);
       out.write(`updated ${bench.commonConfigFile}: ${Object.keys(patch).join(', ')}\n`);
-      if (adminPassword !== undefined) out.write(`Redis admin password (user default), shown only now: ${adminPassword}\n`);
+      if (adminPassword !== undefined) {
+        out.write(`Redis admin password (user default), shown only now: ${adminPassword}\n`);
+        // Frappe's variable, with Frappe's spelling: without use_rq_auth, the bench logs in as the default user with it.
+        out.write(`to use it (as Frappe does): export ${ADMIN_PASSWORD_ENV}=${adminPassword}\n`);
+      }
       if (!flags.useRqAuth && !bench.settings.use_rq_auth) out.write(`note: use_rq_auth is off: the bench logs in as ${username} once it is on (--use-rq-auth)\n`);
       out.write('next: bench setup redis (adds the aclfile line), then restart the queue Redis and the workers\n');
     });

@@ -1,28 +1,51 @@
-// `bench doctor`: workers online (in all and per queue) and jobs per queue, for the whole bench, and a
-// warning for each other bench namespace on the Redis holding jobs that no live worker serves (another
-// bench's, stopped; or this one's from before a move). Exits 1 when jobs wait on a queue that no live
-// worker listens to, naming the queue; or when the jobs of the id this bench's path gives (the old
-// default) wait while the bench uses another id: clearly its own jobs, left behind. Other benches'
-// namespaces only warn: they are not this bench's to fix.
+// `bench doctor [--site S]`, in Frappe's shape (frappe/utils/doctor.py): "-----Checking scheduler
+// status-----" with a line per site whose scheduler is disabled, in maintenance or paused; "Workers
+// online: N"; then per queue holding jobs its count and its methods. bench-worker adds, after that, the
+// queue table (live workers, queued, scheduled, running, failed per queue), the scheduler lease, and a
+// warning for each other bench namespace on the Redis holding jobs that no live worker serves.
+// Unlike Frappe's (always exit 0), it exits 1 when jobs wait on a queue that no live worker listens to,
+// naming the queue; or when the jobs of the id this bench's path gives (the old default) wait while the
+// bench uses another id: clearly its own jobs, left behind. Other benches' namespaces only warn.
+// --site S limits the site lines and the methods to that site; the rest stays bench-wide.
 import { Command } from 'commander';
+import { listSites, loadSiteConfig, type BenchConfig } from '../../config/load.js';
 import { BenchError } from '../../errors.js';
 import { doctorReport, type DoctorReport } from '../../monitor/doctor.js';
+import { pendingMethods, type QueueMethods } from '../../monitor/pending-methods.js';
 import { schedulerHealth, type SchedulerHealth } from '../../scheduler/health.js';
 import { BenchClient } from '../../client.js';
-import { globals } from '../context.js';
+import { globals, siteFilter } from '../context.js';
 import { table } from '../job-format.js';
 import { printResult } from '../output.js';
+import { checkSiteExists } from '../sites.js';
+
+/** A site's scheduler switches, as doctor reports them. */
+export interface SiteSchedulerState {
+  site: string;
+  scheduler: 'enabled' | 'disabled';
+  maintenanceMode: boolean;
+  paused: boolean;
+}
 
 export function makeDoctorCommand(): Command {
   return new Command('doctor')
-    .description('bench health: workers online per queue and jobs per queue; exit 1 when jobs wait on a queue no live worker serves')
+    .description('diagnostics as Frappe prints them (scheduler state per site, workers online, queued methods per queue), then the queue table; exit 1 when jobs wait on a queue no live worker serves')
     .option('--json', 'print JSON')
     .action(async (flags: { json?: boolean }, command: Command) => {
       const client = await BenchClient.open({ benchPath: globals(command).benchPath, lazyConnect: true });
       try {
-        const report = await doctorReport(await client.connection(), client.bench);
-        const scheduler = await schedulerHealth(await client.connection(), client.bench);
-        printResult(Boolean(flags.json), { ...report, scheduler }, `${formatDoctor(report)}\n${formatScheduler(scheduler)}`);
+        const site = siteFilter(command);
+        if (site !== undefined) checkSiteExists(client.bench, { site, from: '--site' });
+        const redis = await client.connection();
+        const report = await doctorReport(redis, client.bench);
+        const scheduler = await schedulerHealth(redis, client.bench);
+        const sites = siteStates(client.bench, site);
+        const pending = await pendingMethods(redis, client.bench, site);
+        printResult(
+          Boolean(flags.json),
+          { ...report, site: site ?? null, sites, pending, scheduler },
+          [formatFrappe(sites, report.workersOnline, pending, site), formatQueues(report), formatScheduler(scheduler)].join('\n'),
+        );
         if (report.unserved.length > 0) {
           const waiting = report.queues
             .filter((q) => report.unserved.includes(q.queue))
@@ -49,21 +72,53 @@ export function makeDoctorCommand(): Command {
     });
 }
 
+const on = (value: unknown) => value === true || value === 1;
+
+/** The scheduler switches of `site`, or of every site (one whose config cannot be read is left out). */
+function siteStates(bench: BenchConfig, site: string | undefined): SiteSchedulerState[] {
+  const states: SiteSchedulerState[] = [];
+  for (const name of site === undefined ? listSites(bench) : [site]) {
+    let settings;
+    try {
+      settings = loadSiteConfig(bench, name).settings;
+    } catch {
+      continue;
+    }
+    states.push({ site: name, scheduler: on(settings.disable_scheduler) ? 'disabled' : 'enabled', maintenanceMode: on(settings.maintenance_mode), paused: on(settings.pause_scheduler) });
+  }
+  return states;
+}
+
+/** Frappe's part: the sites whose scheduler does not run, workers online, queued methods per queue. */
+function formatFrappe(sites: readonly SiteSchedulerState[], workersOnline: number, pending: readonly QueueMethods[], site: string | undefined): string {
+  const lines = ['-----Checking scheduler status-----'];
+  for (const s of sites) {
+    if (s.scheduler === 'disabled') lines.push(`Scheduler disabled for ${s.site}`);
+    if (s.maintenanceMode) lines.push(`Maintenance mode on for ${s.site}`);
+    if (s.paused) lines.push(`Scheduler paused for ${s.site}`);
+  }
+  lines.push(`Workers online: ${workersOnline}`, site === undefined ? '-----Jobs-----' : `-----${site} Jobs-----`);
+  for (const q of pending) {
+    lines.push(`Queue: ${q.queue}`, `Number of Jobs: ${q.total}`, q.counted < q.total ? `Methods (of the first ${q.counted} jobs):` : 'Methods:');
+    for (const [method, count] of Object.entries(q.methods)) lines.push(`${method} : ${count}`);
+    lines.push('------------');
+  }
+  return lines.join('\n');
+}
+
 function formatScheduler(health: SchedulerHealth): string {
   const holder = health.holder === undefined ? 'none: no `bench schedule` holds the lease' : `${health.holder.host} pid ${health.holder.pid}`;
   return [
     '-----Scheduler-----',
     `Holder: ${holder}`,
     `Last tick: ${health.lastTick === undefined ? 'never' : new Date(health.lastTick).toISOString()}`,
-    ...health.inactiveSites.map((s) => `Scheduler ${s.status} for site ${s.site}`),
     ...health.problems.map((p) => `error: site ${p.site}: app "${p.app}", ${p.expression === undefined ? `event "${p.event}"` : `${p.event} "${p.expression}"`}: ${p.message}`),
   ].join('\n');
 }
 
-function formatDoctor(report: DoctorReport): string {
+function formatQueues(report: DoctorReport): string {
   const rows = report.queues.map((q) => [q.queue, String(q.workers), String(q.queued), String(q.scheduled), String(q.started), String(q.failed)]);
   return [
-    `Workers online: ${report.workersOnline}`,
     '-----Queues-----',
     table(['QUEUE', 'WORKERS', 'QUEUED', 'SCHEDULED', 'RUNNING', 'FAILED'], rows),
     ...report.orphaned.map(

@@ -86,7 +86,7 @@ export function makeEnqueueCommand(): Command {
         if (kwargsFile) {
           const started = Date.now();
           const ids = await client
-            .enqueueMany(method, kwargsFile.list, { ...options, describeEntry: kwargsFile.describe, ...(flags.resume !== undefined && { resume: flags.resume }) })
+            .enqueueManyJson(method, kwargsFile.list, { ...options, describeEntry: kwargsFile.describe, ...(flags.resume !== undefined && { resume: flags.resume }) })
             .catch((err: unknown) => {
               throw withResumeHint(err);
             });

@@ -1,9 +1,11 @@
 // Frappe's scheduler commands for one site: `bench --site S scheduler enable|disable|pause|resume|
 // status|list`, `enable-scheduler`, `disable-scheduler` and `trigger-scheduler-event EVENT`. The
-// switches are keys of the site's site_config.json (disable_scheduler, pause_scheduler).
+// switches are keys of the site's site_config.json (disable_scheduler, pause_scheduler). The switches,
+// status and trigger-scheduler-event take --site all (each site in turn); list takes one site.
 import { Command, Option } from 'commander';
+import { BenchError, isBenchError } from '../../errors.js';
 import type { SchedulerAction, SchedulerStatus } from '../../scheduler/status.js';
-import { withSiteClient } from '../context.js';
+import { withSiteClient, withSitesClient } from '../context.js';
 import { table, time } from '../job-format.js';
 import { printResult } from '../output.js';
 
@@ -14,9 +16,10 @@ function switchCommand(name: string, action: SchedulerAction, description: strin
     .description(description)
     .option('--json', 'print JSON')
     .action(async (flags: { json?: boolean }, command: Command) => {
-      await withSiteClient(command, undefined, async (client, site) => {
-        client.setScheduler(site, action);
-        printResult(Boolean(flags.json), { site, action, status: DONE[action] }, `Scheduler ${DONE[action]} for site ${site}`);
+      await withSitesClient(command, undefined, async (client, sites) => {
+        for (const site of sites) client.setScheduler(site, action);
+        const results = sites.map((site) => ({ site, action, status: DONE[action] }));
+        printResult(Boolean(flags.json), results.length === 1 ? results[0] : results, sites.map((site) => `Scheduler ${DONE[action]} for site ${site}`).join('\n'));
       });
     });
 }
@@ -32,9 +35,10 @@ export function makeSchedulerCommand(): Command {
       .option('--json', 'print JSON')
       .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
       .action(async (flags: { json?: boolean; format: string }, command: Command) => {
-        await withSiteClient(command, undefined, async (client, site) => {
-          const status = await client.schedulerStatus(site);
-          printResult(Boolean(flags.json) || flags.format === 'json', status, formatStatus(status));
+        await withSitesClient(command, undefined, async (client, sites) => {
+          const statuses: SchedulerStatus[] = [];
+          for (const site of sites) statuses.push(await client.schedulerStatus(site));
+          printResult(Boolean(flags.json) || flags.format === 'json', statuses.length === 1 ? statuses[0] : statuses, statuses.map(formatStatus).join('\n'));
         });
       })
       .exitOverride(),
@@ -69,10 +73,26 @@ export function makeTriggerSchedulerEventCommand(): Command {
     .argument('<event>', 'scheduler event')
     .option('--json', 'print JSON')
     .action(async (event: string, flags: { json?: boolean }, command: Command) => {
-      await withSiteClient(command, undefined, async (client, site) => {
-        const result = await client.triggerSchedulerEvent(site, event);
-        const lines = [...result.enqueued.map((m) => `enqueued ${m}`), ...result.skipped.map((m) => `skipped ${m} (its previous run is still queued or running)`)];
-        printResult(Boolean(flags.json), result, lines.join('\n'));
+      await withSitesClient(command, undefined, async (client, sites) => {
+        const results = [];
+        const lines: string[] = [];
+        const failures: { site: string; error: unknown }[] = [];
+        for (const site of sites) {
+          // With --site all, a site without the event (or with a broken database) does not stop the others.
+          let result: Awaited<ReturnType<typeof client.triggerSchedulerEvent>>;
+          try {
+            result = await client.triggerSchedulerEvent(site, event);
+          } catch (error) {
+            if (sites.length === 1) throw error;
+            failures.push({ site, error });
+            continue;
+          }
+          results.push(result);
+          if (sites.length > 1) lines.push(`Site ${site}`);
+          lines.push(...result.enqueued.map((m) => `enqueued ${m}`), ...result.skipped.map((m) => `skipped ${m} (its previous run is still queued or running)`));
+        }
+        printResult(Boolean(flags.json), results.length === 1 && sites.length === 1 ? results[0] : results, lines.join('\n'));
+        if (failures.length > 0) throw sitesFailed(failures, sites.length);
       });
     });
 }
@@ -90,4 +110,14 @@ function formatStatus(status: SchedulerStatus): string {
 
 function problemLines(status: SchedulerStatus): string[] {
   return status.problems.map((p) => `error: app "${p.app}", ${p.expression === undefined ? `event "${p.event}"` : `${p.event} "${p.expression}"`}: ${p.message}`);
+}
+
+/** The error of a --site all run where some sites failed: each site and why; the first failure's code and exit code. */
+function sitesFailed(failures: readonly { site: string; error: unknown }[], total: number): BenchError {
+  const first = failures[0]?.error;
+  const reasons = failures.map(({ site, error }) => `site ${site}: ${error instanceof Error ? error.message : String(error)}`).join('; ');
+  return new BenchError(isBenchError(first) ? first.code : 'ERR_USAGE', `trigger-scheduler-event failed on ${failures.length} of ${total} sites: ${reasons}`, {
+    exitCode: isBenchError(first) ? first.exitCode : 1,
+    details: { sites: failures.map((f) => f.site) },
+  });
 }

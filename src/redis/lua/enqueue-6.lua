@@ -104,17 +104,20 @@ local allOk = true
 local first, last, step = 1, nJobs, 1
 if atFront then first, last, step = nJobs, 1, -1 end
 local tracked = progressFrom ~= nil
+local jobPrefix = prefix .. 'job:'
+local nPush = 0
+local call = redis.call
 for j = first, last, step do
   local a = base + (j - 1) * 3
   local id, kwargs, nonce = ARGV[a], ARGV[a + 1], ARGV[a + 2]
-  local jobKey = prefix .. 'job:' .. id
-  if independent and maxLen > 0 and len + #pushIds >= maxLen then
+  local jobKey = jobPrefix .. id
+  if independent and maxLen > 0 and len + nPush >= maxLen then
     -- Refused by the limit, as this job's own call would have been: nothing written for it.
     codes[j] = CODE.QUEUE_FULL
     allOk = false
   else
     local status = nil
-    if nonce ~= '' or not tracked then status = redis.call('HGET', jobKey, 'status') end
+    if nonce ~= '' or not tracked then status = call('HGET', jobKey, 'status') end
     if status == 'queued' or status == 'started' or status == 'scheduled' then
       -- A generated id (no nonce) that exists can only be this call replayed after a lost reply.
       if nonce == '' or redis.call('HGET', jobKey, 'nonce') == nonce then
@@ -133,23 +136,28 @@ for j = first, last, step do
       local nFields = nShared
       if kwargs ~= '{}' then fields[nFields + 1] = 'kwargs'; fields[nFields + 2] = kwargs; nFields = nFields + 2 end
       if nonce ~= '' then fields[nFields + 1] = 'nonce'; fields[nFields + 2] = nonce; nFields = nFields + 2 end
-      redis.call('HSET', jobKey, unpack(fields, 1, nFields))
-      if delayMs > 0 then redis.call('ZADD', delayedKey, runAt, id) else pushIds[#pushIds + 1] = id end
+      call('HSET', jobKey, unpack(fields, 1, nFields))
+      if delayMs > 0 then
+        call('ZADD', delayedKey, runAt, id)
+      else
+        nPush = nPush + 1
+        pushIds[nPush] = id
+      end
       codes[j] = CODE.OK
     end
   end
 end
-if #pushIds > 0 then
+if nPush > 0 then
   if atFront then redis.call('LPUSH', waitKey, unpack(pushIds)) else redis.call('RPUSH', waitKey, unpack(pushIds)) end
 end
 -- A due-now job wakes a worker; a delayed one wakes the workers so they shorten their wait to it.
-if #pushIds > 0 or delayMs > 0 then redis.call('ZADD', markerKey, 0, '0') end
+if nPush > 0 or delayMs > 0 then redis.call('ZADD', markerKey, 0, '0') end
 if progressFrom then
   redis.call('HSET', progressKey, 'next', progressTo, 'digest', digest)
   redis.call('EXPIRE', progressKey, ARGV[9])
 end
 if independent then
-  codes[nJobs + 1] = len + #pushIds
+  codes[nJobs + 1] = len + nPush
   return codes
 end
 -- Every job written: one code says so, instead of a list as long as the call.
