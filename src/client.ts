@@ -24,7 +24,7 @@ import { writeJobs } from './queue/write-jobs.js';
 import { runNow } from './jobs/run-now.js';
 import { generatedJobId, jobFromEnqueue } from './redis/job-record.js';
 import { closeSiteDbsOf, siteDbCacheOf, SiteDbCache, type SiteDatabase } from './db/site-db.js';
-import { docMethodPath } from './jobs/doc-method.js';
+import { docMethodPath, ENQUEUE_DOC_TIMEOUT } from './jobs/doc-method.js';
 import { publishEnvelope, realtimeEnvelope, type RealtimeOptions } from './realtime/realtime.js';
 import { cancelJob, deleteJob, purgeEverySite, purgeJobs, requeueFailed, retryJob, type JobActionOptions, type JobFilter } from './monitor/actions.js';
 import { getJobs, listJobs, type JobPage, type ListJobsOptions } from './monitor/jobs.js';
@@ -350,11 +350,12 @@ export class BenchClient {
   /**
    * Frappe's enqueue_doc: run `method` of the DocType's controller (apps/<app>/<app>/doctype/<doctype>/<doctype>.ts)
    * on document `name`, loaded from the site database (table `tab<DocType>`). Job name: "<DocType>.<method>".
+   * Timeout: 300 s unless `timeout` is given, whatever the queue's default, as Frappe's enqueue_doc.
    */
   async enqueueDoc(doctype: string, name: string, method: string, options: EnqueueOptions): Promise<string> {
     const site = this.siteConfig(options.site);
     const path = docMethodPath(this.bench.appsDir, site.installedApps, doctype, name, method);
-    return this.enqueue(path, { jobName: `${doctype}.${method}`, ...options, doc: { doctype, name } });
+    return this.enqueue(path, { jobName: `${doctype}.${method}`, ...options, timeout: options.timeout ?? ENQUEUE_DOC_TIMEOUT, doc: { doctype, name } });
   }
 
   /**

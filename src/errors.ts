@@ -39,11 +39,12 @@ export type BenchErrorCode =
   | 'ERR_AFTER_COMMIT'
   | 'ERR_DB'
   | 'ERR_UNSAFE_PATH'
-  | 'ERR_USAGE'
   | 'ERR_CONFIRMATION_REQUIRED'
   | 'ERR_FILE_EXISTS'
   | 'ERR_COMMAND_FAILED'
-  | 'ERR_TEMPLATE';
+  | 'ERR_TEMPLATE'
+  | 'ERR_ALREADY_EXISTS'
+  | 'ERR_USAGE';
 
 const brand = Symbol.for('bench-worker.error');
 
@@ -129,6 +130,20 @@ export function reviveError(error: SerializedError): Error {
   if (error.stack !== undefined) revived.stack = error.stack;
   else delete revived.stack;
   return revived;
+}
+
+/**
+ * A SerializedError to log under `err`: an Error again, so that pino's error serializer writes its name,
+ * message and stack (a plain object would be logged as `"type":"Object"`). Failures only: not a hot path.
+ */
+export function errorForLog(error: SerializedError): Error {
+  const logged: Error & { code?: string } = new Error(error.message);
+  // An own enumerable name: pino's serializer copies it next to `type` (the constructor's name, Error).
+  Object.defineProperty(logged, 'name', { value: error.name, enumerable: true, writable: true, configurable: true });
+  if (error.stack !== undefined) logged.stack = error.stack;
+  else delete logged.stack;
+  if (error.code !== undefined) logged.code = error.code;
+  return logged;
 }
 
 function safeJson(value: unknown): string {

@@ -8,7 +8,7 @@ import type { RealtimeOptions } from './realtime/realtime.js';
 
 export { BenchClient, type BenchClientOptions, type WaitForJobOptions } from './client.js';
 export type { EnqueueManyOptions, EnqueueOptions, JobMethod, KwargsOf } from './vocabulary.js';
-export type { JobContext, JobHandler } from './jobs/types.js';
+export type { JobContext, JobHandler, ProgressOptions } from './jobs/types.js';
 export type { JobRecord, JobStatus } from './vocabulary.js';
 export { BenchError, ConfigError, JobLoadError, RetryBackgroundJobError, isBenchError, type BenchErrorCode } from './errors.js';
 export type { AfterJobHook, BeforeJobHook, FailureCallback, JobInfo, SuccessCallback } from './jobs/types.js';

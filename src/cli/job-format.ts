@@ -1,8 +1,9 @@
 // Plain-text rendering of job records and tables for the monitoring commands (the --json output is
 // the records themselves). Every value is printed with its control characters escaped: an id, name or
 // error holding an escape sequence or a newline must not drive the terminal or break a table's rows.
-import { printable } from '../util/text.js';
+import { printable, truncate } from '../util/text.js';
 import type { SerializedError, JobRecord } from '../vocabulary.js';
+import type { WorkerInfo } from '../monitor/workers.js';
 
 /** Epoch ms as an ISO time, or "-". */
 export function time(ms: number | undefined): string {
@@ -26,11 +27,66 @@ export function moreLine(left: number, flags: string): string {
   return `… and ${left} more; use ${flags}`;
 }
 
-/** One line per job: id, queue, status, method, created, ended. */
-export function jobTable(jobs: readonly JobRecord[]): string {
+/** Characters of an error shown in a job list (the whole error is in `jobs show`). */
+export const LIST_ERROR_WIDTH = 100;
+
+/**
+ * One line per job. Failed and stopped jobs: id, queue, method, ended, and the error on one line
+ * (`Name [CODE]: message`, cut at LIST_ERROR_WIDTH). Scheduled jobs: id, queue, method, when each runs
+ * and how soon. Others: id, queue, status, method, created, ended.
+ */
+export function jobTable(jobs: readonly JobRecord[], status?: string, now = Date.now()): string {
+  if (status === 'failed' || status === 'stopped') {
+    return table(
+      ['ID', 'QUEUE', 'METHOD', 'ENDED', 'ERROR'],
+      jobs.map((job) => [job.id, job.queue, job.method, time(job.endedAt), job.error ? errorLine(job.error) : '-']),
+    );
+  }
+  if (status === 'scheduled') {
+    return table(
+      ['ID', 'QUEUE', 'METHOD', 'RUNS AT', 'IN', 'CREATED'],
+      jobs.map((job) => [job.id, job.queue, job.method, time(job.runAt), job.runAt === undefined ? '-' : untilText(job.runAt - now), time(job.createdAt)]),
+    );
+  }
   return table(
     ['ID', 'QUEUE', 'STATUS', 'METHOD', 'CREATED', 'ENDED'],
     jobs.map((job) => [job.id, job.queue, job.status, job.method, time(job.createdAt), time(job.endedAt)]),
+  );
+}
+
+/** An error on one line: `Name [CODE]: message`, white space runs as one space, cut with "..." past `max`. */
+export function errorLine(err: SerializedError, max = LIST_ERROR_WIDTH): string {
+  const text = `${err.name}${err.code ? ` [${err.code}]` : ''}: ${err.message}`.replace(/\s+/g, ' ').trim();
+  return truncate(text, max);
+}
+
+/** How long until a time: "due" when past, else "12s", "4m 10s", "3h 5m", "2d 4h". */
+export function untilText(ms: number): string {
+  if (ms <= 0) return 'due';
+  const s = Math.ceil(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${s % 60}s`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return `${h}h ${m % 60}m`;
+  return `${Math.floor(h / 24)}d ${h % 24}h`;
+}
+
+/** One line per live worker process, as Frappe's RQ Worker list: its utilization among them. */
+export function workerTable(workers: readonly WorkerInfo[]): string {
+  return table(
+    ['NAME', 'QUEUES', 'STATE', 'JOBS', 'OK', 'FAILED', 'WORKING', 'UTILIZATION', 'BORN'],
+    workers.map((w) => [
+      w.name,
+      w.queues.join(','),
+      w.state,
+      w.currentJobs.length === 0 ? '-' : w.currentJobs.join(','),
+      String(w.successfulJobCount),
+      String(w.failedJobCount),
+      `${w.totalWorkingTime.toFixed(1)} s`,
+      `${w.utilizationPercent.toFixed(1)}%`,
+      time(w.birth),
+    ]),
   );
 }
 

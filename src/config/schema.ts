@@ -83,6 +83,11 @@ export const KEY_SPECS = {
   rq_password: { kind: 'string', secret: true, doc: 'Redis ACL password (used when use_rq_auth is true).' },
   use_rq_auth: { kind: 'flag', doc: 'true (or 1, as Frappe writes it): authenticate to redis_queue with rq_username / rq_password.' },
   background_workers: { kind: 'int', range: BACKGROUND_WORKERS_RANGE, doc: 'Worker processes per queue group that process managers start.' },
+  background_process_niceness: {
+    kind: 'int',
+    range: wholeRange(0, 19, 'nice steps'),
+    doc: 'Nice increment of the worker processes that run jobs (os.nice, as Frappe\'s set_niceness); unset: no change. Their supervisor keeps its priority.',
+  },
   db_type: {
     kind: 'dbType',
     doc: 'Site database: "sqlite" (a file per site, sites/<site>/site.db) or "postgres" (then db_url is required).',
@@ -160,6 +165,7 @@ export interface BenchSettings {
   rq_password?: string;
   use_rq_auth: boolean | 0 | 1;
   background_workers: number;
+  background_process_niceness?: number;
   db_type: 'sqlite' | 'postgres';
   db_url?: string;
   db_schema?: string;

@@ -34,6 +34,12 @@ export interface ErrorLogEntry {
 /** Databases whose error_log table is known to exist (checked once per process). */
 const ensured = new WeakSet<SiteDatabase>();
 
+/** Create the error_log table when missing (a new site's database gets it at once). */
+export async function ensureErrorLogTable(db: SiteDatabase): Promise<void> {
+  await db.exec(CREATE[db.dialect]);
+  ensured.add(db);
+}
+
 /** Insert the row; rejects if it cannot (the caller logs that and keeps the job's own error). */
 export async function writeErrorLog(db: SiteDatabase, entry: ErrorLogEntry): Promise<void> {
   const err = serializeError(entry.error);

@@ -9,7 +9,7 @@ import type { Logger } from '../log/logger.js';
 import type { EnqueueOptions, JobMethod } from '../vocabulary.js';
 import type { TransactionalRealtimeOptions } from '../realtime/realtime.js';
 import type { ExecutionRequest } from './request.js';
-import type { JobContext, JobInfo } from './types.js';
+import type { JobContext, JobInfo, ProgressOptions } from './types.js';
 
 /**
  * A job's abort handle. Its AbortController is made only when the job asks for ctx.signal; an abort
@@ -120,6 +120,18 @@ export class Context implements JobContext {
     return (event, message, options = {}) =>
       // Frappe's msgprint goes to the current user when no room or user is given.
       this.transaction().publishRealtime(event, message, event === 'msgprint' && options.user === undefined && options.room === undefined ? { ...options, user: this.user } : options);
+  }
+
+  get publishProgress(): (percent: number, options?: ProgressOptions) => Promise<void> {
+    return (percent, options = {}) => {
+      // frappe.publish_progress: the document's room when there is one, else the session user's.
+      const doc = this.#scope.request.doc;
+      const doctype = options.doctype ?? (options.docname === undefined ? doc?.doctype : undefined);
+      const docname = options.docname ?? (options.doctype === undefined ? doc?.name : undefined);
+      const onDoc = doctype !== undefined && docname !== undefined;
+      const message = { percent, title: options.title ?? null, description: options.description ?? null };
+      return this.transaction().publishRealtime('progress', message, { doctype, docname, user: onDoc ? undefined : this.user, taskId: options.taskId });
+    };
   }
 
   private transaction(): Transaction {

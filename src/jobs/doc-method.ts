@@ -16,6 +16,9 @@ import { importAppModule } from './app-module.js';
 
 const METHOD = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/** Seconds an enqueueDoc job may run unless given a timeout: Frappe's enqueue_doc default, whatever the queue. */
+export const ENQUEUE_DOC_TIMEOUT = 300;
+
 /** Frappe's scrub: "Sales Order" -> "sales_order". */
 export function scrub(doctype: string): string {
   return doctype.trim().replace(/[ -]+/g, '_').toLowerCase();

@@ -40,8 +40,24 @@ export interface JobContext {
   enqueueAfterCommit(method: JobMethod, options?: Partial<EnqueueOptions>): void;
   /** Publish a realtime message on the realtime channel (realtime_channel, default `events`) (with `afterCommit`, once the transaction commits). */
   publishRealtime(event: string, message?: unknown, options?: TransactionalRealtimeOptions): Promise<void>;
+  /**
+   * Frappe's publish_progress: event `progress` with `{ percent, title, description }`, now (never held
+   * back by the transaction). Room: `taskId`'s, else the document's (given, or the enqueueDoc job's), else
+   * the job's user's, else the whole site's.
+   */
+  publishProgress(percent: number, options?: ProgressOptions): Promise<void>;
   /** 0 on the first run of the job function; 1-5 when it runs again after a deadlock or RetryBackgroundJobError. */
   retry: number;
+}
+
+export interface ProgressOptions {
+  title?: string | undefined;
+  description?: string | undefined;
+  /** The document whose form shows the progress (default: the enqueueDoc job's document). */
+  doctype?: string | undefined;
+  docname?: string | undefined;
+  /** Progress of a task: room `task_progress:<taskId>`. */
+  taskId?: string | undefined;
 }
 
 export type JobHandler<K extends Record<string, unknown> = Record<string, unknown>, R = unknown> = (

@@ -261,7 +261,7 @@ function checkReply(reply: unknown, id: string, queue: QueueSpec, wrongState: (s
   throw new BenchError('ERR_JOB_STATE', wrongState(status), { details: { jobId: id, status } });
 }
 
-function notFound(id: string): BenchError {
+export function notFound(id: string): BenchError {
   const hint = id.includes(SITE_SEPARATOR) ? '' : ' (job ids are "SITE||ID": give the site)';
   return new BenchError('ERR_JOB_NOT_FOUND', `job "${id}" not found${hint}`, { details: { jobId: id } });
 }

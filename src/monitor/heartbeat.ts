@@ -19,6 +19,19 @@ export interface WorkerState {
   failed: number;
   totalWorkingMs: number;
   birth: number;
+  /** Jobs it runs at once (--concurrency). */
+  concurrency: number;
+}
+
+/**
+ * RQ Worker's utilization_percent: time spent running jobs over the time since birth, in percent (two
+ * decimals). A process running `concurrency` jobs at once is fully used when every slot is busy, so
+ * its lifetime counts once per slot; at concurrency 1 this is RQ's figure.
+ */
+export function utilizationPercent(workingMs: number, birth: number, at: number, concurrency = 1): number {
+  const capacityMs = (at - birth) * Math.max(1, concurrency);
+  if (!(capacityMs > 0) || !(workingMs > 0)) return 0;
+  return Math.min(100, Math.round((workingMs / capacityMs) * 10_000) / 100);
 }
 
 export class Heartbeat {
@@ -46,7 +59,9 @@ export class Heartbeat {
         current_job: state.currentJobs.join(','),
         successful_job_count: state.successful,
         failed_job_count: state.failed,
-        total_working_time: Math.round(state.totalWorkingMs / 1000),
+        total_working_time: Math.round(state.totalWorkingMs) / 1000,
+        concurrency: state.concurrency,
+        utilization_percent: utilizationPercent(state.totalWorkingMs, state.birth, now, state.concurrency),
         birth: state.birth,
         last_heartbeat: now,
       });

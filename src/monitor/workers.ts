@@ -2,6 +2,7 @@
 // parsed into typed records. Read-only: entries of dead workers expire on their own.
 import type { Redis } from 'ioredis';
 import { benchKeys } from '../redis/keys.js';
+import { utilizationPercent } from './heartbeat.js';
 
 /** One live worker (a worker process of a `bench worker` supervisor), as Frappe's RQ Worker. */
 export interface WorkerInfo {
@@ -19,6 +20,13 @@ export interface WorkerInfo {
   failedJobCount: number;
   /** Seconds spent running jobs. */
   totalWorkingTime: number;
+  /** Jobs it runs at once. */
+  concurrency: number;
+  /**
+   * RQ Worker's utilization_percent: time spent running jobs over its time alive (times its concurrency),
+   * as of its last heartbeat; 0-100.
+   */
+  utilizationPercent: number;
   /** Epoch ms it started. */
   birth: number;
   /** Epoch ms of its last heartbeat. */
@@ -27,6 +35,11 @@ export interface WorkerInfo {
 
 /** Parse one registry hash (fields as written by Heartbeat.beat). */
 export function workerFromHash(hash: Record<string, string>): WorkerInfo {
+  const totalWorkingTime = Number(hash['total_working_time'] ?? 0);
+  const concurrency = Number(hash['concurrency'] ?? 1) || 1;
+  const birth = Number(hash['birth'] ?? 0);
+  const lastHeartbeat = Number(hash['last_heartbeat'] ?? 0);
+  const stored = hash['utilization_percent'];
   return {
     name: hash['name'] ?? '',
     pid: Number(hash['pid'] ?? 0),
@@ -37,9 +50,11 @@ export function workerFromHash(hash: Record<string, string>): WorkerInfo {
     currentJobs: splitList(hash['current_job']),
     successfulJobCount: Number(hash['successful_job_count'] ?? 0),
     failedJobCount: Number(hash['failed_job_count'] ?? 0),
-    totalWorkingTime: Number(hash['total_working_time'] ?? 0),
-    birth: Number(hash['birth'] ?? 0),
-    lastHeartbeat: Number(hash['last_heartbeat'] ?? 0),
+    totalWorkingTime,
+    concurrency,
+    utilizationPercent: stored === undefined ? utilizationPercent(totalWorkingTime * 1000, birth, lastHeartbeat, concurrency) : Number(stored),
+    birth,
+    lastHeartbeat,
   };
 }
 

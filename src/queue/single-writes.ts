@@ -124,7 +124,7 @@ function sendGroup(group: Group, cork: boolean): void {
         if (code === ScriptCode.QUEUE_FULL) job.reject(queueFull(group.queue, waiting, group.maxQueued, 1));
         else if (code !== ScriptCode.JOB_EXISTS) job.resolve(job.id);
         else if (job.deduplicate) job.resolve(undefined);
-        else job.reject(jobExists(job.id));
+        else job.reject(jobExists(job.id, group.queue));
       });
     },
     (err: unknown) => {
@@ -149,8 +149,14 @@ export function queueFull(queue: string, waiting: unknown, limit: number, incomi
   );
 }
 
-export function jobExists(id: string): BenchError {
-  return new BenchError('ERR_JOB_EXISTS', `job "${id}" is already queued, scheduled or running; nothing was enqueued for it (use deduplicate to skip quietly)`, {
-    details: { jobId: id },
-  });
+/**
+ * A jobId reused while its job is live. RQ would overwrite that job's record and push its id again (the
+ * job may then run twice, with the new arguments); here nothing is replaced, and the caller is told so.
+ */
+export function jobExists(id: string, queue: string): BenchError {
+  return new BenchError(
+    'ERR_JOB_EXISTS',
+    `job "${id}" is already queued, scheduled or running on queue "${queue}": this enqueue replaced nothing and added nothing (the existing job keeps its arguments). Wait until it ends, give another job id, or use deduplicate (--deduplicate) to skip it without an error`,
+    { details: { jobId: id, queue } },
+  );
 }

@@ -225,6 +225,6 @@ function readReply(reply: unknown, ids: readonly string[], start: number, option
     if (code !== ScriptCode.JOB_EXISTS) return true;
     const id = ids[start + i] as string;
     if (options.deduplicate) return false;
-    throw jobExists(id);
+    throw jobExists(id, queue);
   });
 }

@@ -155,7 +155,7 @@ export class Manager {
     const handle = new WorkerHandle(config, log, {
       message: (h, message) => this.onMessage(h, message),
       overdue: (h, token) => {
-        log.warn({ worker: h.name, token }, 'a job is past its timeout and grace: killing its worker process');
+        log.warn({ worker: h.name, token }, 'job timed out: still running past its timeout and grace, killing its worker process');
         h.kill('timeout', { token, kind: 'timeout' });
       },
       exit: (h, info) => this.onExit(h, info),

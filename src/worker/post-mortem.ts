@@ -4,7 +4,7 @@
 // job the process still held goes back to the front of its queue (a crash counts against the job only
 // when the process died on its own), and the process's liveness stamp is dropped. Jobs that fail here
 // (timed out, abandoned) get their failure epilogue in a live worker process.
-import { BenchError, serializeError } from '../errors.js';
+import { BenchError, errorForLog, serializeError } from '../errors.js';
 import type { SerializedError } from '../vocabulary.js';
 import { executionRequest, type ExecutionRequest } from '../jobs/request.js';
 import type { Logger } from '../log/logger.js';
@@ -45,7 +45,11 @@ export async function postMortem(ctx: PostMortemContext, handle: WorkerHandle, i
       ? `its worker process was killed (${info.killedFor})`
       : `its worker process died (exit code ${String(info.exitCode)}, signal ${String(info.signal)})`;
   if (!info.clean) {
-    log.warn({ worker: handle.name, pid: handle.pid, exitCode: info.exitCode, signal: info.signal, killedFor: info.killedFor }, 'worker process ended; settling its jobs');
+    // A kill the supervisor meant (a job past its timeout, stop-job, a cold shutdown) was logged as such
+    // when it was decided, and the job's end is logged below: not a second warning about the process.
+    const fields = { worker: handle.name, pid: handle.pid, exitCode: info.exitCode, signal: info.signal, killedFor: info.killedFor };
+    if (info.killedFor === 'timeout' || info.killedFor === 'stop-job' || info.killedFor === 'shutdown') log.debug(fields, 'worker process ended; settling its jobs');
+    else log.warn(fields, 'worker process ended; settling its jobs');
   }
   // A thunk, so that nothing is sent when the call is given up at once: a command queued on a closing
   // connection and then dropped would reject with no one listening (an unhandled rejection).
@@ -90,7 +94,7 @@ async function endCulprit(ctx: PostMortemContext, owner: string, queue: string, 
   const fields = { jobId: id, queue, worker: owner, code: scriptCodeName(code) };
   if (code === ScriptCode.OK || code === ScriptCode.RETRY_SCHEDULED) {
     if (culprit.kind === 'stopped') ctx.log.warn(fields, 'job stopped');
-    else ctx.log.warn({ ...fields, err: error, retrying: code === ScriptCode.RETRY_SCHEDULED }, 'job failed: past its timeout and grace, its worker process was killed');
+    else ctx.log.warn({ ...fields, timeoutSeconds: record.timeout, err: errorForLog(error), retrying: code === ScriptCode.RETRY_SCHEDULED }, 'job timed out: still running past its timeout and grace, its worker process was killed');
     // Killed past its grace: the process never ran the job's end, so run it elsewhere (not for stop-job, as RQ).
     if (culprit.kind === 'timeout') ctx.epilogue(executionRequest(record), error);
   } else {

@@ -17,7 +17,7 @@
 //      its liveness stamp lapsed; it then finishes its running jobs and ends.
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
-import { BenchError, serializeError } from '../errors.js';
+import { BenchError, errorForLog, serializeError } from '../errors.js';
 import type { SerializedError, JobRecord } from '../vocabulary.js';
 import { JobControl } from '../jobs/context.js';
 import { executeJob, type ExecutionEnv } from '../jobs/execute.js';
@@ -375,7 +375,7 @@ export class Processor {
     } else {
       this.stats.failed++;
       const retrying = ending.kind === 'failed' && ending.retryMs > 0;
-      log.warn({ jobId: record.id, method: record.method, site: record.site, queue: record.queue, attempt: record.attempts, durationMs, err: error, ...(retrying ? { retryInMs: ending.retryMs } : {}) }, retrying ? 'job failed; retry scheduled' : 'job failed');
+      log.warn({ jobId: record.id, method: record.method, site: record.site, queue: record.queue, attempt: record.attempts, durationMs, err: error && errorForLog(error), ...(retrying ? { retryInMs: ending.retryMs } : {}) }, retrying ? 'job failed; retry scheduled' : 'job failed');
     }
     if (this.options.burst) this.queuesEmpty = false;
     this.checkLimits(now);

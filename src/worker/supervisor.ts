@@ -9,7 +9,7 @@ import os from 'node:os';
 import type { Redis } from 'ioredis';
 import { getQueueSpec, type BenchConfig } from '../config/load.js';
 import type { Logger } from '../log/logger.js';
-import { Heartbeat, HEARTBEAT_INTERVAL_MS } from '../monitor/heartbeat.js';
+import { Heartbeat, HEARTBEAT_INTERVAL_MS, utilizationPercent } from '../monitor/heartbeat.js';
 import { createRedis, withDeadline, type RedisCredentials } from '../redis/connection.js';
 import { listenForControl } from '../redis/control.js';
 import { Manager, type Connection } from './manager.js';
@@ -64,6 +64,8 @@ export class Supervisor {
   private stopping = false;
   private cold = false;
   private readonly totals = { successful: 0, failed: 0 };
+  /** Ms its ended worker processes spent running jobs, and were alive: for the utilization at stop. */
+  private readonly usage = { workingMs: 0, aliveMs: 0 };
 
   constructor(private readonly options: SupervisorOptions) {
     const { bench } = options;
@@ -126,7 +128,8 @@ export class Supervisor {
     } finally {
       await this.cleanup(running);
     }
-    this.log.info(this.totals, 'worker stopped');
+    const utilization = utilizationPercent(this.usage.workingMs, 0, this.usage.aliveMs, this.options.concurrency ?? 1);
+    this.log.info({ ...this.totals, utilizationPercent: utilization }, 'worker stopped');
   }
 
   /** First call: warm stop. Second call: cold stop. Resolves once every worker process is gone. */
@@ -199,12 +202,15 @@ export class Supervisor {
         failed: h.stats.failed,
         totalWorkingMs: h.stats.workingMs,
         birth: h.birth,
+        concurrency: this.options.concurrency ?? 1,
       }));
     return running.heartbeat.beat(states);
   }
 
   private gone(handle: WorkerHandle): void {
     addStats(this.totals, handle.stats);
+    this.usage.workingMs += handle.stats.workingMs;
+    this.usage.aliveMs += Date.now() - handle.birth;
     void this.running?.heartbeat.remove([handle.name]).catch(() => {});
   }
 

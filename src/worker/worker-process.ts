@@ -3,6 +3,7 @@
 // processor.ts); its supervisor only keeps its liveness stamp alive, watches the pipe of its watchdog
 // thread, and replaces it when it exits. It talks to the supervisor only at start, once a second
 // (its counts, for heartbeats) and when it stops.
+import os from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { loadBenchConfig } from '../config/load.js';
@@ -40,6 +41,7 @@ const bench = loadBenchConfig(config.benchPath, { warn: false });
 const { settings } = bench;
 const name = workerProcessName(process.pid, config.tag);
 const log = createLogger({ name: 'bench-worker', level: config.logLevel, buffered: true }).child({ worker: name });
+lowerPriority(settings.background_process_niceness);
 const connections: Redis[] = [];
 /** Failure epilogues of killed jobs being run here (a warm stop waits for them). */
 const epilogues = new Set<Promise<void>>();
@@ -65,6 +67,19 @@ process.on('message', (message: ToWorker) => {
     void run.finally(() => epilogues.delete(run));
   }
 });
+
+/**
+ * background_process_niceness: nice +N, as Frappe's set_niceness, before any job code (or thread of ours)
+ * starts. A failure (a priority already past 19 - N is fine: the kernel caps it) costs a warning only.
+ */
+function lowerPriority(niceness: number | undefined): void {
+  if (!niceness) return;
+  try {
+    os.setPriority(Math.min(19, os.getPriority() + niceness));
+  } catch (err) {
+    log.warn({ err, niceness }, 'background_process_niceness could not be applied');
+  }
+}
 
 /** A connection, waiting for Redis as long as it takes (the supervisor may stop us meanwhile). */
 async function connect(role: RedisRole): Promise<Redis> {

@@ -199,7 +199,7 @@ describe('bench enqueue: site, bench and Redis', () => {
     assert.equal(first.stdout.trim(), 'site1.test||once');
 
     const second = await refused(enqueueArgs('testapp.tasks.echo', '--job-id', 'once', '--kwargs', '{"run":2}'), dup.path);
-    assertFailure(second, { exitCode: 1, stderr: ['ERR_JOB_EXISTS', 'site1.test||once'] });
+    assertFailure(second, { exitCode: 1, stderr: ['ERR_JOB_EXISTS', 'site1.test||once', 'on queue "default"', 'replaced nothing', '--deduplicate'] });
     assert.deepEqual(await redis.client.lrange(waitKey(dup.benchId), 0, -1), ['site1.test||once']);
     assert.equal(await redis.client.hget(jobKey(dup.benchId, 'site1.test||once'), 'kwargs'), '{"run":1}');
   });

@@ -73,6 +73,16 @@ describe('enqueueDoc checks', () => {
     await assert.rejects(suite.client.enqueueDoc('Sales Order', '', 'set_status', { site: SQLITE }), { code: 'ERR_ENQUEUE_INVALID' });
   });
 
+  it('defaults to a 300 s timeout on any queue, as Frappe\'s enqueue_doc; a given timeout wins', async () => {
+    const onLong = await suite.client.enqueueDoc('Sales Order', 'SO-0001', 'total_with_tax', { site: SQLITE, queue: 'long', kwargs: { rate: 0 } });
+    assert.equal((await suite.client.getJob(SQLITE, onLong))?.timeout, 300);
+    const given = await suite.client.enqueueDoc('Sales Order', 'SO-0001', 'total_with_tax', { site: SQLITE, queue: 'long', timeout: 42, kwargs: { rate: 0 } });
+    assert.equal((await suite.client.getJob(SQLITE, given))?.timeout, 42);
+    const plain = await suite.client.enqueue('dbapp.doctype.sales_order.sales_order.total_with_tax', { site: SQLITE, queue: 'long', kwargs: { rate: 0 } });
+    assert.equal((await suite.client.getJob(SQLITE, plain))?.timeout, 1500);
+    await suite.client.purgeJobs(SQLITE, { queue: 'long' });
+  });
+
   it('is also a module-level helper on the default bench', async () => {
     const saved = process.env['BENCH_PATH'];
     process.env['BENCH_PATH'] = suite.bench.path;

@@ -40,6 +40,8 @@ before(async () => {
   linkPackage(bench);
   const db = openSqlite(bench, SITE);
   db.exec('CREATE TABLE items (id INTEGER PRIMARY KEY AUTOINCREMENT, value TEXT NOT NULL)');
+  db.exec('CREATE TABLE "tabSales Order" (name TEXT PRIMARY KEY, customer TEXT, grand_total NUMERIC, status TEXT)');
+  db.exec(`INSERT INTO "tabSales Order" VALUES ('SO-7', 'ACME', 10, 'Draft')`);
   db.close();
   client = await BenchClient.open({ benchPath: bench.path });
   subscriber = new Redis(redis.url);
@@ -155,6 +157,31 @@ describe('ctx.publishRealtime', () => {
       assert.equal(got.namespace, SITE);
       assert.equal(channelOf.get(got), 'events', `channel of ${String(kwargs['event'])}`);
     }
+  });
+});
+
+describe('ctx.publishProgress', () => {
+  it('publishes Frappe\'s progress event to the task, document, user or site room', async () => {
+    const cases: [Record<string, unknown>, string | undefined, string, Record<string, unknown>][] = [
+      [{ percent: 10 }, 'job-user', 'user:job-user', { percent: 10, title: null, description: null }],
+      [{ percent: 20, options: { title: 'Import', description: 'row 2 of 10' } }, undefined, 'all', { percent: 20, title: 'Import', description: 'row 2 of 10' }],
+      [{ percent: 30, options: { doctype: 'ToDo', docname: 'T-1' } }, 'job-user', 'doc:ToDo/T-1', { percent: 30, title: null, description: null }],
+      [{ percent: 40, options: { taskId: 't-4' } }, 'job-user', 'task_progress:t-4', { percent: 40, title: null, description: null, task_id: 't-4' }],
+    ];
+    const ids: string[] = [];
+    for (const [kwargs, user] of cases) ids.push(await client.enqueue('dbapp.tasks.progress', { site: SITE, user, kwargs }));
+    ids.push(await client.enqueueDoc('Sales Order', 'SO-7', 'report_progress', { site: SITE, user: 'job-user', kwargs: { percent: 50 } }));
+    await startSupervisor(bench, { burst: true }).done;
+    for (const id of ids) await waitForStatus(redis.client, bench, 'default', id, 'finished');
+    await waitFor(() => received.filter((e) => e.event === 'progress').length >= ids.length, { what: 'the progress messages' });
+    const progress = received.filter((e) => e.event === 'progress');
+    for (const [i, [, , room, message]] of cases.entries()) {
+      assert.equal(progress[i]?.room, room);
+      assert.deepEqual(progress[i]?.message, message);
+      assert.equal(channelOf.get(progress[i] as Envelope), 'events');
+    }
+    assert.equal(progress[4]?.room, 'doc:Sales Order/SO-7', 'an enqueueDoc job reports on its document');
+    assert.deepEqual(progress[4]?.message, { percent: 50, title: 'Updating SO-7', description: null });
   });
 });
 

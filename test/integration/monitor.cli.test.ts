@@ -175,7 +175,7 @@ describe('bench jobs', () => {
     const mine = await failJobs(benches.redis, fresh, SITE, ['one', 'two']);
     await failJobs(benches.redis, fresh, SHORT_SITE, ['three']);
     const plain = ok(await bench(fresh, ['--site', SITE, 'jobs', 'list', '--status', 'failed']));
-    assert.match(plain, /^ID +QUEUE +STATUS +METHOD +CREATED +ENDED\nsite1\.test\|\|\S+ +default +failed +testapp\.tasks\.fail +\d{4}-/);
+    assert.match(plain, /^ID +QUEUE +METHOD +ENDED +ERROR\nsite1\.test\|\|\S+ +default +testapp\.tasks\.fail +\d{4}-\S+ +Error: (one|two)\n/);
     assert.match(plain, /\n1-2 of 2 failed jobs of site1\.test\n$/);
     const page = JSON.parse(ok(await bench(fresh, ['jobs', 'list', '--status', 'failed', '--limit', '1', '--offset', '1', '--json']))) as { jobs: { id: string }[]; total: number };
     assert.equal(page.total, 3);

@@ -1,14 +1,15 @@
-// `bench jobs list|show|retry|delete|cancel|requeue-failed`: Frappe's RQ Job list and its actions,
-// plus requeue of failed jobs. --site filters lists and lets ids be given without their "SITE||".
+// `bench jobs list|show|retry|delete|cancel|requeue-failed|workers`: Frappe's RQ Job list and its actions,
+// plus requeue of failed jobs, and the RQ Worker list. --site filters lists and lets ids be given without their "SITE||".
 import { Command } from 'commander';
 import { BenchError } from '../../errors.js';
-import { requireJob, resolveJobId } from '../../monitor/actions.js';
+import { requireJob } from '../../monitor/actions.js';
+import { resolveJobRef } from '../../monitor/prefix.js';
 import { DEFAULT_LIST_LIMIT, LISTABLE_STATUSES, type ListableStatus } from '../../monitor/jobs.js';
 import type { BenchClient } from '../../client.js';
 import type { JobRecord } from '../../vocabulary.js';
 import { LIST_LIMIT_RANGE, LIST_OFFSET_RANGE } from '../../util/limits.js';
 import { numberFlag, withClient } from '../context.js';
-import { jobDetails, jobTable, moreLine } from '../job-format.js';
+import { jobDetails, jobTable, moreLine, workerTable } from '../job-format.js';
 import { printResult } from '../output.js';
 
 interface QueueFlags {
@@ -23,8 +24,8 @@ interface ListFlags extends QueueFlags {
 }
 
 export function makeJobsCommand(): Command {
-  const jobs = new Command('jobs').description("list, show and act on jobs (Frappe's RQ Job): list, show, retry, delete, cancel, requeue-failed");
-  for (const sub of [listCommand(), showCommand(), ...actionCommands(), requeueFailedCommand()]) jobs.addCommand(sub.exitOverride());
+  const jobs = new Command('jobs').description("list, show and act on jobs (Frappe's RQ Job): list, show, retry, delete, cancel, requeue-failed; workers");
+  for (const sub of [listCommand(), showCommand(), ...actionCommands(), requeueFailedCommand(), workersCommand()]) jobs.addCommand(sub.exitOverride());
   return jobs;
 }
 
@@ -55,7 +56,7 @@ function listCommand(): Command {
             : page.jobs.length === 0
               ? `no ${flags.status} jobs${scope} past offset ${page.offset} (${page.total} in all)`
               : [
-                  jobTable(page.jobs),
+                  jobTable(page.jobs, flags.status),
                   `${page.offset + 1}-${page.offset + page.jobs.length} of ${page.total} ${flags.status} jobs${scope}`,
                   ...(page.total > page.offset + page.jobs.length ? [moreLine(page.total - page.offset - page.jobs.length, '--limit or --offset')] : []),
                 ].join('\n');
@@ -67,12 +68,13 @@ function listCommand(): Command {
 function showCommand(): Command {
   return new Command('show')
     .description('the full record of a job: arguments, status, times, result or error with its stack')
-    .argument('<job-id>', 'the job id (without "SITE||" when --site is given)')
+    .argument('<job-id>', 'the job id, or a unique prefix of it (at least 4 characters; without "SITE||" when --site is given)')
     .option(...queueOption('the queue, when the id is on several'))
     .option('--json', 'print JSON')
     .action(async (jobId: string, flags: QueueFlags, command: Command) => {
       await withClient(command, flags.queue, async (client, site) => {
-        const job = await requireJob(await client.connection(), client.bench, resolveJobId(site, jobId), flags.queue);
+        const match = await resolveJobRef(await client.connection(), client.bench, site, jobId, flags.queue);
+        const job = await requireJob(await client.connection(), client.bench, match.id, match.queue);
         printResult(Boolean(flags.json), job, jobDetails(job));
       });
     });
@@ -89,12 +91,13 @@ function actionCommands(): Command[] {
   return specs.map(([name, description, action, outcome]) =>
     new Command(name)
       .description(description)
-      .argument('<job-id>', 'the job id (without "SITE||" when --site is given)')
+      .argument('<job-id>', 'the job id, or a unique prefix of it (at least 4 characters; without "SITE||" when --site is given)')
       .option(...queueOption('the queue, when the id is on several'))
       .option('--json', 'print JSON')
       .action(async (jobId: string, flags: QueueFlags, command: Command) => {
         await withClient(command, flags.queue, async (client, site) => {
-          const job = await action(client, site, jobId, flags.queue);
+          const match = await resolveJobRef(await client.connection(), client.bench, site, jobId, flags.queue);
+          const job = await action(client, site, match.id, match.queue);
           printResult(Boolean(flags.json), { id: job.id, queue: job.queue, status: outcome(job) }, `${job.id} ${outcome(job)}`);
         });
       }),
@@ -110,6 +113,20 @@ function requeueFailedCommand(): Command {
       await withClient(command, flags.queue, async (client, site) => {
         const count = await client.requeueFailed({ site, queue: flags.queue });
         printResult(Boolean(flags.json), { site: site ?? null, queue: flags.queue ?? null, count }, `requeued ${count} failed job${count === 1 ? '' : 's'}`);
+      });
+    });
+}
+
+function workersCommand(): Command {
+  return new Command('workers')
+    .description("the live worker processes (Frappe's RQ Worker): queues, state, running jobs, counts and utilization")
+    .option(...queueOption('only workers listening to this queue'))
+    .option('--json', 'print JSON')
+    .action(async (flags: QueueFlags, command: Command) => {
+      await withClient(command, flags.queue, async (client) => {
+        const workers = await client.getWorkers(flags.queue);
+        const plain = workers.length === 0 ? `no live workers${flags.queue ? ` on ${flags.queue}` : ''}` : workerTable(workers);
+        printResult(Boolean(flags.json), workers, plain);
       });
     });
 }
