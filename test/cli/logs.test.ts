@@ -112,7 +112,7 @@ describe('bench start', () => {
     const start = spawnBench(['--log-format', 'pretty', 'start'], { cwd: bench.path, env: { NO_COLOR: '1', FORCE_COLOR: '' } });
     const logs = collectLogs(start);
     try {
-      await waitFor(() => /^short-worker +\| \[[^\]]+\] INFO: worker started \{/m.test(logs.text()), { what: 'a pretty "worker started" line of short-worker', timeoutMs: 30_000 });
+      await waitFor(() => /^worker +\| \[[^\]]+\] INFO: worker started \{/m.test(logs.text()), { what: 'a pretty "worker started" line of the worker entry', timeoutMs: 30_000 });
       assert.doesNotMatch(logs.text(), /\| \{"level":/, 'no JSON lines');
     } finally {
       start.kill('SIGINT');
