@@ -1,6 +1,7 @@
 // bench-worker under test. Orchestrator side: a temp bench written at run time (site bench.local, an app
-// "bench" whose apps/bench/bench/tasks.mjs, or tasks.ts, exports the no-op job) and a BenchClient (the
-// sources, under tsx) for the enqueue paths. Worker side: the `bench worker` CLI of the compiled dist/,
+// "bench" whose apps/bench/bench/tasks.mjs, or tasks.ts, exports the no-op job) and a BenchClient of the
+// compiled dist/ (what `import … from 'bench-worker'` loads; the peers are compiled JavaScript too) for
+// the enqueue paths. Worker side: the `bench worker` CLI of the compiled dist/,
 // as users run it (lib/cli-worker.ts); before each run the bench is set to the run's variant (job
 // module kind, recycling on or off). The job module records its timestamps in each worker process and
 // writes them to a file when the process exits.
@@ -11,8 +12,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { BenchClient } from '../../src/index.ts';
-import { benchKeys, queueKeys, type QueueKeys } from '../../src/redis/keys.ts';
+import { BenchClient } from '../../dist/index.js';
+import { benchKeys, queueKeys, type QueueKeys } from '../../dist/redis/keys.js';
 import { startCliWorker, type RunningCliWorker } from '../lib/cli-worker.ts';
 import { parentPid } from '../lib/procfs.ts';
 import { onExit } from '../lib/redis-server.ts';

@@ -3,10 +3,10 @@
 // checked against its files (one stat each: inode, size, mtime) at most once per RECHECK_MS, so an edit
 // to common_site_config.json, a site_config.json or an app's module files is seen within a second.
 // Failures are never cached: a missing site or module is looked up again on the next call.
-import { statSync } from 'node:fs';
 import { loadBenchConfig, loadSiteConfig, type BenchConfig, type SiteConfig } from '../config/load.js';
 import { importAppModule } from '../jobs/app-module.js';
 import { functionAt, resolveMethodFile, type MethodLocation } from '../jobs/loader.js';
+import { fileStamp } from '../util/file-stamp.js';
 
 /** How long a checked entry is trusted before its files are stat'ed again. */
 export const RECHECK_MS = 1000;
@@ -21,23 +21,15 @@ interface Entry<T> {
   checkedAt: number;
 }
 
-function stampOf(file: string): string {
-  try {
-    const s = statSync(file);
-    return `${s.ino}:${s.size}:${s.mtimeMs}`;
-  } catch {
-    return 'missing';
-  }
-}
 
 function entry<T>(value: T, files: readonly string[], now: number): Entry<T> {
-  return { value, files, stamps: files.map(stampOf), checkedAt: now };
+  return { value, files, stamps: files.map(fileStamp), checkedAt: now };
 }
 
 /** True when the entry may be used: checked within RECHECK_MS, or its files are unchanged. */
 function isFresh<T>(e: Entry<T>, now: number): boolean {
   if (now - e.checkedAt < RECHECK_MS) return true;
-  if (!e.files.every((file, i) => stampOf(file) === e.stamps[i])) return false;
+  if (!e.files.every((file, i) => fileStamp(file) === e.stamps[i])) return false;
   e.checkedAt = now;
   return true;
 }

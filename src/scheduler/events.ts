@@ -10,12 +10,12 @@
 //     hourly: [{ method: 'myapp.tasks.sync', queue: 'short' }],
 //     cron: { '*/15 9-17 * * 1-5': ['myapp.tasks.poll'] },
 //   };
-import { statSync } from 'node:fs';
 import type { BenchConfig, SiteConfig } from '../config/load.js';
 import { importAppModule } from '../jobs/app-module.js';
 import { hooksFile } from '../jobs/hooks.js';
 import { resolveMethodFile } from '../jobs/loader.js';
 import { CRON_EVENTS, FIXED_EVENTS, parseCron, type SchedulerEvent, type Schedule } from './plan.js';
+import { fileStamp } from '../util/file-stamp.js';
 
 /** One scheduled method of a site: Frappe's Scheduled Job Type. */
 export interface ScheduledJobType {
@@ -100,7 +100,7 @@ async function appEvents(bench: BenchConfig, site: SiteConfig, app: string): Pro
   }
   if (file === undefined) return undefined;
   const tz = site.settings.time_zone ?? '';
-  const stamp = stampOf(file);
+  const stamp = fileStamp(file);
   const key = `${file}\0${tz}`;
   const known = cache.get(key);
   if (known && known.stamp === stamp) return known;
@@ -115,14 +115,6 @@ async function appEvents(bench: BenchConfig, site: SiteConfig, app: string): Pro
   return result;
 }
 
-function stampOf(file: string): string {
-  try {
-    const s = statSync(file);
-    return `${s.ino}:${s.size}:${s.mtimeMs}`;
-  } catch {
-    return 'missing';
-  }
-}
 
 /** Check a `scheduler_events` value; exported for the unit tests. */
 export function parseEvents(app: string, value: unknown, timeZone: string | undefined): Omit<AppEvents, 'stamp'> {

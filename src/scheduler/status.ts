@@ -10,25 +10,14 @@ import { benchKeys } from '../redis/keys.js';
 import { scheduleOf, siteEvents, type SchedulerProblem } from './events.js';
 import { leaseHolder, type LeaseHolder } from './lease.js';
 import { nextFire } from './plan.js';
-import { readJobTypes, syncJobTypes } from './records.js';
+import { readJobTypes, syncJobTypes, type JobTypeRow } from './records.js';
 import { enqueueRun, inactiveReason, type SchedulerEnv } from './tick.js';
 
 export type SchedulerAction = 'enable' | 'disable' | 'pause' | 'resume';
 export const SCHEDULER_ACTIONS: readonly SchedulerAction[] = ['enable', 'disable', 'pause', 'resume'];
 
-export interface ScheduledMethod {
-  name: string;
-  app: string;
-  method: string;
-  frequency: string;
-  cron: string;
-  queue: string;
-  stopped: boolean;
-  /** Epoch ms of the fire time last run, and of the next one. */
-  lastExecution: number | undefined;
-  nextExecution: number | undefined;
-  lastJobId: string | undefined;
-}
+/** A scheduled method as `scheduler list` shows it: its scheduled_job_type row (times in epoch ms). */
+export type ScheduledMethod = Pick<JobTypeRow, 'name' | 'app' | 'method' | 'frequency' | 'cron' | 'queue' | 'stopped' | 'lastExecution' | 'nextExecution' | 'lastJobId'>;
 
 export interface BenchSchedulerState {
   /** The `bench schedule` holding the lease, if one does. */

@@ -11,7 +11,7 @@ import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { BenchClient } from '../../src/client.ts';
 import { REPO_ROOT } from '../helpers/bench.ts';
-import { runBench, type CliResult } from '../helpers/cli.ts';
+import { type CliResult, ok, runBench, shown } from '../helpers/cli.ts';
 import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
@@ -22,13 +22,6 @@ after(async () => {
   await redis?.stop();
   rmSync(root, { recursive: true, force: true });
 });
-
-const shown = (r: CliResult) => `exit ${String(r.code)}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
-function ok(r: CliResult): string {
-  assert.equal(r.code, 0, shown(r));
-  assert.equal(r.stderr, '', shown(r));
-  return r.stdout;
-}
 
 async function newBench(name: string, args: string[] = []): Promise<string> {
   ok(await runBench(['init', name, ...args], { cwd: root }));

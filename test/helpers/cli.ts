@@ -1,4 +1,5 @@
 // Runs the real `bench` command (bin/bench.js) as a child process and collects its output.
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -59,4 +60,20 @@ export function collectLogs(child: ChildProcess): { lines: Record<string, unknow
     });
   }
   return { lines, text: () => raw };
+}
+
+/** A CLI run as text for an assertion message: its exit code, stdout and stderr. */
+export const shown = (r: CliResult): string => `exit ${String(r.code)}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
+
+/** Asserts that the run succeeded quietly (exit 0, nothing on stderr); resolves to its stdout. */
+export function ok(r: CliResult): string {
+  assert.equal(r.code, 0, shown(r));
+  assert.equal(r.stderr, '', shown(r));
+  return r.stdout;
+}
+
+/** Asserts that the run exited with `code` and a stderr matching `stderr`. */
+export function failed(r: CliResult, code: number, stderr: RegExp): void {
+  assert.equal(r.code, code, shown(r));
+  assert.match(r.stderr, stderr, shown(r));
 }

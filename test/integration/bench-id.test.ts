@@ -12,7 +12,7 @@ import { getWorkers } from '../../src/monitor/workers.ts';
 import type { OrphanedNamespace } from '../../src/monitor/namespaces.ts';
 import { queueKeys } from '../../src/redis/keys.ts';
 import type { TestBench } from '../helpers/bench.ts';
-import { runBench, type CliResult } from '../helpers/cli.ts';
+import { type CliResult, runBench, shown } from '../helpers/cli.ts';
 import { startSupervisor } from '../helpers/jobs.ts';
 import { useRedisBenches } from '../helpers/suite.ts';
 import { waitFor } from '../helpers/wait-for.ts';
@@ -21,7 +21,6 @@ const SITE = 'site1.test';
 const RANDOM_ID = /^b[a-z2-7]{10}$/;
 const benches = useRedisBenches();
 
-const shown = (r: CliResult) => `exit ${String(r.code)}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
 const commonOf = (dir: string) => JSON.parse(readFileSync(path.join(dir, 'sites', 'common_site_config.json'), 'utf8')) as Record<string, unknown>;
 /** A bench whose config sets no bench_id (as a new or pre-upgrade bench). */
 const unsavedBench = (folder?: string) => benches.newBench({ common: { bench_id: undefined }, ...(folder === undefined ? {} : { folder }) });

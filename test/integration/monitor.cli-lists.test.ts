@@ -4,21 +4,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { errorLine, untilText } from '../../src/cli/job-format.ts';
-import { runBench, type CliResult } from '../helpers/cli.ts';
+import { type CliResult, ok, runBench, shown } from '../helpers/cli.ts';
 import { readJob } from '../helpers/jobs.ts';
 import { useMonitorBenches, failJobs, makeScheduled, SHORT_SITE, SITE, type Fresh } from '../helpers/monitor.ts';
 
 const benches = useMonitorBenches();
 
 const bench = (fresh: Fresh, args: readonly string[]) => runBench(args, { cwd: fresh.bench.path });
-const shown = (r: CliResult) => `exit ${String(r.code)}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
 const esc = (text: string) => text.replace(/[|.]/g, '\\$&');
-
-function ok(r: CliResult): string {
-  assert.equal(r.code, 0, shown(r));
-  assert.equal(r.stderr, '', shown(r));
-  return r.stdout;
-}
 
 describe('jobs list', () => {
   it('--status failed shows each error on one line, cut when long', { timeout: 30_000 }, async () => {

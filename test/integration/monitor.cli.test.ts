@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { queueKeys } from '../../src/redis/keys.ts';
-import { runBench, spawnBench, type CliResult } from '../helpers/cli.ts';
+import { type CliResult, failed, ok, runBench, shown, spawnBench } from '../helpers/cli.ts';
 import { readJob, startSupervisor } from '../helpers/jobs.ts';
 import { useMonitorBenches, failJobs, LONG_SITE, makeScheduled, runningJob, setEvent, SHORT_SITE, SITE, type Fresh } from '../helpers/monitor.ts';
 import { waitFor } from '../helpers/wait-for.ts';
@@ -14,18 +14,6 @@ const benches = useMonitorBenches();
 
 const bench = (fresh: Fresh, args: readonly string[]) => runBench(args, { cwd: fresh.bench.path });
 const local = (id: string) => id.split('||')[1] as string;
-const shown = (r: CliResult) => `exit ${String(r.code)}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
-
-function ok(r: CliResult): string {
-  assert.equal(r.code, 0, shown(r));
-  assert.equal(r.stderr, '', shown(r));
-  return r.stdout;
-}
-
-function failed(r: CliResult, code: number, stderr: RegExp): void {
-  assert.equal(r.code, code, shown(r));
-  assert.match(r.stderr, stderr, shown(r));
-}
 
 describe('bench doctor', () => {
   it('exits 1 naming the queue when jobs wait and no live worker serves it, 0 once one does', { timeout: 40_000 }, async () => {

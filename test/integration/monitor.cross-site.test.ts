@@ -5,13 +5,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BenchError } from '../../src/errors.ts';
-import { runBench, type CliResult } from '../helpers/cli.ts';
+import { type CliResult, runBench, shown } from '../helpers/cli.ts';
 import { readJob } from '../helpers/jobs.ts';
 import { failJobs, LONG_SITE, runningJob, SHORT_SITE, SITE, useMonitorBenches, type Fresh } from '../helpers/monitor.ts';
 
 const benches = useMonitorBenches();
 const bench = (fresh: Fresh, args: readonly string[]) => runBench(args, { cwd: fresh.bench.path });
-const shown = (r: CliResult) => `exit ${String(r.code)}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
 
 function notFound(r: CliResult, as: string): void {
   assert.equal(r.code, 1, shown(r));

@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { queueKeys } from '../../src/redis/keys.ts';
-import { runBench, type CliResult } from '../helpers/cli.ts';
+import { type CliResult, failed, ok, runBench, shown } from '../helpers/cli.ts';
 import { readJob } from '../helpers/jobs.ts';
 import { useMonitorBenches, LONG_SITE, setEvent, SHORT_SITE, SITE, type Fresh } from '../helpers/monitor.ts';
 
@@ -17,18 +17,6 @@ const benches = useMonitorBenches();
 /** Runs `bench` with none of the default-site variables of the test runner's environment. */
 const bench = (fresh: Fresh, args: readonly string[], env: NodeJS.ProcessEnv = {}) =>
   runBench(args, { cwd: fresh.bench.path, env: { FRAPPE_SITE: '', BENCH_SITE: '', ...env } });
-const shown = (r: CliResult) => `exit ${String(r.code)}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
-
-function ok(r: CliResult): string {
-  assert.equal(r.code, 0, shown(r));
-  assert.equal(r.stderr, '', shown(r));
-  return r.stdout;
-}
-
-function failed(r: CliResult, code: number, stderr: RegExp): void {
-  assert.equal(r.code, code, shown(r));
-  assert.match(r.stderr, stderr, shown(r));
-}
 
 const siteConfig = (fresh: Fresh, site: string) => JSON.parse(readFileSync(path.join(fresh.bench.path, 'sites', site, 'site_config.json'), 'utf8')) as Record<string, unknown>;
 

@@ -4,41 +4,19 @@
 // worker process) and no log line; RQ_ADMIN_PASWORD (Frappe's spelling) is the default user's password.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { after, before, describe, it } from 'node:test';
-import { Redis } from 'ioredis';
+import { describe, it } from 'node:test';
 import { BenchClient } from '../../src/client.ts';
-import { makeBench, type TestBench } from '../helpers/bench.ts';
+import { useAuthRedis } from '../helpers/auth-redis.ts';
 import { collectLogs, runBench, spawnBench } from '../helpers/cli.ts';
 import { waitForStatus } from '../helpers/jobs.ts';
 import { exitOf } from '../helpers/process.ts';
-import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
 const SECRET = 'pw-Zq8vT3kLm9';
 const ADMIN_SECRET = 'admin-Hy4nR7wQ2';
 
-let redis: TestRedis;
-let admin: Redis;
-const benches: TestBench[] = [];
-
-before(async () => {
-  redis = await startRedis();
-  await redis.client.acl('SETUSER', 'cliuser', 'on', `>${SECRET}`, '~*', '&*', '+@all');
-  await redis.client.config('SET', 'requirepass', ADMIN_SECRET);
-  admin = new Redis({ port: redis.port, password: ADMIN_SECRET });
-});
-
-after(async () => {
-  admin.disconnect();
-  await redis.stop();
-  benches.forEach((b) => b.remove());
-});
-
-function benchWith(common: Record<string, unknown>): TestBench {
-  const bench = makeBench({ redisUrl: redis.url, common });
-  benches.push(bench);
-  return bench;
-}
+const auth = useAuthRedis({ name: 'cliuser', password: SECRET }, ADMIN_SECRET);
+const benchWith = (common: Record<string, unknown>) => auth.benchWith(common);
 
 function cmdline(pid: number): string {
   return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
@@ -73,7 +51,7 @@ describe('Redis auth as Frappe does it', () => {
       const started = await waitFor(() => logs.lines.find((l) => l['msg'] === 'worker started'), { timeoutMs: 20_000, what: 'worker started' });
       const pids = started['workerPids'] as number[];
       assert.equal(pids.length, 2);
-      assert.equal((await waitForStatus(admin, bench, 'default', id, 'finished')).result, 5, 'the worker processes logged in with -u/-p');
+      assert.equal((await waitForStatus(auth.admin, bench, 'default', id, 'finished')).result, 5, 'the worker processes logged in with -u/-p');
       for (const pid of [worker.pid as number, ...pids]) {
         const line = cmdline(pid);
         assert.ok(!line.includes(SECRET), `the password shows in /proc/${pid}/cmdline: ${line}`);

@@ -1,36 +1,14 @@
 // Redis credentials: use_rq_auth with rq_username / rq_password (Frappe's keys) lets enqueue and the
 // worker in; wrong or missing credentials end the command with a clear error.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { Redis } from 'ioredis';
+import { describe, it } from 'node:test';
 import { BenchClient } from '../../src/client.ts';
-import { makeBench, type TestBench } from '../helpers/bench.ts';
+import { useAuthRedis } from '../helpers/auth-redis.ts';
 import { runBench } from '../helpers/cli.ts';
 import { waitForStatus } from '../helpers/jobs.ts';
-import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
 
-let redis: TestRedis;
-let admin: Redis;
-const benches: TestBench[] = [];
-
-before(async () => {
-  redis = await startRedis();
-  await redis.client.acl('SETUSER', 'benchuser', 'on', '>s3cret', '~*', '&*', '+@all');
-  await redis.client.config('SET', 'requirepass', 'adminpw');
-  admin = new Redis({ port: redis.port, password: 'adminpw' });
-});
-
-after(async () => {
-  admin.disconnect();
-  await redis.stop();
-  benches.forEach((b) => b.remove());
-});
-
-function benchWith(common: Record<string, unknown>): TestBench {
-  const bench = makeBench({ redisUrl: redis.url, common });
-  benches.push(bench);
-  return bench;
-}
+const auth = useAuthRedis({ name: 'benchuser', password: 's3cret' }, 'adminpw');
+const benchWith = (common: Record<string, unknown>) => auth.benchWith(common);
 
 describe('Redis authentication', () => {
   it('enqueues and runs jobs with use_rq_auth, rq_username and rq_password', { timeout: 30_000 }, async () => {
@@ -40,12 +18,11 @@ describe('Redis authentication', () => {
     await client.close();
     const result = await runBench(['worker', '--burst'], { cwd: bench.path });
     assert.equal(result.code, 0, result.stderr);
-    assert.equal((await waitForStatus(admin, bench, 'default', id, 'finished')).result, 3);
+    assert.equal((await waitForStatus(auth.admin, bench, 'default', id, 'finished')).result, 3);
   });
 
   it('takes a password from the redis_queue URL', async () => {
-    const bench = makeBench({ redisUrl: `redis://benchuser:s3cret@127.0.0.1:${redis.port}` });
-    benches.push(bench);
+    const bench = auth.benchWith({}, `redis://benchuser:s3cret@127.0.0.1:${auth.redis.port}`);
     const result = await runBench(['--site', 'site1.test', 'enqueue', 'testapp.tasks.echo'], { cwd: bench.path });
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /^site1\.test\|\|/);

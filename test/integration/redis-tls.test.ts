@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { makeBench, type TestBench } from '../helpers/bench.ts';
-import { runBench, type CliResult } from '../helpers/cli.ts';
+import { type CliResult, runBench, shown } from '../helpers/cli.ts';
 import { readJob, waitForStatus } from '../helpers/jobs.ts';
 import { makeTlsFiles, startRedis, type TestRedis, type TlsFiles } from '../helpers/redis-server.ts';
 
@@ -23,8 +23,6 @@ after(async () => {
   await redis?.stop();
   tls?.remove();
 });
-
-const shown = (r: CliResult) => `exit ${String(r.code)}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
 
 function newBench(query: string): TestBench {
   const bench = makeBench({ redisUrl: `rediss://127.0.0.1:${redis.port}${query}` });
