@@ -1,10 +1,10 @@
 // For the Redis authentication tests: a private redis-server whose default user needs a password and
 // which has one more ACL user, an admin connection to it, and benches pointed at it (removed after the
 // file's tests).
-import { after, before } from 'node:test';
 import { Redis } from 'ioredis';
-import { makeBench, type TestBench } from './bench.ts';
-import { startRedis, type TestRedis } from './redis-server.ts';
+import type { TestBench } from './bench.ts';
+import { usePrivateRedis } from './private-redis.ts';
+import type { TestRedis } from './redis-server.ts';
 
 export interface AuthRedis {
   readonly redis: TestRedis;
@@ -16,30 +16,23 @@ export interface AuthRedis {
 
 /** Registers the file's before/after hooks; the fields are set once before() has run. */
 export function useAuthRedis(user: { name: string; password: string }, adminPassword: string): AuthRedis {
-  const benches: TestBench[] = [];
-  const state = {} as { redis: TestRedis; admin: Redis };
-  before(async () => {
-    state.redis = await startRedis();
-    await state.redis.client.acl('SETUSER', user.name, 'on', `>${user.password}`, '~*', '&*', '+@all');
-    await state.redis.client.config('SET', 'requirepass', adminPassword);
-    state.admin = new Redis({ port: state.redis.port, password: adminPassword });
-  });
-  after(async () => {
-    state.admin.disconnect();
-    await state.redis.stop();
-    benches.forEach((b) => b.remove());
-  });
+  let admin: Redis | undefined;
+  const server = usePrivateRedis(
+    async (redis) => {
+      await redis.client.acl('SETUSER', user.name, 'on', `>${user.password}`, '~*', '&*', '+@all');
+      await redis.client.config('SET', 'requirepass', adminPassword);
+      admin = new Redis({ port: redis.port, password: adminPassword });
+    },
+    () => admin?.disconnect(),
+  );
   return {
     get redis() {
-      return state.redis;
+      return server.redis;
     },
     get admin() {
-      return state.admin;
+      if (!admin) throw new Error('the admin connection is not open yet');
+      return admin;
     },
-    benchWith(common, redisUrl = state.redis.url) {
-      const bench = makeBench({ redisUrl, common });
-      benches.push(bench);
-      return bench;
-    },
+    benchWith: (common, redisUrl) => server.bench(common, redisUrl),
   };
 }

@@ -3,34 +3,23 @@
 // +info gets no ioredis "Skipping the ready check" warning; and a connection made while Redis loads
 // its dataset is ready only once it is loaded (ioredis' ready check, kept).
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { loadBenchConfig } from '../../src/config/load.ts';
 import { createRedis } from '../../src/redis/connection.ts';
-import { makeBench, type TestBench } from '../helpers/bench.ts';
+import type { TestBench } from '../helpers/bench.ts';
 import { runBench } from '../helpers/cli.ts';
 import { waitForStatus } from '../helpers/jobs.ts';
-import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
+import { usePrivateRedis } from '../helpers/private-redis.ts';
+import { startRedis } from '../helpers/redis-server.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
-let redis: TestRedis;
-const benches: TestBench[] = [];
-
-before(async () => {
-  redis = await startRedis();
-});
-
-after(async () => {
-  await redis.stop();
-  benches.forEach((b) => b.remove());
-});
+const server = usePrivateRedis();
 
 /** A bench logging in as a new ACL user with `rules` (on top of on, its password, ~* and &*). */
 async function benchAsUser(user: string, password: string, rules: readonly string[], db = 0): Promise<TestBench> {
-  await redis.client.acl('SETUSER', user, 'reset', 'on', `>${password}`, '~*', '&*', ...rules);
-  const bench = makeBench({ redisUrl: `${redis.url}/${db}`, common: { use_rq_auth: true, rq_username: user, rq_password: password } });
-  benches.push(bench);
-  return bench;
+  await server.redis.client.acl('SETUSER', user, 'reset', 'on', `>${password}`, '~*', '&*', ...rules);
+  return server.bench({ use_rq_auth: true, rq_username: user, rq_password: password }, `${server.redis.url}/${db}`);
 }
 
 const STACK_LINE = /\n\s+at /;
@@ -81,7 +70,7 @@ describe('a command the ACL user may not run (NOPERM)', () => {
     it(`${c.name}: ERR_REDIS_NOPERM naming command and user, exit 1, no stack, no password`, { timeout: 60_000 }, async () => {
       const [user, password] = [`limited${i}`, `acl-pw-${i}-83fd`];
       const bench = await benchAsUser(user, password, c.rules, c.db);
-      const keysBefore = await redis.client.dbsize();
+      const keysBefore = await server.redis.client.dbsize();
       const plain = await runBench(c.args, { cwd: bench.path, timeoutMs: 30_000 });
       assert.equal(plain.code, 1, plain.stderr);
       assert.match(plain.stderr, /^Error \[ERR_REDIS_NOPERM\]: /, plain.stderr);
@@ -96,7 +85,7 @@ describe('a command the ACL user may not run (NOPERM)', () => {
       assert.equal(error.user, user);
       assert.match(error.sentCommand ?? error.command, c.command);
       for (const output of [plain.stdout, plain.stderr, json.stdout, json.stderr]) assert.ok(!output.includes(password), output);
-      if (c.db !== undefined) assert.equal(await redis.client.dbsize(), keysBefore, 'nothing was written to db 0');
+      if (c.db !== undefined) assert.equal(await server.redis.client.dbsize(), keysBefore, 'nothing was written to db 0');
     });
   });
 });
@@ -110,7 +99,7 @@ describe('an ACL user without +info', () => {
     assert.equal(worked.code, 0, worked.stderr);
     for (const output of [enqueued.stderr, worked.stderr, worked.stdout]) assert.doesNotMatch(output, /ready check/i);
     const id = enqueued.stdout.trim();
-    assert.equal((await waitForStatus(redis.client, bench, 'default', id, 'finished')).result, 5);
+    assert.equal((await waitForStatus(server.redis.client, bench, 'default', id, 'finished')).result, 5);
   });
 });
 
@@ -118,8 +107,7 @@ describe('a connection made while Redis loads its dataset', () => {
   it('is ready once the dataset is loaded, at first connect and after a reconnect', { timeout: 90_000 }, async () => {
     // 100 µs per key: loading 20,000 keys takes a few seconds, during which Redis answers LOADING.
     const loading = await startRedis({ extraArgs: ['--key-load-delay', '100', '--loading-process-events-interval-bytes', '1024'] });
-    const bench = makeBench({ redisUrl: loading.url });
-    benches.push(bench);
+    const bench = server.bench({}, loading.url);
     const probe = new Redis({ port: loading.port, enableReadyCheck: false, lazyConnect: true, maxRetriesPerRequest: null });
     probe.on('error', () => {});
     const isLoading = async () => /^loading:1/m.test(await probe.info('persistence'));

@@ -4,32 +4,17 @@
 // Redis refuses or cannot check because it is down.
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { loadBenchConfig } from '../../src/config/load.ts';
 import { createRedis } from '../../src/redis/connection.ts';
-import { makeBench, type TestBench } from '../helpers/bench.ts';
 import { collectLogs, runBench, spawnBench } from '../helpers/cli.ts';
-import { freePort, startRedis, type TestRedis } from '../helpers/redis-server.ts';
+import { usePrivateRedis } from '../helpers/private-redis.ts';
+import { freePort } from '../helpers/redis-server.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
-let redis: TestRedis;
-const benches: TestBench[] = [];
-
-before(async () => {
-  redis = await startRedis();
-});
-
-after(async () => {
-  await redis.stop();
-  benches.forEach((b) => b.remove());
-});
-
-function benchWith(redisUrl: string, common: Record<string, unknown> = {}): TestBench {
-  const bench = makeBench({ redisUrl, common });
-  benches.push(bench);
-  return bench;
-}
+const server = usePrivateRedis();
+const benchWith = (redisUrl: string, common: Record<string, unknown> = {}) => server.bench(common, redisUrl);
 
 function assertNoSecret(text: string, secrets: readonly string[], where: string): void {
   for (const secret of secrets) assert.ok(!text.includes(secret), `${where} shows a password (${secret}):\n${text}`);
@@ -37,8 +22,8 @@ function assertNoSecret(text: string, secrets: readonly string[], where: string)
 
 /** Change the password of ACL user `user` and drop its connections, as a rotation does. */
 async function rotatePassword(user: string, newPassword: string): Promise<void> {
-  await redis.client.acl('SETUSER', user, 'resetpass', `>${newPassword}`);
-  await redis.client.call('CLIENT', 'KILL', 'USER', user);
+  await server.redis.client.acl('SETUSER', user, 'resetpass', `>${newPassword}`);
+  await server.redis.client.call('CLIENT', 'KILL', 'USER', user);
 }
 
 async function stopProcess(child: ChildProcess): Promise<void> {
@@ -53,8 +38,8 @@ async function stopProcess(child: ChildProcess): Promise<void> {
 describe('a password rotated under a running worker', () => {
   it('the failures are logged with their fixed messages, the old and new passwords never', { timeout: 60_000 }, async () => {
     const [oldPassword, newPassword] = ['rot-old-7c1e9a', 'rot-new-52bd0f'];
-    await redis.client.acl('SETUSER', 'rotuser', 'on', `>${oldPassword}`, '~*', '&*', '+@all');
-    const bench = benchWith(redis.url, { use_rq_auth: true, rq_username: 'rotuser', rq_password: oldPassword, worker_lease_ttl: 3 });
+    await server.redis.client.acl('SETUSER', 'rotuser', 'on', `>${oldPassword}`, '~*', '&*', '+@all');
+    const bench = benchWith(server.redis.url, { use_rq_auth: true, rq_username: 'rotuser', rq_password: oldPassword, worker_lease_ttl: 3 });
     const worker = spawnBench(['worker'], { cwd: bench.path });
     const logs = collectLogs(worker);
     try {
@@ -75,8 +60,8 @@ describe('a password rotated under a running worker', () => {
 
   it('the errors a client rejects with carry no password, whatever logger shows them', { timeout: 30_000 }, async () => {
     const [oldPassword, newPassword] = ['lib-old-0b7d21', 'lib-new-e4a913'];
-    await redis.client.acl('SETUSER', 'libuser', 'on', `>${oldPassword}`, '~*', '&*', '+@all');
-    const bench = benchWith(redis.url, { use_rq_auth: true, rq_username: 'libuser', rq_password: oldPassword });
+    await server.redis.client.acl('SETUSER', 'libuser', 'on', `>${oldPassword}`, '~*', '&*', '+@all');
+    const bench = benchWith(server.redis.url, { use_rq_auth: true, rq_username: 'libuser', rq_password: oldPassword });
     // An application's own pino, without bench-worker's serializers.
     const lines: string[] = [];
     const log = pino({}, { write: (line: string) => void lines.push(line) });
@@ -117,8 +102,8 @@ describe('a password in the redis_queue URL', () => {
     {
       name: 'Redis refuses it',
       port: async () => {
-        await redis.client.acl('SETUSER', 'urluser', 'on', '>another-password', '~*', '&*', '+@all');
-        return redis.port;
+        await server.redis.client.acl('SETUSER', 'urluser', 'on', '>another-password', '~*', '&*', '+@all');
+        return server.redis.port;
       },
       reason: /WRONGPASS/,
     },
