@@ -66,18 +66,6 @@ export class Fetcher {
     private readonly queues: readonly QueueSpec[] = [],
   ) {}
 
-  /** Each queue's name and default timeout, worked out once: the claim of every job reads it. */
-  private readonly recordQueues = new Map<string, QueueSpec>();
-
-  private recordQueue(queue: string): QueueSpec {
-    let spec = this.recordQueues.get(queue);
-    if (!spec) {
-      spec = queueTimeout({ queues: this.queues }, queue);
-      this.recordQueues.set(queue, spec);
-    }
-    return spec;
-  }
-
   keys(queue: string): QueueKeys {
     return queueKeys(this.benchId, queue);
   }
@@ -115,7 +103,7 @@ export class Fetcher {
     if (Array.isArray(jobs)) {
       for (const job of jobs) {
         const queue = queues[Number(job[0]) - 1] as string;
-        claimed.push({ record: jobFromClaim(job[1] as string, this.recordQueue(queue), job as (string | false)[], 3, this.owner), token: job[2] as string });
+        claimed.push({ record: jobFromClaim(job[1] as string, queueTimeout({ queues: this.queues }, queue), job as (string | false)[], 3, this.owner), token: job[2] as string });
       }
     }
     return { ownerAlive: status !== ScriptCode.OWNER_LOST, listeners: listeners === 1, nextScheduledMs, endCodes: Array.isArray(codes) ? codes : [], claimed, more: more === 1 };
