@@ -40,7 +40,10 @@ export class FaultProxy {
   /** Reset every open connection. */
   cutExisting(): void {
     for (const { client, upstream } of this.pairs) {
-      client.resetAndDestroy();
+      // A reset fails (EINVAL) on a socket already shutting down, and the failed reset leaves its
+      // handle open for good, keeping the test process alive: only reset sockets still writable.
+      if (client.writableEnded) client.destroy();
+      else client.resetAndDestroy();
       upstream.destroy();
     }
     this.pairs.clear();

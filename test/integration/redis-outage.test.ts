@@ -31,7 +31,10 @@ function capturingSupervisor(bench: TestBench, options: { blockSeconds?: number;
 
 describe('Redis outages', () => {
   it('a server that accepts connections but never answers fails the connect with a clear error, not a hang', async () => {
-    const silent = net.createServer(() => {});
+    // Keep every accepted socket to destroy it at the end: a socket nobody reads never sees the
+    // client's FIN, and an open one keeps this test file's process alive after its last test.
+    const accepted = new Set<net.Socket>();
+    const silent = net.createServer((socket) => void accepted.add(socket));
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const { port } = silent.address() as net.AddressInfo;
     const bench = makeBench({ redisUrl: `redis://127.0.0.1:${port}` });
@@ -45,7 +48,8 @@ describe('Redis outages', () => {
       });
       assert.ok(Date.now() - startedAt < 5000, 'gave up near the connect timeout');
     } finally {
-      silent.close();
+      for (const socket of accepted) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
     }
   });
 
