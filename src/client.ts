@@ -255,6 +255,7 @@ export class BenchClient {
       atFront: Boolean(options.atFront),
       atFrontWhenStarved: Boolean(options.atFrontWhenStarved),
       maxQueued: site.settings.max_queued_jobs + 50 * this.siteCount(),
+      maxQueuedPerSite: site.settings.max_queued_jobs_per_site ?? 0,
       deduplicate,
       userIds,
       resume: options.resume,

@@ -14,7 +14,8 @@ export type KeyKind =
   | 'postgresUrl'
   | 'identifier'
   | 'flag'
-  | 'timeZone';
+  | 'timeZone'
+  | 'jobCap';
 
 export interface KeySpec {
   kind: KeyKind;
@@ -45,6 +46,20 @@ export const KEY_SPECS = {
   rq_results_ttl: { kind: 'int', range: TTL, doc: 'Seconds a finished job and its result are kept.' },
   rq_failed_jobs_limit: { kind: 'int', range: wholeRange(1, 1_000_000), doc: 'Failed jobs kept per queue; the oldest are dropped first.' },
   max_queued_jobs: { kind: 'int', range: wholeRange(1, 100_000_000), doc: 'Queue length at which enqueue refuses (plus 50 per site).' },
+  max_queued_jobs_per_site: {
+    kind: 'int',
+    range: wholeRange(1, 100_000_000),
+    doc: 'Jobs one site may have queued on a queue: past it, enqueue refuses that site (ERR_QUEUE_OVERLOADED naming it), not the others. Unset: no limit.',
+  },
+  queue_weight: {
+    kind: 'int',
+    range: wholeRange(1, 1000),
+    doc: 'Share of a site when several sites have jobs queued on one queue: workers serve the sites in turns, this many jobs per turn (default 1).',
+  },
+  max_concurrent_jobs: {
+    kind: 'jobCap',
+    doc: 'Most jobs of a site running at once (prefetched ones included), across every worker, enforced in Redis: a number for each queue, or {"queue": n} per queue. Unset: no cap.',
+  },
   max_job_payload_bytes: { kind: 'int', range: wholeRange(1, 512 * 1024 * 1024, 'bytes', "512 MiB, Redis's largest string"), doc: 'Largest accepted job payload (kwargs JSON), in bytes.' },
   job_timeout_grace: {
     kind: 'int',
@@ -153,6 +168,9 @@ export interface BenchSettings {
   rq_results_ttl: number;
   rq_failed_jobs_limit: number;
   max_queued_jobs: number;
+  max_queued_jobs_per_site?: number;
+  queue_weight: number;
+  max_concurrent_jobs?: number | Readonly<Record<string, number>>;
   max_job_payload_bytes: number;
   job_timeout_grace: number;
   worker_lease_ttl: number;
@@ -187,6 +205,7 @@ export const DEFAULTS = {
   rq_results_ttl: 600,
   rq_failed_jobs_limit: 1000,
   max_queued_jobs: 500,
+  queue_weight: 1,
   max_job_payload_bytes: 4 * 1024 * 1024,
   job_timeout_grace: 3,
   worker_lease_ttl: 30,

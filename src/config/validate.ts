@@ -4,7 +4,7 @@
 // from a known one ("backgroud_workers") is returned as a warning; other unknown keys pass through.
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
-import { describeRange, inRange, type NumberRange } from '../util/limits.js';
+import { describeRange, inRange, wholeRange, type NumberRange } from '../util/limits.js';
 import { describeValue, printable, quoted } from '../util/text.js';
 import { APP_NAME_RULE, QUEUE_NAME_RULE, isAppName, isQueueName } from './names.js';
 import { nearMiss } from './near-miss.js';
@@ -126,6 +126,8 @@ function checkValue(spec: KeySpec, value: unknown, path: string, report: Report)
     case 'timeZone':
       if (!isTimeZone(value)) report.problem(path, expected('an IANA time zone such as "Europe/Berlin" or "UTC"', value));
       return;
+    case 'jobCap':
+      return checkJobCap(value, path, report);
   }
 }
 
@@ -144,6 +146,8 @@ function checkAppList(value: unknown, path: string, report: Report): void {
   });
 }
 
+const JOB_CAP_RANGE = wholeRange(1, 1_000_000, 'jobs');
+
 const QUEUE_FIELDS: Record<string, NumberRange> = { timeout: QUEUE_TIMEOUT_RANGE, background_workers: BACKGROUND_WORKERS_RANGE };
 
 function checkWorkers(value: unknown, path: string, report: Report): void {
@@ -160,6 +164,16 @@ function checkWorkers(value: unknown, path: string, report: Report): void {
       if (range !== undefined) checkInt(fieldValue, range, `${at}.${field}`, report);
       else report.nearMiss(`${at}.${field}`, field, Object.keys(QUEUE_FIELDS));
     }
+  }
+}
+
+/** A number of jobs, or an object of queue name -> number of jobs. */
+function checkJobCap(value: unknown, path: string, report: Report): void {
+  if (!isObject(value)) return checkInt(value, JOB_CAP_RANGE, path, report);
+  for (const [name, cap] of Object.entries(value)) {
+    const at = `${path}.${printable(name)}`;
+    if (!isQueueName(name)) report.problem(at, `expected a queue name of ${QUEUE_NAME_RULE}, found ${quoted(name)}`);
+    checkInt(cap, JOB_CAP_RANGE, at, report);
   }
 }
 

@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
 import { BenchError } from '../errors.js';
 import { ScriptCode } from '../redis/codes.js';
 import { corkForThisTurn } from '../redis/cork.js';
-import { generatedJobId, namespacedJobId, type EnqueueFields } from '../redis/job-record.js';
+import { generatedJobId, namespacedJobId, siteOf, type EnqueueFields } from '../redis/job-record.js';
 import type { QueueKeys } from '../redis/keys.js';
 import { runScript } from '../redis/scripts.js';
 
@@ -25,6 +25,8 @@ const MERGE_MAX_JOBS = 25;
 /** What a single-job write needs of its request's options. */
 export interface SingleWriteOptions {
   maxQueued: number;
+  /** Jobs the site may have queued on the queue (max_queued_jobs_per_site); 0 = no limit. */
+  maxQueuedPerSite: number;
   delayMs: number;
   deduplicate: boolean;
   userIds: readonly string[] | undefined;
@@ -46,6 +48,7 @@ interface Group {
   keys: QueueKeys;
   queue: string;
   maxQueued: number;
+  maxQueuedPerSite: number;
   delayMs: number;
   common: readonly string[];
   jobs: PendingJob[];
@@ -76,8 +79,14 @@ export function writeOne(redis: Redis, keys: QueueKeys, fields: EnqueueFields, c
     open.set(redis, byQueue);
   }
   let group = byQueue.get(keys.prefix);
-  if (!group || group.maxQueued !== options.maxQueued || group.delayMs !== options.delayMs || !sameStrings(group.common, common)) {
-    group = { redis, keys, queue: fields.queue, maxQueued: options.maxQueued, delayMs: options.delayMs, common, jobs: [], bytes: 0 };
+  if (
+    !group ||
+    group.maxQueued !== options.maxQueued ||
+    group.maxQueuedPerSite !== options.maxQueuedPerSite ||
+    group.delayMs !== options.delayMs ||
+    !sameStrings(group.common, common)
+  ) {
+    group = { redis, keys, queue: fields.queue, maxQueued: options.maxQueued, maxQueuedPerSite: options.maxQueuedPerSite, delayMs: options.delayMs, common, jobs: [], bytes: 0 };
     byQueue.set(keys.prefix, group);
     pending.push(group);
   }
@@ -107,7 +116,7 @@ export function flushGroups(cork = true): void {
 function sendGroup(group: Group, cork: boolean): void {
   const { redis, keys, jobs } = group;
   const scriptKeys: string[] = [keys.wait, keys.marker, keys.finished, keys.failed, keys.delayed, keys.wait];
-  const args: string[] = ['0', String(group.maxQueued), '', '0', String(group.delayMs), '', '', '', '0', keys.prefix, String(group.common.length / 2), ...group.common];
+  const args: string[] = ['0', String(group.maxQueued), '', '0', String(group.delayMs), '', '', '', '0', keys.prefix, String(group.maxQueuedPerSite), String(group.common.length / 2), ...group.common];
   for (const job of jobs) args.push(job.id, job.payload, job.nonce);
   if (cork) corkForThisTurn(redis);
   runScript(redis, 'enqueue', scriptKeys, args).then(
@@ -122,6 +131,7 @@ function sendGroup(group: Group, cork: boolean): void {
       jobs.forEach((job, i) => {
         const code = codes[i];
         if (code === ScriptCode.QUEUE_FULL) job.reject(queueFull(group.queue, waiting, group.maxQueued, 1));
+        else if (code === ScriptCode.SITE_FULL) job.reject(siteFull(group.queue, siteOf(job.id), undefined, group.maxQueuedPerSite, 1));
         else if (code !== ScriptCode.JOB_EXISTS) job.resolve(job.id);
         else if (job.deduplicate) job.resolve(undefined);
         else job.reject(jobExists(job.id, group.queue));
@@ -146,6 +156,17 @@ export function queueFull(queue: string, waiting: unknown, limit: number, incomi
     'ERR_QUEUE_OVERLOADED',
     `queue "${queue}" is overloaded: ${String(waiting)} jobs waiting, limit ${limit} (max_queued_jobs + 50 per site)${more}; retry later`,
     { details: { queue, waiting, limit, incoming } },
+  );
+}
+
+/** The site's lane of the queue is at max_queued_jobs_per_site: that site is refused, not the others. */
+export function siteFull(queue: string, site: string, waiting: number | undefined, limit: number, incoming: number): BenchError {
+  const more = incoming === 1 ? '' : `, and ${incoming} more jobs do not fit`;
+  const held = waiting === undefined ? 'its limit of' : `${waiting} jobs waiting, limit`;
+  return new BenchError(
+    'ERR_QUEUE_OVERLOADED',
+    `queue "${queue}" is overloaded for site "${site}": ${held} ${limit} (max_queued_jobs_per_site)${more}; other sites can still enqueue; retry later`,
+    { details: { queue, site, waiting, limit, incoming, perSite: true } },
   );
 }
 

@@ -15,7 +15,7 @@ import { corkForThisTurn } from '../redis/cork.js';
 import { queueKeys, type QueueKeys } from '../redis/keys.js';
 import { runScript } from '../redis/scripts.js';
 import { enqueueFieldPairs, generatedJobId, namespacedJobId, type EnqueueFields } from '../redis/job-record.js';
-import { BATCH_BYTES, flushGroups, jobExists, queueFull, writeOne } from './single-writes.js';
+import { BATCH_BYTES, flushGroups, jobExists, queueFull, siteFull, writeOne } from './single-writes.js';
 
 /** Frappe's QUEUE_STARVATION_THRESHOLD. */
 export const STARVATION_THRESHOLD = 16;
@@ -36,6 +36,8 @@ export interface WriteOptions {
    * that the rest still fits (another producer may have filled the queue meanwhile).
    */
   maxQueued: number;
+  /** Jobs the site may have queued on the queue (max_queued_jobs_per_site); 0 = none. Checked as maxQueued is. */
+  maxQueuedPerSite: number;
   deduplicate: boolean;
   userIds: readonly string[] | undefined;
   /** The token of an earlier run of this same request that was cut short: write only what it did not. */
@@ -97,6 +99,7 @@ export async function writeJobs(redis: Redis, bench: BenchConfig, fields: Enqueu
       progress?.digest ?? '',
       String(RESUME_TTL_SECONDS),
       keys.prefix,
+      String(options.maxQueuedPerSite),
       String(common.length / 2),
       ...common,
     ];
@@ -112,7 +115,7 @@ export async function writeJobs(redis: Redis, bench: BenchConfig, fields: Enqueu
     flushGroups();
     const guarded = runScript(redis, 'enqueue', [keys.wait, keys.marker, keys.finished, keys.failed, keys.delayed, progressKey], args)
       .then((reply) => {
-        readReply(reply, ids, batch.start, options, fields.queue, batchIncoming).forEach((ok, i) => (accepted[batch.start + i] = ok));
+        readReply(reply, ids, batch.start, options, fields, batchIncoming).forEach((ok, i) => (accepted[batch.start + i] = ok));
         written[n] = true;
       })
       .catch((err: unknown) => {
@@ -211,9 +214,11 @@ function batchesOf(payloads: readonly string[]): Batch[] {
   return batches;
 }
 
-function readReply(reply: unknown, ids: readonly string[], start: number, options: WriteOptions, queue: string, incoming: number): boolean[] {
+function readReply(reply: unknown, ids: readonly string[], start: number, options: WriteOptions, fields: EnqueueFields, incoming: number): boolean[] {
   const codes = reply as number[];
+  const queue = fields.queue;
   if (codes[0] === ScriptCode.QUEUE_FULL) throw queueFull(queue, codes[1], options.maxQueued, incoming);
+  if (codes[0] === ScriptCode.SITE_FULL) throw siteFull(queue, fields.site, Number(codes[1]), options.maxQueuedPerSite, incoming);
   if (codes[0] === ScriptCode.OUT_OF_ORDER) {
     throw new BenchError('ERR_ENQUEUE_INCOMPLETE', 'an earlier part of this bulk request was not written, so this part was not either', { details: { written: codes[1] } });
   }

@@ -32,6 +32,8 @@ export const ScriptCode = {
   RESUME_MISMATCH: -13,
   /** An id was not where the caller saw it in a wait list, nor near there (the list moved): nothing written. */
   MOVED: -14,
+  /** The site's lane of the queue holds max_queued_jobs_per_site or more (its length follows the code). */
+  SITE_FULL: -15,
 } as const;
 
 export type ScriptCodeName = keyof typeof ScriptCode;

@@ -2,8 +2,17 @@
 // `{<bench_id>:<queue>}`, so one queue lives in one Cluster slot and every script stays single-slot.
 //
 // Per queue (prefix `bw:{<bench_id>:<queue>}:`):
-//   wait        list  pending job ids (front = next to run); WAIT_HOLE marks the place of an id an
-//                     operator removed from the middle of a long list (lua/includes/holes.lua)
+//   lane:<site> list  one site's pending job ids (front = its next to run): queued jobs wait in their
+//                     site's lane, and workers serve the lanes in turns (lua/includes/lanes.lua); WAIT_HOLE
+//                     marks the place of an id an operator removed from the middle of a long list
+//                     (lua/includes/holes.lua)
+//   sites       list  the ring of sites whose lane holds ids, in turn order (head: the site served next)
+//   turns       hash  site -> jobs left in its current turn (its queue_weight at the start of a turn)
+//   running     hash  site -> its running jobs (claimed, prefetched included), kept only for sites with a
+//                     max_concurrent_jobs cap; such a job's hash holds cap=1 until it leaves the active set
+//   queued      str   how many ids the lanes hold (holes not counted): the queue length with `wait`'s
+//   wait        list  pending job ids from before lanes existed (an upgraded bench), served first; no
+//                     write puts new ids there
 //   active      zset  running job ids -> start time (ms, Redis clock)
 //   marker      zset  wake-up marker a blocked worker waits on (BZPOPMIN)
 //   finished    zset  finished ids -> expiry time (ms)
@@ -42,6 +51,13 @@ export interface QueueKeys {
   /** Prefix of every key of this queue, ending in ":". */
   prefix: string;
   wait: string;
+  /** The site's lane: its pending ids. */
+  lane(site: string): string;
+  /** Ring of the sites whose lane holds ids. */
+  sites: string;
+  turns: string;
+  running: string;
+  queued: string;
   active: string;
   marker: string;
   finished: string;
@@ -73,6 +89,11 @@ function makeQueueKeys(benchId: string, queue: string): QueueKeys {
     queue,
     prefix,
     wait: `${prefix}wait`,
+    lane: (site: string) => `${prefix}lane:${site}`,
+    sites: `${prefix}sites`,
+    turns: `${prefix}turns`,
+    running: `${prefix}running`,
+    queued: `${prefix}queued`,
     active: `${prefix}active`,
     marker: `${prefix}marker`,
     finished: `${prefix}finished`,

@@ -9,6 +9,7 @@ import { benchKeys, queueKeys, type QueueKeys } from '../redis/keys.js';
 import { runScript } from '../redis/scripts.js';
 import { jobFromClaim } from '../redis/job-record.js';
 import type { JobRecord } from '../vocabulary.js';
+import type { SiteRules } from './site-rules.js';
 
 /** How a running job ended, as the fetch script records it. */
 export type Ending =
@@ -64,6 +65,8 @@ export class Fetcher {
     private readonly failureTtl: number = DEFAULTS.rq_job_failure_ttl,
     /** The bench's queues, for their default timeouts (a claimed hash without `timeout` runs with its queue's). */
     private readonly queues: readonly QueueSpec[] = [],
+    /** Each queue's per-site fairness rules (site-rules.ts); none: every site weight 1, no cap. */
+    private readonly rules?: Pick<SiteRules, 'forQueue'>,
   ) {}
 
   keys(queue: string): QueueKeys {
@@ -95,6 +98,8 @@ export class Fetcher {
       const begun = single ? started : started.filter((job) => job.queue === queue);
       args.push(begun.length);
       for (const job of begun) args.push(job.id);
+      if (this.rules) args.push(...this.rules.forQueue(queue));
+      else args.push(1, -1, 0);
     }
     const text = (await runScript(this.redis, 'fetch', keys, args)) as string;
     const [status, nextScheduledMs, codes, jobs, listeners, more] = JSON.parse(text) as [number, number, number[] | object, (string | number | false)[][] | object, number, number];

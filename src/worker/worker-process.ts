@@ -12,6 +12,7 @@ import { runFailureEpilogue, closeSiteDatabases } from '../jobs/execute.js';
 import { createLogger } from '../log/logger.js';
 import { createRedis, withDeadline, type RedisRole } from '../redis/connection.js';
 import { Fetcher } from './fetcher.js';
+import { SiteRules } from './site-rules.js';
 import { jobEnvironment, type JobEnvironment } from './job-env.js';
 import { Processor } from './processor.js';
 import { CREDENTIALS_ENV, workerProcessName, type FromWorker, type ToWorker, type WorkerProcessConfig } from './protocol.js';
@@ -100,7 +101,8 @@ async function start(): Promise<void> {
   const redis = await connect('worker');
   const env = jobEnvironment(bench, log, redis);
   const board = new SlotBoard(config.concurrency, config.supervisorPid);
-  const fetcher = new Fetcher(redis, settings.bench_id, name, settings.worker_lease_ttl * 1000, settings.rq_failed_jobs_limit, settings.rq_job_failure_ttl, bench.queues);
+  const rules = new SiteRules(bench, (site, err) => log.warn({ site, err }, 'site config not loaded; its fairness rules are kept as they were'));
+  const fetcher = new Fetcher(redis, settings.bench_id, name, settings.worker_lease_ttl * 1000, settings.rq_failed_jobs_limit, settings.rq_job_failure_ttl, bench.queues, rules);
   const processor = new Processor({
     fetcher,
     blockingConnection: () => connect('blocking'),

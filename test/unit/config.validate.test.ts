@@ -33,6 +33,7 @@ const WRONG_TYPE: Record<KeyKind, unknown> = {
   identifier: 12,
   flag: 'yes',
   timeZone: 3600,
+  jobCap: 'four',
 };
 
 const SPECS = Object.entries(KEY_SPECS) as [string, KeySpec][];

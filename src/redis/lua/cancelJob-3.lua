@@ -5,7 +5,7 @@
   refused and left as it is.
 
   Input:
-    KEYS[1] wait, KEYS[2] delayed, KEYS[3] active
+    KEYS[1] the list the job waits in (its site's lane, or the legacy wait list), KEYS[2] delayed, KEYS[3] active
     ARGV[1] key prefix of job hashes   ARGV[2] id   ARGV[3] ttl seconds when the job has no fttl
     ARGV[4] where the caller saw the id in the wait list (-1: not seen; then looked for near the ends)
 
@@ -14,6 +14,7 @@
           { WRONG_STATE, status }           not queued or scheduled: nothing written
           { MOVED }                         queued, but not at or near the position given: nothing written
 ]]
+--@include "lanes"
 --@include "codes"
 --@include "now"
 --@include "holes"

@@ -5,10 +5,13 @@
   whatever the list's length.
 
   Input:
-    KEYS[1] wait
+    KEYS[1] a lane (lane:<site>) or the legacy wait list
     ARGV[1] "head" or "tail"   ARGV[2] most: holes removed by this call
 
   Output: the number of holes removed
 ]]
+--@include "lanes"
 --@include "holes"
-return closeEndHoles(KEYS[1], ARGV[1] == 'tail', tonumber(ARGV[2]))
+local removed = closeEndHoles(KEYS[1], ARGV[1] == 'tail', tonumber(ARGV[2]))
+settleList(KEYS[1], 0)
+return removed

@@ -4,7 +4,7 @@
   the active set) is refused and left as it is: it must be stopped first.
 
   Input:
-    KEYS[1] wait, KEYS[2] active, KEYS[3] finished, KEYS[4] failed, KEYS[5] delayed
+    KEYS[1] the list the job waits in (its site's lane, or the legacy wait list), KEYS[2] active, KEYS[3] finished, KEYS[4] failed, KEYS[5] delayed
     ARGV[1] key prefix of job hashes   ARGV[2] id
     ARGV[3] where the caller saw the id in the wait list (-1: not seen; then looked for near the ends)
 
@@ -14,6 +14,7 @@
           { WRONG_STATE, "started" }        running: nothing written
           { MOVED }                         queued, but not at or near the position given: nothing written
 ]]
+--@include "lanes"
 --@include "codes"
 --@include "holes"
 local waitKey, activeKey, finishedKey, failedKey, delayedKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]

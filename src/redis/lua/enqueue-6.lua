@@ -1,11 +1,11 @@
 --[[
-  Accept one or more jobs into a queue in one atomic step: job hashes, the pending push (or the
-  delayed set, for a job due later) and the wake-up marker are written together, so a job is either
+  Accept one or more jobs into a queue in one atomic step: job hashes, the push to their site's lane
+  (includes/lanes; or the delayed set, for a job due later) and the wake-up marker are written together, so a job is either
   fully accepted or not at all. The duplicate check and the push are one step: two racing enqueues
   of one id make one job.
 
   Input:
-    KEYS[1] wait      list of pending job ids
+    KEYS[1] wait      the legacy list of pending ids (only read: for the queue's length)
     KEYS[2] marker    zset a blocked worker waits on
     KEYS[3] finished  zset of finished ids (a finished job with a reused id is replaced)
     KEYS[4] failed    zset of failed ids (likewise)
@@ -30,7 +30,8 @@
     ARGV[8] digest of the request (a resume of a different request is refused)
     ARGV[9] seconds the progress hash is kept after this call
     ARGV[10] the queue's key prefix (keys.ts)
-    ARGV[11] n: number of field/value pairs common to every job, then the 2n pairs
+    ARGV[11] max ids of one site's lane (max_queued_jobs_per_site), 0 for no limit: checked as ARGV[2] is
+    ARGV[12] n: number of field/value pairs common to every job, then the 2n pairs
     then, per job: id, kwargs JSON, nonce ("" when the id was generated)
 
   A tracked call writes only when the request's earlier calls all did (next = ARGV[6]), and moves next to
@@ -43,14 +44,16 @@
     REPLAYED    already accepted by this same request (a replayed call): nothing written
     JOB_EXISTS  a job with this id is queued, scheduled or running: nothing written
   or { QUEUE_FULL, queue length } when the queue is full: nothing written;
+  or { SITE_FULL, lane length } when the site's lane is full: nothing written;
   or { OUT_OF_ORDER, next } when an earlier call of the request is not written: nothing written;
   or { RESUME_MISMATCH, next } when the progress hash belongs to another request: nothing written.
-  Independent entries (ARGV[3] = ""): one code per job, QUEUE_FULL for a job the limit refused, then
-  one more element, the queue length after the call.
+  Independent entries (ARGV[3] = ""): one code per job, QUEUE_FULL or SITE_FULL for a job a limit
+  refused, then one more element, the queue length after the call.
   A tracked call that next already passed (a replay) answers REPLAYED for every job. So a tracked call
   does not look up a job with a generated id (127 random bits: only a replay could find it); a job with
   an id of the user's is always looked up.
 ]]
+--@include "lanes"
 --@include "codes"
 --@include "now"
 local waitKey, markerKey, finishedKey, failedKey, delayedKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
@@ -62,10 +65,11 @@ local starvedAbove = tonumber(ARGV[4])
 local delayMs = tonumber(ARGV[5])
 local progressFrom, progressTo, digest = tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8]
 local prefix = ARGV[10]
-local nCommon = tonumber(ARGV[11])
+local maxSite = tonumber(ARGV[11])
+local nCommon = tonumber(ARGV[12])
 local common = {}
-for i = 12, 11 + nCommon * 2 do common[#common + 1] = ARGV[i] end
-local base = 12 + nCommon * 2
+for i = 13, 12 + nCommon * 2 do common[#common + 1] = ARGV[i] end
+local base = 13 + nCommon * 2
 local nJobs = (#ARGV - base + 1) / 3
 
 if progressFrom then
@@ -84,9 +88,23 @@ if independent and (atFront or starvedAbove > 0 or progressFrom) then
   return redis.error_reply('ERR enqueue: independent entries take no atFront, starvation threshold or progress')
 end
 
-local len = redis.call('LLEN', waitKey)
+local len = queueLength(prefix)
+-- Ids in each site's lane, read when first needed, plus what this call pushed there.
+local siteLens = {}
+local function laneLen(site)
+  local n = siteLens[site]
+  if not n then
+    n = redis.call('LLEN', prefix .. 'lane:' .. site)
+    siteLens[site] = n
+  end
+  return n
+end
 if not independent then
   if maxLen > 0 and len + incoming > maxLen then return { CODE.QUEUE_FULL, len } end
+  if maxSite > 0 and nJobs > 0 and delayMs == 0 then
+    local site = siteOfId(ARGV[base])
+    if laneLen(site) + incoming > maxSite then return { CODE.SITE_FULL, laneLen(site) } end
+  end
   if starvedAbove > 0 and len > starvedAbove then atFront = true end
 end
 
@@ -111,9 +129,13 @@ for j = first, last, step do
   local a = base + (j - 1) * 3
   local id, kwargs, nonce = ARGV[a], ARGV[a + 1], ARGV[a + 2]
   local jobKey = jobPrefix .. id
+  local site = independent and maxSite > 0 and delayMs == 0 and siteOfId(id)
   if independent and maxLen > 0 and len + nPush >= maxLen then
     -- Refused by the limit, as this job's own call would have been: nothing written for it.
     codes[j] = CODE.QUEUE_FULL
+    allOk = false
+  elseif site and laneLen(site) >= maxSite then
+    codes[j] = CODE.SITE_FULL
     allOk = false
   else
     local status = nil
@@ -142,14 +164,13 @@ for j = first, last, step do
       else
         nPush = nPush + 1
         pushIds[nPush] = id
+        if site then siteLens[site] = siteLens[site] + 1 end
       end
       codes[j] = CODE.OK
     end
   end
 end
-if nPush > 0 then
-  if atFront then redis.call('LPUSH', waitKey, unpack(pushIds)) else redis.call('RPUSH', waitKey, unpack(pushIds)) end
-end
+pushQueued(prefix, pushIds, atFront)
 -- A due-now job wakes a worker; a delayed one wakes the workers so they shorten their wait to it.
 if nPush > 0 or delayMs > 0 then redis.call('ZADD', markerKey, 0, '0') end
 if progressFrom then

@@ -9,7 +9,8 @@
   stopped ones after the failure TTL, both given by the caller (its site's config); the failed set keeps
   the newest `failedLimit`.
 
-  Claiming moves each id from the pending list to the active set and writes its claim in the same
+  Claiming serves the sites' lanes in turns, weighted, passing over a site at its max_concurrent_jobs
+  (includes/lanes), and moves each id from its lane to the active set and writes its claim in the same
   step: status started, a token, the owner (this worker process) and the claim time. Nothing is
   claimed unless the owner's liveness stamp (its score in the queue's owners set, kept alive by its
   supervisor) is still in the future: a process whose stamp lapsed may have had its jobs handed to
@@ -34,6 +35,8 @@
       id, token, "x" or "s", error JSON, ttl s, retryMs, errors JSON  failed or stopped; retryMs > 0 schedules
                                                                       a retry (failed only); errors "" keeps the history
     then the number of its jobs started from prefetched ones, and their ids
+    then its fairness rules (includes/lanes): the default queue_weight and max_concurrent_jobs (-1: no
+      cap), the number of sites with other values, and for each: site, weight, cap
 
   Output: one JSON string (one bulk reply is far cheaper to build and to parse than hundreds of small
   ones): [ status, msUntilNextScheduled or -1, [ one code per ended job, in order ],
@@ -46,6 +49,7 @@
     more         1 when fewer than `count` were claimed only because MAX_DROPPED ids without a job were
                  popped (holes of a purge, see includes/holes): the wait list still holds ids, call again
 ]]
+--@include "lanes"
 --@include "codes"
 --@include "now"
 --@include "promoteDue"
@@ -87,33 +91,44 @@ local function eventFields(jobKey, queueName)
   return f
 end
 
+-- Each queue's part of ARGV, read once: its name, job-hash prefix, ended jobs (ARGV index of each entry),
+-- prefetched jobs that started, and its fairness rules.
+local sections = {}
 local a = 8
 for q = 1, nQueues do
-  local activeKey, delayedKey, finishedKey, failedKey = KEYS[q * 7 - 5], KEYS[q * 7 - 3], KEYS[q * 7 - 1], KEYS[q * 7]
-  local queueName, prefix = ARGV[a], ARGV[a + 1]
+  local section = { name = ARGV[a], prefix = ARGV[a + 1], entries = {} }
   local n = tonumber(ARGV[a + 2])
   a = a + 3
-  -- Read the ended jobs' entries.
-  local entries = {}
   for k = 1, n do
-    if ARGV[a + 2] == 'f' then
-      entries[k] = a
-      a = a + 5
-    else
-      entries[k] = a
-      a = a + 7
-    end
+    section.entries[k] = a
+    a = a + ((ARGV[a + 2] == 'f') and 5 or 7)
   end
+  section.startedAt, section.nStarted = a + 1, tonumber(ARGV[a])
+  a = a + 1 + section.nStarted
+  local rules = { weight = tonumber(ARGV[a]), cap = tonumber(ARGV[a + 1]), bySite = {} }
+  local nRules = tonumber(ARGV[a + 2])
+  a = a + 3
+  for _ = 1, nRules do
+    rules.bySite[ARGV[a]] = { tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]) }
+    a = a + 3
+  end
+  section.rules = rules
+  sections[q] = section
+end
+
+for q = 1, nQueues do
+  local activeKey, delayedKey, finishedKey, failedKey = KEYS[q * 7 - 5], KEYS[q * 7 - 3], KEYS[q * 7 - 1], KEYS[q * 7]
+  local section = sections[q]
+  local queueName, prefix, entries = section.name, section.prefix, section.entries
+  local n = #entries
   -- 1. Prefetched jobs that started (their job_started, while anyone listens).
-  local nStarted = tonumber(ARGV[a])
   if listeners then
-    for k = 1, nStarted do
-      local id = ARGV[a + k]
+    for k = 0, section.nStarted - 1 do
+      local id = ARGV[section.startedAt + k]
       local f = eventFields(prefix .. 'job:' .. id, queueName)
       if f.method then publishJobEvent(channel, id, 'started', f, nil) end
     end
   end
-  a = a + 1 + nStarted
 
   -- 2. End the jobs that finished: check each (its token, and that it runs: status started and in the
   -- active set), then write the valid ones.
@@ -126,6 +141,8 @@ for q = 1, nQueues do
     inActive = redis.call('ZMSCORE', activeKey, unpack(ids))
   end
   local running, finished, failedAny = {}, {}, false
+  -- A job under its site's cap ended: blocked workers wake, as the site may have jobs it held back.
+  local capFreed = false
   for k = 1, n do
     local e = entries[k]
     local id, token, outcome, payload, ttlMs = ARGV[e], ARGV[e + 1], ARGV[e + 2], ARGV[e + 3], tonumber(ARGV[e + 4]) * 1000
@@ -134,7 +151,8 @@ for q = 1, nQueues do
     local jobKey = prefix .. 'job:' .. id
     local code
     -- Its token, and in the active set: it runs, and it is ours (the status need not be read).
-    if redis.call('HGET', jobKey, 'token') ~= token or not inActive[k] then
+    local own = redis.call('HMGET', jobKey, 'token', 'cap')
+    if own[1] ~= token or not inActive[k] then
       local h = redis.call('HMGET', jobKey, 'token', 'status')
       local wanted = (outcome == 'f' and 'finished') or (outcome == 's' and 'stopped') or 'failed'
       if not h[2] then
@@ -146,6 +164,10 @@ for q = 1, nQueues do
       end
     else
       running[#running + 1] = id
+      if own[2] then
+        uncountRunning(prefix, jobKey, id)
+        capFreed = true
+      end
       local event = eventFields(jobKey, queueName)
       if history ~= '' then redis.call('HSET', jobKey, 'errors', history) end
       if outcome == 'x' and retryMs > 0 then
@@ -179,19 +201,15 @@ for q = 1, nQueues do
   if #running > 0 then inSlices('ZREM', activeKey, running) end
   if #finished > 0 then inSlices('ZADD', finishedKey, finished) end
   if failedAny then trimFailed(failedKey, prefix, failedLimit) end
+  if capFreed then redis.call('ZADD', KEYS[q * 7 - 4], 0, '0') end
 end
 
 if count <= 0 then return reply() end
 
 -- 3. A replayed call hands back what its first run claimed (still its own only while the token matches).
 local replayed = false
-a = 8
 for q = 1, nQueues do
-  local prefix = ARGV[a + 1]
-  local n = tonumber(ARGV[a + 2])
-  a = a + 3
-  for _ = 1, n do a = a + ((ARGV[a + 2] == 'f') and 5 or 7) end
-  a = a + 1 + tonumber(ARGV[a])
+  local prefix = sections[q].prefix
   local prev = redis.call('GET', prefix .. 'claim:' .. requestId)
   if prev then
     replayed = true
@@ -208,16 +226,110 @@ for q = 1, nQueues do
 end
 if replayed then return reply() end
 
--- 4. Claim.
+-- 4. Claim: first the legacy wait list (ids from before lanes), then the sites' lanes in turns.
 local claimed = 0
-a = 8
+-- Claim one popped id of queue q; false for an id whose hash is gone (a hole an operator's removal
+-- left, or a job deleted while queued): it is dropped, not run.
+local function claimOne(q, prefix, queueName, id, capped, active, record)
+  local jobKey = prefix .. 'job:' .. id
+  local v = redis.call('HMGET', jobKey, unpack(CLAIM_FIELDS))
+  if not v[METHOD_AT] then return false end
+  claimed = claimed + 1
+  local token = requestId .. ':' .. claimed
+  local attempts = (tonumber(v[ATTEMPTS_AT]) or 0) + 1
+  v[ATTEMPTS_AT] = tostring(attempts)
+  if capped then
+    redis.call('HSET', jobKey, 'status', 'started', 'token', token, 'worker', owner, 'started', now, 'attempts', attempts, 'cap', '1')
+  else
+    redis.call('HSET', jobKey, 'status', 'started', 'token', token, 'worker', owner, 'started', now, 'attempts', attempts)
+  end
+  active[#active + 1] = now
+  active[#active + 1] = id
+  record[#record + 1] = token .. ' ' .. id
+  jobs[#jobs + 1] = { q, id, token, unpack(v, 1, nFields) }
+  if listeners and claimed <= startNow then
+    local f = { queue = queueName }
+    for k, name in ipairs(CLAIM_FIELDS) do if v[k] then f[name] = v[k] end end
+    publishJobEvent(channel, id, 'started', f, nil)
+  end
+  return true
+end
+
+-- Serve the lanes of queue q in turns, up to `want` jobs: the ring's head site gets up to its weight's
+-- worth of jobs in its turn (what it has left of it is kept in `turns` between calls), then goes to the
+-- ring's tail; a site at its max_concurrent_jobs is passed over. A site alone in the ring takes what it
+-- has (no one to be fair to). Returns the jobs claimed and the popped ids without a job.
+local function claimFromLanes(q, prefix, queueName, rules, want, active, record)
+  local ringKey, turnsKey, runningKey = prefix .. 'sites', prefix .. 'turns', prefix .. 'running'
+  local got, dropped = 0, 0
+  local nSites = redis.call('LLEN', ringKey)
+  -- Sites in a row that gave nothing (at their cap): a whole round of them ends the claim.
+  local passed = 0
+  while got < want and nSites > 0 and passed < nSites and dropped < MAX_DROPPED do
+    local site = redis.call('LINDEX', ringKey, 0)
+    local rule = rules.bySite[site]
+    local weight, cap = rules.weight, rules.cap
+    if rule then weight, cap = rule[1], rule[2] end
+    local take, credit = want - got, weight
+    if nSites > 1 then
+      credit = tonumber(redis.call('HGET', turnsKey, site)) or weight
+      take = math.min(take, credit)
+    end
+    if cap >= 0 then take = math.min(take, cap - (tonumber(redis.call('HGET', runningKey, site)) or 0)) end
+    local lane = prefix .. 'lane:' .. site
+    local n, popped = 0, 0
+    if take > 0 then
+      local ids = redis.call('LPOP', lane, take) or {}
+      popped = #ids
+      for _, id in ipairs(ids) do
+        if claimOne(q, prefix, queueName, id, cap >= 0, active, record) then n = n + 1 else dropped = dropped + 1 end
+      end
+      if n > 0 then
+        redis.call('DECRBY', prefix .. 'queued', n)
+        if cap >= 0 then redis.call('HINCRBY', runningKey, site, n) end
+      end
+      got = got + n
+    end
+    if popped > 0 and popped == take and redis.call('LLEN', lane) > 0 then
+      -- The lane holds more: the site's turn goes on (credit left) or passes to the next site.
+      if nSites > 1 then
+        credit = credit - n
+        if credit > 0 and n > 0 then
+          redis.call('HSET', turnsKey, site, credit)
+        else
+          redis.call('LMOVE', ringKey, ringKey, 'LEFT', 'RIGHT')
+          redis.call('HDEL', turnsKey, site)
+        end
+      end
+      passed = 0
+    elseif popped > 0 then
+      -- The lane is empty: the site leaves the ring until it has jobs again.
+      redis.call('LPOP', ringKey)
+      redis.call('HDEL', turnsKey, site)
+      nSites = nSites - 1
+      passed = 0
+    else
+      -- At its cap (or an empty lane, which the ring should not hold): the next site's turn.
+      if take > 0 and redis.call('LLEN', lane) == 0 then
+        redis.call('LPOP', ringKey)
+        redis.call('HDEL', turnsKey, site)
+        nSites = nSites - 1
+      else
+        if nSites > 1 then
+          redis.call('LMOVE', ringKey, ringKey, 'LEFT', 'RIGHT')
+          redis.call('HDEL', turnsKey, site)
+        end
+        passed = passed + 1
+      end
+    end
+  end
+  return got, dropped
+end
+
 for q = 1, nQueues do
   local waitKey, activeKey, markerKey, delayedKey, ownersKey = KEYS[q * 7 - 6], KEYS[q * 7 - 5], KEYS[q * 7 - 4], KEYS[q * 7 - 3], KEYS[q * 7 - 2]
-  local queueName, prefix = ARGV[a], ARGV[a + 1]
-  local n = tonumber(ARGV[a + 2])
-  a = a + 3
-  for _ = 1, n do a = a + ((ARGV[a + 2] == 'f') and 5 or 7) end
-  a = a + 1 + tonumber(ARGV[a])
+  local section = sections[q]
+  local queueName, prefix = section.name, section.prefix
   local head = redis.call('ZRANGE', delayedKey, 0, 0, 'WITHSCORES')
   if head[2] and tonumber(head[2]) <= now then
     promoteDue(delayedKey, waitKey, prefix, now)
@@ -233,44 +345,31 @@ for q = 1, nQueues do
       status = CODE.OWNER_LOST
     else
       local active, record = {}, {}
-      local want, popped, dropped = 0, 0, 0
+      local dropped = 0
+      -- The legacy wait list, while it holds ids.
+      local want, popped = 0, 0
       repeat
         want = count - claimed
         local ids = redis.call('LPOP', waitKey, want) or {}
         popped = #ids
         for _, id in ipairs(ids) do
-          local jobKey = prefix .. 'job:' .. id
-          local v = redis.call('HMGET', jobKey, unpack(CLAIM_FIELDS))
-          -- An id whose hash is gone (a hole an operator's removal left, or a job deleted while queued)
-          -- is dropped, not run, and another id is popped in its place.
-          if v[METHOD_AT] then
-            claimed = claimed + 1
-            local token = requestId .. ':' .. claimed
-            local attempts = (tonumber(v[ATTEMPTS_AT]) or 0) + 1
-            v[ATTEMPTS_AT] = tostring(attempts)
-            redis.call('HSET', jobKey, 'status', 'started', 'token', token, 'worker', owner, 'started', now, 'attempts', attempts)
-            active[#active + 1] = now
-            active[#active + 1] = id
-            record[#record + 1] = token .. ' ' .. id
-            jobs[#jobs + 1] = { q, id, token, unpack(v, 1, nFields) }
-            if listeners and claimed <= startNow then
-              local f = { queue = queueName }
-              for k, name in ipairs(CLAIM_FIELDS) do if v[k] then f[name] = v[k] end end
-              publishJobEvent(channel, id, 'started', f, nil)
-            end
-          else
-            dropped = dropped + 1
-          end
+          if not claimOne(q, prefix, queueName, id, false, active, record) then dropped = dropped + 1 end
         end
       until claimed >= count or popped < want or dropped >= MAX_DROPPED
+      if claimed < count and dropped < MAX_DROPPED then
+        local _, laneDropped = claimFromLanes(q, prefix, queueName, section.rules, count - claimed, active, record)
+        dropped = dropped + laneDropped
+      end
       if #active > 0 then
         inSlices('ZADD', activeKey, active)
         redis.call('SET', prefix .. 'claim:' .. requestId, table.concat(record, '\n'), 'PX', recordMs)
       end
-      -- Keep the wake-up marker while work remains, so that other blocked workers wake too.
-      if popped == want and redis.call('LLEN', waitKey) > 0 then
-        redis.call('ZADD', markerKey, 0, '0')
-        if claimed < count then more = true end
+      -- Keep the wake-up marker while claimable work remains, so that other blocked workers wake too.
+      if claimed >= count or dropped >= MAX_DROPPED then
+        if redis.call('LLEN', waitKey) > 0 or redis.call('LLEN', prefix .. 'sites') > 0 then
+          redis.call('ZADD', markerKey, 0, '0')
+          if claimed < count then more = true end
+        end
       end
     end
   end

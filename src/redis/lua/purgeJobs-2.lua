@@ -13,7 +13,7 @@
   harmlessly.
 
   Input:
-    KEYS[1] wait, KEYS[2] active
+    KEYS[1] a lane (lane:<site>) or the legacy wait list, KEYS[2] active
     ARGV[1] key prefix of job hashes   ARGV[2] the site's id prefix ("site||")
     ARGV[3] "1" to filter on event, else "0"   ARGV[4] the event (ignored without the filter)
     ARGV[5] position of the cursor     ARGV[6] anchor: the id seen there ("" = none: start at the position)
@@ -25,6 +25,7 @@
             done is 1 when the examination reached the end of the list
           { MOVED, 0 }  the anchor is no longer near its position: nothing written; start again at the head
 ]]
+--@include "lanes"
 --@include "codes"
 --@include "holes"
 local waitKey, activeKey = KEYS[1], KEYS[2]
@@ -59,6 +60,8 @@ for i = 1, math.min(#ids, window) do
     end
   end
 end
+
+settleList(waitKey, deleted)
 
 -- The next anchor: the first id past the examined ones that is not a hole, in what was read, then in up
 -- to 4 more windows. A read that comes back short has reached the end of the list.

@@ -1,6 +1,7 @@
 --[[
-  Return the jobs of dead worker processes to the front of their queue, and drop expired entries of the
-  finished set (their job hashes expired on their own). A process is dead when its
+  Return the jobs of dead worker processes to the front of their site's lane, and drop expired entries of
+  the finished set (their job hashes expired on their own). When it looked at every running job, it also
+  sets each site's count of running jobs under a max_concurrent_jobs cap right (the `running` hash). A process is dead when its
   liveness stamp lapsed (its supervisor died, hung, or lost Redis for longer than a stamp) or when it has
   none. Each hand-back counts a crash; past maxStalls the job fails as abandoned. One runner at a time
   across all supervisors: the script first takes a lock with SET NX PX and does nothing when another
@@ -16,6 +17,7 @@
 
   Output: { requeued, abandoned } or LOCKED when another supervisor holds the lock
 ]]
+--@include "lanes"
 --@include "codes"
 --@include "now"
 --@include "trimFailed"
@@ -37,10 +39,18 @@ local function isAlive(name)
 end
 local running = redis.call('ZRANGE', activeKey, 0, limit - 1)
 local requeued, abandoned = 0, 0
+-- Running jobs counted against their site's max_concurrent_jobs, per site, to set the counts right.
+local capped = {}
 for _, id in ipairs(running) do
   local jobKey = prefix .. 'job:' .. id
-  local worker = redis.call('HGET', jobKey, 'worker')
-  if not isAlive(worker) then
+  local h = redis.call('HMGET', jobKey, 'worker', 'cap')
+  local worker = h[1]
+  if isAlive(worker) then
+    if h[2] then
+      local site = siteOfId(id)
+      capped[site] = (capped[site] or 0) + 1
+    end
+  else
     redis.call('ZREM', activeKey, id)
     if redis.call('EXISTS', jobKey) == 1 then
       if requeueOrAbandon(jobKey, id, waitKey, failedKey, maxStalls, now, 'its worker process died', true, prefix, failedLimit, failureTtl) == CODE.OK then
@@ -52,6 +62,12 @@ for _, id in ipairs(running) do
   end
 end
 if requeued > 0 then redis.call('ZADD', markerKey, 0, '0') end
-if #running < limit then redis.call('ZREMRANGEBYSCORE', ownersKey, '-inf', '(' .. now) end
+if #running < limit then
+  redis.call('ZREMRANGEBYSCORE', ownersKey, '-inf', '(' .. now)
+  -- Every running job was looked at: the counts are known exactly (a count a lost hash left wrong heals).
+  local runningKey = prefix .. 'running'
+  redis.call('DEL', runningKey)
+  for site, n in pairs(capped) do redis.call('HSET', runningKey, site, n) end
+end
 redis.call('ZREMRANGEBYSCORE', finishedKey, '-inf', now)
 return { requeued, abandoned }

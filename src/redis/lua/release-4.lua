@@ -14,6 +14,7 @@
 
   Output: one code per job: OK requeued; ABANDONED failed as abandoned; LEASE_LOST (token differs or not running)
 ]]
+--@include "lanes"
 --@include "codes"
 --@include "now"
 --@include "trimFailed"

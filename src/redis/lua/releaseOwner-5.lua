@@ -12,6 +12,7 @@
 
   Output: { requeued, { ids failed as abandoned } }
 ]]
+--@include "lanes"
 --@include "codes"
 --@include "now"
 --@include "trimFailed"

@@ -9,6 +9,7 @@
 
   Output: the number of jobs requeued
 ]]
+--@include "lanes"
 --@include "codes"
 --@include "retryFailedJob"
 local failedKey, waitKey, markerKey, activeKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]

@@ -10,6 +10,7 @@
           { NO_JOB }                        no such job
           { WRONG_STATE, status }           not failed or stopped: nothing written
 ]]
+--@include "lanes"
 --@include "codes"
 --@include "retryFailedJob"
 local failedKey, waitKey, markerKey, activeKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]

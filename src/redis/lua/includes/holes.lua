@@ -38,13 +38,15 @@ local function holeAt(waitKey, position)
   end
 end
 
--- Take a queued `id` out of the wait list (a hole where it is). false when it is not where `hint` says
--- (the caller answers MOVED and looks again); true when it was taken out, or when, with no hint, it is not
--- within reach of either end (nothing to take out).
+-- Take a queued `id` out of a wait list or lane (a hole where it is), then settle the list (includes/lanes:
+-- the caller includes "lanes" first). false when it is not where `hint` says (the caller answers MOVED and
+-- looks again); true when it was taken out, or when, with no hint, it is not within reach of either end
+-- (nothing to take out).
 local function removeQueued(waitKey, id, hint)
   local at = locateInWait(waitKey, id, hint)
   if at then
     holeAt(waitKey, at)
+    settleList(waitKey, 1)
     return true
   end
   return hint < 0

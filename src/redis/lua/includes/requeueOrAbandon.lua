@@ -1,11 +1,12 @@
 -- Hand a job that lost its executor (crashed or killed worker process, dead supervisor) back to the front
--- of its queue, counting the crash in `stalls`; past maxStalls it fails as abandoned instead of looping
+-- of its site's lane (waitKey is unused), counting the crash in `stalls`; past maxStalls it fails as abandoned instead of looping
 -- forever. With countStall false (a plain hand-back, e.g. on shutdown) nothing is counted and the job
--- never fails. The caller has already removed `id` from the active set and included "codes" and
+-- never fails. The caller has already removed `id` from the active set and included "codes", "lanes" and
 -- "trimFailed". An abandoned job's record expires after its `fttl` (stored only when its site overrides
 -- rq_job_failure_ttl), else after `failureTtl`, the bench's. Returns CODE.OK when requeued, CODE.ABANDONED
 -- when failed.
 local function requeueOrAbandon(jobKey, id, waitKey, failedKey, maxStalls, now, reason, countStall, prefix, failedLimit, failureTtl)
+  uncountRunning(prefix, jobKey, id)
   redis.call('HDEL', jobKey, 'token', 'worker')
   local stalls = 0
   if countStall then stalls = redis.call('HINCRBY', jobKey, 'stalls', 1) end
@@ -20,6 +21,6 @@ local function requeueOrAbandon(jobKey, id, waitKey, failedKey, maxStalls, now, 
     return CODE.ABANDONED
   end
   redis.call('HSET', jobKey, 'status', 'queued', 'lastStall', reason)
-  redis.call('LPUSH', waitKey, id)
+  pushQueued(prefix, { id }, true)
   return CODE.OK
 end

@@ -1,11 +1,12 @@
--- Put a failed (or stopped) job back at the end of its queue as a queued job: its last error moves to the
+-- Put a failed (or stopped) job back at the end of its site's lane as a queued job: its last error moves to the
 -- `errors` history (oldest first; not added twice when a retry policy already put it there as the last
 -- entry), the fields of its last run are cleared, its attempt count is kept, its crash count and
 -- the retries its retry policy used start again from 0 (an operator's retry gives the policy
 -- afresh) and its expiry is removed. `accepted` is a set of the statuses
 -- the caller may retry. Never touches a job in the active set. The caller sets the wake-up marker.
 -- Returns CODE.OK when requeued; CODE.NO_JOB when the job has no hash; CODE.WRONG_STATE and the job's
--- status when it is not accepted. The caller includes "codes".
+-- status when it is not accepted. The caller includes "codes" and "lanes"; waitKey is unused (kept for
+-- the scripts' key lists).
 local function retryFailedJob(prefix, id, waitKey, failedKey, activeKey, accepted)
   local jobKey = prefix .. 'job:' .. id
   local status = redis.call('HGET', jobKey, 'status')
@@ -33,6 +34,6 @@ local function retryFailedJob(prefix, id, waitKey, failedKey, activeKey, accepte
   redis.call('HSET', jobKey, 'status', 'queued')
   redis.call('PERSIST', jobKey)
   redis.call('ZREM', failedKey, id)
-  redis.call('RPUSH', waitKey, id)
+  pushQueued(prefix, { id }, false)
   return CODE.OK
 end
