@@ -22,6 +22,7 @@ import { RedisStats } from './lib/redis-stats.ts';
 import { medians, ratios, renderTables, tableDefs, type Results, type SystemInfo } from './lib/report.ts';
 import { renderDrains, renderMemory, renderTargets, targetRows, type TargetRow, type TargetSizes } from './lib/bw-report.ts';
 import { memoryScenario, type MemoryResult } from './lib/bw-scenarios.ts';
+import { floodScenario, renderFlood, type FloodResult } from './lib/flood.ts';
 import { Runs, STEPS } from './lib/runs.ts';
 import { censusScenario, depthScenario, type Config } from './lib/scenarios.ts';
 import type { Adapter } from './lib/types.ts';
@@ -64,6 +65,7 @@ function configFor(flags: Flags): Config {
       process: { c1: 600, c50: 2000 },
       drain: 5000,
       memory: 20_000,
+      flood: 5000,
       latency: { warmup: 5, n: 40, intervalMs: 10 },
       census: { enqueue: 100, process: 300 },
       depths: flags.depth ? [1000, 10_000] : [],
@@ -78,6 +80,7 @@ function configFor(flags: Flags): Config {
     process: { c1: 100_000, c50: 100_000 },
     drain: 200_000,
     memory: 400_000,
+    flood: 50_000,
     latency: { warmup: 10, n: 200, intervalMs: 15 },
     census: { enqueue: 1000, process: 2000 },
     depths: flags.depth ? [1000, 100_000, 1_000_000] : [],
@@ -161,6 +164,21 @@ async function main(): Promise<void> {
       }
     }
 
+    // Per-site fairness: site B's wait behind site A's flood, one FIFO list against lanes.
+    let flood: FloodResult | undefined;
+    if (ours) {
+      if (flags.waitIdle) await waitForIdle(log);
+      log(`per-site fairness: bench-worker, a ${config.flood.toLocaleString('en-US')}-job flood`);
+      await ours.setup(target);
+      try {
+        await guarded('per-site fairness', async () => {
+          flood = await floodScenario(ours, st, config.flood);
+        });
+      } finally {
+        await ours.close();
+      }
+    }
+
     const census = new Census(redis.port, st.client);
     const censusDetail: Record<string, Record<string, CensusCounts>> = {};
     // --quick: c=1 only, and not the lean variants (they send what the default ones send).
@@ -200,13 +218,13 @@ async function main(): Promise<void> {
     );
     const sizes: TargetSizes = { c1: config.process.c1, c50: config.process.c50, drain: config.drain, enqueue: config.enqueue, cliEnqueue: config.cliEnqueue };
     const targets = ours ? targetRows(medians(results), sizes) : [];
-    const extra = { targets, memory: memory ?? null, census: censusDetail };
+    const extra = { targets, memory: memory ?? null, flood: flood ?? null, census: censusDetail };
     const json = `${JSON.stringify(jsonDocument(machine, config, systems, results, notes, defs, extra), null, 2)}\n`;
     if (flags.jsonFile) writeFileSync(flags.jsonFile, json);
     if (flags.json) {
       process.stdout.write(json);
     } else {
-      const ownTables = ours ? [renderTargets(targets), renderDrains(medians(results), sizes), renderMemory(memory)] : [];
+      const ownTables = ours ? [renderTargets(targets), renderDrains(medians(results), sizes), renderMemory(memory), renderFlood(flood)] : [];
       const sections = [header(machine, config, notes), ...ownTables, renderTables(systems, results, defs, config.runs)];
       process.stdout.write(`${sections.filter(Boolean).join('\n\n')}\n`);
     }
@@ -238,12 +256,12 @@ function jsonDocument(
   results: Results,
   notes: readonly string[],
   defs: ReturnType<typeof tableDefs>,
-  extra: { targets: TargetRow[]; memory: MemoryResult | null; census: Record<string, Record<string, CensusCounts>> },
+  extra: { targets: TargetRow[]; memory: MemoryResult | null; flood: FloodResult | null; census: Record<string, Record<string, CensusCounts>> },
 ): Record<string, unknown> {
   const med = medians(results);
   const ratioTable = Object.fromEntries(defs.flatMap((d) => d.metrics).map((mt) => [mt.key, { better: mt.better, ...ratios(systems, med, mt) }]));
   // The targets first; NaN (not measured) becomes null in JSON.
-  return { targets: extra.targets, machine, config, notes, systems, medians: med, runs: results, ratios: ratioTable, memory: extra.memory, census: extra.census };
+  return { targets: extra.targets, machine, config, notes, systems, medians: med, runs: results, ratios: ratioTable, memory: extra.memory, flood: extra.flood, census: extra.census };
 }
 
 // Exit explicitly: the exit hooks (lib/redis-server.ts) then kill any worker left behind.

@@ -147,8 +147,20 @@ export class BenchWorkerAdapter implements Adapter {
     return seconds;
   }
 
-  async fill(n: number): Promise<void> {
-    for (const size of chunks(n, 50_000)) await this.s.client.enqueueMany(METHOD, Array.from({ length: size }, () => ({})), { site: SITE });
+  async fill(n: number, site = SITE): Promise<void> {
+    if (site !== SITE) this.addSite(site);
+    for (const size of chunks(n, 50_000)) await this.s.client.enqueueMany(METHOD, Array.from({ length: size }, () => ({})), { site });
+  }
+
+  /** A second site of the temp bench (for the fairness scenario). */
+  addSite(site: string): void {
+    mkdirSync(path.join(this.s.benchPath, 'sites', site), { recursive: true });
+    writeFileSync(path.join(this.s.benchPath, 'sites', site, 'site_config.json'), '{}\n');
+  }
+
+  /** Enqueue `n` no-op jobs of `site` in one bulk call; resolves to their ids. */
+  async enqueueFor(site: string, n: number): Promise<string[]> {
+    return (await this.s.client.enqueueMany(METHOD, Array.from({ length: n }, () => ({})), { site })) as string[];
   }
 
   async produceSpaced(warmup: number, n: number, intervalMs: number): Promise<void> {

@@ -19,6 +19,8 @@ export interface Config {
   drain: number;
   /** Jobs of bench-worker's memory-stability drain. */
   memory: number;
+  /** Jobs of the flood in the per-site fairness row (lib/flood.ts). */
+  flood: number;
   latency: { warmup: number; n: number; intervalMs: number };
   census: { enqueue: number; process: number };
   depths: number[];
