@@ -85,7 +85,7 @@ describe('per-site fairness', () => {
       } finally {
         await worker.stop();
       }
-      const first = await redis.client.zrange(finished, 0, 3999);
+      const first = await redis.client.zrange(finished, '0', '3999');
       const ofA = first.filter((id) => id.startsWith(`${A}||`)).length;
       const ratio = ofA / (first.length - ofA);
       console.log(`weights 3:1: ${ofA} of site A, ${first.length - ofA} of site B in the first 4,000 (ratio ${ratio.toFixed(2)})`);
