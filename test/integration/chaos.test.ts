@@ -13,6 +13,7 @@ import { BenchClient } from '../../src/client.ts';
 import { benchKeys, queueKeys } from '../../src/redis/keys.ts';
 import { makeBench, type TestBench } from '../helpers/bench.ts';
 import { processAlive } from '../helpers/process.ts';
+import { queuedCount, queuedIds } from '../helpers/queued.ts';
 import { spawnBench } from '../helpers/cli.ts';
 import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
 import { waitFor } from '../helpers/wait-for.ts';
@@ -132,9 +133,11 @@ describe('chaos', () => {
     });
     let inFlight = 0;
     let waiting = 0;
+    let counted = 0;
     for (const queue of QUEUES) {
       inFlight += await redis.client.zcard(queueKeys(bench.benchId, queue).active);
-      waiting += await redis.client.llen(queueKeys(bench.benchId, queue).wait);
+      waiting += (await queuedIds(redis.client, bench.benchId, queue)).length;
+      counted += await queuedCount(redis.client, bench.benchId, queue);
     }
     console.log(
       `chaos: ${ids.length} jobs, ${childKills} worker process kills, ${supervisorKills} supervisor kills, Redis restarted: ${restarted}; ` +
@@ -145,6 +148,7 @@ describe('chaos', () => {
     assert.equal(runs.size, ids.length, 'every job ran at least once');
     assert.equal(inFlight, 0, 'nothing left in flight');
     assert.equal(waiting, 0, 'nothing left waiting');
+    assert.equal(counted, 0, 'the queues\' lengths count nothing waiting');
     assert.equal(unexplained, 0, 'duplicates only for jobs whose executor died');
     assert.ok(childKills + supervisorKills > 5, 'the chaos really happened');
     assert.ok(restarted, 'Redis was restarted mid-run');

@@ -8,6 +8,7 @@ import { isBenchError } from '../../src/errors.ts';
 import { ScriptCode } from '../../src/redis/codes.ts';
 import { queueKeys } from '../../src/redis/keys.ts';
 import { runScript } from '../../src/redis/scripts.ts';
+import { queuedCount, queuedIds } from '../helpers/queued.ts';
 import { useBenchSuite } from '../helpers/suite.ts';
 
 const SITE = 'site1.test';
@@ -28,7 +29,7 @@ describe('concurrent single enqueues', () => {
     assert.deepEqual(codes, [...Array<string>(LIMIT).fill('ok'), ...Array<string>(150 - LIMIT).fill('ERR_QUEUE_OVERLOADED')]);
     const refused = results[LIMIT] as PromiseRejectedResult;
     assert.match(String((refused.reason as Error).message), /queue "default" is overloaded: 110 jobs waiting, limit 110/);
-    const ids = await suite.redis.client.lrange(queueKeys(suite.bench.benchId, 'default').wait, 0, -1);
+    const ids = await queuedIds(suite.redis.client, suite.bench.benchId, 'default');
     assert.deepEqual(ids, results.slice(0, LIMIT).map((r) => (r as PromiseFulfilledResult<string>).value));
     const kwargs = await Promise.all(ids.map((id) => suite.redis.client.hget(queueKeys(suite.bench.benchId, 'default').job(id), 'kwargs')));
     assert.deepEqual(kwargs.map((k) => (JSON.parse(k ?? 'null') as { n: number }).n), Array.from({ length: LIMIT }, (_, n) => n));
@@ -45,7 +46,7 @@ describe('concurrent single enqueues', () => {
     assert.equal(codeOf(second as PromiseSettledResult<unknown>), 'ERR_JOB_EXISTS');
     assert.deepEqual(skipped, { status: 'fulfilled', value: undefined });
     assert.deepEqual(other, { status: 'fulfilled', value: `${SITE}||other` });
-    assert.equal(await suite.redis.client.llen(queueKeys(suite.bench.benchId, 'default').wait), 2);
+    assert.equal(await queuedCount(suite.redis.client, suite.bench.benchId, 'default'), 2);
   });
 
   it('requests to several queues and with different options in one turn each land where they asked', async () => {
@@ -56,8 +57,8 @@ describe('concurrent single enqueues', () => {
       suite.client.enqueue('testapp.tasks.echo', { site: SITE, inSeconds: 3600, kwargs: { q: 'later' } }),
     ]);
     const k = (queue: string) => queueKeys(suite.bench.benchId, queue);
-    assert.deepEqual(await suite.redis.client.lrange(k('short').wait, 0, -1), [ids[0], ids[2]]);
-    assert.deepEqual(await suite.redis.client.lrange(k('default').wait, 0, -1), [ids[1]]);
+    assert.deepEqual(await queuedIds(suite.redis.client, suite.bench.benchId, 'short'), [ids[0], ids[2]]);
+    assert.deepEqual(await queuedIds(suite.redis.client, suite.bench.benchId, 'default'), [ids[1]]);
     assert.equal(await suite.redis.client.hget(k('short').job(ids[2]), 'timeout'), '7');
     assert.equal(await suite.redis.client.hget(k('default').job(ids[3]), 'status'), 'scheduled');
   });
@@ -70,10 +71,10 @@ describe('concurrent single enqueues', () => {
         scripted,
         'enqueue',
         [k.wait, k.marker, k.finished, k.failed, k.delayed, k.wait],
-        ['0', String(LIMIT), '', '0', '0', '', '', '', '0', k.prefix, '1', 'method', 'testapp.tasks.echo', 's||a', '{}', '', 's||b', '{}', ''],
+        ['0', String(LIMIT), '', '0', '0', '', '', '', '0', k.prefix, '0', '1', 'method', 'testapp.tasks.echo', 's||a', '{}', '', 's||b', '{}', ''],
       );
     assert.deepEqual(await call(), [ScriptCode.OK, ScriptCode.OK, 2]);
     assert.deepEqual(await call(), [ScriptCode.REPLAYED, ScriptCode.REPLAYED, 2]);
-    assert.deepEqual(await suite.redis.client.lrange(k.wait, 0, -1), ['s||a', 's||b']);
+    assert.deepEqual(await queuedIds(suite.redis.client, suite.bench.benchId, 'default'), ['s||a', 's||b']);
   });
 });

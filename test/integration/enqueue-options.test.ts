@@ -10,6 +10,7 @@ import { queueKeys } from '../../src/redis/keys.ts';
 import { makeBench, type TestBench } from '../helpers/bench.ts';
 import { runBench } from '../helpers/cli.ts';
 import { readJob, startSupervisor, waitForStatus } from '../helpers/jobs.ts';
+import { queuedCount, queuedIds } from '../helpers/queued.ts';
 import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
 
 let redis: TestRedis;
@@ -17,6 +18,8 @@ let bench: TestBench;
 let client: BenchClient;
 const SITE = 'site1.test';
 const keys = (queue = 'default') => queueKeys(bench.benchId, queue);
+const queued = (queue = 'default') => queuedIds(redis.client, bench.benchId, queue);
+const count = (queue = 'default') => queuedCount(redis.client, bench.benchId, queue);
 
 before(async () => {
   redis = await startRedis();
@@ -44,7 +47,7 @@ describe('deduplicate', () => {
       Array.from({ length: 10 }, () => client.enqueue('testapp.tasks.echo', { site: SITE, jobId: 'sync-customers', deduplicate: true })),
     );
     assert.deepEqual(results.filter((r) => r !== undefined), ['site1.test||sync-customers']);
-    assert.deepEqual(await redis.client.lrange(keys().wait, 0, -1), ['site1.test||sync-customers']);
+    assert.deepEqual(await queued(), ['site1.test||sync-customers']);
     assert.equal(await client.isJobEnqueued(SITE, 'sync-customers'), true);
     assert.equal(await client.getJobStatus(SITE, 'sync-customers'), 'queued');
   });
@@ -83,9 +86,9 @@ describe('queue position and back-pressure', () => {
   it('at_front_when_starved goes to the back of a short queue and to the front past 16 jobs', async () => {
     const many = await client.enqueueMany('testapp.tasks.echo', Array.from({ length: 16 }, () => ({})), { site: SITE, queue: 'long' });
     const calm = await client.enqueue('testapp.tasks.echo', { site: SITE, queue: 'long', atFrontWhenStarved: true });
-    assert.equal((await redis.client.lrange(keys('long').wait, -1, -1))[0], calm, '16 waiting: not starved');
+    assert.equal((await queued('long')).at(-1), calm, '16 waiting: not starved');
     const starved = await client.enqueue('testapp.tasks.echo', { site: SITE, queue: 'long', atFrontWhenStarved: true });
-    assert.equal((await redis.client.lrange(keys('long').wait, 0, 0))[0], starved, '17 waiting: starved, goes first');
+    assert.equal((await queued('long'))[0], starved, '17 waiting: starved, goes first');
     assert.equal(many.length, 16);
   });
 
@@ -97,9 +100,9 @@ describe('queue position and back-pressure', () => {
       assert.match(err.message, /40 jobs waiting, limit 53 .*20 more jobs do not fit/);
       return true;
     });
-    assert.equal(await redis.client.llen(keys('long').wait), 40, 'nothing of the refused request was written');
+    assert.equal(await count('long'), 40, 'nothing of the refused request was written');
     await client.enqueueMany('testapp.tasks.echo', Array.from({ length: 13 }, () => ({})), { site: SITE, queue: 'long' });
-    assert.equal(await redis.client.llen(keys('long').wait), 53, 'a request that fits exactly is accepted');
+    assert.equal(await count('long'), 53, 'a request that fits exactly is accepted');
   });
 
   it('bulk enqueue bounds each script call by bytes as well as by count', async () => {
@@ -109,7 +112,7 @@ describe('queue position and back-pressure', () => {
     const big = 'x'.repeat(600 * 1024);
     const ids = await client.enqueueMany('testapp.tasks.echo', Array.from({ length: 5 }, (_, i) => ({ i, big })), { site: SITE, queue: 'short' });
     assert.equal(await calls() - before, 5, 'one script call per 600 KB entry');
-    assert.deepEqual(await redis.client.lrange(keys('short').wait, 0, -1), ids, 'in order');
+    assert.deepEqual(await queued('short'), ids, 'in order');
   });
 
   it('max_queued_jobs (+50 per site) refuses with QueueOverloaded, saying how full and the limit', async () => {
@@ -120,7 +123,7 @@ describe('queue position and back-pressure', () => {
       return true;
     });
     await assert.rejects(client.enqueueMany('testapp.tasks.echo', [{}, {}], { site: SITE }), { code: 'ERR_QUEUE_OVERLOADED' });
-    assert.equal(await redis.client.llen(keys().wait), 53, 'nothing more was written');
+    assert.equal(await count(), 53, 'nothing more was written');
     const cli = await runBench(['--site', SITE, 'enqueue', 'testapp.tasks.echo'], { cwd: bench.path });
     assert.equal(cli.code, 1);
     assert.match(cli.stderr, /ERR_QUEUE_OVERLOADED/);
@@ -131,7 +134,7 @@ describe('queue position and back-pressure', () => {
     const sites = ['one.test', 'two.test', 'three.test'];
     const three = makeBench({ redisUrl: redis.url, common: { max_queued_jobs: 3 }, sites: Object.fromEntries(sites.map((site) => [site, {}])) });
     const threeClient = await BenchClient.open({ benchPath: three.path });
-    const wait = queueKeys(three.benchId, 'default').wait;
+    const waiting = () => queuedCount(redis.client, three.benchId, 'default');
     try {
       // 152 from the three sites: past the one-site limit (53) and the two-site one (103), one short of 153.
       for (const site of sites) await threeClient.enqueueMany('testapp.tasks.echo', Array.from({ length: 50 }, () => ({})), { site });
@@ -142,12 +145,12 @@ describe('queue position and back-pressure', () => {
         return true;
       });
       await threeClient.enqueue('testapp.tasks.echo', { site: 'three.test' });
-      assert.equal(await redis.client.llen(wait), 153, 'a job that fits exactly is accepted');
+      assert.equal(await waiting(), 153, 'a job that fits exactly is accepted');
       await assert.rejects(threeClient.enqueue('testapp.tasks.echo', { site: 'one.test' }), /153 jobs waiting, limit 153 \(max_queued_jobs \+ 50 per site\)/);
       const cli = await runBench(['--site', 'two.test', 'enqueue', 'testapp.tasks.echo'], { cwd: three.path });
       assert.equal(cli.code, 1, cli.stderr);
       assert.match(cli.stderr, /ERR_QUEUE_OVERLOADED.*limit 153 /);
-      assert.equal(await redis.client.llen(wait), 153, 'nothing more was written');
+      assert.equal(await waiting(), 153, 'nothing more was written');
     } finally {
       await threeClient.close();
       three.remove();
@@ -173,7 +176,7 @@ describe('delayed jobs', () => {
       const scheduled = await readJob(redis.client, bench.benchId, 'default', id);
       assert.equal(scheduled?.status, 'scheduled');
       assert.ok(await redis.client.zscore(keys().delayed, id));
-      assert.equal(await redis.client.llen(keys().wait), 0);
+      assert.equal(await count(), 0);
       const done = await waitForStatus(redis.client, bench, 'default', id, 'finished');
       const runAt = scheduled?.runAt as number;
       assert.ok((done.startedAt as number) >= runAt, 'not before it is due');
@@ -185,7 +188,7 @@ describe('delayed jobs', () => {
 
   it('enqueueAt a past time runs at once; CLI --in / --at schedule, a bad --at is a usage error', async () => {
     const past = await client.enqueueAt(new Date(Date.now() - 60_000), 'testapp.tasks.echo', { site: SITE });
-    assert.deepEqual(await redis.client.lrange(keys().wait, 0, -1), [past]);
+    assert.deepEqual(await queued(), [past]);
     const later = await runBench(['--site', SITE, 'enqueue', 'testapp.tasks.echo', '--in', '3600'], { cwd: bench.path });
     assert.equal((await client.getJob(SITE, later.stdout.trim()))?.status, 'scheduled');
     const at = await runBench(['--site', SITE, 'enqueue', 'testapp.tasks.echo', '--at', '2099-01-01T00:00:00Z'], { cwd: bench.path });

@@ -4,16 +4,16 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { closeDefaultClient, openSiteDb } from '../../src/index.ts';
-import { queueKeys } from '../../src/redis/keys.ts';
 import { openSqlite } from '../helpers/databases.ts';
 import { startSupervisor, waitForStatus } from '../helpers/jobs.ts';
+import { queuedCount, queuedIds } from '../helpers/queued.ts';
 import { useDatabaseBenchSuite } from '../helpers/suite.ts';
 
 const SQLITE = 'lite.test';
 const PG = 'pg.test';
 const suite = useDatabaseBenchSuite((postgresSite) => ({ [SQLITE]: {}, [PG]: postgresSite }));
 
-const waiting = () => suite.redis.client.llen(queueKeys(suite.bench.benchId, 'default').wait);
+const waiting = () => queuedCount(suite.redis.client, suite.bench.benchId, 'default');
 
 for (const site of [SQLITE, PG]) {
   describe(`app code on the site database (${site === PG ? 'PostgreSQL' : 'SQLite'})`, () => {
@@ -44,7 +44,7 @@ for (const site of [SQLITE, PG]) {
       assert.equal(result, 'done');
       assert.equal(inside, 0, 'not enqueued before the commit');
       assert.equal(await waiting(), 1, 'enqueued by the commit');
-      const [id] = await suite.redis.client.lrange(queueKeys(suite.bench.benchId, 'default').wait, 0, 0);
+      const [id] = await queuedIds(suite.redis.client, suite.bench.benchId, 'default');
       await startSupervisor(suite.bench, { burst: true }).done;
       assert.equal((await waitForStatus(suite.redis.client, suite.bench, 'default', id as string, 'finished')).result, 1);
     });

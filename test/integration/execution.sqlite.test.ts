@@ -9,6 +9,7 @@ import { describe, it } from 'node:test';
 import { queueKeys } from '../../src/redis/keys.ts';
 import { openSqlite, sqliteFile } from '../helpers/databases.ts';
 import { startSupervisor, waitForStatus } from '../helpers/jobs.ts';
+import { queuedCount } from '../helpers/queued.ts';
 import { useBenchSuite } from '../helpers/suite.ts';
 
 const SITE = 'site1.test';
@@ -101,7 +102,7 @@ describe('site database transactions (SQLite)', () => {
     const job = await waitForStatus(suite.redis.client, suite.bench, 'default', id, 'failed');
     assert.equal(job.error?.message, 'failing after registering after-commit work');
     assert.deepEqual(lines(file), []);
-    assert.equal(await suite.redis.client.llen(queueKeys(suite.bench.benchId, 'default').wait), 0);
+    assert.equal(await queuedCount(suite.redis.client, suite.bench.benchId, 'default'), 0);
     const after1 = await suite.redis.client.keys(`*${suite.bench.benchId}*`);
     const newJobs = after1.filter((k) => !before1.includes(k) && k.includes('job'));
     assert.deepEqual(newJobs, [], 'no job was enqueued');

@@ -13,6 +13,7 @@ import { Fetcher, type ClaimedJob, type Ending } from '../../src/worker/fetcher.
 import { Ownership } from '../../src/worker/ownership.ts';
 import { makeBench, type TestBench } from '../helpers/bench.ts';
 import { readJob } from '../helpers/jobs.ts';
+import { queuedCount, queuedIds } from '../helpers/queued.ts';
 import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
 
 let redis: TestRedis;
@@ -49,6 +50,8 @@ beforeEach(async () => {
 });
 
 const keys = () => queueKeys(bench.benchId, 'default');
+const queued = () => queuedIds(redis.client, bench.benchId, 'default');
+const count = () => queuedCount(redis.client, bench.benchId, 'default');
 const enqueue = (kwargs: Record<string, unknown> = {}, queue = 'default') => client.enqueue('testapp.tasks.echo', { site: SITE, queue, kwargs });
 
 async function claim(n: number, queues: readonly string[] = ['default'], by = fetcher): Promise<ClaimedJob[]> {
@@ -65,7 +68,7 @@ const FINISHED: Ending = { kind: 'finished', result: '"r"' };
 describe('enqueue', () => {
   it('writes the job hash, the pending push and the wake-up marker together', async () => {
     const id = await enqueue({ a: 1 });
-    assert.deepEqual(await redis.client.lrange(keys().wait, 0, -1), [id]);
+    assert.deepEqual(await queued(), [id]);
     assert.equal(await redis.client.zcard(keys().marker), 1);
     const job = await readJob(redis.client, bench.benchId, 'default', id);
     assert.equal(job?.status, 'queued');
@@ -75,11 +78,11 @@ describe('enqueue', () => {
   it('a replay of the same request (same nonce) is a no-op; another request for a live id is refused', async () => {
     const k = keys();
     const call = (nonce: string) =>
-      runScript(scripted, 'enqueue', [k.wait, k.marker, k.finished, k.failed, k.delayed, k.wait], ['0', '0', '1', '0', '0', '', '', '', '60', k.prefix, '1', 'method', 'testapp.tasks.echo', 's||x', '{}', nonce]);
+      runScript(scripted, 'enqueue', [k.wait, k.marker, k.finished, k.failed, k.delayed, k.wait], ['0', '0', '1', '0', '0', '', '', '', '60', k.prefix, '0', '1', 'method', 'testapp.tasks.echo', 's||x', '{}', nonce]);
     assert.deepEqual(await call('n1'), [ScriptCode.ALL_OK, 1]);
     assert.deepEqual(await call('n1'), [ScriptCode.REPLAYED]);
     assert.deepEqual(await call('n2'), [ScriptCode.JOB_EXISTS]);
-    assert.equal(await redis.client.llen(k.wait), 1);
+    assert.equal(await count(), 1);
   });
 
   it('a tracked bulk call writes only after the calls before it, moves the progress with its write, and a replay writes nothing', async () => {
@@ -90,7 +93,7 @@ describe('enqueue', () => {
         scripted,
         'enqueue',
         [k.wait, k.marker, k.finished, k.failed, k.delayed, progress],
-        ['0', '0', String(ids.length), '0', '0', String(from), String(from + ids.length), digest, '60', k.prefix, '1', 'method', 'testapp.tasks.echo', ...ids.flatMap((id) => [id, '{}', ''])],
+        ['0', '0', String(ids.length), '0', '0', String(from), String(from + ids.length), digest, '60', k.prefix, '0', '1', 'method', 'testapp.tasks.echo', ...ids.flatMap((id) => [id, '{}', ''])],
       );
     // The second call before the first: refused, nothing written.
     assert.deepEqual(await call(2, ['s||c', 's||d']), [ScriptCode.OUT_OF_ORDER, 0]);
@@ -103,7 +106,7 @@ describe('enqueue', () => {
     // Another request under this progress hash: refused.
     assert.deepEqual(await call(2, ['s||c', 's||d'], 'other'), [ScriptCode.RESUME_MISMATCH, 2]);
     assert.deepEqual(await call(2, ['s||c', 's||d']), [ScriptCode.ALL_OK, 2]);
-    assert.deepEqual(await redis.client.lrange(k.wait, 0, -1), ['s||a', 's||b', 's||c', 's||d']);
+    assert.deepEqual(await queued(), ['s||a', 's||b', 's||c', 's||d']);
     assert.equal(await redis.client.hget(progress, 'next'), '4');
     const ttl = await redis.client.ttl(progress);
     assert.ok(ttl > 0 && ttl <= 60, `progress ttl ${ttl}`);
@@ -156,14 +159,15 @@ describe('claim', () => {
     const replay = await fetcher.fetch(['default'], [], 2, 'same-request');
     assert.deepEqual(replay.claimed.map((c) => [c.record.id, c.token]), first.claimed.map((c) => [c.record.id, c.token]));
     assert.equal(replay.claimed[0]?.record.attempts, 1);
-    assert.equal(await redis.client.llen(keys().wait), 1);
+    assert.equal(await count(), 1);
   });
 
   it('drops an id whose job hash was deleted', async () => {
     const id = await enqueue();
     await redis.client.del(keys().job(id));
     assert.deepEqual(await claim(1), []);
-    assert.equal(await redis.client.llen(keys().wait), 0);
+    assert.deepEqual(await queued(), []);
+    assert.equal(await count(), 0, 'the queue length counts the dropped id out');
   });
 
   it('claims nothing for a process without a live stamp: unregistered, or lapsed', async () => {
@@ -175,7 +179,7 @@ describe('claim', () => {
     await ownership.register('default', ['host.2.bbbbbb'], 1);
     await new Promise((resolve) => setTimeout(resolve, 5));
     assert.equal((await stranger.fetch(['default'], [], 1, 'x.2')).ownerAlive, false);
-    assert.deepEqual(await redis.client.lrange(keys().wait, 0, -1), [id], 'the job is still waiting');
+    assert.deepEqual(await queued(), [id], 'the job is still waiting');
   });
 
   it('promotes scheduled jobs that are due, and says when the next one is', async () => {
@@ -238,7 +242,7 @@ describe('ending jobs (fenced)', () => {
     assert.ok(job && job.record.id === first);
     assert.deepEqual(await fetcher.release('default', [{ id: first, token: 'stale' }], 'blameless', 3, 'test'), [ScriptCode.LEASE_LOST]);
     assert.deepEqual(await fetcher.release('default', [{ id: first, token: job.token }], 'blameless', 3, 'test'), [ScriptCode.OK]);
-    assert.deepEqual(await redis.client.lrange(keys().wait, 0, -1), [first, second]);
+    assert.deepEqual(await queued(), [first, second]);
     const back = await readJob(redis.client, bench.benchId, 'default', first);
     assert.equal(back?.status, 'queued');
     assert.equal(back?.stalls, 0);
@@ -291,7 +295,7 @@ describe('liveness stamps and the reaper', () => {
     await new Promise((resolve) => setTimeout(resolve, 30));
     await redis.client.del(keys().reaperLock);
     assert.deepEqual(await ownership.reap('default', 1000, 3), { requeued: 1, abandoned: 0 });
-    assert.deepEqual(await redis.client.lrange(keys().wait, 0, -1), [theirs]);
+    assert.deepEqual(await queued(), [theirs]);
     const back = await readJob(redis.client, bench.benchId, 'default', theirs);
     assert.equal(back?.stalls, 1);
     assert.equal(back?.status, 'queued');

@@ -15,6 +15,7 @@ import { Supervisor } from '../../src/worker/supervisor.ts';
 import { makeBench, type TestBench } from '../helpers/bench.ts';
 import { FaultProxy } from '../helpers/fault-proxy.ts';
 import { readJob, waitForStatus } from '../helpers/jobs.ts';
+import { queuedCount } from '../helpers/queued.ts';
 import { startRedis } from '../helpers/redis-server.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
@@ -72,7 +73,7 @@ describe('Redis outages', () => {
       assert.ok(lost.length >= 1 && lost.length <= 3, `one "lost" line per connection (3 at most), saw ${lost.length}`);
       assert.ok(restored.length >= 1);
       const k = queueKeys(bench.benchId, 'default');
-      assert.equal(await redis.client.llen(k.wait), 0);
+      assert.equal(await queuedCount(redis.client, bench.benchId, 'default'), 0);
       assert.equal(await redis.client.zcard(k.active), 0);
     } finally {
       await client.close();

@@ -1,13 +1,15 @@
 // `bench worker --burst`, the real command: it exits only once nothing is left to do, not while jobs
 // are still queued or running. Checked at the moment it exits, without waiting for anything: jobs that
 // take a moment on several worker processes, a job that enqueues another while the queue is empty, and
-// a queue whose head is a long run of holes (places of purged jobs).
+// a queue whose head is a long run of holes (places of purged jobs), in a site's lane and in the legacy
+// wait list.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { queueKeys, WAIT_HOLE } from '../../src/redis/keys.ts';
 import { runBench } from '../helpers/cli.ts';
 import { readJob } from '../helpers/jobs.ts';
+import { queuedCount } from '../helpers/queued.ts';
 import { tempFile } from '../helpers/monitor.ts';
 import { useBenchSuite } from '../helpers/suite.ts';
 
@@ -28,7 +30,7 @@ async function statuses(queue: string, ids: readonly string[]): Promise<(string 
 async function assertNothingLeft(queues: readonly string[]): Promise<void> {
   for (const queue of queues) {
     const k = queueKeys(suite.bench.benchId, queue);
-    assert.equal(await suite.redis.client.llen(k.wait), 0, `${queue}: jobs still queued when the burst exited`);
+    assert.equal(await queuedCount(suite.redis.client, suite.bench.benchId, queue), 0, `${queue}: jobs still queued when the burst exited`);
     assert.equal(await suite.redis.client.zcard(k.active), 0, `${queue}: jobs still running when the burst exited`);
   }
 }
@@ -54,8 +56,11 @@ describe('bench worker --burst', () => {
   it('does not take a run of holes at the head of a queue for an empty queue', { timeout: 90_000 }, async () => {
     const ids = await suite.client.enqueueMany('testapp.tasks.sleep', Array.from({ length: 3 }, () => ({ ms: 50 })), { site: SITE, queue: 'long' });
     const k = queueKeys(suite.bench.benchId, 'long');
-    // More holes than one claim drops before it gives up filling its batch.
-    await suite.redis.client.lpush(k.wait, ...Array.from({ length: 2500 }, () => WAIT_HOLE));
+    // More holes than one claim drops before it gives up filling its batch, at the head of the site's lane
+    // (where a purge leaves them) and in the legacy wait list (served first) of an upgraded bench.
+    const holes = Array.from({ length: 2500 }, () => WAIT_HOLE);
+    await suite.redis.client.lpush(k.lane(SITE), ...holes);
+    await suite.redis.client.lpush(k.wait, ...holes);
 
     await burst(['--queue', 'long']);
 

@@ -10,6 +10,7 @@ import { describe, it } from 'node:test';
 import { queueKeys } from '../../src/redis/keys.ts';
 import { runBench } from '../helpers/cli.ts';
 import { readJob } from '../helpers/jobs.ts';
+import { queuedCount } from '../helpers/queued.ts';
 import { useRedisBenches } from '../helpers/suite.ts';
 import { BenchClient } from '../../src/client.ts';
 
@@ -45,7 +46,7 @@ for (const point of ['after-claim', 'ending-in-flight', 'prefetched'] as const) 
         assert.match(result.stdout, /worker process ended; settling its jobs/);
         const k = queueKeys(bench.benchId, 'default');
         const redis = benches.redis.client;
-        assert.equal(await redis.llen(k.wait), 0, 'nothing waiting');
+        assert.equal(await queuedCount(redis, bench.benchId, 'default'), 0, 'nothing waiting');
         assert.equal(await redis.zcard(k.active), 0, 'nothing in flight');
         assert.equal(await redis.zcard(k.finished), JOBS, 'every job finished');
         const executions = new Map<string, number>();

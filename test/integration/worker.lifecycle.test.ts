@@ -10,6 +10,7 @@ import { after, describe, it } from 'node:test';
 import { queueKeys } from '../../src/redis/keys.ts';
 import { collectLogs, runBench, spawnBench } from '../helpers/cli.ts';
 import { readJob, startSupervisor, waitForStatus } from '../helpers/jobs.ts';
+import { queuedCount, queuedIds } from '../helpers/queued.ts';
 import { useBenchSuite } from '../helpers/suite.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 import { exitOf, killGroup, processAlive, processState } from '../helpers/process.ts';
@@ -86,7 +87,7 @@ describe('queue order', () => {
     assert.deepEqual(lines(file), ['long', 'default']);
     assert.ok(await readJob(suite.redis.client, suite.bench.benchId, 'long', longId));
     assert.equal((await readJob(suite.redis.client, suite.bench.benchId, 'default', defaultId))?.status, 'finished');
-    assert.equal(await suite.redis.client.llen(queueKeys(suite.bench.benchId, 'short').wait), 1, 'short was not listened to');
+    assert.equal(await queuedCount(suite.redis.client, suite.bench.benchId, 'short'), 1, 'short was not listened to');
     await startSupervisor(suite.bench, { burst: true, queues: ['short'] }).done;
   });
 
@@ -123,7 +124,7 @@ describe('bench worker --burst (CLI)', () => {
     console.log(`bench worker --burst ran ${ids.length} jobs in ${seconds.toFixed(2)} s`);
     for (const queue of ['short', 'default', 'long']) {
       const k = queueKeys(suite.bench.benchId, queue);
-      assert.equal(await suite.redis.client.llen(k.wait), 0);
+      assert.equal(await queuedCount(suite.redis.client, suite.bench.benchId, queue), 0);
       assert.equal(await suite.redis.client.zcard(k.active), 0);
     }
     const pipeline = suite.redis.client.pipeline();
@@ -174,13 +175,15 @@ describe('shutdown and recovery', () => {
     assert.equal(job?.status, 'queued');
     assert.equal(job?.stalls, 0, 'a cold shutdown is not the job\'s fault');
     try {
-      assert.deepEqual(await suite.redis.client.lrange(queueKeys(suite.bench.benchId, 'default').wait, 0, -1), [id, next]);
+      assert.deepEqual(await queuedIds(suite.redis.client, suite.bench.benchId, 'default'), [id, next]);
       // Gone, not merely signalled (it may take the kernel a moment to finish it after its parent exits).
       await waitFor(() => !processAlive(childPid), { what: `the killed job child ${childPid} to be gone`, timeoutMs: 10_000 }).catch((err: Error) => {
         throw new Error(`${err.message} (its state: ${processState(childPid) ?? 'unknown'}); worker log:\n${logs.text()}`);
       });
     } finally {
-      await suite.redis.client.del(queueKeys(suite.bench.benchId, 'default').wait);
+      // Nothing left queued for the next tests: the site's lane, the ring of sites and the queue's count.
+      const k = queueKeys(suite.bench.benchId, 'default');
+      await suite.redis.client.del(k.wait, k.lane(SITE), k.sites, k.turns, k.queued);
     }
   });
 

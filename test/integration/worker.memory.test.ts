@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { queueKeys } from '../../src/redis/keys.ts';
 import { runBench } from '../helpers/cli.ts';
+import { queuedCount } from '../helpers/queued.ts';
 import { useBenchSuite } from '../helpers/suite.ts';
 
 // max_queued_jobs raised: a bulk enqueue must fit whole under it.
@@ -18,7 +19,7 @@ describe('memory', () => {
     const payloads = Array.from({ length: JOBS }, () => ({}));
     await client.enqueueMany('testapp.tasks.echo', payloads, { site: 'site1.test', queue: 'default' });
     const keys = queueKeys(bench.benchId, 'default');
-    assert.equal(await redis.client.llen(keys.wait), JOBS);
+    assert.equal(await queuedCount(redis.client, bench.benchId, 'default'), JOBS);
 
     const result = await runBench(['worker', '--burst', '--queue', 'default', '--num-workers', '1', '--concurrency', '50', '--quiet'], {
       cwd: bench.path,
@@ -27,7 +28,7 @@ describe('memory', () => {
     });
     assert.equal(result.code, 0, `worker exited ${String(result.code)} (${String(result.signal)}): ${result.stderr.slice(-2000)}${result.stdout.slice(-2000)}`);
     assert.doesNotMatch(result.stdout + result.stderr, /heap out of memory/);
-    assert.equal(await redis.client.llen(keys.wait), 0);
+    assert.equal(await queuedCount(redis.client, bench.benchId, 'default'), 0);
     assert.equal(await redis.client.zcard(keys.active), 0);
     assert.equal(await redis.client.zcard(keys.finished), JOBS);
   });

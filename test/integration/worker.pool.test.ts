@@ -11,6 +11,7 @@ import { benchKeys, queueKeys } from '../../src/redis/keys.ts';
 import { makeBench, type TestBench } from '../helpers/bench.ts';
 import { collectLogs, runBench, spawnBench } from '../helpers/cli.ts';
 import { readJob, startSupervisor, stopped, waitForStatus } from '../helpers/jobs.ts';
+import { queuedCount } from '../helpers/queued.ts';
 import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
@@ -93,7 +94,7 @@ describe('pool of job children', () => {
     try {
       await waitFor(() => holders(file).length === 2, { what: 'two jobs running' });
       assert.equal(new Set(holders(file).map((h) => h.pid)).size, 1);
-      assert.equal(await redis.client.llen(queueKeys(bench.benchId, 'default').wait), 1, 'the third job is still queued');
+      assert.equal(await queuedCount(redis.client, bench.benchId, 'default'), 1, 'the third job is still queued');
     } finally {
       await w.stop();
     }
@@ -194,7 +195,8 @@ describe('stop-job', () => {
     const missing = await runBench(['--site', SITE, 'stop-job', 'no-such-job'], { cwd: bench.path });
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /ERR_JOB_NOT_FOUND/);
-    await redis.client.del(queueKeys(bench.benchId, 'long').wait);
+    const long = queueKeys(bench.benchId, 'long');
+    await redis.client.del(long.wait, long.lane(SITE), long.sites, long.turns, long.queued);
   });
 });
 

@@ -9,6 +9,7 @@ import { describe, it } from 'node:test';
 import { BenchClient } from '../../src/client.ts';
 import { queueKeys } from '../../src/redis/keys.ts';
 import { readJob, startSupervisor, waitForStatus } from '../helpers/jobs.ts';
+import { queuedIds } from '../helpers/queued.ts';
 import { useRedisBenches } from '../helpers/suite.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
@@ -73,7 +74,7 @@ describe('prefetch', () => {
     const redis = benches.redis.client;
     assert.equal(await redis.zcard(k.active), 0, 'nothing left in flight');
     let handedBack = 0;
-    for (const id of await redis.lrange(k.wait, 0, -1)) {
+    for (const id of await queuedIds(redis, bench.benchId, 'default')) {
       const job = await readJob(redis, bench.benchId, 'default', id);
       assert.equal(job?.status, 'queued');
       assert.equal(job?.attempts, 0, `${id}: handed back with its attempt undone`);

@@ -218,6 +218,12 @@ describe('keys', () => {
     const all = [
       keys.prefix,
       keys.wait,
+      keys.lane('site1.test'),
+      keys.lane('x{y}z'),
+      keys.sites,
+      keys.turns,
+      keys.running,
+      keys.queued,
       keys.active,
       keys.marker,
       keys.finished,
@@ -238,13 +244,15 @@ describe('keys', () => {
 
   test('the keys of one queue are all different', () => {
     const keys = queueKeys('b', 'q');
-    const names = [keys.wait, keys.active, keys.marker, keys.finished, keys.failed, keys.reaperLock, keys.job('1')];
+    const names = [keys.wait, keys.lane('s1'), keys.lane('s2'), keys.sites, keys.turns, keys.running, keys.queued, keys.active, keys.marker, keys.finished, keys.failed, keys.reaperLock, keys.job('1')];
     assert.equal(new Set(names).size, names.length);
   });
 
   test('two queues of one bench, or one queue of two benches, do not share keys', () => {
     assert.notEqual(queueKeys('b', 'q').wait, queueKeys('b', 'r').wait);
     assert.notEqual(queueKeys('b', 'q').wait, queueKeys('c', 'q').wait);
+    assert.notEqual(queueKeys('b', 'q').lane('s'), queueKeys('b', 'r').lane('s'));
+    assert.notEqual(queueKeys('b', 'q').lane('s'), queueKeys('c', 'q').lane('s'));
   });
 
   test('bench keys carry the hash tag {bench}', () => {
