@@ -2,6 +2,7 @@
 // turn order (src/queue/lanes.ts), holes left out. With one site this is the order its jobs run in.
 import type { Redis } from 'ioredis';
 import { pendingCount, pendingLists } from '../../src/queue/lanes.ts';
+import { siteOf } from '../../src/redis/job-record.ts';
 import { queueKeys, WAIT_HOLE } from '../../src/redis/keys.ts';
 
 /** Every pending id of `queue` (of one `site`'s lane only, when given), holes skipped. */
@@ -9,7 +10,7 @@ export async function queuedIds(redis: Redis, benchId: string, queue: string, si
   const keys = queueKeys(benchId, queue);
   const ids: string[] = [];
   for (const list of await pendingLists(redis, keys, site)) ids.push(...(await redis.lrange(list, 0, -1)));
-  return ids.filter((id) => id !== WAIT_HOLE);
+  return ids.filter((id) => id !== WAIT_HOLE && (site === undefined || siteOf(id) === site));
 }
 
 /** How many jobs wait on `queue` (the count enqueue's max_queued_jobs check uses). */

@@ -50,6 +50,7 @@
                  popped (holes of a purge, see includes/holes): the wait list still holds ids, call again
 ]]
 --@include "lanes"
+--@include "holes"
 --@include "codes"
 --@include "now"
 --@include "promoteDue"
@@ -281,11 +282,20 @@ local function claimFromLanes(q, prefix, queueName, rules, want, active, record)
     if take > 0 then
       local ids = redis.call('LPOP', lane, take) or {}
       popped = #ids
+      -- Ids counted in `queued` that left the lane: the claimed ones and those whose hash is gone (not
+      -- holes: a hole was counted out when it was made).
+      local counted = 0
       for _, id in ipairs(ids) do
-        if claimOne(q, prefix, queueName, id, cap >= 0, active, record) then n = n + 1 else dropped = dropped + 1 end
+        if claimOne(q, prefix, queueName, id, cap >= 0, active, record) then
+          n = n + 1
+        else
+          dropped = dropped + 1
+          if id ~= HOLE then counted = counted + 1 end
+        end
       end
+      counted = counted + n
+      if counted > 0 then redis.call('DECRBY', prefix .. 'queued', counted) end
       if n > 0 then
-        redis.call('DECRBY', prefix .. 'queued', n)
         if cap >= 0 then redis.call('HINCRBY', runningKey, site, n) end
       end
       got = got + n
