@@ -259,15 +259,21 @@ end
 -- Serve the lanes of queue q in turns, up to `want` jobs: the ring's head site gets up to its weight's
 -- worth of jobs in its turn (what it has left of it is kept in `turns` between calls), then goes to the
 -- ring's tail; a site at its max_concurrent_jobs is passed over. A site alone in the ring takes what it
--- has (no one to be fair to). Returns the jobs claimed and the popped ids without a job.
+-- has (no one to be fair to). Returns the jobs claimed, the popped ids without a job and the number of
+-- sites left in the ring.
 local function claimFromLanes(q, prefix, queueName, rules, want, active, record)
   local ringKey, turnsKey, runningKey = prefix .. 'sites', prefix .. 'turns', prefix .. 'running'
   local got, dropped = 0, 0
-  local nSites = redis.call('LLEN', ringKey)
+  -- The ring's length, read only when it holds more than one site (one read for the usual lone site).
+  local head = redis.call('LRANGE', ringKey, 0, 1)
+  local nSites = #head
+  if nSites > 1 then nSites = redis.call('LLEN', ringKey) end
   -- Sites in a row that gave nothing (at their cap): a whole round of them ends the claim.
   local passed = 0
+  local first = true
   while got < want and nSites > 0 and passed < nSites and dropped < MAX_DROPPED do
-    local site = redis.call('LINDEX', ringKey, 0)
+    local site = first and head[1] or redis.call('LINDEX', ringKey, 0)
+    first = false
     local rule = rules.bySite[site]
     local weight, cap = rules.weight, rules.cap
     if rule then weight, cap = rule[1], rule[2] end
@@ -333,7 +339,7 @@ local function claimFromLanes(q, prefix, queueName, rules, want, active, record)
       end
     end
   end
-  return got, dropped
+  return got, dropped, nSites
 end
 
 for q = 1, nQueues do
@@ -366,9 +372,11 @@ for q = 1, nQueues do
           if not claimOne(q, prefix, queueName, id, false, active, record) then dropped = dropped + 1 end
         end
       until claimed >= count or popped < want or dropped >= MAX_DROPPED
+      local legacyLeft = popped == want and redis.call('LLEN', waitKey) > 0
+      local sitesLeft = -1
       if claimed < count and dropped < MAX_DROPPED then
-        local _, laneDropped = claimFromLanes(q, prefix, queueName, section.rules, count - claimed, active, record)
-        dropped = dropped + laneDropped
+        local _, laneDropped, nSites = claimFromLanes(q, prefix, queueName, section.rules, count - claimed, active, record)
+        dropped, sitesLeft = dropped + laneDropped, nSites
       end
       if #active > 0 then
         inSlices('ZADD', activeKey, active)
@@ -376,7 +384,8 @@ for q = 1, nQueues do
       end
       -- Keep the wake-up marker while claimable work remains, so that other blocked workers wake too.
       if claimed >= count or dropped >= MAX_DROPPED then
-        if redis.call('LLEN', waitKey) > 0 or redis.call('LLEN', prefix .. 'sites') > 0 then
+        if sitesLeft < 0 then sitesLeft = redis.call('LLEN', prefix .. 'sites') end
+        if legacyLeft or sitesLeft > 0 then
           redis.call('ZADD', markerKey, 0, '0')
           if claimed < count then more = true end
         end
