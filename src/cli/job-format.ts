@@ -4,6 +4,7 @@
 import { printable, truncate } from '../util/text.js';
 import type { SerializedError, JobRecord } from '../vocabulary.js';
 import type { WorkerInfo } from '../monitor/workers.js';
+import type { SiteLoad } from '../monitor/site-load.js';
 
 /** Epoch ms as an ISO time, or "-". */
 export function time(ms: number | undefined): string {
@@ -20,6 +21,12 @@ export function table(headers: readonly string[], cells: readonly (readonly stri
       .join('  ')
       .trimEnd();
   return [line(headers), ...rows.map(line)].join('\n');
+}
+
+/** Queued and running jobs per site of each queue: one row per queue and site (`none` when no site has any). */
+export function siteLoadTable(queues: readonly { queue: string; bySite: Record<string, SiteLoad> }[]): string {
+  const rows = queues.flatMap(({ queue, bySite }) => Object.entries(bySite).map(([site, load]) => [queue, site, String(load.queued), String(load.started)]));
+  return rows.length === 0 ? 'no queued or running jobs' : table(['QUEUE', 'SITE', 'QUEUED', 'RUNNING'], rows);
 }
 
 /** The line that says a listing was cut: how many were left out, and the flag that shows them. */

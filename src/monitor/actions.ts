@@ -3,16 +3,18 @@
 // job's status itself, so a job that moved on since it was looked up is never touched by mistake.
 // No script call reads, scans or rewrites a whole structure: bulk actions go in bounded steps, and an
 // id leaves the middle of a long wait list as a hole (lua/includes/holes.lua), so that each call stays
-// around a millisecond or two even with 1,000,000 jobs queued.
+// around a millisecond or two even with 1,000,000 jobs queued. A queued job waits in its site's lane (or
+// in the legacy wait list: queue/lanes.ts); cancel, delete and purge name that list to their script.
 import type { Redis } from 'ioredis';
 import { queueTimeout, type BenchConfig, type QueueSpec } from '../config/load.js';
 import { BenchError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import { jobFromHash, SITE_SEPARATOR } from '../redis/job-record.js';
+import { jobFromHash, siteOf, SITE_SEPARATOR } from '../redis/job-record.js';
 import type { JobRecord } from '../vocabulary.js';
 import { fullJobId } from '../queue/inspect.js';
 import { checkFullJobId } from '../queue/job-id.js';
 import { queueKeys, type QueueKeys } from '../redis/keys.js';
+import { pendingListOf, pendingLists } from '../queue/lanes.js';
 import { ScriptCode } from '../redis/codes.js';
 import { runScript } from '../redis/scripts.js';
 import { collectJobIds, execAll, selectQueues } from './jobs.js';
@@ -20,7 +22,7 @@ import { findInWait } from './scan.js';
 
 /** Failed jobs requeued by one script call. */
 export const REQUEUE_BATCH = 50;
-/** Ids of the wait list one purge step examines, and most jobs it deletes. */
+/** Ids of a pending list (a lane or the legacy wait list) one purge step examines, and most jobs it deletes. */
 export const PURGE_WINDOW = 500;
 export const PURGE_MAX_DELETE = 64;
 /** Purge steps that may find their anchor gone from near its place before a pass goes on unanchored. */
@@ -88,8 +90,9 @@ export async function requireJob(redis: Redis, bench: BenchConfig, id: string, q
 
 /**
  * Find the job, run one fenced action script on its queue, log, and return the script's record. For an
- * action that may take a queued job off its wait list (`findsInWait`), the script is told where the id
- * was seen; when the list moved too far meanwhile it answers MOVED and is run again.
+ * action that may take a queued job off the list it waits in (`findsInWait`: its site's lane, or the
+ * legacy wait list), the script is given that list and told where the id was seen there; when the list
+ * moved too far meanwhile it answers MOVED and is run again.
  */
 async function fencedAction(
   ctx: Ctx,
@@ -98,7 +101,8 @@ async function fencedAction(
   options: JobActionOptions,
   action: {
     script: string;
-    keys(k: QueueKeys): string[];
+    /** The script's KEYS; `list` is the list the job waits in (its site's lane when it is not queued). */
+    keys(k: QueueKeys, list: string): string[];
     args?(position: number): (string | number)[];
     findsInWait?: boolean;
     refusal(status: string, job: JobRecord, id: string): string;
@@ -109,8 +113,9 @@ async function fencedAction(
   const job = await requireJob(ctx.redis, ctx.bench, id, options.queue);
   const k = queueKeys(ctx.bench.settings.bench_id, job.queue);
   for (let attempt = 1; ; attempt++) {
-    const position = action.findsInWait && job.status === 'queued' ? await findInWait(ctx.redis, k.wait, id) : -1;
-    const reply = await runScript(ctx.redis, action.script, action.keys(k), [k.prefix, id, ...(action.args?.(position) ?? [])]);
+    const list = action.findsInWait && job.status === 'queued' ? await pendingListOf(ctx.redis, k, id) : k.lane(siteOf(id));
+    const position = action.findsInWait && job.status === 'queued' ? await findInWait(ctx.redis, list, id) : -1;
+    const reply = await runScript(ctx.redis, action.script, action.keys(k, list), [k.prefix, id, ...(action.args?.(position) ?? [])]);
     if ((reply as unknown[])[0] === ScriptCode.MOVED) {
       if (attempt < ACTION_ATTEMPTS) continue;
       throw new BenchError('ERR_JOB_STATE', `job "${id}" kept moving in its queue while it was looked for; try again`, { details: { jobId: id, status: 'queued' } });
@@ -135,7 +140,7 @@ export function retryJob(ctx: Ctx, site: string | undefined, jobId: string, opti
 export function deleteJob(ctx: Ctx, site: string | undefined, jobId: string, options: JobActionOptions = {}): Promise<JobRecord> {
   return fencedAction(ctx, site, jobId, options, {
     script: 'deleteJob',
-    keys: (k) => [k.wait, k.active, k.finished, k.failed, k.delayed],
+    keys: (k, list) => [list, k.active, k.finished, k.failed, k.delayed],
     args: (position) => [position],
     findsInWait: true,
     refusal: (status, job, id) =>
@@ -148,7 +153,7 @@ export function deleteJob(ctx: Ctx, site: string | undefined, jobId: string, opt
 export function cancelJob(ctx: Ctx, site: string | undefined, jobId: string, options: JobActionOptions = {}): Promise<JobRecord> {
   return fencedAction(ctx, site, jobId, options, {
     script: 'cancelJob',
-    keys: (k) => [k.wait, k.delayed, k.active],
+    keys: (k, list) => [list, k.delayed, k.active],
     args: (position) => [ctx.bench.settings.rq_job_failure_ttl, position],
     findsInWait: true,
     refusal: (status, _job, id) => `job "${id}" is ${status}; only a queued or scheduled job can be canceled`,
@@ -177,10 +182,11 @@ export async function requeueFailed(ctx: Ctx, filter: JobFilter = {}): Promise<n
 
 /**
  * Frappe's purge-jobs: delete the queued jobs of `site` (of one queue; only those whose `event` field
- * equals `event`). Each queue's wait list is walked once, from its head, in steps of PURGE_WINDOW ids
- * (purgeJobs-2.lua), each step deleting at most PURGE_MAX_DELETE jobs: the work grows with the list,
- * and no step takes long whatever its length. Then the holes near the list's ends are removed
- * (closeHoles-1.lua), so that a list left with up to 50,000 jobs keeps none. Resolves to the number deleted.
+ * equals `event`). Each queue's legacy wait list and the site's lane are walked once each, from the
+ * head, in steps of PURGE_WINDOW ids (purgeJobs-2.lua), each step deleting at most PURGE_MAX_DELETE
+ * jobs: the work grows with the list, and no step takes long whatever its length. Then the holes near
+ * each list's ends are removed (closeHoles-1.lua), so that a list left with up to 50,000 jobs keeps
+ * none. Resolves to the number deleted.
  */
 export async function purgeJobs(ctx: Ctx, site: string, filter: { queue?: string | undefined; event?: string | undefined } = {}): Promise<number> {
   if (!site) throw new BenchError('ERR_USAGE', 'purgeJobs needs a site', { exitCode: 2 });
@@ -189,7 +195,8 @@ export async function purgeJobs(ctx: Ctx, site: string, filter: { queue?: string
 
 /**
  * Frappe's purge-jobs without a site: the queued jobs of every site (of one queue; with one event),
- * whole queues when no event is given. The same bounded steps as purgeJobs.
+ * whole queues when no event is given. The same bounded steps as purgeJobs, over the legacy wait list
+ * and every lane in the ring.
  */
 export function purgeEverySite(ctx: Ctx, filter: { queue?: string | undefined; event?: string | undefined } = {}): Promise<number> {
   return purgeQueued(ctx, undefined, filter);
@@ -199,24 +206,26 @@ async function purgeQueued(ctx: Ctx, site: string | undefined, filter: { queue?:
   let total = 0;
   for (const queue of selectQueues(ctx.bench, filter.queue)) {
     const k = queueKeys(ctx.bench.settings.bench_id, queue);
-    for (let pass = 1; pass <= PURGE_PASSES; pass++) {
-      // An empty prefix matches every id: every site's jobs.
-      const { deleted, anchored } = await purgePass(ctx.redis, k, site === undefined ? '' : `${site}${SITE_SEPARATOR}`, filter.event);
-      total += deleted;
-      if (anchored || deleted === 0) break;
+    for (const list of await pendingLists(ctx.redis, k, site)) {
+      for (let pass = 1; pass <= PURGE_PASSES; pass++) {
+        // An empty prefix matches every id: every site's jobs.
+        const { deleted, anchored } = await purgePass(ctx.redis, k, list, site === undefined ? '' : `${site}${SITE_SEPARATOR}`, filter.event);
+        total += deleted;
+        if (anchored || deleted === 0) break;
+      }
+      await closeHoles(ctx.redis, list);
     }
-    await closeHoles(ctx.redis, k);
   }
   ctx.log?.info({ site: site ?? null, queue: filter.queue, event: filter.event, count: total }, 'queued jobs purged');
   return total;
 }
 
 /**
- * One walk over a wait list, step by step, each step starting at the anchor the one before returned.
+ * One walk over a pending list (a lane or the legacy wait list), step by step, each step starting at the anchor the one before returned.
  * `anchored` is false when a step had no anchor to give (a long run of holes) or too many anchors were
  * lost: ids may then have been stepped over while the list moved, and another pass is worth making.
  */
-async function purgePass(redis: Redis, k: QueueKeys, sitePrefix: string, event: string | undefined): Promise<{ deleted: number; anchored: boolean }> {
+async function purgePass(redis: Redis, k: QueueKeys, list: string, sitePrefix: string, event: string | undefined): Promise<{ deleted: number; anchored: boolean }> {
   const fixed = [k.prefix, sitePrefix, event === undefined ? '0' : '1', event ?? ''];
   let position = 0;
   let anchor = '';
@@ -224,7 +233,7 @@ async function purgePass(redis: Redis, k: QueueKeys, sitePrefix: string, event: 
   let anchored = true;
   let restarts = 0;
   for (;;) {
-    const reply = (await runScript(redis, 'purgeJobs', [k.wait, k.active], [...fixed, position, anchor, PURGE_WINDOW, PURGE_MAX_DELETE])) as [number, number, number?, string?, number?];
+    const reply = (await runScript(redis, 'purgeJobs', [list, k.active], [...fixed, position, anchor, PURGE_WINDOW, PURGE_MAX_DELETE])) as [number, number, number?, string?, number?];
     if (reply[0] === ScriptCode.MOVED) {
       // The anchor moved far (many jobs pushed at the front) or was taken by another action: start again
       // at the head (what was examined is examined again, harmlessly), or go on unanchored.
@@ -244,11 +253,11 @@ async function purgePass(redis: Redis, k: QueueKeys, sitePrefix: string, event: 
   }
 }
 
-/** Remove the holes near the ends of a wait list, a bounded batch per call, until none is left there. */
-async function closeHoles(redis: Redis, k: QueueKeys): Promise<void> {
+/** Remove the holes near the ends of a pending list, a bounded batch per call, until none is left there. */
+async function closeHoles(redis: Redis, list: string): Promise<void> {
   for (const end of ['head', 'tail']) {
     for (let call = 0; call < CLOSE_HOLES_CALLS; call++) {
-      if (Number(await runScript(redis, 'closeHoles', [k.wait], [end, CLOSE_HOLES_BATCH])) < CLOSE_HOLES_BATCH) break;
+      if (Number(await runScript(redis, 'closeHoles', [list], [end, CLOSE_HOLES_BATCH])) < CLOSE_HOLES_BATCH) break;
     }
   }
 }

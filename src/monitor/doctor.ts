@@ -1,11 +1,13 @@
 // Bench health for `bench doctor` (Frappe's frappe.utils.doctor): live workers per queue, jobs per
-// queue and status, the queues where jobs wait but no live worker listens, and the other bench namespaces
-// on the same Redis whose jobs no live worker serves (monitor/namespaces.ts).
+// queue and status, queued and running jobs per site of each queue (site-load.ts), the queues where jobs
+// wait but no live worker listens, and the other bench namespaces on the same Redis whose jobs no live
+// worker serves (monitor/namespaces.ts).
 import type { Redis } from 'ioredis';
 import type { BenchConfig } from '../config/load.js';
 import { queueKeys } from '../redis/keys.js';
 import { execAll } from './jobs.js';
 import { orphanedNamespaces, type OrphanedNamespace } from './namespaces.js';
+import { queueLoad, type SiteLoad } from './site-load.js';
 import { getWorkers, type WorkerInfo } from './workers.js';
 
 export interface QueueHealth {
@@ -18,6 +20,8 @@ export interface QueueHealth {
   started: number;
   /** Failed and stopped jobs kept. */
   failed: number;
+  /** Queued and running jobs of each site holding some on this queue, by site name. */
+  bySite: Record<string, SiteLoad>;
 }
 
 export interface DoctorReport {
@@ -36,16 +40,18 @@ export async function doctorReport(redis: Redis, bench: BenchConfig): Promise<Do
   const pipeline = redis.pipeline();
   for (const { name } of bench.queues) {
     const k = queueKeys(bench.settings.bench_id, name);
-    pipeline.llen(k.wait).zcard(k.delayed).zcard(k.active).zcard(k.failed);
+    pipeline.zcard(k.delayed).zcard(k.failed);
   }
   const counts = (await execAll(pipeline)).map(Number);
+  const loads = await Promise.all(bench.queues.map(({ name }) => queueLoad(redis, bench.settings.bench_id, name)));
   const queues = bench.queues.map(({ name }, i): QueueHealth => ({
     queue: name,
     workers: workers.filter((w) => w.queues.includes(name)).length,
-    queued: counts[i * 4] ?? 0,
-    scheduled: counts[i * 4 + 1] ?? 0,
-    started: counts[i * 4 + 2] ?? 0,
-    failed: counts[i * 4 + 3] ?? 0,
+    queued: loads[i]?.queued ?? 0,
+    scheduled: counts[i * 2] ?? 0,
+    started: loads[i]?.started ?? 0,
+    failed: counts[i * 2 + 1] ?? 0,
+    bySite: loads[i]?.bySite ?? {},
   }));
   return {
     workersOnline: workers.length,

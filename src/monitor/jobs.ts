@@ -1,5 +1,6 @@
-// Read-side job monitoring: jobs by status from the structure that holds them (wait list, active,
-// finished, failed, delayed), read window by window (scan.ts), filtered by site and paged, then the
+// Read-side job monitoring: jobs by status from the structure that holds them (the legacy wait list and
+// the sites' lanes, active, finished, failed, delayed), read window by window (scan.ts), filtered by
+// site and paged, then the
 // page's records in one pipeline; Frappe's get_jobs (queued + running per site); pending jobs and
 // per-site counts for the site commands.
 import type { Redis } from 'ioredis';
@@ -9,7 +10,8 @@ import { checkRange, LIST_LIMIT_RANGE, LIST_OFFSET_RANGE } from '../util/limits.
 import { jobFromHash, SITE_SEPARATOR } from '../redis/job-record.js';
 import type { JobRecord, JobStatus } from '../vocabulary.js';
 import { queueKeys } from '../redis/keys.js';
-import { waitWindows, zsetWindows } from './scan.js';
+import { pendingCount } from '../queue/lanes.js';
+import { pendingWindows, zsetWindows } from './scan.js';
 
 /** Statuses a list can be asked for: each lives in one structure of its queue. */
 export type ListableStatus = Exclude<JobStatus, 'canceled'>;
@@ -76,7 +78,7 @@ async function* queueRefs(redis: Redis, benchId: string, status: ListableStatus,
   const keys = queueKeys(benchId, queue);
   const source =
     status === 'queued'
-      ? waitWindows(redis, keys.wait)
+      ? pendingWindows(redis, keys, site)
       : status === 'started'
         ? zsetWindows(redis, keys.active)
         : status === 'scheduled'
@@ -124,7 +126,8 @@ class RefCursor {
 
 /**
  * The jobs with `status` in `queues`, of `site`, one at a time in listing order, read window by window:
- * queued jobs queue after queue (in priority order), each queue next-to-run first; the others merged
+ * queued jobs queue after queue (in priority order), each queue's legacy wait list first, then its sites'
+ * lanes in turn order (only `site`'s lane with a site), each list next-to-run first; the others merged
  * over the queues by score, newest first for finished/failed/stopped, soonest first for started/scheduled.
  */
 export async function* jobRefs(redis: Redis, bench: BenchConfig, status: ListableStatus, queues: readonly string[], site?: string): AsyncGenerator<JobRef> {
@@ -182,17 +185,21 @@ export async function readJobs(redis: Redis, bench: BenchConfig, refs: readonly 
 
 /**
  * How many jobs have `status` in `queues`, from counters alone (no ids read), when that can be known so:
- * not for one site, nor for failed/stopped (they share a set). A wait list's length counts its holes
- * (ids removed from the middle of a long list that workers have not reached yet).
+ * not for one site, nor for failed/stopped (they share a set). Queued jobs: the lanes' counter plus the
+ * legacy wait list's length, which counts its holes (ids removed from the middle of a long list that
+ * workers have not reached yet).
  */
 async function countedTotal(redis: Redis, bench: BenchConfig, status: ListableStatus, queues: readonly string[], site: string | undefined): Promise<number | undefined> {
   if (site !== undefined || status === 'failed' || status === 'stopped') return undefined;
+  if (status === 'queued') {
+    const counts = await Promise.all(queues.map((queue) => pendingCount(redis, queueKeys(bench.settings.bench_id, queue))));
+    return counts.reduce((sum, n) => sum + n, 0);
+  }
   const now = status === 'finished' ? await redisNow(redis) : 0;
   const pipeline = redis.pipeline();
   for (const queue of queues) {
     const keys = queueKeys(bench.settings.bench_id, queue);
-    if (status === 'queued') pipeline.llen(keys.wait);
-    else if (status === 'started') pipeline.zcard(keys.active);
+    if (status === 'started') pipeline.zcard(keys.active);
     else if (status === 'scheduled') pipeline.zcard(keys.delayed);
     else pipeline.zcount(keys.finished, now, '+inf');
   }

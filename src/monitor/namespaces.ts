@@ -1,7 +1,7 @@
 // Other bench namespaces on the bench's Redis that hold jobs no live worker serves, for `bench doctor`:
 // a bench moved before its bench_id was saved left its jobs under its old id, and nothing else shows
-// them. Found by SCAN (never KEYS) of every queue's wait, delayed and active keys, so it costs a walk of
-// the keyspace: fine for a health check, not for a hot path.
+// them. Found by SCAN (never KEYS) of every queue's legacy wait list, lanes' counter (`queued`), delayed
+// and active keys, so it costs a walk of the keyspace: fine for a health check, not for a hot path.
 import type { Redis } from 'ioredis';
 import { pathBenchId, type BenchConfig } from '../config/load.js';
 import { everyQueueKeyPattern, parseQueueKey } from '../redis/keys.js';
@@ -9,11 +9,18 @@ import { execAll } from './jobs.js';
 import { getWorkers } from './workers.js';
 
 const SCAN_COUNT = 1000;
-const PENDING_KEYS = ['wait', 'delayed', 'active'] as const;
+/** The keys counting a queue's jobs, and how: a list's length, a counter's value, a sorted set's size. */
+const PENDING_KEYS = [
+  ['wait', 'list'],
+  ['queued', 'counter'],
+  ['delayed', 'zset'],
+  ['active', 'zset'],
+] as const;
+type KeyKind = (typeof PENDING_KEYS)[number][1];
 
 export interface OrphanedNamespace {
   benchId: string;
-  /** Queued, scheduled and running jobs (a wait list's removed-id markers counted too). */
+  /** Queued, scheduled and running jobs (a legacy wait list's removed-id markers counted too). */
   jobs: number;
   /**
    * The id this bench's path gives (the old default) while it uses another: these are this bench's
@@ -25,25 +32,27 @@ export interface OrphanedNamespace {
 /** Namespaces other than the bench's own holding queued, scheduled or running jobs, none of whose workers is live. */
 export async function orphanedNamespaces(redis: Redis, bench: BenchConfig): Promise<OrphanedNamespace[]> {
   const own = bench.settings.bench_id;
-  const keys: { benchId: string; key: string; list: boolean }[] = [];
-  for (const name of PENDING_KEYS) {
+  const keys: { benchId: string; key: string; kind: KeyKind }[] = [];
+  for (const [name, kind] of PENDING_KEYS) {
     let cursor = '0';
     do {
-      const [next, found] = await redis.scan(cursor, 'MATCH', everyQueueKeyPattern(name), 'COUNT', SCAN_COUNT);
+      // everyQueueKeyPattern's type does not name 'queued' yet; it makes the pattern of any per-queue key name.
+      const [next, found] = await redis.scan(cursor, 'MATCH', everyQueueKeyPattern(name as 'wait'), 'COUNT', SCAN_COUNT);
       for (const key of found) {
         const parsed = parseQueueKey(key);
-        if (parsed && parsed.name === name && parsed.benchId !== own) keys.push({ benchId: parsed.benchId, key, list: name === 'wait' });
+        if (parsed && parsed.name === name && parsed.benchId !== own) keys.push({ benchId: parsed.benchId, key, kind });
       }
       cursor = next;
     } while (cursor !== '0');
   }
   if (keys.length === 0) return [];
   const pipeline = redis.pipeline();
-  for (const { key, list } of keys) {
-    if (list) pipeline.llen(key);
+  for (const { key, kind } of keys) {
+    if (kind === 'list') pipeline.llen(key);
+    else if (kind === 'counter') pipeline.get(key);
     else pipeline.zcard(key);
   }
-  const counts = (await execAll(pipeline)).map(Number);
+  const counts = (await execAll(pipeline)).map((n) => Number(n ?? 0));
   const jobs = new Map<string, number>();
   keys.forEach(({ benchId }, i) => jobs.set(benchId, (jobs.get(benchId) ?? 0) + (counts[i] ?? 0)));
   const legacy = pathBenchId(bench.path);

@@ -1,21 +1,22 @@
 // A job named by a unique prefix of its id, for `bench jobs show|retry|delete|cancel` (as git takes a
 // commit). The exact id is tried first (one round trip); only when no job has it are the queues' own
 // structures searched for ids starting with it: each sorted set by ZSCAN MATCH (Redis filters, ~1000
-// members a call) and each wait list in windows, at most PREFIX_SCAN_LIMIT ids of each, never a SCAN
-// of the whole keyspace. A canceled job is in none of them: it is found by its full id only.
+// members a call) and its pending ids in windows (the legacy wait list, then the sites' lanes: only the
+// site's lane when the prefix names one), at most PREFIX_SCAN_LIMIT ids of each, never a SCAN of the
+// whole keyspace. A canceled job is in none of them: it is found by its full id only.
 import type { Redis } from 'ioredis';
 import type { BenchConfig } from '../config/load.js';
 import { BenchError } from '../errors.js';
-import { SITE_SEPARATOR } from '../redis/job-record.js';
+import { siteOf, SITE_SEPARATOR } from '../redis/job-record.js';
 import { queueKeys } from '../redis/keys.js';
 import type { JobRecord } from '../vocabulary.js';
 import { locateJob, notFound, requireJob, resolveJobId } from './actions.js';
 import { selectQueues } from './jobs.js';
-import { waitWindows, ZSET_WINDOW } from './scan.js';
+import { pendingWindows, ZSET_WINDOW } from './scan.js';
 
 /** Characters of the id (after "SITE||") a prefix needs: shorter ones match too much to mean one job. */
 export const JOB_PREFIX_MIN = 4;
-/** Ids of one structure (a queue's wait list, running, scheduled, failed or finished set) looked through. */
+/** Ids of one structure (a queue's pending ids, running, scheduled, failed or finished set) looked through. */
 export const PREFIX_SCAN_LIMIT = 50_000;
 /** Matches collected before the search stops (an ambiguous prefix lists them). */
 export const PREFIX_CANDIDATES = 10;
@@ -81,7 +82,7 @@ async function findByPrefix(redis: Redis, bench: BenchConfig, prefix: Prefix, qu
       if (matches.size >= PREFIX_CANDIDATES) return { matches: [...matches.values()], truncated };
     }
     let seen = 0;
-    for await (const window of waitWindows(redis, k.wait)) {
+    for await (const window of pendingWindows(redis, k, prefix.local ? undefined : siteOf(prefix.text))) {
       for (const { id } of window) if (add(id, q)) return { matches: [...matches.values()], truncated };
       seen += window.length;
       if (seen >= PREFIX_SCAN_LIMIT) {

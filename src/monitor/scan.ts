@@ -3,9 +3,13 @@
 // looking through a queue of 1,000,000 jobs costs Redis many commands of under a millisecond instead of
 // one that stalls it for every bench and worker using it. A list read in windows while workers pop it
 // is not one snapshot: at a window's edge an id may be missed or seen twice. Listings accept that;
-// findInWait overlaps its windows, and the purge anchors its steps (purgeJobs-2.lua).
+// findInWait overlaps its windows, and the purge anchors its steps (purgeJobs-2.lua). A queue's pending
+// ids wait in several lists (the legacy wait list, then one lane per site: queue/lanes.ts);
+// pendingWindows walks them one after the other.
 import type { Redis } from 'ioredis';
-import { WAIT_HOLE } from '../redis/keys.js';
+import { pendingLists } from '../queue/lanes.js';
+import { siteOf } from '../redis/job-record.js';
+import { WAIT_HOLE, type QueueKeys } from '../redis/keys.js';
 
 /** Ids of a list read by one command (~0.3 ms), and members of a sorted set (with their scores, which cost more to send). */
 export const SCAN_WINDOW = 5000;
@@ -30,6 +34,24 @@ export async function* waitWindows(redis: Redis, key: string, window = SCAN_WIND
     });
     if (found.length > 0) yield found;
     if (ids.length < window) return;
+  }
+}
+
+/**
+ * The pending ids of a queue, next to run first as listed: the legacy wait list, then each site's lane
+ * in the ring's turn order (only `site`'s lane, and the legacy list's ids of `site`, when one is given),
+ * window by window. Scores run on from one list to the next, so that they stay in listing order.
+ */
+export async function* pendingWindows(redis: Redis, keys: QueueKeys, site?: string, window = SCAN_WINDOW): AsyncGenerator<ScoredId[]> {
+  let base = 0;
+  for (const list of await pendingLists(redis, keys, site)) {
+    let next = base;
+    for await (const found of waitWindows(redis, list, window)) {
+      const mine = site === undefined || list !== keys.wait ? found : found.filter((entry) => siteOf(entry.id) === site);
+      if (mine.length > 0) yield mine.map((entry) => ({ id: entry.id, score: base + entry.score }));
+      next = base + (found[found.length - 1] as ScoredId).score + 1;
+    }
+    base = next;
   }
 }
 

@@ -1,8 +1,10 @@
 // `bench doctor [--site S]`, in Frappe's shape (frappe/utils/doctor.py): "-----Checking scheduler
 // status-----" with a line per site whose scheduler is disabled, in maintenance or paused; "Workers
 // online: N"; then per queue holding jobs its count and its methods. bench-worker adds, after that, the
-// queue table (live workers, queued, scheduled, running, failed per queue), the scheduler lease, and a
-// warning for each other bench namespace on the Redis holding jobs that no live worker serves.
+// queue table (live workers, queued, scheduled, running, failed per queue), the queued and running jobs
+// of each site on each queue (`-----Queues by site-----`; each queue's `bySite` in --json), the
+// scheduler lease, and a warning for each other bench namespace on the Redis holding jobs that no live
+// worker serves.
 // Unlike Frappe's (always exit 0), it exits 1 when jobs wait on a queue that no live worker listens to,
 // naming the queue; or when the jobs of the id this bench's path gives (the old default) wait while the
 // bench uses another id: clearly its own jobs, left behind. Other benches' namespaces only warn.
@@ -15,7 +17,7 @@ import { pendingMethods, type QueueMethods } from '../../monitor/pending-methods
 import { schedulerHealth, type SchedulerHealth } from '../../scheduler/health.js';
 import { BenchClient } from '../../client.js';
 import { globals, siteFilter } from '../context.js';
-import { table } from '../job-format.js';
+import { siteLoadTable, table } from '../job-format.js';
 import { printResult } from '../output.js';
 import { checkSiteExists } from '../sites.js';
 
@@ -121,6 +123,8 @@ function formatQueues(report: DoctorReport): string {
   return [
     '-----Queues-----',
     table(['QUEUE', 'WORKERS', 'QUEUED', 'SCHEDULED', 'RUNNING', 'FAILED'], rows),
+    '-----Queues by site-----',
+    siteLoadTable(report.queues),
     ...report.orphaned.map(
       (o) =>
         `warning: bench namespace "${o.benchId}" on this Redis holds ${o.jobs} queued/scheduled/running job(s) and no live worker` +

@@ -1,15 +1,18 @@
-// `bench jobs list|show|retry|delete|cancel|requeue-failed|workers`: Frappe's RQ Job list and its actions,
-// plus requeue of failed jobs, and the RQ Worker list. --site filters lists and lets ids be given without their "SITE||".
+// `bench jobs list|show|retry|delete|cancel|requeue-failed|workers|counts`: Frappe's RQ Job list and its
+// actions, plus requeue of failed jobs, the RQ Worker list, and the queued and running jobs of each queue
+// and of each site on it (`counts`, also what a bare `bench jobs` prints). --site filters lists and lets
+// ids be given without their "SITE||".
 import { Command } from 'commander';
 import { BenchError } from '../../errors.js';
 import { requireJob } from '../../monitor/actions.js';
 import { resolveJobRef } from '../../monitor/prefix.js';
 import { DEFAULT_LIST_LIMIT, LISTABLE_STATUSES, type ListableStatus } from '../../monitor/jobs.js';
+import { queueLoads } from '../../monitor/site-load.js';
 import type { BenchClient } from '../../client.js';
 import type { JobRecord } from '../../vocabulary.js';
 import { LIST_LIMIT_RANGE, LIST_OFFSET_RANGE } from '../../util/limits.js';
 import { numberFlag, withClient } from '../context.js';
-import { jobDetails, jobTable, moreLine, workerTable } from '../job-format.js';
+import { jobDetails, jobTable, moreLine, siteLoadTable, table, workerTable } from '../job-format.js';
 import { printResult } from '../output.js';
 
 interface QueueFlags {
@@ -24,8 +27,9 @@ interface ListFlags extends QueueFlags {
 }
 
 export function makeJobsCommand(): Command {
-  const jobs = new Command('jobs').description("list, show and act on jobs (Frappe's RQ Job): list, show, retry, delete, cancel, requeue-failed; workers");
+  const jobs = new Command('jobs').description("list, show and act on jobs (Frappe's RQ Job): list, show, retry, delete, cancel, requeue-failed; workers; counts (the default)");
   for (const sub of [listCommand(), showCommand(), ...actionCommands(), requeueFailedCommand(), workersCommand()]) jobs.addCommand(sub.exitOverride());
+  jobs.addCommand(countsCommand().exitOverride(), { isDefault: true });
   return jobs;
 }
 
@@ -127,6 +131,24 @@ function workersCommand(): Command {
         const workers = await client.getWorkers(flags.queue);
         const plain = workers.length === 0 ? `no live workers${flags.queue ? ` on ${flags.queue}` : ''}` : workerTable(workers);
         printResult(Boolean(flags.json), workers, plain);
+      });
+    });
+}
+
+function countsCommand(): Command {
+  return new Command('counts')
+    .description('queued and running jobs of each queue, and of each site on it (of --site only, when given; the queue totals stay whole)')
+    .option(...queueOption('only this queue'))
+    .option('--json', 'print JSON')
+    .action(async (flags: QueueFlags, command: Command) => {
+      await withClient(command, flags.queue, async (client, site) => {
+        const queues = await queueLoads(await client.connection(), client.bench, { queue: flags.queue, site });
+        const plain = [
+          table(['QUEUE', 'QUEUED', 'RUNNING'], queues.map((q) => [q.queue, String(q.queued), String(q.started)])),
+          site === undefined ? '-----By site-----' : `-----${site}-----`,
+          siteLoadTable(queues),
+        ].join('\n');
+        printResult(Boolean(flags.json), { site: site ?? null, queues }, plain);
       });
     });
 }
