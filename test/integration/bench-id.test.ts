@@ -15,6 +15,7 @@ import type { TestBench } from '../helpers/bench.ts';
 import { type CliResult, runBench, shown } from '../helpers/cli.ts';
 import { startSupervisor } from '../helpers/jobs.ts';
 import { useRedisBenches } from '../helpers/suite.ts';
+import { queuedCount, queuedIds } from '../helpers/queued.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
 const SITE = 'site1.test';
@@ -109,7 +110,7 @@ describe('the default bench_id', () => {
 
     await enqueue(bench.path);
     assert.equal(commonOf(bench.path)['bench_id'], legacy);
-    assert.equal(await benches.redis.client.llen(queueKeys(legacy, 'default').wait), 2);
+    assert.equal(await queuedCount(benches.redis.client, legacy, 'default'), 2);
   });
 
   it('is the same for concurrent first commands', { timeout: 40_000 }, async () => {
@@ -117,7 +118,7 @@ describe('the default bench_id', () => {
     const ids = await Promise.all([1, 2, 3, 4].map(() => enqueue(bench.path)));
     const benchId = String(commonOf(bench.path)['bench_id']);
     assert.match(benchId, RANDOM_ID);
-    const wait = await benches.redis.client.lrange(queueKeys(benchId, 'default').wait, 0, -1);
+    const wait = await queuedIds(benches.redis.client, benchId, 'default');
     assert.deepEqual(new Set(wait), new Set(ids), 'every job is under the one saved id');
   });
 });

@@ -160,9 +160,12 @@ describe('bench create-rq-users', () => {
     await user.connect();
     assert.equal(await user.zcard(benchKeys(bench.benchId).workers), 0);
     assert.equal(await user.llen(queueKeys(bench.benchId, 'default').wait), 0);
+    assert.equal(await user.llen(queueKeys(bench.benchId, 'default').lane('site1.test')), 0, "its own sites' lanes");
     const others = [
       benchKeys('other-bench').workers,
       queueKeys('other-bench', 'default').wait,
+      queueKeys('other-bench', 'default').lane('site1.test'),
+      queueKeys('other-bench', 'default').queued,
       benchKeys(`${bench.benchId}x`).workers, // an id that starts with this one
       queueKeys(`${bench.benchId}x`, 'default').wait,
       'plain-key',

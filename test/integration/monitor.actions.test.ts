@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { queueKeys } from '../../src/redis/keys.ts';
 import { readJob, startSupervisor, waitForStatus } from '../helpers/jobs.ts';
-import { useMonitorBenches, failJobs, LONG_SITE, makeScheduled, runningJob, setEvent, SHORT_SITE, SITE } from '../helpers/monitor.ts';
+import { useMonitorBenches, clearQueued, failJobs, LONG_SITE, makeScheduled, runningJob, setEvent, SHORT_SITE, SITE, unqueue } from '../helpers/monitor.ts';
+import { queuedCount, queuedIds } from '../helpers/queued.ts';
 
 const benches = useMonitorBenches();
 
@@ -25,7 +26,7 @@ describe('retryJob', () => {
     assert.equal(job.worker, undefined);
     assert.equal(job.attempts, 1);
     assert.deepEqual(job.errors.map((e) => e.message), ['first try']);
-    assert.deepEqual(await benches.redis.client.lrange(k.wait, 0, -1), [ahead, id]);
+    assert.deepEqual(await queuedIds(benches.redis.client, bench.benchId, 'default'), [ahead, id]);
     assert.equal(await benches.redis.client.zscore(k.failed, id), null);
     assert.equal(await benches.redis.client.ttl(k.job(id)), -1, 'a queued job does not expire');
     assert.ok((await benches.redis.client.zcard(k.marker)) > 0, 'a blocked worker is woken');
@@ -42,9 +43,9 @@ describe('retryJob', () => {
     const id = await client.enqueue('testapp.tasks.echo', { site: SITE });
     const k = queueKeys(bench.benchId, 'default');
     const err = { name: 'Error', message: 'again', stack: 'Error: again\n    at x' };
+    await unqueue(benches.redis, bench.benchId, 'default', id);
     await benches.redis.client
       .multi()
-      .lrem(k.wait, 0, id)
       .hset(k.job(id), 'status', 'failed', 'error', JSON.stringify(err), 'errors', JSON.stringify([{ name: 'Error', message: 'once' }, err]), 'stalls', '4', 'retries', '2')
       .zadd(k.failed, Date.now(), id)
       .exec();
@@ -100,7 +101,7 @@ describe('a running job', () => {
     const retried = await client.retryJob(SITE, running.id);
     assert.equal(retried.status, 'queued');
     assert.deepEqual(retried.errors.map((e) => e.code), ['ERR_JOB_STOPPED']);
-    assert.deepEqual(await benches.redis.client.lrange(k.wait, 0, -1), [running.id]);
+    assert.deepEqual(await queuedIds(benches.redis.client, bench.benchId, 'long'), [running.id]);
   });
 });
 
@@ -122,7 +123,7 @@ describe('deleteJob', () => {
       assert.equal(await benches.redis.client.exists(k.job(id)), 0);
       await assert.rejects(client.deleteJob(SITE, id), { code: 'ERR_JOB_NOT_FOUND' });
     }
-    assert.deepEqual(await benches.redis.client.lrange(k.wait, 0, -1), [keep]);
+    assert.deepEqual(await queuedIds(benches.redis.client, bench.benchId, 'default'), [keep]);
     for (const set of [k.finished, k.failed, k.delayed]) assert.equal(await benches.redis.client.zcard(set), 0, set);
   });
 });
@@ -135,7 +136,7 @@ describe('cancelJob', () => {
     const job = await client.cancelJob(SITE, local(id));
     assert.equal(job.status, 'canceled');
     assert.ok(job.endedAt && job.endedAt > 0);
-    assert.deepEqual(await benches.redis.client.lrange(k.wait, 0, -1), [other]);
+    assert.deepEqual(await queuedIds(benches.redis.client, bench.benchId, 'default'), [other]);
     const ttl = await benches.redis.client.ttl(k.job(id));
     assert.ok(ttl > 3590 && ttl <= 3600, `ttl ${ttl}`);
     await startSupervisor(bench, { burst: true, queues: ['default'] }).done;
@@ -164,7 +165,7 @@ describe('requeueFailed', () => {
     const short = await failJobs(benches.redis, fresh, SITE, ['s'], 'short');
     const theirs = await failJobs(benches.redis, fresh, LONG_SITE, ['au']);
     assert.equal(await client.requeueFailed({ site: SITE, queue: 'default' }), 3);
-    const wait = await benches.redis.client.lrange(queueKeys(bench.benchId, 'default').wait, 0, -1);
+    const wait = await queuedIds(benches.redis.client, bench.benchId, 'default');
     assert.deepEqual(new Set(wait), new Set(mine));
     assert.equal((await readJob(benches.redis.client, bench.benchId, 'default', theirs[0] as string))?.status, 'failed');
     assert.equal(await client.requeueFailed({ site: SHORT_SITE }), 0, 'a.com does not take a.com.au jobs');
@@ -177,11 +178,13 @@ describe('requeueFailed', () => {
     const { bench, client } = await benches.fresh({ max_queued_jobs: 100_000 });
     const k = queueKeys(bench.benchId, 'default');
     const ids = await client.enqueueMany('testapp.tasks.echo', Array.from({ length: 1201 }, (_, n) => ({ n })), { site: SITE });
-    const tx = benches.redis.client.multi().del(k.wait);
+    await clearQueued(benches.redis, bench.benchId, 'default');
+    const tx = benches.redis.client.multi();
     ids.forEach((id, i) => tx.hset(k.job(id), 'status', 'failed', 'error', '{"name":"Error","message":"x"}').zadd(k.failed, 1000 + i, id));
     await tx.exec();
     assert.equal(await client.requeueFailed({ site: SITE }), 1201);
-    assert.equal(await benches.redis.client.llen(k.wait), 1201);
+    assert.equal(await queuedCount(benches.redis.client, bench.benchId, 'default'), 1201);
+    assert.equal((await queuedIds(benches.redis.client, bench.benchId, 'default', SITE)).length, 1201, "in the site's lane");
     assert.equal(await benches.redis.client.zcard(k.failed), 0);
   });
 });
@@ -196,11 +199,13 @@ describe('purgeJobs', () => {
     await setEvent(benches.redis, bench.benchId, 'default', mine[1] as string, 'daily');
 
     assert.equal(await client.purgeJobs(SHORT_SITE, { event: 'daily' }), 1);
-    assert.deepEqual(await benches.redis.client.lrange(k('default').wait, 0, -1), [mine[0], mine[2], theirs]);
+    assert.deepEqual(await queuedIds(benches.redis.client, bench.benchId, 'default'), [mine[0], mine[2], theirs]);
     assert.equal(await client.purgeJobs(SHORT_SITE, { queue: 'short' }), 1);
     assert.equal(await benches.redis.client.exists(k('short').job(short)), 0);
     assert.equal(await client.purgeJobs(SHORT_SITE), 2);
-    assert.deepEqual(await benches.redis.client.lrange(k('default').wait, 0, -1), [theirs]);
+    assert.deepEqual(await queuedIds(benches.redis.client, bench.benchId, 'default'), [theirs]);
+    assert.equal(await queuedCount(benches.redis.client, bench.benchId, 'default'), 1, 'the queued count follows the purge');
+    assert.deepEqual(await benches.redis.client.lrange(k('default').sites, 0, -1), [LONG_SITE], "an emptied lane leaves the ring");
     assert.equal((await readJob(benches.redis.client, bench.benchId, 'default', theirs))?.status, 'queued');
     await assert.rejects(client.purgeJobs(SITE, { queue: 'nope' }), { code: 'ERR_QUEUE_UNKNOWN' });
   });
@@ -213,7 +218,41 @@ describe('purgeJobs', () => {
       others.push(await client.enqueue('testapp.tasks.echo', { site: SHORT_SITE }));
     }
     assert.equal(await client.purgeJobs(SITE), 1250);
-    assert.deepEqual(await benches.redis.client.lrange(queueKeys(bench.benchId, 'default').wait, 0, -1), others);
+    assert.deepEqual(await queuedIds(benches.redis.client, bench.benchId, 'default'), others);
+    assert.equal(await queuedCount(benches.redis.client, bench.benchId, 'default'), others.length);
     assert.deepEqual(await benches.redis.client.keys(`${queueKeys(bench.benchId, 'default').prefix}job:${SITE}*`), []);
+  });
+});
+
+describe('jobs queued before lanes (the legacy wait list)', () => {
+  /** Move queued jobs to the legacy wait list, as a bench upgraded with jobs waiting holds them. */
+  async function toLegacy(benchId: string, queue: string, ids: readonly string[]): Promise<void> {
+    for (const id of ids) await unqueue(benches.redis, benchId, queue, id);
+    await benches.redis.client.rpush(queueKeys(benchId, queue).wait, ...ids);
+  }
+
+  it('are canceled, deleted and purged from the legacy list, and listed before the lanes', async () => {
+    const { bench, client } = await benches.fresh();
+    const k = queueKeys(bench.benchId, 'default');
+    const old = await client.enqueueMany('testapp.tasks.echo', [{}, {}, {}, {}], { site: SITE });
+    const oldTheirs = await client.enqueue('testapp.tasks.echo', { site: SHORT_SITE });
+    await toLegacy(bench.benchId, 'default', [...old, oldTheirs]);
+    const fresh = await client.enqueue('testapp.tasks.echo', { site: SITE });
+    assert.deepEqual(await queuedIds(benches.redis.client, bench.benchId, 'default'), [...old, oldTheirs, fresh]);
+    assert.equal(await queuedCount(benches.redis.client, bench.benchId, 'default'), 6);
+    assert.deepEqual((await client.listJobs({ site: SITE, status: 'queued' })).jobs.map((j) => j.id), [...old, fresh], 'legacy ids of the site first, then its lane');
+
+    assert.equal((await client.cancelJob(SITE, local(old[1] as string))).status, 'canceled');
+    assert.equal((await client.deleteJob(SITE, local(old[2] as string))).status, 'queued');
+    assert.deepEqual(await benches.redis.client.lrange(k.wait, 0, -1), [old[0], old[3], oldTheirs], 'taken out of the legacy list');
+    assert.deepEqual(await benches.redis.client.lrange(k.lane(SITE), 0, -1), [fresh], 'the lane untouched');
+    assert.equal(await queuedCount(benches.redis.client, bench.benchId, 'default'), 4);
+
+    assert.equal(await client.purgeJobs(SITE), 3, 'the legacy ids of the site and its lane');
+    assert.deepEqual(await queuedIds(benches.redis.client, bench.benchId, 'default'), [oldTheirs]);
+    assert.deepEqual(await benches.redis.client.lrange(k.wait, 0, -1), [oldTheirs], 'no hole left near the ends');
+    assert.equal(await benches.redis.client.llen(k.lane(SITE)), 0);
+    assert.equal(await client.purgeEverySite(), 1);
+    assert.equal(await queuedCount(benches.redis.client, bench.benchId, 'default'), 0);
   });
 });

@@ -7,7 +7,8 @@ import { describe, it } from 'node:test';
 import { queueKeys } from '../../src/redis/keys.ts';
 import { type CliResult, failed, ok, runBench, shown, spawnBench } from '../helpers/cli.ts';
 import { readJob, startSupervisor } from '../helpers/jobs.ts';
-import { useMonitorBenches, failJobs, LONG_SITE, makeScheduled, runningJob, setEvent, SHORT_SITE, SITE, type Fresh } from '../helpers/monitor.ts';
+import { useMonitorBenches, clearQueued, failJobs, LONG_SITE, makeScheduled, runningJob, setEvent, SHORT_SITE, SITE, type Fresh } from '../helpers/monitor.ts';
+import { queuedCount, queuedIds } from '../helpers/queued.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
 const benches = useMonitorBenches();
@@ -37,7 +38,7 @@ describe('bench doctor', () => {
     try {
       await waitFor(async () => (await fresh.client.getWorkers()).length === 2, { what: 'two workers registered' });
       failed(await bench(fresh, ['doctor']), 1, /queue "long"/);
-      await benches.redis.client.del(queueKeys(fresh.bench.benchId, 'long').wait);
+      await clearQueued(benches.redis, fresh.bench.benchId, 'long');
       const up = ok(await bench(fresh, ['doctor', '--json']));
       const healthy = JSON.parse(up) as { workersOnline: number; workers: { queues: string[] }[]; queues: { queue: string; workers: number }[]; unserved: string[] };
       assert.equal(healthy.workersOnline, 2);
@@ -47,6 +48,53 @@ describe('bench doctor', () => {
     } finally {
       await w.stop();
     }
+  });
+});
+
+describe('queued and running jobs per site (doctor, bench jobs)', () => {
+  interface SiteLoadJson {
+    queue: string;
+    queued: number;
+    started: number;
+    bySite: Record<string, { queued: number; started: number }>;
+  }
+  const bySite = (queues: readonly SiteLoadJson[]) => Object.fromEntries(queues.map((q) => [q.queue, q.bySite]));
+
+  it('doctor and bench jobs show each queue\'s queued and running jobs per site, in text and --json', { timeout: 40_000 }, async () => {
+    const fresh = await benches.fresh();
+    await fresh.client.enqueueMany('testapp.tasks.echo', [{}, {}], { site: SITE });
+    await fresh.client.enqueue('testapp.tasks.echo', { site: SHORT_SITE });
+    const running = await runningJob(fresh, LONG_SITE, 'long');
+    try {
+      const expected = {
+        short: {},
+        default: { [SHORT_SITE]: { queued: 1, started: 0 }, [SITE]: { queued: 2, started: 0 } },
+        long: { [LONG_SITE]: { queued: 0, started: 1 } },
+      };
+
+      // doctor exits 1 (no worker serves default) but prints its report all the same.
+      const text = await bench(fresh, ['doctor']);
+      assert.equal(text.code, 1, shown(text));
+      assert.match(text.stdout, /\n-----Queues by site-----\nQUEUE +SITE +QUEUED +RUNNING\ndefault +a\.com +1 +0\ndefault +site1\.test +2 +0\nlong +a\.com\.au +0 +1\n/);
+      const report = JSON.parse((await bench(fresh, ['doctor', '--json'])).stdout) as { queues: (SiteLoadJson & { workers: number })[] };
+      assert.deepEqual(bySite(report.queues), expected);
+      assert.deepEqual(report.queues.map((q) => [q.queue, q.queued, q.started]), [['short', 0, 0], ['default', 3, 0], ['long', 0, 1]], 'the totals are kept');
+
+      const counts = ok(await bench(fresh, ['jobs']));
+      assert.equal(counts, ok(await bench(fresh, ['jobs', 'counts'])), 'a bare `bench jobs` prints the counts');
+      assert.match(counts, /^QUEUE +QUEUED +RUNNING\nshort +0 +0\ndefault +3 +0\nlong +0 +1\n-----By site-----\nQUEUE +SITE +QUEUED +RUNNING\ndefault +a\.com +1 +0\ndefault +site1\.test +2 +0\nlong +a\.com\.au +0 +1\n$/);
+      const json = JSON.parse(ok(await bench(fresh, ['jobs', 'counts', '--json']))) as { site: string | null; queues: SiteLoadJson[] };
+      assert.equal(json.site, null);
+      assert.deepEqual(bySite(json.queues), expected);
+      const mine = JSON.parse(ok(await bench(fresh, ['--site', SITE, 'jobs', 'counts', '--queue', 'default', '--json']))) as { site: string; queues: SiteLoadJson[] };
+      assert.deepEqual(mine, { site: SITE, queues: [{ queue: 'default', queued: 3, started: 0, bySite: { [SITE]: { queued: 2, started: 0 } } }] });
+      assert.match(ok(await bench(fresh, ['--site', SHORT_SITE, 'jobs'])), /\n-----a\.com-----\nQUEUE +SITE +QUEUED +RUNNING\ndefault +a\.com +1 +0\n$/, 'a.com is not a.com.au');
+      failed(await bench(fresh, ['jobs', 'counts', '--queue', 'nope']), 1, /ERR_QUEUE_UNKNOWN/);
+    } finally {
+      await fresh.client.stopJob(LONG_SITE, running.id);
+      await running.supervisor.stop();
+    }
+    assert.match(ok(await bench(fresh, ['jobs', 'counts', '--queue', 'long'])), /-----By site-----\nno queued or running jobs\n$/);
   });
 });
 
@@ -76,7 +124,7 @@ describe('site commands', () => {
     assert.equal(ok(await bench(fresh, ['--site', SITE, 'purge-jobs', '--event', 'hourly'])), 'purged 1 queued job of site1.test\n');
     assert.equal(JSON.parse(ok(await bench(fresh, ['--site', SITE, 'purge-jobs', '--queue', 'long', '--json']))).count, 1);
     assert.equal(ok(await bench(fresh, ['--site', SITE, 'purge-jobs'])), 'purged 2 queued jobs of site1.test\n');
-    assert.deepEqual(await benches.redis.client.lrange(queueKeys(benchId, 'default').wait, 0, -1), [kept]);
+    assert.deepEqual(await queuedIds(benches.redis.client, benchId, 'default'), [kept]);
     failed(await bench(fresh, ['--site', SITE, 'purge-jobs', '--queue', 'nope']), 1, /ERR_QUEUE_UNKNOWN/);
   });
 
@@ -221,6 +269,6 @@ describe('bench jobs', () => {
     assert.equal(ok(await bench(fresh, ['--site', SITE, 'jobs', 'requeue-failed', '--queue', 'default'])), 'requeued 2 failed jobs\n');
     assert.deepEqual(JSON.parse(ok(await bench(fresh, ['jobs', 'requeue-failed', '--site', SITE, '--json']))), { site: SITE, queue: null, count: 1 });
     assert.equal(ok(await bench(fresh, ['jobs', 'requeue-failed'])), 'requeued 1 failed job\n');
-    assert.equal(await benches.redis.client.llen(queueKeys(fresh.bench.benchId, 'default').wait), 3);
+    assert.equal(await queuedCount(benches.redis.client, fresh.bench.benchId, 'default'), 3);
   });
 });

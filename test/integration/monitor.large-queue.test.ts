@@ -1,7 +1,8 @@
 // The maintenance commands on large queues (200,000 jobs), against a real redis-server: every Redis call they
 // make stays under 5 ms (SLOWLOG), so that Redis never stalls for the other benches and workers, and the
-// results are exact (the right jobs removed, the order of the rest kept). Also the purge's steps on a
-// wait list that moves under them (workers pop its head, jobs are pushed at its front).
+// results are exact (the right jobs removed, the order of the rest kept), on the legacy wait list (where
+// the bulk fill puts queued jobs) and on a site's lane. Also the purge's steps on a wait list that moves
+// under them (workers pop its head, jobs are pushed at its front).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
@@ -11,6 +12,7 @@ import { queueKeys, WAIT_HOLE } from '../../src/redis/keys.ts';
 import { runScript } from '../../src/redis/scripts.ts';
 import { makeBench, type TestBench } from '../helpers/bench.ts';
 import { fillJobs } from '../helpers/bulk-jobs.ts';
+import { queuedCount, queuedIds } from '../helpers/queued.ts';
 import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
 
 const A = 'a.test';
@@ -165,7 +167,37 @@ describe('a queue of 200,000 jobs', () => {
     assert.equal(result.ofB.jobs.length, 5);
     assert.equal(result.requeued, 1000);
     assert.equal(await server.client.zcard(k.failed), 0);
-    assert.deepEqual(await server.client.lrange(k.wait, 0, -1), [...failed].reverse(), 'newest failure first, each at the end of the queue');
+    assert.deepEqual(await queuedIds(server.client, bench.benchId, 'short'), [...failed].reverse(), 'newest failure first, each at the end of the queue');
+  });
+
+  it("cancel, delete and purge-jobs work in a site's 100,000-job lane in short calls, leaving the other lanes", { timeout: 60_000 }, async () => {
+    const own = makeBench({ redisUrl: server.url, common: { max_queued_jobs: 1_000_000 }, sites: { [A]: {}, [B]: {} } });
+    const ownClient = await BenchClient.open({ benchPath: own.path });
+    try {
+      const k = queueKeys(own.benchId, 'default');
+      const ofA = Array.from({ length: 100_000 }, (_, i) => `${A}||lane-${i}`);
+      const ofB = Array.from({ length: 20_000 }, (_, i) => `${B}||lane-${i}`);
+      // The bulk fill writes the list it is given as `wait`: here each site's lane, then the lanes' bookkeeping.
+      await fillJobs(server.client, { ...k, wait: k.lane(A) }, ofA);
+      await fillJobs(server.client, { ...k, wait: k.lane(B) }, ofB);
+      await server.client.multi().rpush(k.sites, A, B).set(k.queued, String(ofA.length + ofB.length)).exec();
+
+      const actions = await slowCalls(async () => {
+        assert.equal((await ownClient.cancelJob(undefined, ofA[50_000] as string)).status, 'canceled');
+        assert.equal((await ownClient.deleteJob(undefined, ofA[50_001] as string)).status, 'queued');
+        return ownClient.purgeJobs(A);
+      });
+      assertQuick(actions, "cancel, delete and purge in a lane");
+      assert.equal(actions.result, 99_998);
+      assert.equal(await server.client.exists(k.lane(A)), 0, 'the emptied lane is gone, its holes closed');
+      assert.deepEqual(await server.client.lrange(k.sites, 0, -1), [B], 'and its site left the ring');
+      assert.equal(await queuedCount(server.client, own.benchId, 'default'), ofB.length);
+      assert.deepEqual(await queuedIds(server.client, own.benchId, 'default'), ofB);
+      assert.equal(await jobKeys(server.client, `${k.prefix}job:${A}||*`), 1, 'only the canceled job of A is kept');
+    } finally {
+      await ownClient.close();
+      own.remove();
+    }
   });
 });
 

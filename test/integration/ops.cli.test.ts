@@ -7,10 +7,10 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { queueKeys } from '../../src/redis/keys.ts';
 import { type CliResult, failed, ok, runBench, shown } from '../helpers/cli.ts';
 import { readJob } from '../helpers/jobs.ts';
 import { useMonitorBenches, LONG_SITE, setEvent, SHORT_SITE, SITE, type Fresh } from '../helpers/monitor.ts';
+import { queuedCount } from '../helpers/queued.ts';
 
 const benches = useMonitorBenches();
 
@@ -89,7 +89,7 @@ describe('purge-jobs', () => {
     await fresh.client.enqueue('testapp.tasks.echo', { site: SHORT_SITE, queue: 'long' });
     const hourly = await fresh.client.enqueue('testapp.tasks.echo', { site: LONG_SITE });
     await setEvent(benches.redis, benchId, 'default', hourly, 'hourly');
-    const lengths = async () => [await benches.redis.client.llen(queueKeys(benchId, 'default').wait), await benches.redis.client.llen(queueKeys(benchId, 'long').wait)];
+    const lengths = async () => [await queuedCount(benches.redis.client, benchId, 'default'), await queuedCount(benches.redis.client, benchId, 'long')];
 
     failed(await bench(fresh, ['purge-jobs']), 1, /ERR_CONFIRMATION_REQUIRED\]: delete the queued jobs of every site \(every queue\): needs a confirmation; run it on a terminal to be asked, or pass --yes/);
     failed(await bench(fresh, ['--site', 'all', 'purge-jobs']), 1, /delete the queued jobs of all 3 sites.*--yes/);
@@ -109,7 +109,7 @@ describe('purge-jobs', () => {
     assert.equal(ok(await bench(fresh, ['--site', 'all', 'purge-jobs', '--yes'])), 'purged 1 queued job of a.com\npurged 0 queued jobs of a.com.au\npurged 1 queued job of site1.test\n');
     await fresh.client.enqueue('testapp.tasks.echo', { site: SITE });
     failed(await bench(fresh, ['purge-jobs'], { FRAPPE_SITE: SITE }), 1, /every site/);
-    assert.equal(await benches.redis.client.llen(queueKeys(fresh.bench.benchId, 'default').wait), 1);
+    assert.equal(await queuedCount(benches.redis.client, fresh.bench.benchId, 'default'), 1);
   });
 });
 
@@ -124,7 +124,7 @@ describe('execute', () => {
     failed(await bench(fresh, ['--site', SITE, 'execute', 'testapp.tasks.fail', '--kwargs', '{"message":"boom"}']), 1, /ERR_JOB_FAILED\]: testapp\.tasks\.fail failed on site site1\.test: Error: boom\n\s+at fail/);
     failed(await bench(fresh, ['--site', SITE, 'execute', 'testapp.tasks.nothing']), 1, /ERR_JOB_LOAD/);
     failed(await bench(fresh, ['--site', SITE, 'execute', 'testapp.tasks.add', '--kwargs', '[1]']), 1, /ERR_ENQUEUE_INVALID\]: --kwargs: kwargs must be a JSON object/);
-    assert.equal(await benches.redis.client.llen(queueKeys(fresh.bench.benchId, 'default').wait), 0, 'no job was written');
+    assert.equal(await queuedCount(benches.redis.client, fresh.bench.benchId, 'default'), 0, 'no job was written');
   });
 });
 
@@ -157,9 +157,21 @@ describe('doctor', () => {
       report.stdout,
       /^-----Checking scheduler status-----\nScheduler disabled for a\.com\nScheduler paused for a\.com\.au\nWorkers online: 0\n-----Jobs-----\nQueue: long\nNumber of Jobs: 3\nMethods:\ntestapp\.tasks\.echo : 2\ntestapp\.tasks\.add : 1\n------------\n-----Queues-----\nQUEUE +WORKERS/,
     );
+    assert.match(report.stdout, /\n-----Queues by site-----\nQUEUE +SITE +QUEUED +RUNNING\nlong +a\.com +1 +0\nlong +site1\.test +2 +0\n/, 'queued jobs per site of each queue');
     assert.match(report.stdout, /\n-----Scheduler-----\nHolder: none/);
     const mine = await bench(fresh, ['--site', SITE, 'doctor', '--json']);
-    const json = JSON.parse(mine.stdout) as { site: string; sites: { site: string }[]; pending: { queue: string; total: number; methods: Record<string, number> }[]; unserved: string[] };
+    const json = JSON.parse(mine.stdout) as {
+      site: string;
+      sites: { site: string }[];
+      pending: { queue: string; total: number; methods: Record<string, number> }[];
+      unserved: string[];
+      queues: { queue: string; bySite: Record<string, { queued: number; started: number }> }[];
+    };
+    assert.deepEqual(
+      json.queues.map((q) => [q.queue, q.bySite]),
+      [['short', {}], ['default', {}], ['long', { [SHORT_SITE]: { queued: 1, started: 0 }, [SITE]: { queued: 2, started: 0 } }]],
+      'the queue table, per site included, stays bench-wide',
+    );
     assert.equal(json.site, SITE);
     assert.deepEqual(json.sites.map((s) => s.site), [SITE]);
     assert.deepEqual(json.pending, [{ queue: 'long', total: 2, methods: { 'testapp.tasks.echo': 2 }, counted: 2 }]);
