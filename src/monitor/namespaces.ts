@@ -36,8 +36,7 @@ export async function orphanedNamespaces(redis: Redis, bench: BenchConfig): Prom
   for (const [name, kind] of PENDING_KEYS) {
     let cursor = '0';
     do {
-      // everyQueueKeyPattern's type does not name 'queued' yet; it makes the pattern of any per-queue key name.
-      const [next, found] = await redis.scan(cursor, 'MATCH', everyQueueKeyPattern(name as 'wait'), 'COUNT', SCAN_COUNT);
+      const [next, found] = await redis.scan(cursor, 'MATCH', everyQueueKeyPattern(name), 'COUNT', SCAN_COUNT);
       for (const key of found) {
         const parsed = parseQueueKey(key);
         if (parsed && parsed.name === name && parsed.benchId !== own) keys.push({ benchId: parsed.benchId, key, kind });

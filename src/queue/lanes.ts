@@ -5,6 +5,9 @@ import type { Redis } from 'ioredis';
 import type { QueueKeys } from '../redis/keys.js';
 import { siteOf } from '../redis/job-record.js';
 
+/** Ids of the legacy wait list read per call when counting them by site. */
+const LEGACY_WINDOW = 1000;
+
 /** The lists holding a queue's pending ids: the legacy wait list first, then each site's lane in turn order. */
 export async function pendingLists(redis: Redis, keys: QueueKeys, site?: string): Promise<string[]> {
   if (site !== undefined) return [keys.wait, keys.lane(site)];
@@ -12,9 +15,13 @@ export async function pendingLists(redis: Redis, keys: QueueKeys, site?: string)
   return [keys.wait, ...sites.map((s) => keys.lane(s))];
 }
 
-/** The list a pending job waits in: its site's lane, or the legacy wait list when the lane does not hold it. */
+/**
+ * The list a pending job waits in: its site's lane, or the legacy wait list when the lane does not hold it.
+ * Without a legacy list (every bench but one just upgraded) that is the lane, with no search.
+ */
 export async function pendingListOf(redis: Redis, keys: QueueKeys, id: string): Promise<string> {
   const lane = keys.lane(siteOf(id));
+  if ((await redis.llen(keys.wait)) === 0) return lane;
   if ((await redis.lpos(lane, id)) !== null) return lane;
   if ((await redis.lpos(keys.wait, id)) !== null) return keys.wait;
   return lane;
@@ -34,11 +41,14 @@ export async function pendingBySite(redis: Redis, keys: QueueKeys): Promise<Map<
   for (const site of sites) pipeline.llen(keys.lane(site));
   const lengths = (await pipeline.exec()) ?? [];
   sites.forEach((site, i) => counts.set(site, Number(lengths[i]?.[1] ?? 0)));
-  if ((await redis.llen(keys.wait)) > 0) {
-    for (const id of await redis.lrange(keys.wait, 0, -1)) {
+  // The legacy list window by window: one LRANGE of a long list would hold Redis up.
+  for (let start = 0; ; start += LEGACY_WINDOW) {
+    const ids = await redis.lrange(keys.wait, start, start + LEGACY_WINDOW - 1);
+    for (const id of ids) {
       const site = siteOf(id);
       if (site) counts.set(site, (counts.get(site) ?? 0) + 1);
     }
+    if (ids.length < LEGACY_WINDOW) break;
   }
   return counts;
 }

@@ -142,7 +142,7 @@ export function benchKeyPatterns(benchId: string): string[] {
 }
 
 /** Glob (for SCAN) of the key `name` (wait, active, delayed, ...) of every queue of every bench on a Redis. */
-export function everyQueueKeyPattern(name: 'wait' | 'active' | 'delayed'): string {
+export function everyQueueKeyPattern(name: 'wait' | 'active' | 'delayed' | 'queued'): string {
   return `${KEY_ROOT}:{*}:${name}`;
 }
 
