@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { makeBench, type TestBench } from '../helpers/bench.ts';
 import { runBench } from '../helpers/cli.ts';
 import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
-import { SITE, assertFailure, assertNothingWritten, assertSuccess, jobKey, waitKey } from './support.ts';
+import { SITE, assertFailure, assertNothingWritten, assertSuccess, jobKey, laneKey } from './support.ts';
 
 let redis: TestRedis;
 let tmp: string;
@@ -46,9 +46,9 @@ interface BulkOutput {
   ids: string[];
 }
 
-/** The kwargs of every job on the wait list, in list order. */
+/** The kwargs of every job in the site's lane, in list order. */
 async function queuedKwargs(bench: TestBench, queue = 'default'): Promise<unknown[]> {
-  const ids = await redis.client.lrange(waitKey(bench.benchId, queue), 0, -1);
+  const ids = await redis.client.lrange(laneKey(bench.benchId, queue), 0, -1);
   return Promise.all(ids.map(async (id) => JSON.parse((await redis.client.hget(jobKey(bench.benchId, id, queue), 'kwargs')) ?? 'null') as unknown));
 }
 
@@ -62,7 +62,7 @@ describe('bench enqueue --kwargs-file', () => {
     assert.equal(out.count, 3);
     assert.equal(out.queue, 'default');
     assert.equal(out.ids.length, 3);
-    assert.deepEqual(await redis.client.lrange(waitKey(bench.benchId), 0, -1), out.ids);
+    assert.deepEqual(await redis.client.lrange(laneKey(bench.benchId), 0, -1), out.ids);
     assert.deepEqual(await queuedKwargs(bench), [{ n: 1 }, { n: 2 }, { n: 3 }]);
     for (const id of out.ids) {
       assert.match(id, /^site1\.test\|\|[A-Za-f][A-Za-z0-9_-]{21}$/);
@@ -77,7 +77,7 @@ describe('bench enqueue --kwargs-file', () => {
     const bench = newBench();
     const file = kwargsFile('  { "n" : 1, "s": "x y" }  \n{}\n');
     assertSuccess(await runBench(bulkArgs('--kwargs-file', file), { cwd: bench.path }));
-    const ids = await redis.client.lrange(waitKey(bench.benchId), 0, -1);
+    const ids = await redis.client.lrange(laneKey(bench.benchId), 0, -1);
     assert.equal(await redis.client.hget(jobKey(bench.benchId, ids[0] as string), 'kwargs'), '{ "n" : 1, "s": "x y" }');
     assert.equal(await redis.client.hget(jobKey(bench.benchId, ids[1] as string), 'kwargs'), null);
   });
@@ -88,7 +88,7 @@ describe('bench enqueue --kwargs-file', () => {
     const result = await runBench(bulkArgs('--kwargs-file', file, '--queue', 'long', '--timeout', '9', '--user', 'u1'), { cwd: bench.path });
     assertSuccess(result);
     assert.match(result.stdout, /^enqueued 2 jobs on long in \d+\.\d\d s\n$/);
-    const ids = await redis.client.lrange(waitKey(bench.benchId, 'long'), 0, -1);
+    const ids = await redis.client.lrange(laneKey(bench.benchId, 'long'), 0, -1);
     assert.equal(ids.length, 2);
     for (const id of ids) {
       const hash = await redis.client.hgetall(jobKey(bench.benchId, id, 'long'));
@@ -104,7 +104,7 @@ describe('bench enqueue --kwargs-file', () => {
     assertSuccess(result);
     const out = JSON.parse(result.stdout) as BulkOutput;
     assert.equal(out.count, 2);
-    assert.deepEqual(await redis.client.lrange(waitKey(bench.benchId), 0, -1), out.ids);
+    assert.deepEqual(await redis.client.lrange(laneKey(bench.benchId), 0, -1), out.ids);
     assert.deepEqual(await queuedKwargs(bench), [{ a: 'x' }, { a: 'y' }]);
   });
 
@@ -115,7 +115,7 @@ describe('bench enqueue --kwargs-file', () => {
     const file = kwargsFile(`${lines.join('\n')}\n`);
     const result = await assertNothingWritten(redis, () => runBench(bulkArgs('--kwargs-file', file), { cwd: bench.path }));
     assertFailure(result, { exitCode: 1, stderr: ['ERR_ENQUEUE_INVALID', `${file}: line 5`, 'not valid JSON'] });
-    assert.equal(await redis.client.llen(waitKey(bench.benchId)), 0);
+    assert.equal(await redis.client.llen(laneKey(bench.benchId)), 0);
   });
 
   test('line 5 of 10 a JSON array: nothing is enqueued and stderr says "line 5"', async () => {
@@ -202,7 +202,7 @@ describe('bench enqueue --kwargs-file', () => {
     assert.ok(match, `unexpected output: ${result.stdout}`);
     assert.equal(Number(match[1]), total);
 
-    const key = waitKey(bench.benchId);
+    const key = laneKey(bench.benchId);
     assert.equal(await redis.client.llen(key), total);
     const ids = await redis.client.lrange(key, 0, -1);
     assert.equal(new Set(ids).size, total, 'ids are unique');

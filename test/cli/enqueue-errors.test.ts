@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { makeBench, type TestBench } from '../helpers/bench.ts';
 import { runBench, type CliResult } from '../helpers/cli.ts';
 import { freePort, startRedis, type TestRedis } from '../helpers/redis-server.ts';
-import { SITE, assertFailure, assertNothingWritten, assertSuccess, jobKey, waitKey } from './support.ts';
+import { SITE, assertFailure, assertNothingWritten, assertSuccess, jobKey, laneKey } from './support.ts';
 
 let redis: TestRedis;
 let bench: TestBench;
@@ -161,7 +161,7 @@ describe('bench enqueue: site, bench and Redis', () => {
 
     const ok = await runBench(enqueueArgs('testapp.tasks.echo', '--kwargs', exact), { cwd: small.path });
     assertSuccess(ok);
-    assert.equal(await redis.client.llen(waitKey(small.benchId)), 1);
+    assert.equal(await redis.client.llen(laneKey(small.benchId)), 1);
   });
 
   test('a multi-byte payload is measured in bytes, not characters', async () => {
@@ -200,7 +200,7 @@ describe('bench enqueue: site, bench and Redis', () => {
 
     const second = await refused(enqueueArgs('testapp.tasks.echo', '--job-id', 'once', '--kwargs', '{"run":2}'), dup.path);
     assertFailure(second, { exitCode: 1, stderr: ['ERR_JOB_EXISTS', 'site1.test||once', 'on queue "default"', 'replaced nothing', '--deduplicate'] });
-    assert.deepEqual(await redis.client.lrange(waitKey(dup.benchId), 0, -1), ['site1.test||once']);
+    assert.deepEqual(await redis.client.lrange(laneKey(dup.benchId), 0, -1), ['site1.test||once']);
     assert.equal(await redis.client.hget(jobKey(dup.benchId, 'site1.test||once'), 'kwargs'), '{"run":1}');
   });
 
@@ -210,6 +210,7 @@ describe('bench enqueue: site, bench and Redis', () => {
     const b = await runBench(['--site', 'site2.test', 'enqueue', 'testapp.tasks.echo', '--job-id', 'same'], { cwd: two.path });
     assertSuccess(a);
     assertSuccess(b);
-    assert.deepEqual(await redis.client.lrange(waitKey(two.benchId), 0, -1), ['site1.test||same', 'site2.test||same']);
+    assert.deepEqual(await redis.client.lrange(laneKey(two.benchId), 0, -1), ['site1.test||same']);
+    assert.deepEqual(await redis.client.lrange(laneKey(two.benchId, 'default', 'site2.test'), 0, -1), ['site2.test||same']);
   });
 });

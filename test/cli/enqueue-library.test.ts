@@ -10,7 +10,7 @@ import { BenchClient, isBenchError } from '../../src/index.ts';
 import { REPO_ROOT, makeBench, type TestBench } from '../helpers/bench.ts';
 import { freePort, startRedis, type TestRedis } from '../helpers/redis-server.ts';
 import { waitFor } from '../helpers/wait-for.ts';
-import { SITE, GENERATED_ID, assertNothingWritten, jobKey, waitKey } from './support.ts';
+import { SITE, GENERATED_ID, assertNothingWritten, jobKey, laneKey } from './support.ts';
 
 let redis: TestRedis;
 let bench: TestBench;
@@ -57,7 +57,7 @@ describe('BenchClient', () => {
     assert.equal(hash['queue'], undefined, 'the key gives the queue');
     assert.equal(hash['timeout'], undefined, "the queue's default timeout is not stored");
     assert.equal(hash['kwargs'], '{"n":1}');
-    const waiting = await redis.client.lrange(waitKey(bench.benchId), 0, -1);
+    const waiting = await redis.client.lrange(laneKey(bench.benchId), 0, -1);
     assert.equal(waiting.at(-1), id);
     const empty = await client.enqueue('testapp.tasks.echo', { site: SITE });
     const bare = await redis.client.hgetall(jobKey(bench.benchId, empty));
@@ -73,20 +73,20 @@ describe('BenchClient', () => {
     assert.equal(await redis.client.hget(jobKey(bench.benchId, a, 'long'), 'timeout'), null, "long's default: not stored");
     assert.equal((await client.getJob(SITE, a))?.timeout, 1500);
     assert.equal(await redis.client.hget(jobKey(bench.benchId, b, 'long'), 'timeout'), '5');
-    assert.deepEqual(await redis.client.lrange(waitKey(bench.benchId, 'long'), 0, -1), [b, a]);
+    assert.deepEqual(await redis.client.lrange(laneKey(bench.benchId, 'long'), 0, -1), [b, a]);
     await assertNothingWritten(redis, () =>
       rejectsWith(client.enqueue('testapp.tasks.echo', { site: SITE, queue: 'long', jobId: 'lib:1' }), 'ERR_JOB_EXISTS', ['site1.test||lib|1']),
     );
   });
 
   test('enqueueMany returns the ids in order, all in Redis', async () => {
-    const before = await redis.client.llen(waitKey(bench.benchId, 'short'));
+    const before = await redis.client.llen(laneKey(bench.benchId, 'short'));
     assert.equal(before, 0);
     const kwargsList = Array.from({ length: 1234 }, (_, i) => ({ i }));
     const ids = await client.enqueueMany('testapp.tasks.echo', kwargsList, { site: SITE, queue: 'short' });
     assert.equal(ids.length, kwargsList.length);
     assert.equal(new Set(ids).size, ids.length);
-    assert.deepEqual(await redis.client.lrange(waitKey(bench.benchId, 'short'), 0, -1), ids);
+    assert.deepEqual(await redis.client.lrange(laneKey(bench.benchId, 'short'), 0, -1), ids);
     const pipeline = redis.client.pipeline();
     for (const id of ids) pipeline.hmget(jobKey(bench.benchId, id, 'short'), 'status', 'kwargs');
     const replies = (await pipeline.exec()) ?? [];

@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { makeBench, type TestBench } from '../helpers/bench.ts';
 import { runBench } from '../helpers/cli.ts';
 import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
-import { SITE, assertFailure, assertNothingWritten, assertSuccess, jobKey, waitKey } from './support.ts';
+import { SITE, assertFailure, assertNothingWritten, assertSuccess, jobKey, laneKey } from './support.ts';
 
 let redis: TestRedis;
 let tmp: string;
@@ -46,7 +46,7 @@ const args = (...rest: string[]) => ['--site', SITE, 'enqueue', 'testapp.tasks.e
 
 /** The n of every queued job, in queue order. */
 async function queuedNumbers(bench: TestBench): Promise<number[]> {
-  const ids = await redis.client.lrange(waitKey(bench.benchId), 0, -1);
+  const ids = await redis.client.lrange(laneKey(bench.benchId), 0, -1);
   const kwargs = await Promise.all(ids.map((id) => redis.client.hget(jobKey(bench.benchId, id), 'kwargs')));
   return kwargs.map((text) => (JSON.parse(text ?? 'null') as { n: number }).n);
 }
@@ -86,7 +86,7 @@ describe('bench enqueue --kwargs-file, cut short and resumed', () => {
     const again = await runBench(args('--kwargs-file', file, '--resume', token as string), { cwd: bench.path });
     assertSuccess(again);
     assert.match(again.stdout, /^enqueued 0 jobs on default/);
-    assert.equal(await redis.client.llen(waitKey(bench.benchId)), lines);
+    assert.equal(await redis.client.llen(laneKey(bench.benchId)), lines);
   });
 
   test('a resume token is refused for another file, and when unknown: nothing is written', async () => {

@@ -9,7 +9,7 @@ import type { TestBench } from '../helpers/bench.ts';
 import { runBench } from '../helpers/cli.ts';
 import { readConfiguredJob } from '../helpers/jobs.ts';
 import { useRedisBenches } from '../helpers/suite.ts';
-import { SITE, GENERATED_ID, assertSuccess, jobKey, waitKey } from './support.ts';
+import { SITE, GENERATED_ID, assertSuccess, jobKey, laneKey } from './support.ts';
 
 const env = useRedisBenches();
 
@@ -44,7 +44,7 @@ describe('bench enqueue (one job)', () => {
     assert.equal(hash['name'], undefined, 'no job name is stored when it is the method');
     assert.equal(hash['user'], undefined);
 
-    assert.deepEqual(await env.redis.client.lrange(waitKey(bench.benchId), 0, -1), [id]);
+    assert.deepEqual(await env.redis.client.lrange(laneKey(bench.benchId), 0, -1), [id]);
   });
 
   test('without --kwargs the job gets {} and two runs get different ids', async () => {
@@ -54,7 +54,7 @@ describe('bench enqueue (one job)', () => {
     assert.notEqual(a, b);
     assert.equal(await env.redis.client.hget(jobKey(bench.benchId, a), 'kwargs'), null, 'empty kwargs are not stored');
     assert.deepEqual((await readConfiguredJob(env.redis.client, bench, 'default', a))?.kwargs, {});
-    assert.deepEqual(await env.redis.client.lrange(waitKey(bench.benchId), 0, -1), [a, b]);
+    assert.deepEqual(await env.redis.client.lrange(laneKey(bench.benchId), 0, -1), [a, b]);
   });
 
   test('kwargs with nested values and unicode are stored as the same JSON', async () => {
@@ -69,15 +69,15 @@ describe('bench enqueue (one job)', () => {
     const id = await enqueueOne(bench, ['--queue', 'long']);
     assert.equal(await env.redis.client.hget(jobKey(bench.benchId, id, 'long'), 'timeout'), null, "the queue's default: not stored");
     assert.equal((await readConfiguredJob(env.redis.client, bench, 'long', id))?.timeout, 1500);
-    assert.deepEqual(await env.redis.client.lrange(waitKey(bench.benchId, 'long'), 0, -1), [id]);
-    assert.equal(await env.redis.client.llen(waitKey(bench.benchId, 'default')), 0);
+    assert.deepEqual(await env.redis.client.lrange(laneKey(bench.benchId, 'long'), 0, -1), [id]);
+    assert.equal(await env.redis.client.llen(laneKey(bench.benchId, 'default')), 0);
   });
 
   test('-q short uses the short queue (300 s)', async () => {
     const bench = env.newBench();
     const id = await enqueueOne(bench, ['-q', 'short']);
     assert.equal((await readConfiguredJob(env.redis.client, bench, 'short', id))?.timeout, 300);
-    assert.deepEqual(await env.redis.client.lrange(waitKey(bench.benchId, 'short'), 0, -1), [id]);
+    assert.deepEqual(await env.redis.client.lrange(laneKey(bench.benchId, 'short'), 0, -1), [id]);
   });
 
   test('--timeout 60 overrides the queue timeout, also on long', async () => {
@@ -103,7 +103,7 @@ describe('bench enqueue (one job)', () => {
     const id = await enqueueOne(bench, ['--job-id', 'my:id']);
     assert.equal(id, 'site1.test||my|id');
     assert.equal(await env.redis.client.hget(jobKey(bench.benchId, id), 'status'), 'queued');
-    assert.deepEqual(await env.redis.client.lrange(waitKey(bench.benchId), 0, -1), [id]);
+    assert.deepEqual(await env.redis.client.lrange(laneKey(bench.benchId), 0, -1), [id]);
   });
 
   test('--job-name and --user are stored on the job', async () => {
@@ -129,15 +129,15 @@ describe('bench enqueue (one job)', () => {
     const parsed = JSON.parse(result.stdout) as { id: string; queue: string };
     assert.equal(parsed.queue, 'long');
     assert.match(parsed.id, /^site1\.test\|\|/);
-    assert.deepEqual(await env.redis.client.lrange(waitKey(bench.benchId, 'long'), 0, -1), [parsed.id]);
+    assert.deepEqual(await env.redis.client.lrange(laneKey(bench.benchId, 'long'), 0, -1), [parsed.id]);
   });
 
-  test('--at-front puts the job at the head of the wait list', async () => {
+  test('--at-front puts the job at the head of its site lane', async () => {
     const bench = env.newBench();
     const first = await enqueueOne(bench, []);
     const second = await enqueueOne(bench, []);
     const urgent = await enqueueOne(bench, ['--at-front']);
-    assert.deepEqual(await env.redis.client.lrange(waitKey(bench.benchId), 0, -1), [urgent, first, second]);
+    assert.deepEqual(await env.redis.client.lrange(laneKey(bench.benchId), 0, -1), [urgent, first, second]);
   });
 
   test('other method paths: a nested module and a plain .js module', async () => {
@@ -156,7 +156,7 @@ describe('bench discovery', () => {
     const bench = env.newBench();
     const nested = path.join(bench.path, 'apps', 'testapp', 'testapp', 'nested');
     const id = await enqueueOne(bench, [], nested);
-    assert.deepEqual(await env.redis.client.lrange(waitKey(bench.benchId), 0, -1), [id]);
+    assert.deepEqual(await env.redis.client.lrange(laneKey(bench.benchId), 0, -1), [id]);
   });
 
   test('--bench-path works from a folder outside any bench', async () => {
@@ -165,7 +165,7 @@ describe('bench discovery', () => {
     try {
       const result = await runBench(['--bench-path', bench.path, '--site', SITE, 'enqueue', 'testapp.tasks.echo'], { cwd: elsewhere });
       assertSuccess(result);
-      assert.deepEqual(await env.redis.client.lrange(waitKey(bench.benchId), 0, -1), [result.stdout.trim()]);
+      assert.deepEqual(await env.redis.client.lrange(laneKey(bench.benchId), 0, -1), [result.stdout.trim()]);
     } finally {
       rmSync(elsewhere, { recursive: true, force: true });
     }
@@ -176,7 +176,7 @@ describe('bench discovery', () => {
     const there = env.newBench();
     const result = await runBench(['--bench-path', there.path, '--site', SITE, 'enqueue', 'testapp.tasks.echo'], { cwd: here.path });
     assertSuccess(result);
-    assert.equal(await env.redis.client.llen(waitKey(there.benchId)), 1);
-    assert.equal(await env.redis.client.llen(waitKey(here.benchId)), 0);
+    assert.equal(await env.redis.client.llen(laneKey(there.benchId)), 1);
+    assert.equal(await env.redis.client.llen(laneKey(here.benchId)), 0);
   });
 });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { runBench } from '../helpers/cli.ts';
 import { useRedisBenches } from '../helpers/suite.ts';
-import { SITE, assertFailure, assertNothingWritten, assertSuccess, jobKey, waitKey } from './support.ts';
+import { SITE, assertFailure, assertNothingWritten, assertSuccess, jobKey, legacyWaitKey } from './support.ts';
 
 const env = useRedisBenches();
 const THIRTY_DAYS = 30 * 24 * 3600;
@@ -40,7 +40,7 @@ describe('job ids', () => {
   test('a job written before ids were checked is listed escaped, on one line', async () => {
     const bench = env.newBench();
     const id = `${SITE}||evil\u001b[2J\nrow`;
-    await env.redis.client.rpush(waitKey(bench.benchId), id);
+    await env.redis.client.rpush(legacyWaitKey(bench.benchId), id);
     await env.redis.client.hset(jobKey(bench.benchId, id), 'method', 'testapp.tasks.echo', 'status', 'queued', 'enq', String(Date.now()));
     const list = await runBench(['jobs', 'list'], { cwd: bench.path });
     assertSuccess(list);

@@ -9,7 +9,13 @@ export const SITE = 'site1.test';
 /** A generated job id: 22 base64url characters starting with a letter (never "-", which reads as an option). */
 export const GENERATED_ID = /^[A-Za-f][A-Za-z0-9_-]{21}$/;
 
-export function waitKey(benchId: string, queue = 'default'): string {
+/** The list a site's queued jobs wait in on a queue (its lane). */
+export function laneKey(benchId: string, queue = 'default', site = SITE): string {
+  return `bw:{${benchId}:${queue}}:lane:${site}`;
+}
+
+/** The wait list of jobs queued before per-site lanes (still read and served first). */
+export function legacyWaitKey(benchId: string, queue = 'default'): string {
   return `bw:{${benchId}:${queue}}:wait`;
 }
 
