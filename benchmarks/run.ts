@@ -148,36 +148,26 @@ async function main(): Promise<void> {
       runs.endRun();
     }
 
-    // Memory stability: one long drain of bench-worker, once.
-    let memory: MemoryResult | undefined;
+    // bench-worker's own scenarios, once each: `what` is logged and names a failed measurement.
     const ours = adapters.find((a): a is BenchWorkerAdapter => a instanceof BenchWorkerAdapter);
-    if (ours) {
+    const once = async <T>(what: string, scenario: (adapter: BenchWorkerAdapter) => Promise<T>): Promise<T | undefined> => {
+      if (!ours) return undefined;
       if (flags.waitIdle) await waitForIdle(log);
-      log(`memory stability: bench-worker, ${config.memory.toLocaleString('en-US')} jobs`);
+      log(`${what}: bench-worker`);
+      let result: T | undefined;
       await ours.setup(target);
       try {
-        await guarded('memory stability', async () => {
-          memory = await memoryScenario(ours, st, config.memory);
+        await guarded(what, async () => {
+          result = await scenario(ours);
         });
       } finally {
         await ours.close();
       }
-    }
-
-    // Per-site fairness: site B's wait behind site A's flood, one FIFO list against lanes.
-    let flood: FloodResult | undefined;
-    if (ours) {
-      if (flags.waitIdle) await waitForIdle(log);
-      log(`per-site fairness: bench-worker, a ${config.flood.toLocaleString('en-US')}-job flood`);
-      await ours.setup(target);
-      try {
-        await guarded('per-site fairness', async () => {
-          flood = await floodScenario(ours, st, config.flood);
-        });
-      } finally {
-        await ours.close();
-      }
-    }
+      return result;
+    };
+    // Memory stability: one long drain. Per-site fairness: site B's wait behind site A's flood, one FIFO list against lanes.
+    const memory = await once(`memory stability, ${config.memory.toLocaleString('en-US')} jobs`, (a) => memoryScenario(a, st, config.memory));
+    const flood = await once(`per-site fairness, a ${config.flood.toLocaleString('en-US')}-job flood`, (a) => floodScenario(a, st, config.flood));
 
     const census = new Census(redis.port, st.client);
     const censusDetail: Record<string, Record<string, CensusCounts>> = {};
