@@ -15,7 +15,8 @@ export type KeyKind =
   | 'identifier'
   | 'flag'
   | 'timeZone'
-  | 'jobCap';
+  | 'jobCap'
+  | 'hostPortList';
 
 export interface KeySpec {
   kind: KeyKind;
@@ -38,6 +39,16 @@ export const BACKGROUND_WORKERS_RANGE = WORKER_PROCESSES_RANGE;
 
 export const KEY_SPECS = {
   redis_queue: { kind: 'redisUrl', doc: 'Redis URL holding the job queues (redis:// or rediss://).' },
+  redis_queue_sentinel_enabled: {
+    kind: 'flag',
+    doc: 'true (or 1): find the queue Redis through Redis Sentinel (redis_queue_sentinels, redis_queue_master_service) instead of redis_queue\'s host and port; its db number and TLS options still apply.',
+  },
+  redis_queue_sentinels: { kind: 'hostPortList', doc: 'The Sentinels to ask for the queue Redis\'s master: ["host:port", ...] (Frappe\'s key).' },
+  redis_queue_master_service: { kind: 'string', doc: 'The master name the Sentinels monitor (their `sentinel monitor <name> ...`).' },
+  redis_queue_sentinel_username: { kind: 'string', doc: 'ACL user on the Sentinels themselves, when they require one.' },
+  redis_queue_sentinel_password: { kind: 'string', secret: true, doc: 'Password on the Sentinels themselves, when they require one.' },
+  redis_queue_master_username: { kind: 'string', doc: 'ACL user on the master found through Sentinel (default: the user redis_queue or use_rq_auth gives).' },
+  redis_queue_master_password: { kind: 'string', secret: true, doc: 'Password on the master found through Sentinel (default: the one redis_queue or use_rq_auth gives).' },
   workers: {
     kind: 'workers',
     doc: 'Custom queues: {"name": {"timeout": seconds, "background_workers": n}}. Listed after short, default, long.',
@@ -163,6 +174,13 @@ export interface CustomQueueConfig {
 /** Values of the known keys after defaults are applied. Unknown keys pass through untouched. */
 export interface BenchSettings {
   redis_queue: string;
+  redis_queue_sentinel_enabled?: boolean | 0 | 1;
+  redis_queue_sentinels?: readonly string[];
+  redis_queue_master_service?: string;
+  redis_queue_sentinel_username?: string;
+  redis_queue_sentinel_password?: string;
+  redis_queue_master_username?: string;
+  redis_queue_master_password?: string;
   workers: Readonly<Record<string, Readonly<CustomQueueConfig>>>;
   rq_job_failure_ttl: number;
   rq_results_ttl: number;

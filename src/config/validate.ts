@@ -128,6 +128,8 @@ function checkValue(spec: KeySpec, value: unknown, path: string, report: Report)
       return;
     case 'jobCap':
       return checkJobCap(value, path, report);
+    case 'hostPortList':
+      return checkHostPortList(value, path, report);
   }
 }
 
@@ -165,6 +167,24 @@ function checkWorkers(value: unknown, path: string, report: Report): void {
       else report.nearMiss(`${at}.${field}`, field, Object.keys(QUEUE_FIELDS));
     }
   }
+}
+
+/** A non-empty list of "host:port" strings (port 1-65535). */
+function checkHostPortList(value: unknown, path: string, report: Report): void {
+  if (!Array.isArray(value) || value.length === 0) return report.problem(path, expected('a non-empty list of "host:port" strings', value));
+  value.forEach((entry, i) => {
+    if (parseHostPort(entry) === undefined) report.problem(`${path}[${i}]`, expected('"host:port" with a port of 1-65535', entry));
+  });
+}
+
+/** "host:port" (a bracketed IPv6 host allowed) as its parts, or undefined when it is not one. */
+export function parseHostPort(value: unknown): { host: string; port: number } | undefined {
+  if (typeof value !== 'string') return undefined;
+  const match = /^(\[[^\]]+\]|[^:\s]+):(\d{1,5})$/.exec(value);
+  if (!match) return undefined;
+  const port = Number(match[2]);
+  if (port < 1 || port > 65_535) return undefined;
+  return { host: (match[1] as string).replace(/^\[|\]$/g, ''), port };
 }
 
 /** A number of jobs, or an object of queue name -> number of jobs. */

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { redisEndpoint, type RedisEndpoint, type RedisTlsOptions } from '../config/redis-url.js';
 import type { BenchSettings } from '../config/schema.js';
 import { BenchError, ConfigError, isBenchError } from '../errors.js';
+import { parseHostPort } from '../config/validate.js';
 import { redactText, redactUrl } from '../util/redact.js';
 import { checkReady } from './ready-check.js';
 import { guardCommandErrors } from './reply-errors.js';
@@ -23,6 +24,9 @@ export type RedisRole = 'producer' | 'worker' | 'blocking';
  * used when neither use_rq_auth nor the redis_queue URL gives credentials.
  */
 export const ADMIN_PASSWORD_ENV = 'RQ_ADMIN_PASWORD';
+
+/** Where the Sentinel keys are read from, for their errors. */
+const COMMON_CONFIG = 'sites/common_site_config.json';
 
 /** A connection with a command outstanding and no byte back for this long is replaced. */
 const SOCKET_TIMEOUT_MS = 15_000;
@@ -53,9 +57,10 @@ export interface RedisCredentials {
 export function redisOptionsFor(settings: BenchSettings, options: CreateRedisOptions): RedisOptions {
   const endpoint = redisEndpoint(settings.redis_queue);
   const base: RedisOptions = {
-    host: endpoint.host,
-    port: endpoint.port,
+    ...(sentinelOptions(settings, endpoint) ?? { host: endpoint.host, port: endpoint.port }),
     db: endpoint.db,
+    // A master demoted under us answers writes with READONLY: reconnect (to the new master) and resend.
+    reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 2 : false),
     lazyConnect: true,
     // checkReady() runs ioredis' ready check itself once, then turns it on (see ready-check.ts).
     enableReadyCheck: false,
@@ -63,7 +68,7 @@ export function redisOptionsFor(settings: BenchSettings, options: CreateRedisOpt
     // disconnect() would otherwise keep the process alive for ioredis' default 2 s.
     ...({ disconnectTimeout: 100 } as RedisOptions),
     ...(endpoint.tls && { tls: tlsOptionsOf(endpoint.tls) }),
-    ...credentials(settings, endpoint, options),
+    ...masterCredentials(settings, credentials(settings, endpoint, options)),
   };
   // A silent partition (no FIN, no RST) would hang a command forever: drop a socket that answers
   // nothing for this long and reconnect; the scripts are replay-safe. Blocking waits have a watchdog.
@@ -122,6 +127,47 @@ function credentials(
   return {};
 }
 
+/**
+ * With redis_queue_sentinel_enabled: ioredis' Sentinel options (the master is asked of the Sentinels at
+ * each connect; failoverDetector drops the connection as soon as they announce a new master, instead of
+ * writing to the demoted one until it is reconfigured). undefined without it.
+ */
+function sentinelOptions(settings: BenchSettings, endpoint: RedisEndpoint): RedisOptions | undefined {
+  if (!settings.redis_queue_sentinel_enabled) return undefined;
+  const sentinels = (settings.redis_queue_sentinels ?? []).map((entry) => parseHostPort(entry)).filter((s) => s !== undefined);
+  if (sentinels.length === 0) {
+    throw new ConfigError('redis_queue_sentinel_enabled is set but redis_queue_sentinels lists no Sentinel ("host:port")', COMMON_CONFIG, 'redis_queue_sentinels');
+  }
+  const name = settings.redis_queue_master_service;
+  if (!name) {
+    throw new ConfigError('redis_queue_sentinel_enabled is set but redis_queue_master_service does not name the master the Sentinels monitor', COMMON_CONFIG, 'redis_queue_master_service');
+  }
+  return {
+    sentinels,
+    name,
+    ...({ failoverDetector: true } as RedisOptions),
+    ...(settings.redis_queue_sentinel_username !== undefined && { sentinelUsername: settings.redis_queue_sentinel_username }),
+    ...(settings.redis_queue_sentinel_password !== undefined && { sentinelPassword: settings.redis_queue_sentinel_password }),
+    ...(endpoint.tls && { enableTLSForSentinelMode: true }),
+  };
+}
+
+/** The master's own credentials through Sentinel (redis_queue_master_*), over those of redis_queue / use_rq_auth. */
+function masterCredentials(settings: BenchSettings, given: Pick<RedisOptions, 'username' | 'password'>): Pick<RedisOptions, 'username' | 'password'> {
+  if (!settings.redis_queue_sentinel_enabled) return given;
+  return {
+    ...given,
+    ...(settings.redis_queue_master_username !== undefined && { username: settings.redis_queue_master_username }),
+    ...(settings.redis_queue_master_password !== undefined && { password: settings.redis_queue_master_password }),
+  };
+}
+
+/** Where the queue Redis is, for messages: its URL (password hidden), or the Sentinel master and Sentinels. */
+export function queueRedisLabel(settings: BenchSettings): string {
+  if (!settings.redis_queue_sentinel_enabled) return redactUrl(settings.redis_queue);
+  return `Sentinel master "${settings.redis_queue_master_service ?? ''}" via ${(settings.redis_queue_sentinels ?? []).join(', ')}`;
+}
+
 /** The ACL user a client of these options logs in as (Redis' "default" without a user name). */
 export function aclUser(options: RedisOptions): string {
   return options.username ?? 'default';
@@ -144,7 +190,7 @@ export async function createRedis(settings: BenchSettings, options: CreateRedisO
   const client = new RedisClient(redisOptions);
   guardCommandErrors(client, aclUser(redisOptions));
   defineScripts(client);
-  watchOutages(client, settings.redis_queue, options);
+  watchOutages(client, queueRedisLabel(settings), options);
   // connect() often rejects with a bare "Connection is closed"; the error event carries the cause.
   let firstError: Error | undefined;
   const remember = (err: Error) => (firstError ??= err);
@@ -160,7 +206,7 @@ export async function createRedis(settings: BenchSettings, options: CreateRedisO
     const cause = firstError ?? err;
     // Logged in, but refused a command of the handshake: an ACL problem, not an outage.
     if (isRefusal(cause)) throw cause;
-    throw unavailable(settings.redis_queue, cause);
+    throw unavailable(queueRedisLabel(settings), cause);
   } finally {
     client.off('error', remember);
   }
@@ -187,7 +233,8 @@ export async function withDeadline<T>(promise: Promise<T>, ms: number, message: 
   }
 }
 
-export function unavailable(url: string, cause: unknown): BenchError {
+/** ERR_REDIS_UNAVAILABLE for the queue Redis at `where` (queueRedisLabel: no password in it). */
+export function unavailable(where: string, cause: unknown): BenchError {
   const reason = redactText(cause instanceof Error ? cause.message : String(cause));
   const hint = /WRONGPASS|NOAUTH|invalid username-password|NOPERM/.test(reason)
     ? 'Check rq_username / rq_password (with use_rq_auth), the password in the redis_queue URL, or RQ_ADMIN_PASWORD.'
@@ -196,13 +243,13 @@ export function unavailable(url: string, cause: unknown): BenchError {
       : 'Make sure it runs there (bench start starts one in development).';
   return new BenchError(
     'ERR_REDIS_UNAVAILABLE',
-    `Redis queue is unreachable at ${redactUrl(url)} (${reason}). ${hint}`,
-    { cause, details: { redis_queue: redactUrl(url) } },
+    `Redis queue is unreachable at ${where} (${reason}). ${hint}`,
+    { cause, details: { redis_queue: where } },
   );
 }
 
 /** Log "lost" once when the connection drops and "back" once when it returns. */
-function watchOutages(client: Redis, url: string, options: CreateRedisOptions): void {
+function watchOutages(client: Redis, where: string, options: CreateRedisOptions): void {
   const log = options.log;
   let down = false;
   let downSince = 0;
@@ -216,7 +263,7 @@ function watchOutages(client: Redis, url: string, options: CreateRedisOptions): 
     if (down) return;
     down = true;
     downSince = Date.now();
-    log?.warn({ err: lastError, role: options.role, redis: redactUrl(url) }, 'redis connection lost, reconnecting');
+    log?.warn({ err: lastError, role: options.role, redis: where }, 'redis connection lost, reconnecting');
   });
   client.on('ready', () => {
     if (!down) return;

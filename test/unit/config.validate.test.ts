@@ -34,6 +34,7 @@ const WRONG_TYPE: Record<KeyKind, unknown> = {
   flag: 'yes',
   timeZone: 3600,
   jobCap: 'four',
+  hostPortList: '127.0.0.1:26379',
 };
 
 const SPECS = Object.entries(KEY_SPECS) as [string, KeySpec][];
