@@ -10,6 +10,7 @@ import { runScript } from '../redis/scripts.js';
 import { jobFromClaim } from '../redis/job-record.js';
 import type { JobRecord } from '../vocabulary.js';
 import type { SiteRules } from './site-rules.js';
+import { ownedJobsOf } from './ownership.js';
 
 /** How a running job ended, as the fetch script records it. */
 export type Ending =
@@ -125,6 +126,22 @@ export class Fetcher {
     const args: (string | number)[] = [k.prefix, RELEASE_MODES[mode], maxStalls, reason, this.failedLimit, this.failureTtl];
     for (const job of jobs) args.push(job.id, job.token);
     return ((await runScript(this.redis, 'release', [k.active, k.wait, k.marker, k.failed], args)) as number[]).map(Number);
+  }
+
+  /** release() for claimed jobs of any queues, queue by queue. */
+  async releaseClaimed(jobs: readonly ClaimedJob[], mode: ReleaseMode, maxStalls: number, reason: string): Promise<void> {
+    const byQueue = new Map<string, { id: string; token: string }[]>();
+    for (const { record, token } of jobs) {
+      const list = byQueue.get(record.queue) ?? [];
+      list.push({ id: record.id, token });
+      byQueue.set(record.queue, list);
+    }
+    for (const [queue, list] of byQueue) await this.release(queue, list, mode, maxStalls, reason);
+  }
+
+  /** The running jobs this process owns in `queue`, as Redis has them, with their claim tokens. */
+  async ownedJobs(queue: string): Promise<{ id: string; token: string }[]> {
+    return ownedJobsOf(this.redis, this.keys(queue), this.owner);
   }
 
   /** Block on `client` (a dedicated connection) until a marker of one of `queues` is set, or timeout. */

@@ -57,12 +57,8 @@ export class Ownership {
   }
 
   /** The running jobs of worker process `owner` in `queue`, with their claim tokens. */
-  async ownedJobs(queue: string, owner: string): Promise<{ id: string; token: string }[]> {
-    const k = this.keys(queue);
-    const flat = (await runScript(this.redis, 'ownedJobs', [k.active], [k.prefix, owner])) as string[];
-    const jobs: { id: string; token: string }[] = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) jobs.push({ id: flat[i] as string, token: flat[i + 1] as string });
-    return jobs;
+  ownedJobs(queue: string, owner: string): Promise<{ id: string; token: string }[]> {
+    return ownedJobsOf(this.redis, this.keys(queue), owner);
   }
 
   /** Which worker process runs a job, and its claim token (undefined when it does not run). */
@@ -89,4 +85,12 @@ export class Ownership {
     ])) as [number, string[]];
     return { requeued: Number(reply[0]), abandoned: reply[1] };
   }
+}
+
+/** The running jobs of worker process `owner` in the queue of `k`, with their claim tokens (ownedJobs-1.lua). */
+export async function ownedJobsOf(redis: Redis, k: QueueKeys, owner: string): Promise<{ id: string; token: string }[]> {
+  const flat = (await runScript(redis, 'ownedJobs', [k.active], [k.prefix, owner])) as string[];
+  const jobs: { id: string; token: string }[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) jobs.push({ id: flat[i] as string, token: flat[i + 1] as string });
+  return jobs;
 }

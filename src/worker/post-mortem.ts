@@ -12,7 +12,7 @@ import { ScriptCode, scriptCodeName } from '../redis/codes.js';
 import { withDeadline } from '../redis/connection.js';
 import type { Ending, Fetcher } from './fetcher.js';
 import type { Ownership } from './ownership.js';
-import { retryOf, timeoutError } from './processor.js';
+import { retryOf, timeoutError } from './endings.js';
 import type { Culprit, ExitInfo, WorkerHandle } from './worker-handle.js';
 
 /** How long one Redis call of a post-mortem may take while the supervisor stops (then the stamp's lapse hands the jobs back). */

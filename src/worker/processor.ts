@@ -23,13 +23,14 @@ import { JobControl } from '../jobs/context.js';
 import { executeJob, type ExecutionEnv } from '../jobs/execute.js';
 import { executionRequest } from '../jobs/request.js';
 import type { Logger } from '../log/logger.js';
-import { nextRetryDelayMs } from '../queue/retry.js';
 import { ScriptCode, scriptCodeName } from '../redis/codes.js';
 import { withDeadline } from '../redis/connection.js';
 import { pause, unlessAborted } from '../util/abortable.js';
 import type { ClaimedJob, EndedJob, Ending, FetchReply, Fetcher, ReleaseMode } from './fetcher.js';
 import type { RetireReason, WorkerProcessConfig, WorkerStats } from './protocol.js';
 import { failpoint } from './failpoint.js';
+import { recordTtl, retryOf, timeoutError } from './endings.js';
+import { releaseGhosts } from './ghosts.js';
 import { orderQueues } from './strategy.js';
 import { claimRequestId, type SlotBoard } from './watchdog.js';
 
@@ -89,6 +90,10 @@ export class Processor {
   private callsInFlight = 0;
   /** Ended jobs sent in calls still in flight (a call that only claims does not hold up a stop). */
   private endsInFlight = 0;
+  /** The numbers of the fetch calls in flight, and the claim tokens of the ended jobs they carry (ghosts.ts). */
+  private readonly callsOut = new Set<number>();
+  private readonly endedOut = new Set<string>();
+  private ghostSweep: Promise<unknown> | undefined;
   private calls = 0;
   private ended: EndedJob[] = [];
   /** Jobs that finished since the last 'jobs finished' log line: id, method, queue, attempt, ms. */
@@ -169,6 +174,33 @@ export class Processor {
     ]);
   }
 
+  /**
+   * After a reconnect: hand back the jobs Redis says this process runs but it does not hold (their end
+   * was lost in a failover: ghosts.ts). One sweep at a time; a failed one is logged, the next reconnect
+   * tries again.
+   */
+  sweepGhosts(): Promise<unknown> {
+    this.ghostSweep ??= releaseGhosts({
+      fetcher: this.options.fetcher,
+      queues: this.options.queues,
+      holds: (token) => this.holds(token),
+      maxStalls: this.options.maxStalls,
+      log: this.options.log,
+    })
+      .catch((err: unknown) => this.options.log.warn({ err }, 'lost job ends could not be looked for; the next reconnect tries again'))
+      .finally(() => (this.ghostSweep = undefined));
+    return this.ghostSweep;
+  }
+
+  /** This process holds the job of claim `token`: running, prefetched, ended and not yet recorded, or claimed by a call in flight. */
+  private holds(token: string): boolean {
+    if (this.endedOut.has(token) || this.ended.some((job) => job.token === token)) return true;
+    if (this.prefetched.some((job) => job.token === token)) return true;
+    for (const r of this.slots) if (r?.token === token) return true;
+    for (const call of this.callsOut) if (token.startsWith(`${claimRequestId(this.options.tag, call)}:`)) return true;
+    return false;
+  }
+
   close(): void {
     this.logFinished();
     clearInterval(this.sweep);
@@ -233,6 +265,8 @@ export class Processor {
     const order = orderQueues(this.options.queues, this.options.strategy, this.lastQueue);
     const call = ++this.calls;
     this.callsInFlight++;
+    this.callsOut.add(call);
+    for (const job of ended) this.endedOut.add(job.token);
     this.endsInFlight += ended.length;
     this.reserved += want;
     this.reservedStart += startNow;
@@ -242,6 +276,8 @@ export class Processor {
     void sending.then((reply) => {
       this.roundTripMs = average(this.roundTripMs, performance.now() - sentAt);
       this.callsInFlight--;
+      this.callsOut.delete(call);
+      for (const job of ended) this.endedOut.delete(job.token);
       this.endsInFlight -= ended.length;
       this.reserved -= want;
       this.reservedStart -= startNow;
@@ -367,7 +403,7 @@ export class Processor {
     const durationMs = Math.round(elapsed);
     this.stats.workingMs += elapsed;
     this.stats.jobsRun++;
-    this.ended.push({ queue: record.queue, id: record.id, token: entry.token, ending, ttl: this.ttlOf(record, ending) });
+    this.ended.push({ queue: record.queue, id: record.id, token: entry.token, ending, ttl: recordTtl(this.options.env, record, ending) });
     const log = this.options.log;
     if (ending.kind === 'finished') {
       this.stats.successful++;
@@ -393,17 +429,6 @@ export class Processor {
     const jobs = this.finishedLog;
     this.finishedLog = [];
     this.options.log.info({ count: jobs.length, jobs }, 'jobs finished');
-  }
-
-  /** How long a job's record is kept once it ended: its site's TTL for results, or for failures. */
-  private ttlOf(record: JobRecord, ending: Ending): number {
-    let settings = this.options.env.bench.settings;
-    try {
-      settings = this.options.env.siteConfig(record.site).settings;
-    } catch {
-      // The site went away while its job ran: the common settings.
-    }
-    return ending.kind === 'finished' ? settings.rq_results_ttl : settings.rq_job_failure_ttl;
   }
 
   /** Retire once the job count or memory limit is reached (checked between jobs). */
@@ -442,14 +467,8 @@ export class Processor {
       });
   }
 
-  private async releaseAll(jobs: readonly Held[], mode: ReleaseMode, reason: string): Promise<void> {
-    const byQueue = new Map<string, { id: string; token: string }[]>();
-    for (const { record, token } of jobs) {
-      const list = byQueue.get(record.queue) ?? [];
-      list.push({ id: record.id, token });
-      byQueue.set(record.queue, list);
-    }
-    for (const [queue, list] of byQueue) await this.options.fetcher.release(queue, list, mode, this.options.maxStalls, reason);
+  private releaseAll(jobs: readonly Held[], mode: ReleaseMode, reason: string): Promise<void> {
+    return this.options.fetcher.releaseClaimed(jobs, mode, this.options.maxStalls, reason);
   }
 
   /** Fire the AbortSignal of jobs past their timeout; hand back prefetched jobs that wait behind slow ones. */
@@ -472,22 +491,4 @@ export class Processor {
 
 function average(current: number | undefined, sample: number): number {
   return current === undefined ? sample : current + EWMA_WEIGHT * (sample - current);
-}
-
-/** The retry of a failed job under its policy (with every attempt's error so far), if it has a policy. */
-export function retryOf(job: JobRecord, error: SerializedError): { delayMs: number; history: string } {
-  if (!job.retry) return { delayMs: 0, history: '' };
-  const history = JSON.stringify([...job.errors, error]);
-  // Out of retries: fail, still keeping every attempt's error.
-  return { delayMs: nextRetryDelayMs(job.retry, job.retries) ?? 0, history };
-}
-
-/** The error of a job that ran past its timeout (with what it threw once aborted, if anything). */
-export function timeoutError(job: Pick<JobRecord, 'timeout'>, thrown: unknown): SerializedError {
-  const err = serializeError(new BenchError('ERR_JOB_TIMEOUT', `job exceeded its timeout of ${job.timeout} s and was stopped`));
-  if (thrown !== undefined) {
-    const cause = serializeError(thrown);
-    err.stack = `${err.stack ?? ''}\nCaused by: ${cause.stack ?? cause.message}`;
-  }
-  return err;
 }

@@ -136,6 +136,8 @@ async function start(): Promise<void> {
   const stats = setInterval(report, STATS_INTERVAL_MS);
   stats.unref();
   running = { processor, env, board, stats };
+  // Every 'ready' from here on is a reconnect: a failover may have lost job ends this process recorded.
+  redis.on('ready', () => void processor.sweepGhosts());
   if (exiting) return;
   send({ t: 'ready' });
   if (goReceived) processor.start();
