@@ -28,6 +28,9 @@ export const ADMIN_PASSWORD_ENV = 'RQ_ADMIN_PASWORD';
 /** Where the Sentinel keys are read from, for their errors. */
 const COMMON_CONFIG = 'sites/common_site_config.json';
 
+/** Attempts, 2 s apart, to reconnect to a Sentinel the failover detector lost. */
+const SENTINEL_RECONNECTS = 10;
+
 /** A connection with a command outstanding and no byte back for this long is replaced. */
 const SOCKET_TIMEOUT_MS = 15_000;
 
@@ -146,6 +149,11 @@ function sentinelOptions(settings: BenchSettings, endpoint: RedisEndpoint): Redi
     sentinels,
     name,
     ...({ failoverDetector: true } as RedisOptions),
+    // The failover detector's own Sentinel connections: ioredis retries a lost one every minute for ever,
+    // and one can outlive its client (a detector set up while the client was being closed, seen in the
+    // Sentinel test), keeping a process from exiting. A restarted Sentinel is found again within 20 s; a
+    // gone one is left (the other Sentinels still announce a failover; the next reconnect asks them all).
+    sentinelReconnectStrategy: (times: number) => (times <= SENTINEL_RECONNECTS ? 2000 : null),
     ...(settings.redis_queue_sentinel_username !== undefined && { sentinelUsername: settings.redis_queue_sentinel_username }),
     ...(settings.redis_queue_sentinel_password !== undefined && { sentinelPassword: settings.redis_queue_sentinel_password }),
     ...(endpoint.tls && { enableTLSForSentinelMode: true }),
