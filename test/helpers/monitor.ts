@@ -6,12 +6,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BenchClient } from '../../src/client.ts';
-import { pendingListOf } from '../../src/queue/lanes.ts';
-import { siteOf } from '../../src/redis/job-record.ts';
 import { queueKeys } from '../../src/redis/keys.ts';
 import { makeBench, type TestBench } from './bench.ts';
 import { startSupervisor, waitForStatus, type RunningSupervisor } from './jobs.ts';
 import { startRedis, type TestRedis } from './redis-server.ts';
+import { unqueue } from './queued.ts';
 import { waitFor } from './wait-for.ts';
 
 export const SITE = 'site1.test';
@@ -104,30 +103,8 @@ export async function runningJob({ bench, client }: Fresh, site: string, queue =
 /** Make a queued job scheduled (status, runAt, delayed set), as enqueueIn/enqueueAt store it. */
 export async function makeScheduled(redis: TestRedis, benchId: string, queue: string, id: string, runAt: number): Promise<void> {
   const k = queueKeys(benchId, queue);
-  await unqueue(redis, benchId, queue, id);
+  await unqueue(redis.client, benchId, queue, id);
   await redis.client.multi().hset(k.job(id), 'status', 'scheduled', 'runAt', String(runAt)).zadd(k.delayed, runAt, id).exec();
-}
-
-/**
- * Take a queued id out of the list it waits in (its site's lane, or the legacy wait list), keeping the
- * lanes' bookkeeping as lua/includes/lanes.lua does: the `queued` counter, and the ring of non-empty lanes.
- */
-export async function unqueue(redis: TestRedis, benchId: string, queue: string, id: string): Promise<void> {
-  const k = queueKeys(benchId, queue);
-  const list = await pendingListOf(redis.client, k, id);
-  const removed = await redis.client.lrem(list, 0, id);
-  if (list === k.wait) return;
-  const site = siteOf(id);
-  const tx = redis.client.multi().decrby(k.queued, removed);
-  if ((await redis.client.llen(list)) === 0) tx.lrem(k.sites, 0, site).hdel(k.turns, site);
-  await tx.exec();
-}
-
-/** Empty a queue's pending lists (legacy wait list, every lane, the ring, the turns and the counter), leaving the job hashes. */
-export async function clearQueued(redis: TestRedis, benchId: string, queue: string): Promise<void> {
-  const k = queueKeys(benchId, queue);
-  const sites = await redis.client.lrange(k.sites, 0, -1);
-  await redis.client.del(k.wait, k.sites, k.turns, k.queued, ...sites.map((site) => k.lane(site)));
 }
 
 /** Tag a job with Frappe's `event` field. */

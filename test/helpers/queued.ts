@@ -1,7 +1,8 @@
 // What a queue holds pending, for assertions: the legacy wait list, then each site's lane in the ring's
-// turn order (src/queue/lanes.ts), holes left out. With one site this is the order its jobs run in.
+// turn order (src/queue/lanes.ts), holes left out. With one site this is the order its jobs run in. And
+// taking ids out by hand the way lua/includes/lanes.lua does (the queue's count and the ring kept right).
 import type { Redis } from 'ioredis';
-import { pendingCount, pendingLists } from '../../src/queue/lanes.ts';
+import { pendingCount, pendingListOf, pendingLists } from '../../src/queue/lanes.ts';
 import { siteOf } from '../../src/redis/job-record.ts';
 import { queueKeys, WAIT_HOLE } from '../../src/redis/keys.ts';
 
@@ -16,4 +17,28 @@ export async function queuedIds(redis: Redis, benchId: string, queue: string, si
 /** How many jobs wait on `queue` (the count enqueue's max_queued_jobs check uses). */
 export function queuedCount(redis: Redis, benchId: string, queue: string): Promise<number> {
   return pendingCount(redis, queueKeys(benchId, queue));
+}
+
+/**
+ * Take a queued id out of the list it waits in (its site's lane, or the legacy wait list), keeping the
+ * lanes' bookkeeping as lua/includes/lanes.lua does: the `queued` counter, and the ring of non-empty lanes.
+ * Resolves to how many entries were removed.
+ */
+export async function unqueue(redis: Redis, benchId: string, queue: string, id: string): Promise<number> {
+  const k = queueKeys(benchId, queue);
+  const list = await pendingListOf(redis, k, id);
+  const removed = await redis.lrem(list, 0, id);
+  if (list === k.wait) return removed;
+  const site = siteOf(id);
+  const tx = redis.multi().decrby(k.queued, removed);
+  if ((await redis.llen(list)) === 0) tx.lrem(k.sites, 0, site).hdel(k.turns, site);
+  await tx.exec();
+  return removed;
+}
+
+/** Empty a queue's pending lists (legacy wait list, every lane, the ring, the turns and the counter), leaving the job hashes. */
+export async function clearQueued(redis: Redis, benchId: string, queue: string): Promise<void> {
+  const k = queueKeys(benchId, queue);
+  const sites = await redis.lrange(k.sites, 0, -1);
+  await redis.del(k.wait, k.sites, k.turns, k.queued, ...sites.map((site) => k.lane(site)));
 }

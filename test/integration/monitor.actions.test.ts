@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { queueKeys } from '../../src/redis/keys.ts';
 import { readJob, startSupervisor, waitForStatus } from '../helpers/jobs.ts';
-import { useMonitorBenches, clearQueued, failJobs, LONG_SITE, makeScheduled, runningJob, setEvent, SHORT_SITE, SITE, unqueue } from '../helpers/monitor.ts';
-import { queuedCount, queuedIds } from '../helpers/queued.ts';
+import { useMonitorBenches, failJobs, LONG_SITE, makeScheduled, runningJob, setEvent, SHORT_SITE, SITE } from '../helpers/monitor.ts';
+import { queuedCount, queuedIds, clearQueued, unqueue } from '../helpers/queued.ts';
 
 const benches = useMonitorBenches();
 
@@ -43,7 +43,7 @@ describe('retryJob', () => {
     const id = await client.enqueue('testapp.tasks.echo', { site: SITE });
     const k = queueKeys(bench.benchId, 'default');
     const err = { name: 'Error', message: 'again', stack: 'Error: again\n    at x' };
-    await unqueue(benches.redis, bench.benchId, 'default', id);
+    await unqueue(benches.redis.client, bench.benchId, 'default', id);
     await benches.redis.client
       .multi()
       .hset(k.job(id), 'status', 'failed', 'error', JSON.stringify(err), 'errors', JSON.stringify([{ name: 'Error', message: 'once' }, err]), 'stalls', '4', 'retries', '2')
@@ -178,7 +178,7 @@ describe('requeueFailed', () => {
     const { bench, client } = await benches.fresh({ max_queued_jobs: 100_000 });
     const k = queueKeys(bench.benchId, 'default');
     const ids = await client.enqueueMany('testapp.tasks.echo', Array.from({ length: 1201 }, (_, n) => ({ n })), { site: SITE });
-    await clearQueued(benches.redis, bench.benchId, 'default');
+    await clearQueued(benches.redis.client, bench.benchId, 'default');
     const tx = benches.redis.client.multi();
     ids.forEach((id, i) => tx.hset(k.job(id), 'status', 'failed', 'error', '{"name":"Error","message":"x"}').zadd(k.failed, 1000 + i, id));
     await tx.exec();
@@ -227,7 +227,7 @@ describe('purgeJobs', () => {
 describe('jobs queued before lanes (the legacy wait list)', () => {
   /** Move queued jobs to the legacy wait list, as a bench upgraded with jobs waiting holds them. */
   async function toLegacy(benchId: string, queue: string, ids: readonly string[]): Promise<void> {
-    for (const id of ids) await unqueue(benches.redis, benchId, queue, id);
+    for (const id of ids) await unqueue(benches.redis.client, benchId, queue, id);
     await benches.redis.client.rpush(queueKeys(benchId, queue).wait, ...ids);
   }
 

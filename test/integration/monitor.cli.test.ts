@@ -4,11 +4,10 @@
 // --limit, and output into a pipe its reader closed (`| head -1`).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { queueKeys } from '../../src/redis/keys.ts';
 import { type CliResult, failed, ok, runBench, shown, spawnBench } from '../helpers/cli.ts';
 import { readJob, startSupervisor } from '../helpers/jobs.ts';
-import { useMonitorBenches, clearQueued, failJobs, LONG_SITE, makeScheduled, runningJob, setEvent, SHORT_SITE, SITE, type Fresh } from '../helpers/monitor.ts';
-import { queuedCount, queuedIds } from '../helpers/queued.ts';
+import { useMonitorBenches, failJobs, LONG_SITE, makeScheduled, runningJob, setEvent, SHORT_SITE, SITE, type Fresh } from '../helpers/monitor.ts';
+import { queuedCount, queuedIds, clearQueued } from '../helpers/queued.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
 const benches = useMonitorBenches();
@@ -38,7 +37,7 @@ describe('bench doctor', () => {
     try {
       await waitFor(async () => (await fresh.client.getWorkers()).length === 2, { what: 'two workers registered' });
       failed(await bench(fresh, ['doctor']), 1, /queue "long"/);
-      await clearQueued(benches.redis, fresh.bench.benchId, 'long');
+      await clearQueued(benches.redis.client, fresh.bench.benchId, 'long');
       const up = ok(await bench(fresh, ['doctor', '--json']));
       const healthy = JSON.parse(up) as { workersOnline: number; workers: { queues: string[] }[]; queues: { queue: string; workers: number }[]; unserved: string[] };
       assert.equal(healthy.workersOnline, 2);

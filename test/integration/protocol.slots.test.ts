@@ -15,7 +15,9 @@ import { Fetcher } from '../../src/worker/fetcher.ts';
 import { Ownership } from '../../src/worker/ownership.ts';
 import { makeBench, type TestBench } from '../helpers/bench.ts';
 import { silentLog } from '../helpers/jobs.ts';
+import { unqueue } from '../helpers/queued.ts';
 import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
+
 
 let redis: TestRedis;
 let bench: TestBench;
@@ -78,9 +80,7 @@ describe('on a Redis Cluster node, with strict key checks', () => {
     const k = queueKeys(bench.benchId, 'long');
     const failed = await client.enqueue('testapp.tasks.echo', { site: SITE, queue: 'long' });
     // Failed by hand: off its site's lane, the queue's count and (its lane empty) the ring of sites kept right.
-    assert.equal(await redis.client.lrem(k.lane(SITE), 0, failed), 1);
-    await redis.client.decr(k.queued);
-    if ((await redis.client.llen(k.lane(SITE))) === 0) await redis.client.lrem(k.sites, 0, SITE);
+    assert.equal(await unqueue(redis.client, bench.benchId, 'long', failed), 1);
     await redis.client.hset(k.job(failed), 'status', 'failed', 'error', '{"message":"x"}');
     await redis.client.zadd(k.failed, Date.now(), failed);
     assert.equal((await retryJob(ctx(), SITE, failed)).status, 'queued');

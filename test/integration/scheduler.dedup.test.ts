@@ -14,6 +14,7 @@ import { spawnBench } from '../helpers/cli.ts';
 import { exitOf, killGroup } from '../helpers/process.ts';
 import { readLog, writeSchedApp } from '../helpers/scheduler.ts';
 import { useRedisBenches } from '../helpers/suite.ts';
+import { unqueue } from '../helpers/queued.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
 const benches = useRedisBenches();
@@ -52,8 +53,7 @@ describe('scheduler dedup without getting stuck', () => {
       // Running in a live worker: skipped.
       // Its id, left in its site's lane, would only be dropped by the worker: taken out, counted out of the
       // queue's length (the lane still holds the second run, so its site stays in the ring).
-      assert.equal(await redis.lrem(keys.lane(SITE), 0, first as string), 1);
-      await redis.decr(keys.queued);
+      assert.equal(await unqueue(redis, bench.benchId, 'default', first as string), 1);
       worker = spawnBench(['worker', '--queue', 'default', '--quiet'], { cwd: bench.path, detached: true });
       await waitFor(async () => (await redis.hget(keys.job(second), 'status')) === 'started', { timeoutMs: 15_000, what: 'the run to start' });
       const running = await runTick(env, T0 + 3 * HOUR, always);

@@ -10,7 +10,7 @@ import { after, describe, it } from 'node:test';
 import { queueKeys } from '../../src/redis/keys.ts';
 import { collectLogs, runBench, spawnBench } from '../helpers/cli.ts';
 import { readJob, startSupervisor, waitForStatus } from '../helpers/jobs.ts';
-import { queuedCount, queuedIds } from '../helpers/queued.ts';
+import { clearQueued, queuedCount, queuedIds } from '../helpers/queued.ts';
 import { useBenchSuite } from '../helpers/suite.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 import { exitOf, killGroup, processAlive, processState } from '../helpers/process.ts';
@@ -182,8 +182,7 @@ describe('shutdown and recovery', () => {
       });
     } finally {
       // Nothing left queued for the next tests: the site's lane, the ring of sites and the queue's count.
-      const k = queueKeys(suite.bench.benchId, 'default');
-      await suite.redis.client.del(k.wait, k.lane(SITE), k.sites, k.turns, k.queued);
+      await clearQueued(suite.redis.client, suite.bench.benchId, 'default');
     }
   });
 

@@ -11,7 +11,7 @@ import { benchKeys, queueKeys } from '../../src/redis/keys.ts';
 import { makeBench, type TestBench } from '../helpers/bench.ts';
 import { collectLogs, runBench, spawnBench } from '../helpers/cli.ts';
 import { readJob, startSupervisor, stopped, waitForStatus } from '../helpers/jobs.ts';
-import { queuedCount } from '../helpers/queued.ts';
+import { clearQueued, queuedCount } from '../helpers/queued.ts';
 import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
@@ -195,8 +195,7 @@ describe('stop-job', () => {
     const missing = await runBench(['--site', SITE, 'stop-job', 'no-such-job'], { cwd: bench.path });
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /ERR_JOB_NOT_FOUND/);
-    const long = queueKeys(bench.benchId, 'long');
-    await redis.client.del(long.wait, long.lane(SITE), long.sites, long.turns, long.queued);
+    await clearQueued(redis.client, bench.benchId, 'long');
   });
 });
 
