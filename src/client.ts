@@ -4,7 +4,7 @@
 // the work itself lives in those modules.
 import { hostname } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
+import type { Redis } from './redis/client-type.js';
 import { pino } from 'pino';
 import { findBenchPath, listSites, loadBenchConfig, loadSiteConfig, type BenchConfig, type SiteConfig } from './config/load.js';
 import { BenchError } from './errors.js';

@@ -16,7 +16,8 @@ export type KeyKind =
   | 'flag'
   | 'timeZone'
   | 'jobCap'
-  | 'hostPortList';
+  | 'hostPortList'
+  | 'redisUrlList';
 
 export interface KeySpec {
   kind: KeyKind;
@@ -39,6 +40,10 @@ export const BACKGROUND_WORKERS_RANGE = WORKER_PROCESSES_RANGE;
 
 export const KEY_SPECS = {
   redis_queue: { kind: 'redisUrl', doc: 'Redis URL holding the job queues (redis:// or rediss://).' },
+  redis_queue_cluster: {
+    kind: 'redisUrlList',
+    doc: 'A Redis Cluster holding the job queues instead of one server: its seed nodes, ["redis://host:port", ...] (the others are found from them). Replaces redis_queue\'s host and port; credentials and TLS come from these URLs (db must be 0).',
+  },
   redis_queue_sentinel_enabled: {
     kind: 'flag',
     doc: 'true (or 1): find the queue Redis through Redis Sentinel (redis_queue_sentinels, redis_queue_master_service) instead of redis_queue\'s host and port; its db number and TLS options still apply.',
@@ -174,6 +179,7 @@ export interface CustomQueueConfig {
 /** Values of the known keys after defaults are applied. Unknown keys pass through untouched. */
 export interface BenchSettings {
   redis_queue: string;
+  redis_queue_cluster?: readonly string[];
   redis_queue_sentinel_enabled?: boolean | 0 | 1;
   redis_queue_sentinels?: readonly string[];
   redis_queue_master_service?: string;

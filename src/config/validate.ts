@@ -130,6 +130,8 @@ function checkValue(spec: KeySpec, value: unknown, path: string, report: Report)
       return checkJobCap(value, path, report);
     case 'hostPortList':
       return checkHostPortList(value, path, report);
+    case 'redisUrlList':
+      return checkRedisUrlList(value, path, report);
   }
 }
 
@@ -174,6 +176,17 @@ function checkHostPortList(value: unknown, path: string, report: Report): void {
   if (!Array.isArray(value) || value.length === 0) return report.problem(path, expected('a non-empty list of "host:port" strings', value));
   value.forEach((entry, i) => {
     if (parseHostPort(entry) === undefined) report.problem(`${path}[${i}]`, expected('"host:port" with a port of 1-65535', entry));
+  });
+}
+
+/** A non-empty list of redis:// or rediss:// URLs of database 0 (a Cluster has no other). */
+function checkRedisUrlList(value: unknown, path: string, report: Report): void {
+  if (!Array.isArray(value) || value.length === 0) return report.problem(path, expected('a non-empty list of redis:// URLs', value));
+  value.forEach((entry, i) => {
+    const at = `${path}[${i}]`;
+    checkRedisUrl(entry, at, report);
+    const { endpoint } = parseRedisUrl(entry);
+    if (endpoint !== undefined && endpoint.db !== 0) report.problem(at, `expected database 0 (a Redis Cluster has no other), found /${endpoint.db}`);
   });
 }
 

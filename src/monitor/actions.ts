@@ -5,7 +5,7 @@
 // id leaves the middle of a long wait list as a hole (lua/includes/holes.lua), so that each call stays
 // around a millisecond or two even with 1,000,000 jobs queued. A queued job waits in its site's lane (or
 // in the legacy wait list: queue/lanes.ts); cancel, delete and purge name that list to their script.
-import type { Redis } from 'ioredis';
+import type { Redis } from '../redis/client-type.js';
 import { queueTimeout, type BenchConfig, type QueueSpec } from '../config/load.js';
 import { BenchError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
@@ -19,6 +19,7 @@ import { ScriptCode } from '../redis/codes.js';
 import { runScript } from '../redis/scripts.js';
 import { collectJobIds, execAll, selectQueues } from './jobs.js';
 import { findInWait } from './scan.js';
+import { crossSlotPipeline } from '../redis/cross-slot.js';
 
 /** Failed jobs requeued by one script call. */
 export const REQUEUE_BATCH = 50;
@@ -65,7 +66,7 @@ export function resolveJobId(site: string | undefined, jobId: string): string {
 /** Every queue holding a job with this id (one round trip); one record per queue. */
 export async function locateJob(redis: Redis, bench: BenchConfig, id: string, queue?: string): Promise<JobRecord[]> {
   const queues = selectQueues(bench, queue);
-  const pipeline = redis.pipeline();
+  const pipeline = crossSlotPipeline(redis);
   for (const q of queues) pipeline.hgetall(queueKeys(bench.settings.bench_id, q).job(id));
   const found: JobRecord[] = [];
   (await execAll(pipeline)).forEach((hash, i) => {

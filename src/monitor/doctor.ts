@@ -2,13 +2,14 @@
 // queue and status, queued and running jobs per site of each queue (site-load.ts), the queues where jobs
 // wait but no live worker listens, and the other bench namespaces on the same Redis whose jobs no live
 // worker serves (monitor/namespaces.ts).
-import type { Redis } from 'ioredis';
+import type { Redis } from '../redis/client-type.js';
 import type { BenchConfig } from '../config/load.js';
 import { queueKeys } from '../redis/keys.js';
 import { execAll } from './jobs.js';
 import { orphanedNamespaces, type OrphanedNamespace } from './namespaces.js';
 import { queueLoad, type SiteLoad } from './site-load.js';
 import { getWorkers, type WorkerInfo } from './workers.js';
+import { crossSlotPipeline } from '../redis/cross-slot.js';
 
 export interface QueueHealth {
   queue: string;
@@ -37,7 +38,7 @@ export interface DoctorReport {
 
 export async function doctorReport(redis: Redis, bench: BenchConfig): Promise<DoctorReport> {
   const workers = await getWorkers(redis, bench.settings.bench_id);
-  const pipeline = redis.pipeline();
+  const pipeline = crossSlotPipeline(redis);
   for (const { name } of bench.queues) {
     const k = queueKeys(bench.settings.bench_id, name);
     pipeline.zcard(k.delayed).zcard(k.failed);

@@ -2,7 +2,7 @@
 // monitoring (bench doctor, getWorkers) sees every one of them as a worker. Entries are refreshed every
 // few seconds with a TTL, so a dead worker drops out on its own within a minute.
 import os from 'node:os';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../redis/client-type.js';
 import { benchKeys, type BenchKeys } from '../redis/keys.js';
 
 export const HEARTBEAT_INTERVAL_MS = 10_000;

@@ -3,7 +3,7 @@
 // site and paged, then the
 // page's records in one pipeline; Frappe's get_jobs (queued + running per site); pending jobs and
 // per-site counts for the site commands.
-import type { Redis } from 'ioredis';
+import type { Redis } from '../redis/client-type.js';
 import { getQueueSpec, queueTimeout, type BenchConfig } from '../config/load.js';
 import { BenchError } from '../errors.js';
 import { checkRange, LIST_LIMIT_RANGE, LIST_OFFSET_RANGE } from '../util/limits.js';
@@ -12,6 +12,7 @@ import type { JobRecord, JobStatus } from '../vocabulary.js';
 import { queueKeys } from '../redis/keys.js';
 import { pendingCount } from '../queue/lanes.js';
 import { pendingWindows, zsetWindows } from './scan.js';
+import { crossSlotPipeline } from '../redis/cross-slot.js';
 
 /** Statuses a list can be asked for: each lives in one structure of its queue. */
 export type ListableStatus = Exclude<JobStatus, 'canceled'>;
@@ -89,7 +90,7 @@ async function* queueRefs(redis: Redis, benchId: string, status: ListableStatus,
   for await (const window of source) {
     let refs = window.filter((entry) => isSiteJob(entry.id, site)).map((entry) => ({ queue, id: entry.id, score: entry.score }));
     if (status === 'failed' || status === 'stopped') {
-      const check = redis.pipeline();
+      const check = crossSlotPipeline(redis);
       for (const ref of refs) check.hget(keys.job(ref.id), 'status');
       const statuses = refs.length > 0 ? await execAll(check) : [];
       refs = refs.filter((_, i) => statuses[i] === status);
@@ -172,7 +173,7 @@ export async function readJobs(redis: Redis, bench: BenchConfig, refs: readonly 
   const jobs: JobRecord[] = [];
   for (let start = 0; start < refs.length; start += PIPELINE_CHUNK) {
     const chunk = refs.slice(start, start + PIPELINE_CHUNK);
-    const pipeline = redis.pipeline();
+    const pipeline = crossSlotPipeline(redis);
     for (const ref of chunk) pipeline.hgetall(queueKeys(benchId, ref.queue).job(ref.id));
     (await execAll(pipeline)).forEach((hash, i) => {
       const fields = hash as Record<string, string> | null;
@@ -196,7 +197,7 @@ async function countedTotal(redis: Redis, bench: BenchConfig, status: ListableSt
     return counts.reduce((sum, n) => sum + n, 0);
   }
   const now = status === 'finished' ? await redisNow(redis) : 0;
-  const pipeline = redis.pipeline();
+  const pipeline = crossSlotPipeline(redis);
   for (const queue of queues) {
     const keys = queueKeys(bench.settings.bench_id, queue);
     if (status === 'started') pipeline.zcard(keys.active);

@@ -2,11 +2,12 @@
 // a bench moved before its bench_id was saved left its jobs under its old id, and nothing else shows
 // them. Found by SCAN (never KEYS) of every queue's legacy wait list, lanes' counter (`queued`), delayed
 // and active keys, so it costs a walk of the keyspace: fine for a health check, not for a hot path.
-import type { Redis } from 'ioredis';
+import type { Redis } from '../redis/client-type.js';
 import { pathBenchId, type BenchConfig } from '../config/load.js';
 import { everyQueueKeyPattern, parseQueueKey } from '../redis/keys.js';
 import { execAll } from './jobs.js';
 import { getWorkers } from './workers.js';
+import { crossSlotPipeline, scanKeys } from '../redis/cross-slot.js';
 
 const SCAN_COUNT = 1000;
 /** The keys counting a queue's jobs, and how: a list's length, a counter's value, a sorted set's size. */
@@ -34,18 +35,15 @@ export async function orphanedNamespaces(redis: Redis, bench: BenchConfig): Prom
   const own = bench.settings.bench_id;
   const keys: { benchId: string; key: string; kind: KeyKind }[] = [];
   for (const [name, kind] of PENDING_KEYS) {
-    let cursor = '0';
-    do {
-      const [next, found] = await redis.scan(cursor, 'MATCH', everyQueueKeyPattern(name), 'COUNT', SCAN_COUNT);
+    for await (const found of scanKeys(redis, everyQueueKeyPattern(name), SCAN_COUNT)) {
       for (const key of found) {
         const parsed = parseQueueKey(key);
         if (parsed && parsed.name === name && parsed.benchId !== own) keys.push({ benchId: parsed.benchId, key, kind });
       }
-      cursor = next;
-    } while (cursor !== '0');
+    }
   }
   if (keys.length === 0) return [];
-  const pipeline = redis.pipeline();
+  const pipeline = crossSlotPipeline(redis);
   for (const { key, kind } of keys) {
     if (kind === 'list') pipeline.llen(key);
     else if (kind === 'counter') pipeline.get(key);

@@ -3,10 +3,11 @@
 // each method. Every id is read window by window for the count; the method of at most
 // METHOD_SCAN_LIMIT jobs per queue (one HGET each, pipelined), so a queue of a million jobs costs a
 // bounded read, and the report says when the methods were counted over the first ones only.
-import type { Redis } from 'ioredis';
+import type { Redis } from '../redis/client-type.js';
 import type { BenchConfig } from '../config/load.js';
 import { queueKeys } from '../redis/keys.js';
 import { execAll, jobRefs, selectQueues } from './jobs.js';
+import { crossSlotPipeline } from '../redis/cross-slot.js';
 
 /** Jobs per queue whose method is read. */
 export const METHOD_SCAN_LIMIT = 10_000;
@@ -35,7 +36,7 @@ export async function pendingMethods(redis: Redis, bench: BenchConfig, site?: st
     const k = queueKeys(bench.settings.bench_id, queue);
     const methods: Record<string, number> = {};
     for (let start = 0; start < ids.length; start += PIPELINE_CHUNK) {
-      const pipeline = redis.pipeline();
+      const pipeline = crossSlotPipeline(redis);
       for (const id of ids.slice(start, start + PIPELINE_CHUNK)) pipeline.hget(k.job(id), 'method');
       for (const method of await execAll(pipeline)) {
         if (typeof method === 'string') methods[method] = (methods[method] ?? 0) + 1;

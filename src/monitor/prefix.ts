@@ -4,7 +4,7 @@
 // members a call) and its pending ids in windows (the legacy wait list, then the sites' lanes: only the
 // site's lane when the prefix names one), at most PREFIX_SCAN_LIMIT ids of each, never a SCAN of the
 // whole keyspace. A canceled job is in none of them: it is found by its full id only.
-import type { Redis } from 'ioredis';
+import type { Redis } from '../redis/client-type.js';
 import type { BenchConfig } from '../config/load.js';
 import { BenchError } from '../errors.js';
 import { siteOf, SITE_SEPARATOR } from '../redis/job-record.js';

@@ -6,7 +6,7 @@
 // findInWait overlaps its windows, and the purge anchors its steps (purgeJobs-2.lua). A queue's pending
 // ids wait in several lists (the legacy wait list, then one lane per site: queue/lanes.ts);
 // pendingWindows walks them one after the other.
-import type { Redis } from 'ioredis';
+import type { Redis } from '../redis/client-type.js';
 import { pendingLists } from '../queue/lanes.js';
 import { siteOf } from '../redis/job-record.js';
 import { WAIT_HOLE, type QueueKeys } from '../redis/keys.js';

@@ -2,7 +2,7 @@
 // wait (each site's lane, plus the legacy wait list's ids counted by their site: queue/lanes.ts) and how
 // many run (the active set's ids by site, prefetched ones included). The queue's own totals come from
 // its counters (pendingCount, the active set's size), so they hold ids of no site too.
-import type { Redis } from 'ioredis';
+import type { Redis } from '../redis/client-type.js';
 import type { BenchConfig } from '../config/load.js';
 import { pendingBySite, pendingCount, runningBySite } from '../queue/lanes.js';
 import { queueKeys } from '../redis/keys.js';

@@ -1,6 +1,6 @@
 // Reads the bench's worker registry (written by heartbeat.ts): one entry per worker process,
 // parsed into typed records. Read-only: entries of dead workers expire on their own.
-import type { Redis } from 'ioredis';
+import type { Redis } from '../redis/client-type.js';
 import { benchKeys } from '../redis/keys.js';
 import { utilizationPercent } from './heartbeat.js';
 

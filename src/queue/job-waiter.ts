@@ -3,7 +3,7 @@
 // job_failed, room job:<id>), not by polling: one subscriber connection per client, shared by every wait, made on the
 // first wait. A wait reads the job's record once when it starts (after subscribing, so that no event can
 // fall in between), at each event of its job, and after a reconnect (events sent meanwhile are lost).
-import type { Redis } from 'ioredis';
+import type { Redis } from '../redis/client-type.js';
 import { BenchError } from '../errors.js';
 import { jobRoom } from '../realtime/realtime.js';
 import { checkRange, WAIT_RANGE } from '../util/limits.js';

@@ -1,7 +1,7 @@
 // Reading a queue's pending jobs now that they wait in per-site lanes (lua/includes/lanes.lua): the
 // legacy wait list (ids from before lanes, served first) and each site's lane, in the ring's turn order.
 // Readers (monitoring, jobs lists, doctor, tests) go through here, never through one list.
-import type { Redis } from 'ioredis';
+import type { Redis } from '../redis/client-type.js';
 import type { QueueKeys } from '../redis/keys.js';
 import { siteOf } from '../redis/job-record.js';
 

@@ -2,7 +2,7 @@
 // become two calls of 25 instead of 50, and the fixed cost of a call (in Redis and in the client) is
 // shared. Each job is still checked and written exactly as a call of its own would be (enqueue-6.lua's
 // independent entries: the queue limit per job, in request order) and gets its own result or error.
-import type { Redis } from 'ioredis';
+import type { Redis } from '../redis/client-type.js';
 import { BenchError } from '../errors.js';
 import { ScriptCode } from '../redis/codes.js';
 import { corkForThisTurn } from '../redis/cork.js';

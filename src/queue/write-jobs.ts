@@ -6,7 +6,7 @@
 // there: no job is written twice, even when a reply was lost. A request of one job goes through
 // ./single-writes.ts, which sends the single-job requests of one turn together.
 import { createHash, randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../redis/client-type.js';
 import type { BenchConfig } from '../config/load.js';
 import { BenchError, isBenchError } from '../errors.js';
 import { ScriptCode } from '../redis/codes.js';

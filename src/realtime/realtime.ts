@@ -2,7 +2,7 @@
 // Redis channel `events` of redis_queue (or realtime_channel), which a Socket.IO server (Frappe's socketio.js or yours)
 // relays to browsers. The room is worked out as Frappe does (frappe/realtime.py): an explicit room,
 // else the task's progress room, the user's room, the document's, the DocType's, or the whole site.
-import type { Redis } from 'ioredis';
+import type { Redis } from '../redis/client-type.js';
 import { DEFAULTS } from '../config/schema.js';
 
 /** The Redis channel realtime messages are published on unless realtime_channel names another. */

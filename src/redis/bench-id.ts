@@ -3,12 +3,13 @@
 // default) already holds keys keeps it, so an existing bench finds its jobs after the upgrade; any
 // other bench gets a new random id. Either way it is saved to common_site_config.json (config/bench-id.ts),
 // so it no longer depends on the folder: a moved or copied bench keeps its namespace.
-import type { Redis } from 'ioredis';
+import type { Redis } from './client-type.js';
 import { newBenchId, saveBenchId } from '../config/bench-id.js';
 import { loadBenchConfig, pathBenchId, type BenchConfig } from '../config/load.js';
 import type { Logger } from '../log/logger.js';
 import { createRedis, type RedisCredentials } from './connection.js';
 import { benchKeyPatterns } from './keys.js';
+import { scanKeys } from './cross-slot.js';
 
 /** Keys SCAN looks at per call. */
 const SCAN_COUNT = 1000;
@@ -41,12 +42,7 @@ export async function settleBenchId(bench: BenchConfig, log?: Logger, credential
 /** True when some key matches one of `patterns` (a SCAN of the keyspace, stopped at the first match). */
 export async function hasKeys(redis: Redis, patterns: readonly string[]): Promise<boolean> {
   for (const pattern of patterns) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT);
-      if (keys.length > 0) return true;
-      cursor = next;
-    } while (cursor !== '0');
+    for await (const _keys of scanKeys(redis, pattern, SCAN_COUNT)) return true;
   }
   return false;
 }

@@ -6,13 +6,15 @@
 // No credential leaves here: errors of every command are scrubbed (reply-errors.ts), URLs redacted.
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
-import type { Redis, RedisOptions } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
+import type { Redis } from './client-type.js';
 import type { Logger } from 'pino';
 import { redisEndpoint, type RedisEndpoint, type RedisTlsOptions } from '../config/redis-url.js';
 import type { BenchSettings } from '../config/schema.js';
 import { BenchError, ConfigError, isBenchError } from '../errors.js';
 import { parseHostPort } from '../config/validate.js';
 import { redactText, redactUrl } from '../util/redact.js';
+import { clusterLabel, clusterNodesOf, clusterOptionsFor, clusterSeeds } from './cluster.js';
 import { checkReady } from './ready-check.js';
 import { guardCommandErrors } from './reply-errors.js';
 import { defineScripts } from './scripts.js';
@@ -58,7 +60,8 @@ export interface RedisCredentials {
  * src/config/redis-url.ts's: an invalid one is a ConfigError before any connection is made).
  */
 export function redisOptionsFor(settings: BenchSettings, options: CreateRedisOptions): RedisOptions {
-  const endpoint = redisEndpoint(settings.redis_queue);
+  // A Cluster's node connections take the first seed's credentials and TLS options.
+  const endpoint = clusterSeeds(settings)?.[0] ?? redisEndpoint(settings.redis_queue);
   const base: RedisOptions = {
     ...(sentinelOptions(settings, endpoint) ?? { host: endpoint.host, port: endpoint.port }),
     db: endpoint.db,
@@ -136,7 +139,7 @@ function credentials(
  * writing to the demoted one until it is reconfigured). undefined without it.
  */
 function sentinelOptions(settings: BenchSettings, endpoint: RedisEndpoint): RedisOptions | undefined {
-  if (!settings.redis_queue_sentinel_enabled) return undefined;
+  if (!settings.redis_queue_sentinel_enabled || settings.redis_queue_cluster !== undefined) return undefined;
   const sentinels = (settings.redis_queue_sentinels ?? []).map((entry) => parseHostPort(entry)).filter((s) => s !== undefined);
   if (sentinels.length === 0) {
     throw new ConfigError('redis_queue_sentinel_enabled is set but redis_queue_sentinels lists no Sentinel ("host:port")', COMMON_CONFIG, 'redis_queue_sentinels');
@@ -172,6 +175,7 @@ function masterCredentials(settings: BenchSettings, given: Pick<RedisOptions, 'u
 
 /** Where the queue Redis is, for messages: its URL (password hidden), or the Sentinel master and Sentinels. */
 export function queueRedisLabel(settings: BenchSettings): string {
+  if (settings.redis_queue_cluster !== undefined) return clusterLabel(settings);
   if (!settings.redis_queue_sentinel_enabled) return redactUrl(settings.redis_queue);
   return `Sentinel master "${settings.redis_queue_master_service ?? ''}" via ${(settings.redis_queue_sentinels ?? []).join(', ')}`;
 }
@@ -193,9 +197,10 @@ function connectTimeoutFor(options: CreateRedisOptions): number {
  */
 export async function createRedis(settings: BenchSettings, options: CreateRedisOptions): Promise<Redis> {
   // Loaded on first use (~0.1 s of CPU): `bench worker` forks its worker processes meanwhile.
-  const { Redis: RedisClient } = await import('ioredis');
+  const { Redis: ServerClient, Cluster } = await import('ioredis');
   const redisOptions = redisOptionsFor(settings, options);
-  const client = new RedisClient(redisOptions);
+  const seeds = clusterSeeds(settings);
+  const client: Redis = seeds ? new Cluster(clusterNodesOf(seeds), clusterOptionsFor(redisOptions, options.role)) : new ServerClient(redisOptions);
   guardCommandErrors(client, aclUser(redisOptions));
   defineScripts(client);
   watchOutages(client, queueRedisLabel(settings), options);
@@ -205,7 +210,8 @@ export async function createRedis(settings: BenchSettings, options: CreateRedisO
   client.on('error', remember);
   const timeoutMs = connectTimeoutFor(options);
   try {
-    const ready = client.connect().then(() => checkReady(client));
+    // A Cluster's own ready check waits for CLUSTER INFO to say ok.
+    const ready = client.connect().then(() => (seeds ? undefined : checkReady(client)));
     await withDeadline(ready, timeoutMs, `no answer to the connection handshake within ${timeoutMs} ms`);
     // ioredis reports a refused SELECT as an 'error' event and goes on, on db 0: not with our jobs.
     if (isRefusal(firstError)) throw firstError;

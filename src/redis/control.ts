@@ -1,6 +1,6 @@
 // Commands to running workers over Redis pub/sub (as RQ's rq:pubsub:<worker>): every supervisor of a
 // bench subscribes to one channel, and the one running the named job acts on it.
-import type { Redis } from 'ioredis';
+import type { Redis } from './client-type.js';
 import type { Logger } from '../log/logger.js';
 import { benchKeys } from './keys.js';
 

@@ -4,12 +4,14 @@
 // turn (enqueues to several queues, a claim and a finish) go out as one write. (ioredis's enableAutoPipelining does the same job through
 // a pipeline object per turn and measured slower here.) Replies and errors are unaffected: each command
 // keeps its own promise.
-import type { Redis } from 'ioredis';
+import type { Redis } from './client-type.js';
 
 const corked = new WeakSet<object>();
 
 /** Cork `client`'s socket until the end of this turn (no-op when it is corked already or not connected). */
 export function corkForThisTurn(client: Redis): void {
+  // A Cluster has a connection per node and pipelines each node's commands itself (enableAutoPipelining).
+  if (!('stream' in client)) return;
   const stream = client.stream as { cork?: () => void; uncork?: () => void } | undefined;
   if (!stream || typeof stream.cork !== 'function' || corked.has(stream) || client.status !== 'ready') return;
   corked.add(stream);

@@ -5,7 +5,7 @@
 // loading and turns ioredis' check on for the reconnects; when the user may not run INFO, the check
 // stays off (ioredis would skip it too) and nothing is printed.
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
+import type { Redis } from './client-type.js';
 import { aclRefusal } from './reply-errors.js';
 
 /** Longest wait between two looks at a loading server (its own estimate may be longer). */

@@ -4,7 +4,8 @@
 // same error object also reaches 'error' listeners and every command flushed with it), and a NOPERM
 // (the ACL user may not run the command, or touch its keys) becomes ERR_REDIS_NOPERM naming the
 // command and the user.
-import type { Redis } from 'ioredis';
+import type { Redis as ServerClient } from 'ioredis';
+import type { Redis } from './client-type.js';
 import { BenchError, isBenchError } from '../errors.js';
 import { scrubError } from '../util/redact.js';
 
@@ -16,9 +17,10 @@ const guarded = new WeakSet<object>();
 
 /** Guard the rejections of every command `client` sends as ACL user `user`. */
 export function guardCommandErrors(client: Redis, user: string): void {
-  const send = client.sendCommand.bind(client);
-  // Every argument is passed on: a pipeline adds one that the typings do not show.
-  client.sendCommand = (...args: Parameters<Redis['sendCommand']>) => {
+  const send = client.sendCommand.bind(client) as (...args: Parameters<ServerClient['sendCommand']>) => ReturnType<ServerClient['sendCommand']>;
+  // Every argument is passed on: a pipeline adds one that the typings do not show (and a Cluster
+  // passes the node's stream and address).
+  client.sendCommand = (...args: Parameters<ServerClient['sendCommand']>) => {
     const [command] = args;
     if (!guarded.has(command)) {
       guarded.add(command);

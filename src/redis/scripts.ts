@@ -2,7 +2,7 @@
 // registers them on an ioredis client with defineCommand, which handles EVALSHA and NOSCRIPT.
 // A file named `name-N.lua` takes exactly N keys; a file without a suffix takes a variable count.
 import { readdirSync, readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { Redis } from './client-type.js';
 
 const LUA_DIR = new URL('./lua/', import.meta.url);
 const INCLUDE = /^--@include "([A-Za-z0-9_-]+)"\s*$/gm;

@@ -1,7 +1,7 @@
 // The scheduler's part of `bench doctor`: who holds the lease (host, pid) and the last tick, the sites
 // the scheduler skips (paused, disabled, maintenance), and every site's scheduler_events problems
 // (a bad cron expression names its app and what is wrong).
-import type { Redis } from 'ioredis';
+import type { Redis } from '../redis/client-type.js';
 import { listSites, loadSiteConfig, type BenchConfig } from '../config/load.js';
 import { siteEvents, type SchedulerProblem } from './events.js';
 import { benchSchedulerState, type BenchSchedulerState } from './status.js';

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../redis/client-type.js';
 import { ScriptCode } from '../redis/codes.js';
 import { benchKeys } from '../redis/keys.js';
 import { runScript } from '../redis/scripts.js';

@@ -1,7 +1,7 @@
 // The scheduler as commands and the library see it: a site's scheduler state (enabled, paused,
 // disabled, maintenance) and its switches in site_config.json, the bench's lease holder and last tick,
 // each scheduled method's last and next run, the hooks problems, and running one event by hand.
-import type { Redis } from 'ioredis';
+import type { Redis } from '../redis/client-type.js';
 import type { BenchConfig, SiteConfig } from '../config/load.js';
 import { updateSiteConfig } from '../config/update.js';
 import type { SiteDatabase } from '../db/site-db.js';

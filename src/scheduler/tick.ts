@@ -5,7 +5,7 @@
 // the fire time in the site's database (records.ts), write the Queued log row, enqueue under the run's
 // deterministic id (jobs/scheduled.ts) with deduplicate. The claim and the id make a tick idempotent:
 // two schedulers ticking the same fire time enqueue it once.
-import type { Redis } from 'ioredis';
+import type { Redis } from '../redis/client-type.js';
 import type { BenchConfig, SiteConfig } from '../config/load.js';
 import { listSites } from '../config/load.js';
 import type { SiteDatabase } from '../db/site-db.js';

@@ -2,7 +2,7 @@
 // jobs, ends finished ones and claims more (fetch.lua), the hand-back of claimed jobs it will not run,
 // and the blocking wait for new work. Only this module knows these scripts' KEYS/ARGV order.
 import { queueTimeout, type QueueSpec } from '../config/load.js';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../redis/client-type.js';
 import { DEFAULTS } from '../config/schema.js';
 import { ScriptCode } from '../redis/codes.js';
 import { benchKeys, queueKeys, type QueueKeys } from '../redis/keys.js';
@@ -11,6 +11,8 @@ import { jobFromClaim } from '../redis/job-record.js';
 import type { JobRecord } from '../vocabulary.js';
 import type { SiteRules } from './site-rules.js';
 import { ownedJobsOf } from './ownership.js';
+import { isCluster } from '../redis/cluster.js';
+import { markerWaitsOf } from './marker-waits.js';
 
 /** How a running job ended, as the fetch script records it. */
 export type Ending =
@@ -49,6 +51,13 @@ export interface FetchReply {
   more: boolean;
 }
 
+export interface FetchOptions {
+  /** How many of the claimed jobs start at once (the others are prefetched); default all. */
+  startNow?: number;
+  /** Prefetched jobs that started since the last call (their job_started goes out). */
+  started?: readonly { queue: string; id: string }[];
+}
+
 export type ReleaseMode = 'crash' | 'blameless' | 'unstarted';
 const RELEASE_MODES: Record<ReleaseMode, string> = { crash: '1', blameless: '0', unstarted: 'u' };
 const ENDING_CODES = { finished: 'f', failed: 'x', stopped: 's' } as const;
@@ -81,10 +90,50 @@ export class Fetcher {
    * `requestId` is unique per call; calling again with the same id and arguments (after an error) is a
    * replay: it returns the jobs the first call claimed and ends nothing twice.
    */
-  async fetch(queues: readonly string[], ended: readonly EndedJob[], count: number, requestId: string, options: { startNow?: number; started?: readonly { queue: string; id: string }[] } = {}): Promise<FetchReply> {
+  async fetch(queues: readonly string[], ended: readonly EndedJob[], count: number, requestId: string, options: FetchOptions = {}): Promise<FetchReply> {
+    if (!isCluster(this.redis) || queues.length === 1) return this.fetchFrom(queues, ended, count, requestId, options);
+    return this.fetchQueueByQueue(queues, ended, count, requestId, options);
+  }
+
+  /**
+   * fetch() on a Redis Cluster, where each queue lives in its own slot and one script cannot span them:
+   * one call per queue, in priority order, each claiming what the ones before left of `count`. A queue
+   * with nothing to end or report is skipped once `count` is filled. Each call has its own request id
+   * (a replay of the whole fetch replays each), and the replies merge into one, ended jobs' codes in
+   * the order given.
+   */
+  private async fetchQueueByQueue(queues: readonly string[], ended: readonly EndedJob[], count: number, requestId: string, options: FetchOptions): Promise<FetchReply> {
+    const started = options.started ?? [];
+    const startNow = options.startNow ?? count;
+    const extra = [...ended, ...started].map((job) => job.queue).filter((queue) => !queues.includes(queue));
+    const merged: FetchReply = { ownerAlive: true, listeners: false, nextScheduledMs: -1, endCodes: new Array<number>(ended.length).fill(0), claimed: [], more: false };
+    for (const [index, queue] of [...queues, ...new Set(extra)].entries()) {
+      const mine = ended.flatMap((job, at) => (job.queue === queue ? [at] : []));
+      const begun = started.filter((job) => job.queue === queue);
+      const want = merged.ownerAlive ? Math.max(0, count - merged.claimed.length) : 0;
+      if (want === 0 && mine.length === 0 && begun.length === 0) continue;
+      const reply = await this.fetchFrom(
+        [queue],
+        mine.map((at) => ended[at] as EndedJob),
+        want,
+        `${requestId}/${index}`,
+        { startNow: Math.max(0, startNow - merged.claimed.length), started: begun },
+      );
+      reply.endCodes.forEach((code, i) => (merged.endCodes[mine[i] as number] = code));
+      merged.claimed.push(...reply.claimed);
+      merged.ownerAlive &&= reply.ownerAlive;
+      merged.listeners ||= reply.listeners;
+      merged.more ||= reply.more;
+      if (reply.nextScheduledMs >= 0 && (merged.nextScheduledMs < 0 || reply.nextScheduledMs < merged.nextScheduledMs)) merged.nextScheduledMs = reply.nextScheduledMs;
+    }
+    return merged;
+  }
+
+  private async fetchFrom(queues: readonly string[], ended: readonly EndedJob[], count: number, requestId: string, options: FetchOptions): Promise<FetchReply> {
     const keys: string[] = [];
     const started = options.started ?? [];
-    const args: (string | number)[] = [this.owner, requestId, count, options.startNow ?? count, this.recordMs, this.failedLimit, benchKeys(this.benchId).events];
+    const publish = isCluster(this.redis) ? 'always' : 'ask';
+    const args: (string | number)[] = [this.owner, requestId, count, options.startNow ?? count, this.recordMs, this.failedLimit, benchKeys(this.benchId).events, publish];
     const single = queues.length === 1;
     for (const queue of queues) {
       const k = this.keys(queue);
@@ -147,8 +196,10 @@ export class Fetcher {
   /** Block on `client` (a dedicated connection) until a marker of one of `queues` is set, or timeout. */
   async waitForWork(client: Redis, queues: readonly string[], timeoutSeconds: number): Promise<boolean> {
     // BZPOPMIN takes fractional seconds; 0 would mean forever.
+    const seconds = Math.max(0.01, timeoutSeconds);
     const markers = queues.map((q) => this.keys(q).marker);
-    const reply = await client.bzpopmin(...markers, Math.max(0.01, timeoutSeconds));
+    if (isCluster(client) && markers.length > 1) return markerWaitsOf(client).wait(markers, seconds);
+    const reply = await client.bzpopmin(...markers, seconds);
     return reply !== null;
   }
 }

@@ -2,7 +2,7 @@
 // changes (checked at most once a second per site), enqueue from inside a job through a client opened
 // on first use, and realtime messages published on the process's own connection.
 import { statSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../redis/client-type.js';
 import { loadSiteConfig, type BenchConfig, type SiteConfig } from '../config/load.js';
 import type { ExecutionEnv } from '../jobs/execute.js';
 import type { Logger } from '../log/logger.js';

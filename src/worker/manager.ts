@@ -15,7 +15,7 @@ import { postMortem } from './post-mortem.js';
 import type { FromWorker, WorkerProcessConfig } from './protocol.js';
 import type { DequeueStrategy } from './strategy.js';
 import { WorkerHandle, type ExitInfo, type KillReason } from './worker-handle.js';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../redis/client-type.js';
 
 /** How long a killed job's failure epilogue may wait for a live worker process, and then run. */
 const EPILOGUE_WAIT_MS = 30_000;

@@ -3,7 +3,7 @@
 // and the post-mortem of one of its own: which jobs it held, and their hand-back. Only this module knows
 // these scripts' KEYS/ARGV order.
 import { queueTimeout, type QueueSpec } from '../config/load.js';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../redis/client-type.js';
 import { DEFAULTS } from '../config/schema.js';
 import { jobFromHash } from '../redis/job-record.js';
 import type { JobRecord } from '../vocabulary.js';

@@ -16,7 +16,7 @@
 //   5. It stops claiming when asked to stop, when it reached its job or memory limit (retiring), or when
 //      its liveness stamp lapsed; it then finishes its running jobs and ends.
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../redis/client-type.js';
 import { BenchError, errorForLog, serializeError } from '../errors.js';
 import type { SerializedError, JobRecord } from '../vocabulary.js';
 import { JobControl } from '../jobs/context.js';

@@ -1,6 +1,6 @@
 // Start-up checks of the Redis a worker uses: warn when it is set up to lose jobs (evicting keys, or
 // keeping nothing on disk). Managed Redis services may forbid CONFIG; then nothing is said.
-import type { Redis } from 'ioredis';
+import type { Redis } from '../redis/client-type.js';
 import type { Logger } from '../log/logger.js';
 
 export interface RedisDurability {

@@ -6,7 +6,7 @@
 // and finish their jobs), a second is cold (they are killed and their jobs handed back, unblamed).
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../redis/client-type.js';
 import { getQueueSpec, type BenchConfig } from '../config/load.js';
 import type { Logger } from '../log/logger.js';
 import { Heartbeat, HEARTBEAT_INTERVAL_MS, utilizationPercent } from '../monitor/heartbeat.js';

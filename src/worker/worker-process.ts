@@ -5,11 +5,12 @@
 // (its counts, for heartbeats) and when it stops.
 import os from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../redis/client-type.js';
 import { loadBenchConfig } from '../config/load.js';
 import { serializeError } from '../errors.js';
 import { runFailureEpilogue, closeSiteDatabases } from '../jobs/execute.js';
 import { createLogger } from '../log/logger.js';
+import { isCluster } from '../redis/cluster.js';
 import { createRedis, withDeadline, type RedisRole } from '../redis/connection.js';
 import { Fetcher } from './fetcher.js';
 import { SiteRules } from './site-rules.js';
@@ -22,6 +23,8 @@ import { SlotBoard } from './watchdog.js';
 const STATS_INTERVAL_MS = 1000;
 /** When the supervisor is gone: how long running jobs may still end on their own before they are handed back. */
 const ORPHAN_GRACE_MS = 2000;
+/** After a Cluster node is lost: when to look for job ends its failover lost (the reads wait out the promotion). */
+const FAILOVER_SWEEP_DELAY_MS = 1000;
 
 function send(message: FromWorker): void {
   if (process.connected) process.send?.(message, () => {});
@@ -138,9 +141,22 @@ async function start(): Promise<void> {
   running = { processor, env, board, stats };
   // Every 'ready' from here on is a reconnect: a failover may have lost job ends this process recorded.
   redis.on('ready', () => void processor.sweepGhosts());
+  // A Cluster stays ready through a shard's failover; the dead master leaving its node pool is the sign.
+  if (isCluster(redis)) redis.on('-node', () => sweepAfterFailover(processor));
   if (exiting) return;
   send({ t: 'ready' });
   if (goReceived) processor.start();
+}
+
+/** A lost Cluster node: sweep once the failover settled (the sweep's reads wait for the promoted replica). */
+let failoverSweep: NodeJS.Timeout | undefined;
+function sweepAfterFailover(processor: Processor): void {
+  if (failoverSweep) return;
+  failoverSweep = setTimeout(() => {
+    failoverSweep = undefined;
+    void processor.sweepGhosts();
+  }, FAILOVER_SWEEP_DELAY_MS);
+  failoverSweep.unref();
 }
 
 function report(): void {

@@ -1,7 +1,7 @@
 // What a queue holds pending, for assertions: the legacy wait list, then each site's lane in the ring's
 // turn order (src/queue/lanes.ts), holes left out. With one site this is the order its jobs run in. And
 // taking ids out by hand the way lua/includes/lanes.lua does (the queue's count and the ring kept right).
-import type { Redis } from 'ioredis';
+import type { Redis } from '../../src/redis/client-type.ts';
 import { pendingCount, pendingListOf, pendingLists } from '../../src/queue/lanes.ts';
 import { siteOf } from '../../src/redis/job-record.ts';
 import { queueKeys, WAIT_HOLE } from '../../src/redis/keys.ts';

@@ -35,6 +35,7 @@ const WRONG_TYPE: Record<KeyKind, unknown> = {
   timeZone: 3600,
   jobCap: 'four',
   hostPortList: '127.0.0.1:26379',
+  redisUrlList: 'redis://127.0.0.1:7000',
 };
 
 const SPECS = Object.entries(KEY_SPECS) as [string, KeySpec][];

@@ -30,6 +30,8 @@
     ARGV[5] recordMs     how long a replayed call still finds what its first run claimed
     ARGV[6] failedLimit  failed-set size per queue (rq_failed_jobs_limit)
     ARGV[7] channel      the bench's job events channel (bw:{<bench_id>}:events) (ids are `site||...`: the site is their prefix)
+    ARGV[8] publish      "always": publish events without asking PUBSUB NUMSUB first (a Redis Cluster: the
+                         subscribers may be connected to another node, and NUMSUB counts only this one's)
     then per queue: its name, the key prefix of its job hashes, the number of its ended jobs and each:
       id, token, "f", result JSON, ttl s                              finished
       id, token, "x" or "s", error JSON, ttl s, retryMs, errors JSON  failed or stopped; retryMs > 0 schedules
@@ -67,7 +69,7 @@ for i, field in ipairs(CLAIM_FIELDS) do
 end
 local nQueues = #KEYS / 7
 local now = nowMs()
-local listeners = hasListeners(channel)
+local listeners = ARGV[8] == 'always' or hasListeners(channel)
 local status, nextDue = CODE.OK, -1
 -- Dropped ids (no job hash) one call pops at most before it gives up filling `count`.
 local MAX_DROPPED = 1000
@@ -95,7 +97,7 @@ end
 -- Each queue's part of ARGV, read once: its name, job-hash prefix, ended jobs (ARGV index of each entry),
 -- prefetched jobs that started, and its fairness rules.
 local sections = {}
-local a = 8
+local a = 9
 for q = 1, nQueues do
   local section = { name = ARGV[a], prefix = ARGV[a + 1], entries = {} }
   local n = tonumber(ARGV[a + 2])

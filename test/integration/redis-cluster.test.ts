@@ -1,0 +1,192 @@
+// Redis Cluster (issue 14): the queues on a real 3-master, 3-replica Cluster through redis_queue_cluster,
+// spread over the shards (one hash tag per queue). With no change to app code: enqueue one and in bulk,
+// a worker on three queues of different shards (priority order kept, woken by an enqueue on any of them
+// with no polling), delayed jobs and retries, dedup, listings and counts across the shards, job events,
+// and a SIGKILL of the master of a busy queue in the middle of a drain, after which every accepted job
+// still ends finished, recorded once, with nothing left in flight or queued.
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { BenchClient } from '../../src/client.ts';
+import { loadBenchConfig } from '../../src/config/load.ts';
+import type { BenchError } from '../../src/errors.ts';
+import { createRedis } from '../../src/redis/connection.ts';
+import { benchKeys, queueKeys } from '../../src/redis/keys.ts';
+import { makeBench, type TestBench } from '../helpers/bench.ts';
+import { startCluster, type TestCluster } from '../helpers/cluster.ts';
+import { startSupervisor } from '../helpers/jobs.ts';
+import { queuedCount } from '../helpers/queued.ts';
+import { waitFor } from '../helpers/wait-for.ts';
+
+let cluster: TestCluster;
+const benches: TestBench[] = [];
+const files: string[] = [];
+
+before(async () => {
+  const startedAt = Date.now();
+  cluster = await startCluster();
+  console.log(`cluster: 3 masters + 3 replicas up in ${Date.now() - startedAt} ms`);
+});
+after(async () => {
+  benches.forEach((b) => b.remove());
+  files.forEach((f) => rmSync(f, { force: true }));
+  await cluster?.stop();
+});
+
+function clusterBench(common: Record<string, unknown> = {}): TestBench {
+  // redis_queue points nowhere: with redis_queue_cluster set, the seeds are the cluster's nodes.
+  const bench = makeBench({ redisUrl: 'redis://127.0.0.1:1', common: { redis_queue_cluster: cluster.urls, ...common } });
+  if (typeof common['bench_id'] === 'string') bench.benchId = common['bench_id'];
+  benches.push(bench);
+  return bench;
+}
+
+function tempFile(name: string): string {
+  const file = path.join(os.tmpdir(), `bw-cluster-${name}-${process.pid}-${Date.now()}`);
+  files.push(file);
+  return file;
+}
+
+async function workersUp(bench: TestBench, count: number): Promise<void> {
+  await waitFor(async () => (await cluster.client.zcard(benchKeys(bench.benchId).workers)) >= count, { what: `${count} worker process(es) up` });
+}
+
+/** A bench id whose queues `queues` lie on as many different masters. */
+async function spreadBenchId(queues: readonly string[]): Promise<string> {
+  for (let n = 0; n < 1000; n++) {
+    const masters = new Set<number>();
+    for (const queue of queues) masters.add((await cluster.masterOf(queueKeys(`spread${n}`, queue).marker)).port);
+    if (masters.size === queues.length) return `spread${n}`;
+  }
+  throw new Error('no bench id spreads the queues over the masters');
+}
+
+const status = async (bench: TestBench, queue: string, id: string) => cluster.client.hget(queueKeys(bench.benchId, queue).job(id), 'status');
+
+describe('Redis Cluster', () => {
+  it('refuses a Cluster together with Sentinel, and a Cluster URL of another database, naming the key', async () => {
+    const both = clusterBench({ redis_queue_sentinel_enabled: 1, redis_queue_sentinels: ['127.0.0.1:26379'], redis_queue_master_service: 'q' });
+    await assert.rejects(createRedis(loadBenchConfig(both.path).settings, { role: 'producer' }), (err: BenchError) => {
+      assert.equal(err.code, 'ERR_CONFIG_INVALID');
+      assert.match(err.message, /redis_queue_cluster and redis_queue_sentinel_enabled/);
+      return true;
+    });
+    const other = clusterBench({ redis_queue_cluster: [`${cluster.urls[0]}/2`] });
+    assert.throws(() => loadBenchConfig(other.path), (err: BenchError) => {
+      assert.equal(err.code, 'ERR_CONFIG_INVALID');
+      assert.match(err.message, /redis_queue_cluster\[0\].*database 0/);
+      return true;
+    });
+  });
+
+  it('spreads the queues over the shards, and a worker on three of them keeps their priority and wakes on any', { timeout: 90_000 }, async () => {
+    // Each queue has its own slot; which shard holds it depends on the bench id: take one that puts
+    // short, default and long on three different masters, so the worker must wait on three shards.
+    const benchId = await spreadBenchId(['short', 'default', 'long']);
+    const bench = clusterBench({ bench_id: benchId });
+
+    const client = await BenchClient.open({ benchPath: bench.path });
+    const file = tempFile('order');
+    try {
+      // Queued before any worker runs: one worker with one slot must take short, then default, then long.
+      for (const queue of ['long', 'default', 'short']) {
+        await client.enqueueMany('testapp.tasks.record', [1, 2].map((n) => ({ file, value: `${queue}${n}` })), { site: 'site1.test', queue });
+      }
+      const worker = startSupervisor(bench, { queues: ['short', 'default', 'long'], numWorkers: 1, concurrency: 1, blockSeconds: 30 });
+      try {
+        await waitFor(() => existsSync(file) && readFileSync(file, 'utf8').trim().split('\n').length === 6, { what: 'the six jobs to run' });
+        assert.deepEqual(readFileSync(file, 'utf8').trim().split('\n'), ['short1', 'short2', 'default1', 'default2', 'long1', 'long2']);
+        await workersUp(bench, 1);
+        // Idle now, blocked on three shards for up to 30 s: an enqueue on each queue must wake it at once.
+        for (const queue of ['long', 'short', 'default']) {
+          const enqueuedAt = Date.now();
+          const id = (await client.enqueue('testapp.tasks.echo', { site: 'site1.test', queue, kwargs: { queue } })) as string;
+          await waitFor(async () => (await status(bench, queue, id)) === 'finished', { what: `the job on ${queue} to finish`, timeoutMs: 20_000, intervalMs: 5 });
+          const tookMs = Date.now() - enqueuedAt;
+          console.log(`cluster: an idle worker ran a job enqueued on ${queue} ${tookMs} ms after the enqueue`);
+          assert.ok(tookMs < 20_000, 'woken by the enqueue, not by its 30 s wait running out');
+        }
+      } finally {
+        await worker.stop();
+      }
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('runs delayed jobs, retries, dedup, listings, counts and job events as on one server', { timeout: 90_000 }, async () => {
+    const bench = clusterBench();
+    const client = await BenchClient.open({ benchPath: bench.path });
+    const worker = startSupervisor(bench, { queues: ['short', 'default', 'long'], numWorkers: 1, concurrency: 4 });
+    try {
+      const site = 'site1.test';
+      const delayed = (await client.enqueue('testapp.tasks.echo', { site, queue: 'long', inSeconds: 1, kwargs: { n: 1 } })) as string;
+      assert.equal(await client.getJobStatus(site, delayed), 'scheduled');
+      const flakyFile = tempFile('flaky');
+      const retried = (await client.enqueue('testapp.tasks.flaky', { site, queue: 'short', kwargs: { file: flakyFile, succeedOn: 2 }, retry: { max: 2, intervals: [0.2] } })) as string;
+      const first = await client.enqueue('testapp.tasks.sleep', { site, jobId: 'nightly', deduplicate: true, kwargs: { ms: 1500 } });
+      const again = await client.enqueue('testapp.tasks.sleep', { site, jobId: 'nightly', deduplicate: true, kwargs: { ms: 1500 } });
+      assert.equal(typeof first, 'string');
+      assert.equal(again, undefined, 'a queued or running job with that id makes the second enqueue a no-op');
+      // Job events cross the shards: the waiter listens on the bench's channel, the job runs on another node.
+      const result = await client.waitForJob(site, retried, { timeout: 20 });
+      assert.equal(result, 2, 'the flaky job succeeded on its retry');
+      await waitFor(async () => (await client.getJobStatus(site, delayed)) === 'finished', { what: 'the delayed job to run' });
+      await waitFor(async () => (await client.getJobStatus(site, 'nightly')) === 'finished', { what: 'the deduplicated job to run' });
+      const failing = (await client.enqueue('testapp.tasks.fail', { site, queue: 'long', kwargs: { message: 'on purpose' } })) as string;
+      await waitFor(async () => (await client.getJobStatus(site, failing)) === 'failed', { what: 'the failing job to fail' });
+
+      const finished = await client.listJobs({ status: 'finished', site });
+      assert.deepEqual(finished.jobs.map((j) => j.queue).sort(), ['default', 'long', 'short'], 'finished jobs of every shard are listed');
+      assert.equal((await client.listJobs({ status: 'failed' })).total, 1);
+      assert.equal(await client.requeueFailed({ queue: 'long' }), 1, 'the failed job is requeued on its shard');
+      assert.equal((await client.getJob(site, failing))?.queue, 'long');
+      assert.ok((await client.getWorkers()).length >= 1, 'the worker registry is read');
+    } finally {
+      await worker.stop();
+      await client.close();
+    }
+  });
+
+  it('a master SIGKILLed mid-drain: its replica takes over and every job still ends finished, once recorded', { timeout: 180_000 }, async () => {
+    const bench = clusterBench({ worker_lease_ttl: 3, job_crash_limit: 100, max_queued_jobs: 10_000 });
+    const file = tempFile('chaos');
+    const client = await BenchClient.open({ benchPath: bench.path });
+    const ids = (await client.enqueueMany('testapp.tasks.chaos', Array.from({ length: 3000 }, (_, i) => ({ file, ms: 2 + (i % 5) })), { site: 'site1.test' })) as string[];
+    await client.close();
+    const keys = queueKeys(bench.benchId, 'default');
+    const master = await cluster.masterOf(keys.marker);
+    // Every accepted job is on the replica before the chaos: the loss measured is the drain's, not the enqueue's.
+    assert.equal(await master.client.call('WAIT', '1', '5000'), 1);
+
+    const worker = startSupervisor(bench, { queues: ['short', 'default'], numWorkers: 2, concurrency: 4 });
+    try {
+      await waitFor(async () => (await cluster.client.zcard(keys.finished)) >= 600, { what: 'a fifth of the jobs to finish', timeoutMs: 60_000 });
+      const killedAt = Date.now();
+      cluster.kill(master);
+      await waitFor(async () => (await cluster.masterOf(keys.marker).catch(() => master)) !== master, { what: 'a replica to take the slot over', timeoutMs: 30_000, intervalMs: 100 });
+      console.log(`cluster: replica promoted ${Date.now() - killedAt} ms after the master's SIGKILL`);
+      await waitFor(async () => (await cluster.client.zcard(keys.finished)) === ids.length, { what: 'every job to finish on the new master', timeoutMs: 120_000, intervalMs: 250 });
+      console.log(`cluster: every job finished ${Date.now() - killedAt} ms after the master's SIGKILL`);
+    } finally {
+      await worker.stop();
+    }
+
+    const pipeline = cluster.client.pipeline();
+    for (const id of ids) pipeline.hget(keys.job(id), 'status');
+    const statuses = ((await pipeline.exec()) ?? []).map(([, v]) => v as string | null);
+    const runs = new Map<string, number>();
+    for (const line of readFileSync(file, 'utf8').trim().split('\n')) {
+      const id = line.split(' ')[0] as string;
+      runs.set(id, (runs.get(id) ?? 0) + 1);
+    }
+    const twice = [...runs.values()].filter((n) => n > 1).length;
+    console.log(`cluster: ${ids.length} jobs, ${runs.size} ran, ${twice} ran more than once (at-least-once across the failover)`);
+    assert.equal(statuses.filter((s) => s !== 'finished').length, 0, 'every job is finished on the new master');
+    assert.equal(runs.size, ids.length, 'every job ran');
+    assert.equal(await cluster.client.zcard(keys.active), 0, 'nothing left in flight');
+    assert.equal(await queuedCount(cluster.client, bench.benchId, 'default'), 0, 'nothing left queued');
+  });
+});
