@@ -27,6 +27,8 @@ export interface TestCluster {
   client: Cluster;
   /** The node that is master of `key`'s slot now. */
   masterOf(key: string): Promise<ClusterNodeProcess>;
+  /** A live replica of `master`. */
+  replicaOf(master: ClusterNodeProcess): Promise<ClusterNodeProcess>;
   /** SIGKILL a node. */
   kill(node: ClusterNodeProcess): void;
   stop(): Promise<void>;
@@ -106,6 +108,14 @@ export async function startCluster(): Promise<TestCluster> {
         if (mine && ownsSlot(mine, slot)) return node;
       }
       throw new Error(`no live master owns slot ${slot}`);
+    },
+    async replicaOf(master: ClusterNodeProcess) {
+      const masterId = String(await master.client.cluster('MYID'));
+      for (const node of nodes.filter(live)) {
+        const mine = String(await node.client.cluster('NODES')).split('\n').find((l: string) => l.includes('myself'));
+        if (mine?.split(' ')[3] === masterId) return node;
+      }
+      throw new Error(`no live replica of ${master.port}`);
     },
     kill(node: ClusterNodeProcess) {
       node.client.disconnect();

@@ -66,6 +66,17 @@ export function startSupervisor(bench: TestBench, options: Partial<Omit<Supervis
 }
 
 /**
+ * A supervisor in this process whose log lines (its worker processes' included) are kept in `lines`,
+ * for tests that look for what it logged; on the default queue unless `options.queues` says otherwise.
+ */
+export function capturingSupervisor(bench: TestBench, options: Partial<Omit<SupervisorOptions, 'bench' | 'log'>> = {}) {
+  const lines: Record<string, unknown>[] = [];
+  const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+  const worker = new Supervisor({ bench: loadBenchConfig(bench.path), log, queues: ['default'], ...options });
+  return { worker, done: worker.run(), lines };
+}
+
+/**
  * Stop `running` forcibly: ask it to stop, SIGKILL the worker processes this test forked (a job
  * spinning in one never answers a stop) and wait a bounded time; for a test that already failed.
  */

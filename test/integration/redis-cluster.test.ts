@@ -16,8 +16,9 @@ import { createRedis } from '../../src/redis/connection.ts';
 import { benchKeys, queueKeys } from '../../src/redis/keys.ts';
 import { makeBench, type TestBench } from '../helpers/bench.ts';
 import { startCluster, type TestCluster } from '../helpers/cluster.ts';
-import { startSupervisor } from '../helpers/jobs.ts';
+import { capturingSupervisor, startSupervisor } from '../helpers/jobs.ts';
 import { queuedCount } from '../helpers/queued.ts';
+import { runBench, shown } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
 let cluster: TestCluster;
@@ -53,12 +54,12 @@ async function workersUp(bench: TestBench, count: number): Promise<void> {
   await waitFor(async () => (await cluster.client.zcard(benchKeys(bench.benchId).workers)) >= count, { what: `${count} worker process(es) up` });
 }
 
-/** A bench id whose queues `queues` lie on as many different masters. */
-async function spreadBenchId(queues: readonly string[]): Promise<string> {
+/** A bench id starting with `name` whose queues `queues` lie on as many different masters. */
+async function spreadBenchId(name: string, queues: readonly string[]): Promise<string> {
   for (let n = 0; n < 1000; n++) {
     const masters = new Set<number>();
-    for (const queue of queues) masters.add((await cluster.masterOf(queueKeys(`spread${n}`, queue).marker)).port);
-    if (masters.size === queues.length) return `spread${n}`;
+    for (const queue of queues) masters.add((await cluster.masterOf(queueKeys(`${name}${n}`, queue).marker)).port);
+    if (masters.size === queues.length) return `${name}${n}`;
   }
   throw new Error('no bench id spreads the queues over the masters');
 }
@@ -84,7 +85,7 @@ describe('Redis Cluster', () => {
   it('spreads the queues over the shards, and a worker on three of them keeps their priority and wakes on any', { timeout: 90_000 }, async () => {
     // Each queue has its own slot; which shard holds it depends on the bench id: take one that puts
     // short, default and long on three different masters, so the worker must wait on three shards.
-    const benchId = await spreadBenchId(['short', 'default', 'long']);
+    const benchId = await spreadBenchId('order', ['short', 'default', 'long']);
     const bench = clusterBench({ bench_id: benchId });
 
     const client = await BenchClient.open({ benchPath: bench.path });
@@ -146,6 +147,49 @@ describe('Redis Cluster', () => {
       assert.ok((await client.getWorkers()).length >= 1, 'the worker registry is read');
     } finally {
       await worker.stop();
+      await client.close();
+    }
+  });
+
+  it('the CLI works on a Cluster: enqueue, doctor, counts, listings and a burst worker over three shards', { timeout: 90_000 }, async () => {
+    const bench = clusterBench({ bench_id: await spreadBenchId('cli', ['short', 'default', 'long']) });
+    const run = async (args: string[]) => {
+      const result = await runBench(['--site', 'site1.test', ...args], { cwd: bench.path });
+      assert.equal(result.code, 0, shown(result));
+      return result.stdout;
+    };
+    for (const queue of ['short', 'default', 'long']) await run(['enqueue', 'testapp.tasks.echo', '--queue', queue, '--kwargs', `{"q":"${queue}"}`]);
+    const report = JSON.parse((await runBench(['doctor', '--json'], { cwd: bench.path })).stdout) as { queues: { queue: string; queued: number }[] };
+    assert.deepEqual(report.queues.map((q) => [q.queue, q.queued]), [['short', 1], ['default', 1], ['long', 1]], 'doctor reads every shard');
+    assert.match(await run(['jobs', 'counts']), /long/);
+    await run(['worker', '--burst', '--queue', 'short,default,long']);
+    const listed = await run(['jobs', 'list', '--status', 'finished', '--json']);
+    assert.equal((JSON.parse(listed) as { jobs: unknown[] }).jobs.length, 3, 'the burst worker ran the jobs of every shard');
+  });
+
+  it('a graceful failover (CLUSTER FAILOVER) under an idle worker\'s wait: the wait follows the slot to the new master and the next job runs at once', { timeout: 90_000 }, async () => {
+    const bench = clusterBench();
+    const client = await BenchClient.open({ benchPath: bench.path });
+    const { worker, done, lines } = capturingSupervisor(bench, { numWorkers: 1, concurrency: 1, blockSeconds: 30 });
+    try {
+      await workersUp(bench, 1);
+      const marker = queueKeys(bench.benchId, 'default').marker;
+      const master = await cluster.masterOf(marker);
+      const replica = await cluster.replicaOf(master);
+      assert.equal(await replica.client.cluster('FAILOVER'), 'OK');
+      await waitFor(async () => (await cluster.masterOf(marker)).port === replica.port, { what: 'the replica to take over', timeoutMs: 20_000 });
+      const enqueuedAt = Date.now();
+      const id = (await client.enqueue('testapp.tasks.echo', { site: 'site1.test' })) as string;
+      await waitFor(async () => (await status(bench, 'default', id)) === 'finished', { what: 'the job enqueued after the failover to run', timeoutMs: 30_000, intervalMs: 10 });
+      const tookMs = Date.now() - enqueuedAt;
+      // Redis answers the blocked BZPOPMIN with MOVED (ioredis re-sends it to the new master) or UNBLOCKED
+      // (the worker replaces its connection and waits again); either way the wait must not stay on the demoted node.
+      const unblocked = lines.filter((l) => l['msg'] === 'blocking wait failed; replacing its connection').length;
+      console.log(`cluster: after a graceful failover, a job ran ${tookMs} ms after its enqueue (${unblocked} wait(s) replaced)`);
+      assert.ok(tookMs < 25_000, 'woken by the enqueue on the new master, not by its 30 s wait running out');
+    } finally {
+      await worker.stop();
+      await done;
       await client.close();
     }
   });

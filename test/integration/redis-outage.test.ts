@@ -5,16 +5,14 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, describe, it } from 'node:test';
-import { pino } from 'pino';
 import { loadBenchConfig } from '../../src/config/load.ts';
 import type { BenchError } from '../../src/errors.ts';
 import { createRedis } from '../../src/redis/connection.ts';
 import { BenchClient } from '../../src/client.ts';
 import { queueKeys } from '../../src/redis/keys.ts';
-import { Supervisor } from '../../src/worker/supervisor.ts';
 import { makeBench, type TestBench } from '../helpers/bench.ts';
 import { FaultProxy } from '../helpers/fault-proxy.ts';
-import { readJob, waitForStatus } from '../helpers/jobs.ts';
+import { capturingSupervisor, readJob, waitForStatus } from '../helpers/jobs.ts';
 import { queuedCount } from '../helpers/queued.ts';
 import { startRedis } from '../helpers/redis-server.ts';
 import { waitFor } from '../helpers/wait-for.ts';
@@ -23,13 +21,6 @@ const benches: TestBench[] = [];
 after(() => benches.forEach((b) => b.remove()));
 
 /** A worker whose log lines are kept in memory for assertions. */
-function capturingSupervisor(bench: TestBench, options: { blockSeconds?: number; numWorkers?: number; concurrency?: number } = {}) {
-  const lines: Record<string, unknown>[] = [];
-  const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
-  const worker = new Supervisor({ bench: loadBenchConfig(bench.path), log, queues: ['default'], ...options });
-  return { worker, done: worker.run(), lines };
-}
-
 describe('Redis outages', () => {
   it('a server that accepts connections but never answers fails the connect with a clear error, not a hang', async () => {
     // Keep every accepted socket to destroy it at the end: a socket nobody reads never sees the
