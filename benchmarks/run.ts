@@ -9,9 +9,11 @@
 //   --only a,b   only these systems (ids: bench-worker, bullmq, bullmq-lean, bee-queue, bee-queue-lean, rq)
 //   --no-depth   skip the queue-depth measurements
 //   --wait-idle  before each system's measurements, wait until other processes leave the CPUs idle
+//   --cluster    instead: bench-worker alone on a 3-shard Redis Cluster next to one redis-server (cluster.ts)
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { BeeQueueAdapter } from './adapters/bee-queue.ts';
+import { runClusterBenchmark } from './cluster.ts';
 import { BenchWorkerAdapter } from './adapters/bench-worker.ts';
 import { BullMQAdapter } from './adapters/bullmq.ts';
 import { findRq, RqAdapter } from './adapters/rq.ts';
@@ -35,21 +37,23 @@ interface Flags {
   depth: boolean;
   waitIdle: boolean;
   jsonFile: string | undefined;
+  cluster: boolean;
 }
 
 function parseFlags(argv: readonly string[]): Flags {
-  const flags: Flags = { quick: false, json: false, runs: undefined, only: undefined, depth: true, waitIdle: false, jsonFile: undefined };
+  const flags: Flags = { quick: false, json: false, runs: undefined, only: undefined, depth: true, waitIdle: false, jsonFile: undefined, cluster: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--quick') flags.quick = true;
     else if (arg === '--json') flags.json = true;
     else if (arg === '--no-depth') flags.depth = false;
     else if (arg === '--wait-idle') flags.waitIdle = true;
+    else if (arg === '--cluster') flags.cluster = true;
     else if (arg === '--json-file' && argv[i + 1]) flags.jsonFile = argv[++i];
     else if (arg === '--runs' && /^[1-9]\d*$/.test(argv[i + 1] ?? '')) flags.runs = Number(argv[++i]);
     else if (arg === '--only' && argv[i + 1]) flags.only = (argv[++i] as string).split(',');
     else {
-      process.stderr.write(`unknown or incomplete option ${String(arg)}\nusage: npm run benchmark -- [--quick] [--json] [--runs N] [--only ids] [--no-depth] [--wait-idle] [--json-file F]\n`);
+      process.stderr.write(`unknown or incomplete option ${String(arg)}\nusage: npm run benchmark -- [--quick] [--json] [--runs N] [--only ids] [--no-depth] [--wait-idle] [--json-file F] [--cluster]\n`);
       process.exit(2);
     }
   }
@@ -95,6 +99,10 @@ function log(line: string): void {
 
 async function main(): Promise<void> {
   const flags = parseFlags(process.argv.slice(2));
+  if (flags.cluster) {
+    process.stdout.write(`${await runClusterBenchmark({ quick: flags.quick, runs: flags.runs })}\n`);
+    return;
+  }
   const config = configFor(flags);
   const rq = findRq();
   const notes: string[] = [];

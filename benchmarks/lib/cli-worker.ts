@@ -26,6 +26,8 @@ const DROPPED_ENV = ['BENCH_LOG_LEVEL', 'BENCH_WORKER_LOG_LEVEL', 'BENCH_WORKER_
 
 export interface CliWorkerOptions {
   benchPath: string;
+  /** --queue (default: default). */
+  queues?: readonly string[];
   numWorkers: number;
   concurrency: number;
   /** --burst: exit once the queue is empty. */
@@ -61,7 +63,7 @@ export function startCliWorker(options: CliWorkerOptions): RunningCliWorker {
   const logFd = openSync(logFile, 'w');
   const env: NodeJS.ProcessEnv = { ...process.env, BW_BENCH_STATS_DIR: runDir, BW_BENCH_STOP_AFTER: String(options.stopAfter) };
   for (const key of DROPPED_ENV) delete env[key];
-  const args = [BIN, '--bench-path', options.benchPath, 'worker', '--queue', 'default', '--num-workers', String(options.numWorkers), '--concurrency', String(options.concurrency)];
+  const args = [BIN, '--bench-path', options.benchPath, 'worker', '--queue', (options.queues ?? ['default']).join(','), '--num-workers', String(options.numWorkers), '--concurrency', String(options.concurrency)];
   if (options.burst) args.push('--burst');
   if (options.quiet) args.push('--quiet');
   const spawnedAt = monoMs();

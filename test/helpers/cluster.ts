@@ -9,6 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Cluster, Redis } from 'ioredis';
+import { queueKeys } from '../../src/redis/keys.ts';
 import { freePort } from './redis-server.ts';
 import { waitFor } from './wait-for.ts';
 
@@ -130,6 +131,16 @@ export async function startCluster(): Promise<TestCluster> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A bench id starting with `name` whose queues `queues` lie on as many different masters of `cluster`. */
+export async function spreadBenchId(cluster: TestCluster, name: string, queues: readonly string[]): Promise<string> {
+  for (let n = 0; n < 1000; n++) {
+    const masters = new Set<number>();
+    for (const queue of queues) masters.add((await cluster.masterOf(queueKeys(`${name}${n}`, queue).marker)).port);
+    if (masters.size === queues.length) return `${name}${n}`;
+  }
+  throw new Error('no bench id spreads the queues over the masters');
 }
 
 /** Whether a CLUSTER NODES line lists `slot` among its ranges ("0-5460 5461"). */

@@ -15,7 +15,7 @@ import type { BenchError } from '../../src/errors.ts';
 import { createRedis } from '../../src/redis/connection.ts';
 import { benchKeys, queueKeys } from '../../src/redis/keys.ts';
 import { makeBench, type TestBench } from '../helpers/bench.ts';
-import { startCluster, type TestCluster } from '../helpers/cluster.ts';
+import { spreadBenchId, startCluster, type TestCluster } from '../helpers/cluster.ts';
 import { capturingSupervisor, startSupervisor } from '../helpers/jobs.ts';
 import { queuedCount } from '../helpers/queued.ts';
 import { runBench, shown } from '../helpers/cli.ts';
@@ -54,16 +54,6 @@ async function workersUp(bench: TestBench, count: number): Promise<void> {
   await waitFor(async () => (await cluster.client.zcard(benchKeys(bench.benchId).workers)) >= count, { what: `${count} worker process(es) up` });
 }
 
-/** A bench id starting with `name` whose queues `queues` lie on as many different masters. */
-async function spreadBenchId(name: string, queues: readonly string[]): Promise<string> {
-  for (let n = 0; n < 1000; n++) {
-    const masters = new Set<number>();
-    for (const queue of queues) masters.add((await cluster.masterOf(queueKeys(`${name}${n}`, queue).marker)).port);
-    if (masters.size === queues.length) return `${name}${n}`;
-  }
-  throw new Error('no bench id spreads the queues over the masters');
-}
-
 const status = async (bench: TestBench, queue: string, id: string) => cluster.client.hget(queueKeys(bench.benchId, queue).job(id), 'status');
 
 describe('Redis Cluster', () => {
@@ -85,7 +75,7 @@ describe('Redis Cluster', () => {
   it('spreads the queues over the shards, and a worker on three of them keeps their priority and wakes on any', { timeout: 90_000 }, async () => {
     // Each queue has its own slot; which shard holds it depends on the bench id: take one that puts
     // short, default and long on three different masters, so the worker must wait on three shards.
-    const benchId = await spreadBenchId('order', ['short', 'default', 'long']);
+    const benchId = await spreadBenchId(cluster, 'order', ['short', 'default', 'long']);
     const bench = clusterBench({ bench_id: benchId });
 
     const client = await BenchClient.open({ benchPath: bench.path });
@@ -152,7 +142,7 @@ describe('Redis Cluster', () => {
   });
 
   it('the CLI works on a Cluster: enqueue, doctor, counts, listings and a burst worker over three shards', { timeout: 90_000 }, async () => {
-    const bench = clusterBench({ bench_id: await spreadBenchId('cli', ['short', 'default', 'long']) });
+    const bench = clusterBench({ bench_id: await spreadBenchId(cluster, 'cli', ['short', 'default', 'long']) });
     const run = async (args: string[]) => {
       const result = await runBench(['--site', 'site1.test', ...args], { cwd: bench.path });
       assert.equal(result.code, 0, shown(result));
