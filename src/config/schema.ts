@@ -42,7 +42,7 @@ export const KEY_SPECS = {
   redis_queue: { kind: 'redisUrl', doc: 'Redis URL holding the job queues (redis:// or rediss://).' },
   redis_queue_cluster: {
     kind: 'redisUrlList',
-    doc: 'A Redis Cluster holding the job queues instead of one server: its seed nodes, ["redis://host:port", ...] (the others are found from them). Replaces redis_queue\'s host and port; credentials and TLS come from these URLs (db must be 0).',
+    doc: 'A Redis Cluster holding the job queues instead of one server: its seed nodes, ["redis://host:port", ...] (the others are found from them); [] or absent: one server. Replaces redis_queue; credentials and TLS come from the first URL (db must be 0).',
   },
   redis_queue_sentinel_enabled: {
     kind: 'flag',

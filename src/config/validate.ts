@@ -179,9 +179,9 @@ function checkHostPortList(value: unknown, path: string, report: Report): void {
   });
 }
 
-/** A non-empty list of redis:// or rediss:// URLs of database 0 (a Cluster has no other). */
+/** A list of redis:// or rediss:// URLs of database 0 (a Cluster has no other); [] turns the Cluster off. */
 function checkRedisUrlList(value: unknown, path: string, report: Report): void {
-  if (!Array.isArray(value) || value.length === 0) return report.problem(path, expected('a non-empty list of redis:// URLs', value));
+  if (!Array.isArray(value)) return report.problem(path, expected('a list of redis:// URLs', value));
   value.forEach((entry, i) => {
     const at = `${path}[${i}]`;
     checkRedisUrl(entry, at, report);

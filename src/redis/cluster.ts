@@ -28,10 +28,15 @@ export function isCluster(client: Redis): client is Cluster {
   return client.isCluster;
 }
 
+/** True when the bench's queues live on a Redis Cluster (redis_queue_cluster lists seed nodes). */
+export function usesCluster(settings: Pick<BenchSettings, 'redis_queue_cluster'>): boolean {
+  return (settings.redis_queue_cluster?.length ?? 0) > 0;
+}
+
 /** The seed nodes of redis_queue_cluster, or undefined when the bench uses one server. */
 export function clusterSeeds(settings: BenchSettings): RedisEndpoint[] | undefined {
   const urls = settings.redis_queue_cluster;
-  if (urls === undefined || urls.length === 0) return undefined;
+  if (urls === undefined || !usesCluster(settings)) return undefined;
   if (settings.redis_queue_sentinel_enabled) {
     throw new ConfigError(
       'redis_queue_cluster and redis_queue_sentinel_enabled are both set: a bench uses one Redis Cluster or one Sentinel-managed master, not both',

@@ -14,7 +14,7 @@ import type { BenchSettings } from '../config/schema.js';
 import { BenchError, ConfigError, isBenchError } from '../errors.js';
 import { parseHostPort } from '../config/validate.js';
 import { redactText, redactUrl } from '../util/redact.js';
-import { clusterLabel, clusterNodesOf, clusterOptionsFor, clusterSeeds } from './cluster.js';
+import { clusterLabel, clusterNodesOf, clusterOptionsFor, clusterSeeds, usesCluster } from './cluster.js';
 import { checkReady } from './ready-check.js';
 import { guardCommandErrors } from './reply-errors.js';
 import { defineScripts } from './scripts.js';
@@ -139,7 +139,7 @@ function credentials(
  * writing to the demoted one until it is reconfigured). undefined without it.
  */
 function sentinelOptions(settings: BenchSettings, endpoint: RedisEndpoint): RedisOptions | undefined {
-  if (!settings.redis_queue_sentinel_enabled || settings.redis_queue_cluster !== undefined) return undefined;
+  if (!settings.redis_queue_sentinel_enabled || usesCluster(settings)) return undefined;
   const sentinels = (settings.redis_queue_sentinels ?? []).map((entry) => parseHostPort(entry)).filter((s) => s !== undefined);
   if (sentinels.length === 0) {
     throw new ConfigError('redis_queue_sentinel_enabled is set but redis_queue_sentinels lists no Sentinel ("host:port")', COMMON_CONFIG, 'redis_queue_sentinels');
@@ -175,7 +175,7 @@ function masterCredentials(settings: BenchSettings, given: Pick<RedisOptions, 'u
 
 /** Where the queue Redis is, for messages: its URL (password hidden), or the Sentinel master and Sentinels. */
 export function queueRedisLabel(settings: BenchSettings): string {
-  if (settings.redis_queue_cluster !== undefined) return clusterLabel(settings);
+  if (usesCluster(settings)) return clusterLabel(settings);
   if (!settings.redis_queue_sentinel_enabled) return redactUrl(settings.redis_queue);
   return `Sentinel master "${settings.redis_queue_master_service ?? ''}" via ${(settings.redis_queue_sentinels ?? []).join(', ')}`;
 }

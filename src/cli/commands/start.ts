@@ -11,7 +11,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import type { BenchConfig } from '../../config/load.js';
 import { BenchError } from '../../errors.js';
-import { localRedisPort, portAnswers, waitForPort } from '../../bench/local-redis.js';
+import { localRedisPort, queueRedisElsewhere, portAnswers, waitForPort } from '../../bench/local-redis.js';
 import { missingEntries, parseProcfile, PROCFILE, renderProcfile, withEntries, type ProcfileEntry } from '../../bench/procfile.js';
 import { ProcessGroup, wantsColor, type SpawnSpec } from '../../bench/processes.js';
 import { GENERATED_MARK, renderRedisConf } from '../../bench/setup-files.js';
@@ -93,9 +93,14 @@ async function run(bench: BenchConfig, entries: readonly ProcfileEntry[], flags:
   const specs: SpawnSpec[] = [];
   const skipped: string[] = [];
   const port = localRedisPort(bench);
+  const elsewhere = queueRedisElsewhere(bench);
   for (const entry of entries) {
     const count = flags.concurrency[entry.name] ?? 1;
     if (count === 0) continue;
+    if (entry.name === 'redis_queue' && elsewhere !== undefined) {
+      skipped.push(`redis_queue: the queues live on ${elsewhere}; not starting a local Redis`);
+      continue;
+    }
     if (entry.name === 'redis_queue' && port !== undefined) {
       if (await portAnswers(port)) {
         skipped.push(`redis_queue: something already answers on port ${port}; not starting another Redis`);
