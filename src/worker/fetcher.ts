@@ -56,6 +56,8 @@ export interface FetchOptions {
   startNow?: number;
   /** Prefetched jobs that started since the last call (their job_started goes out). */
   started?: readonly { queue: string; id: string }[];
+  /** Claim tokens number on from this (the jobs earlier calls of the same claim took). */
+  tokenBase?: number;
 }
 
 export type ReleaseMode = 'crash' | 'blameless' | 'unstarted';
@@ -98,27 +100,26 @@ export class Fetcher {
   /**
    * fetch() on a Redis Cluster, where each queue lives in its own slot and one script cannot span them:
    * one call per queue, in priority order, each claiming what the ones before left of `count`. A queue
-   * with nothing to end or report is skipped once `count` is filled. Each call has its own request id
-   * (a replay of the whole fetch replays each), and the replies merge into one, ended jobs' codes in
-   * the order given.
+   * with nothing to end or report is skipped once `count` is filled. A replay of the whole fetch replays
+   * each call, and the replies merge into one, ended jobs' codes in the order given.
    */
   private async fetchQueueByQueue(queues: readonly string[], ended: readonly EndedJob[], count: number, requestId: string, options: FetchOptions): Promise<FetchReply> {
     const started = options.started ?? [];
     const startNow = options.startNow ?? count;
     const extra = [...ended, ...started].map((job) => job.queue).filter((queue) => !queues.includes(queue));
     const merged: FetchReply = { ownerAlive: true, listeners: false, nextScheduledMs: -1, endCodes: new Array<number>(ended.length).fill(0), claimed: [], more: false };
-    for (const [index, queue] of [...queues, ...new Set(extra)].entries()) {
+    for (const queue of [...queues, ...new Set(extra)]) {
       const mine = ended.flatMap((job, at) => (job.queue === queue ? [at] : []));
       const begun = started.filter((job) => job.queue === queue);
       const want = merged.ownerAlive ? Math.max(0, count - merged.claimed.length) : 0;
       if (want === 0 && mine.length === 0 && begun.length === 0) continue;
-      const reply = await this.fetchFrom(
-        [queue],
-        mine.map((at) => ended[at] as EndedJob),
-        want,
-        `${requestId}/${index}`,
-        { startNow: Math.max(0, startNow - merged.claimed.length), started: begun },
-      );
+      // The same request id (each queue keeps its own replay record), tokens numbered on across the calls:
+      // a job's token is the request id and its place in the whole claim, as on one server.
+      const reply = await this.fetchFrom([queue], mine.map((at) => ended[at] as EndedJob), want, requestId, {
+        startNow: Math.max(0, startNow - merged.claimed.length),
+        started: begun,
+        tokenBase: merged.claimed.length,
+      });
       reply.endCodes.forEach((code, i) => (merged.endCodes[mine[i] as number] = code));
       merged.claimed.push(...reply.claimed);
       merged.ownerAlive &&= reply.ownerAlive;
@@ -133,7 +134,7 @@ export class Fetcher {
     const keys: string[] = [];
     const started = options.started ?? [];
     const publish = isCluster(this.redis) ? 'always' : 'ask';
-    const args: (string | number)[] = [this.owner, requestId, count, options.startNow ?? count, this.recordMs, this.failedLimit, benchKeys(this.benchId).events, publish];
+    const args: (string | number)[] = [this.owner, requestId, count, options.startNow ?? count, this.recordMs, this.failedLimit, benchKeys(this.benchId).events, publish, options.tokenBase ?? 0];
     const single = queues.length === 1;
     for (const queue of queues) {
       const k = this.keys(queue);

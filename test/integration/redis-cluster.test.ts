@@ -13,6 +13,8 @@ import { BenchClient } from '../../src/client.ts';
 import { loadBenchConfig } from '../../src/config/load.ts';
 import type { BenchError } from '../../src/errors.ts';
 import { createRedis } from '../../src/redis/connection.ts';
+import { Fetcher } from '../../src/worker/fetcher.ts';
+import { Ownership } from '../../src/worker/ownership.ts';
 import { benchKeys, queueKeys } from '../../src/redis/keys.ts';
 import { makeBench, type TestBench } from '../helpers/bench.ts';
 import { spreadBenchId, startCluster, type TestCluster } from '../helpers/cluster.ts';
@@ -103,6 +105,31 @@ describe('Redis Cluster', () => {
         await worker.stop();
       }
     } finally {
+      await client.close();
+    }
+  });
+
+  it('a claim over queues of different shards numbers its tokens on across them, and replays as one call', async () => {
+    const bench = clusterBench({ bench_id: await spreadBenchId(cluster, 'tokens', ['short', 'default']) });
+    const config = loadBenchConfig(bench.path);
+    const redis = await createRedis(config.settings, { role: 'worker' });
+    const client = await BenchClient.open({ benchPath: bench.path });
+    try {
+      const owner = 'vm.1.aaaaaa';
+      const ownership = new Ownership(redis, bench.benchId, 'vm.0.supervisor', 100);
+      for (const queue of ['short', 'default']) {
+        await ownership.register(queue, [owner], 60_000);
+        await client.enqueueMany('testapp.tasks.echo', [{}, {}], { site: 'site1.test', queue });
+      }
+      const fetcher = new Fetcher(redis, bench.benchId, owner, 60_000, 100);
+      const first = await fetcher.fetch(['short', 'default'], [], 3, 'tag.7');
+      const claims = first.claimed.map((c) => [c.record.queue, c.token]);
+      // The token is the request id and the job's place in the whole claim: what the watchdog rebuilds.
+      assert.deepEqual(claims, [['short', 'tag.7:1'], ['short', 'tag.7:2'], ['default', 'tag.7:3']]);
+      const replay = await fetcher.fetch(['short', 'default'], [], 3, 'tag.7');
+      assert.deepEqual(replay.claimed.map((c) => [c.record.queue, c.token]), claims, 'a replay returns what the first call claimed');
+    } finally {
+      redis.disconnect();
       await client.close();
     }
   });

@@ -24,7 +24,7 @@
   Input:
     KEYS, seven per listened queue, in priority order: wait, active, marker, delayed, owners, finished, failed
     ARGV[1] owner        name of the calling worker process
-    ARGV[2] requestId    unique per call; claim tokens are requestId .. ':' .. n
+    ARGV[2] requestId    unique per call; claim tokens are requestId .. ':' .. n (n from tokenBase + 1)
     ARGV[3] count        most jobs to claim (0: claim none)
     ARGV[4] startNow     how many of them start at once (the others are prefetched)
     ARGV[5] recordMs     how long a replayed call still finds what its first run claimed
@@ -32,6 +32,8 @@
     ARGV[7] channel      the bench's job events channel (bw:{<bench_id>}:events) (ids are `site||...`: the site is their prefix)
     ARGV[8] publish      "always": publish events without asking PUBSUB NUMSUB first (a Redis Cluster: the
                          subscribers may be connected to another node, and NUMSUB counts only this one's)
+    ARGV[9] tokenBase    claim tokens count on from this (a Cluster splits one claim into a call per queue:
+                         the later calls go on numbering from what the earlier ones claimed; else 0)
     then per queue: its name, the key prefix of its job hashes, the number of its ended jobs and each:
       id, token, "f", result JSON, ttl s                              finished
       id, token, "x" or "s", error JSON, ttl s, retryMs, errors JSON  failed or stopped; retryMs > 0 schedules
@@ -97,7 +99,8 @@ end
 -- Each queue's part of ARGV, read once: its name, job-hash prefix, ended jobs (ARGV index of each entry),
 -- prefetched jobs that started, and its fairness rules.
 local sections = {}
-local a = 9
+local tokenBase = tonumber(ARGV[9])
+local a = 10
 for q = 1, nQueues do
   local section = { name = ARGV[a], prefix = ARGV[a + 1], entries = {} }
   local n = tonumber(ARGV[a + 2])
@@ -238,7 +241,7 @@ local function claimOne(q, prefix, queueName, id, capped, active, record)
   local v = redis.call('HMGET', jobKey, unpack(CLAIM_FIELDS))
   if not v[METHOD_AT] then return false end
   claimed = claimed + 1
-  local token = requestId .. ':' .. claimed
+  local token = requestId .. ':' .. (tokenBase + claimed)
   local attempts = (tonumber(v[ATTEMPTS_AT]) or 0) + 1
   v[ATTEMPTS_AT] = tostring(attempts)
   if capped then
