@@ -22,7 +22,7 @@ export interface ClusterNodeProcess {
 
 export interface TestCluster {
   nodes: ClusterNodeProcess[];
-  /** "redis://127.0.0.1:port" of every node, as redis_queue_cluster takes them. */
+  /** "redis://127.0.0.1:port" of every node (with the password when there is one), as redis_queue_cluster takes them. */
   urls: string[];
   /** A cluster-aware client for the test's own checks. */
   client: Cluster;
@@ -55,7 +55,9 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-export async function startCluster(): Promise<TestCluster> {
+/** `password`: every node requires it (requirepass, and masterauth for its replica). */
+export async function startCluster(options: { password?: string } = {}): Promise<TestCluster> {
+  const auth = options.password === undefined ? [] : ['--requirepass', options.password, '--masterauth', options.password];
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bw-cluster-'));
   const taken = new Set<number>();
   const ports: number[] = [];
@@ -67,10 +69,10 @@ export async function startCluster(): Promise<TestCluster> {
       'redis-server',
       ['--port', String(port), '--bind', '127.0.0.1', '--dir', nodeDir, '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf',
         '--cluster-node-timeout', '1000', '--save', '', '--appendonly', 'no', '--repl-diskless-sync', 'yes', '--repl-diskless-sync-delay', '0',
-        '--daemonize', 'no', '--logfile', path.join(nodeDir, 'redis.log')],
+        '--daemonize', 'no', '--logfile', path.join(nodeDir, 'redis.log'), ...auth],
       { stdio: 'ignore' },
     );
-    const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+    const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null, password: options.password });
     client.on('error', () => {});
     return { port, process: child, client };
   });
@@ -79,7 +81,7 @@ export async function startCluster(): Promise<TestCluster> {
   for (const node of nodes) {
     await waitFor(async () => (await node.client.connect().then(() => node.client.ping(), () => undefined)) === 'PONG', { what: `cluster node ${node.port} to start`, timeoutMs: 10_000, intervalMs: 50 });
   }
-  const create = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '1', '--cluster-yes'], { encoding: 'utf8', timeout: 30_000 });
+  const create = spawnSync('redis-cli', [...(options.password === undefined ? [] : ['-a', options.password, '--no-auth-warning']), '--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '1', '--cluster-yes'], { encoding: 'utf8', timeout: 30_000 });
   if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
   // Ready when every node says ok and sees three connected replicas (ioredis asks a random node for the slots).
   await waitFor(
@@ -93,12 +95,12 @@ export async function startCluster(): Promise<TestCluster> {
     },
     { what: 'the cluster to be ok with its replicas', timeoutMs: 30_000, intervalMs: 100 },
   );
-  const client = new Cluster(ports.slice(0, 3).map((port) => ({ host: '127.0.0.1', port })), { retryDelayOnFailover: 500, retryDelayOnClusterDown: 500, maxRedirections: 24 });
+  const client = new Cluster(ports.slice(0, 3).map((port) => ({ host: '127.0.0.1', port })), { retryDelayOnFailover: 500, retryDelayOnClusterDown: 500, maxRedirections: 24, redisOptions: { password: options.password } });
   client.on('error', () => {});
   const live = (node: ClusterNodeProcess) => node.process.exitCode === null && node.process.signalCode === null;
   return {
     nodes,
-    urls: ports.map((port) => `redis://127.0.0.1:${port}`),
+    urls: ports.map((port) => `redis://${options.password === undefined ? '' : `:${encodeURIComponent(options.password)}@`}127.0.0.1:${port}`),
     client,
     async masterOf(key: string) {
       const slot = Number(await (nodes.find(live) as ClusterNodeProcess).client.cluster('KEYSLOT', key));

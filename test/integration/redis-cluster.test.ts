@@ -211,6 +211,31 @@ describe('Redis Cluster', () => {
     }
   });
 
+  it('a Cluster that requires a password: the URL\'s password works, a wrong one is a clear ERR_REDIS_UNAVAILABLE', { timeout: 60_000 }, async () => {
+    const locked = await startCluster({ password: 's3cret' });
+    try {
+      const bench = makeBench({ redisUrl: 'redis://127.0.0.1:1', common: { redis_queue_cluster: locked.urls } });
+      benches.push(bench);
+      const client = await BenchClient.open({ benchPath: bench.path });
+      try {
+        const id = (await client.enqueue('testapp.tasks.add', { site: 'site1.test', kwargs: { a: 2, b: 3 } })) as string;
+        await runBench(['worker', '--burst'], { cwd: bench.path }).then((r) => assert.equal(r.code, 0, shown(r)));
+        assert.equal((await client.getJob('site1.test', id))?.result, 5);
+      } finally {
+        await client.close();
+      }
+      bench.writeCommon({ redis_queue_cluster: locked.urls.map((url) => url.replace('s3cret', 'wrong')) });
+      await assert.rejects(createRedis(loadBenchConfig(bench.path).settings, { role: 'producer' }), (err: BenchError) => {
+        assert.equal(err.code, 'ERR_REDIS_UNAVAILABLE');
+        assert.match(err.message, /Redis Cluster via redis:\/\/:?\*+@127\.0\.0\.1/);
+        assert.doesNotMatch(err.message, /wrong/, 'the password is not shown');
+        return true;
+      });
+    } finally {
+      await locked.stop();
+    }
+  });
+
   it('a master SIGKILLed mid-drain: its replica takes over and every job still ends finished, once recorded', { timeout: 180_000 }, async () => {
     const bench = clusterBench({ worker_lease_ttl: 3, job_crash_limit: 100, max_queued_jobs: 10_000 });
     const file = tempFile('chaos');
