@@ -13,6 +13,7 @@ import { BenchClient } from '../../src/client.ts';
 import { loadBenchConfig } from '../../src/config/load.ts';
 import type { BenchError } from '../../src/errors.ts';
 import { createRedis } from '../../src/redis/connection.ts';
+import { SchedulerLease } from '../../src/scheduler/lease.ts';
 import { Fetcher } from '../../src/worker/fetcher.ts';
 import { Ownership } from '../../src/worker/ownership.ts';
 import { benchKeys, queueKeys } from '../../src/redis/keys.ts';
@@ -134,7 +135,7 @@ describe('Redis Cluster', () => {
     }
   });
 
-  it('runs delayed jobs, retries, dedup, listings, counts and job events as on one server', { timeout: 90_000 }, async () => {
+  it('runs delayed jobs, retries, dedup, listings, counts, job events and the scheduler lease as on one server', { timeout: 90_000 }, async () => {
     const bench = clusterBench();
     const client = await BenchClient.open({ benchPath: bench.path });
     const worker = startSupervisor(bench, { queues: ['short', 'default', 'long'], numWorkers: 1, concurrency: 4 });
@@ -162,6 +163,15 @@ describe('Redis Cluster', () => {
       assert.equal(await client.requeueFailed({ queue: 'long' }), 1, 'the failed job is requeued on its shard');
       assert.equal((await client.getJob(site, failing))?.queue, 'long');
       assert.ok((await client.getWorkers()).length >= 1, 'the worker registry is read');
+      // The scheduler lease lives on the bench's own tag: one holder at a time.
+      const redis = await client.connection();
+      const a = new SchedulerLease(redis, bench.benchId, { ttlMs: 10_000 });
+      const b = new SchedulerLease(redis, bench.benchId, { ttlMs: 10_000 });
+      assert.equal(await a.acquire(), true);
+      assert.equal(await b.acquire(), false, 'a second scheduler waits');
+      await a.release();
+      assert.equal(await b.acquire(), true, 'the lease passes on once released');
+      await b.release();
     } finally {
       await worker.stop();
       await client.close();
