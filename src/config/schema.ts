@@ -17,7 +17,10 @@ export type KeyKind =
   | 'timeZone'
   | 'jobCap'
   | 'hostPortList'
-  | 'redisUrlList';
+  | 'redisUrlList'
+  | 'dashboardUsers'
+  | 'nameList'
+  | 'metricLabels';
 
 export interface KeySpec {
   kind: KeyKind;
@@ -162,6 +165,27 @@ export const KEY_SPECS = {
     kind: 'string',
     doc: 'Site of the site-scoped commands run without --site (after the FRAPPE_SITE / BENCH_SITE environment variable and sites/currentsite.txt). Set by hand, as Frappe\'s `bench use` does.',
   },
+  dashboard_port: { kind: 'int', range: wholeRange(1, 65_535, 'port'), doc: 'Port of `bench dashboard` (and of the dashboard entry of bench start and the process-manager units).' },
+  dashboard_in_units: { kind: 'flag', doc: 'true (or 1): `bench setup supervisor|systemd` include a dashboard program.' },
+  dashboard_users: {
+    kind: 'dashboardUsers',
+    secret: true,
+    doc: 'Dashboard users, written by `bench dashboard set-password` / `token`: {"name": {"password": scrypt hash, "role": "admin"|"viewer", "sites": ["*"] or site names, "tokens": [token hashes]}}. Only hashes are stored.',
+  },
+  dashboard_history_days: {
+    kind: 'int',
+    range: wholeRange(1, 365, 'days'),
+    doc: 'Days the per-minute job counters behind the dashboard\'s charts are kept in Redis.',
+  },
+  dashboard_index_keys: {
+    kind: 'nameList',
+    doc: 'kwargs keys whose values are indexed at enqueue, so that the dashboard finds a job by `key=value` at once (e.g. ["customer"]). Unset: none (finding by kwargs then reads the jobs).',
+  },
+  metrics_public: { kind: 'flag', doc: 'true (or 1): /metrics answers without a token (only on a dashboard that is not reachable from outside).' },
+  metrics_labels: {
+    kind: 'metricLabels',
+    doc: 'Extra labels /metrics may use, beyond queue and state: any of "site", "method" (each multiplies the series by the number of sites or methods). Unset: none.',
+  },
   installed_apps: {
     kind: 'appList',
     siteOnly: true,
@@ -220,7 +244,29 @@ export interface BenchSettings {
   disable_scheduler?: boolean | 0 | 1;
   maintenance_mode?: boolean | 0 | 1;
   default_site?: string;
+  dashboard_port: number;
+  dashboard_in_units?: boolean | 0 | 1;
+  dashboard_users?: Readonly<Record<string, DashboardUserConfig>>;
+  dashboard_history_days: number;
+  dashboard_index_keys?: readonly string[];
+  metrics_public?: boolean | 0 | 1;
+  metrics_labels?: readonly MetricLabel[];
 }
+
+/** A dashboard user as stored in dashboard_users: hashes only. */
+export interface DashboardUserConfig {
+  /** scrypt hash of the password ("scrypt$N$r$p$salt$hash", base64url parts). */
+  password?: string;
+  role: 'admin' | 'viewer';
+  /** ["*"]: every site; else the sites this user sees and acts on. */
+  sites: readonly string[];
+  /** Hashes (sha256, hex) of the user's API tokens. */
+  tokens?: readonly string[];
+}
+
+/** Labels /metrics may add when metrics_labels allows them. */
+export const METRIC_LABELS = ['site', 'method'] as const;
+export type MetricLabel = (typeof METRIC_LABELS)[number];
 
 export const DEFAULTS = {
   redis_queue: 'redis://127.0.0.1:11000',
@@ -244,6 +290,8 @@ export const DEFAULTS = {
   scheduler_tick_interval: 240,
   scheduler_lease_ttl: 5,
   scheduler_log_days: 90,
+  dashboard_port: 9181,
+  dashboard_history_days: 7,
 } as const satisfies Omit<BenchSettings, 'bench_id'>;
 
 /** Built-in queues in priority order with their default timeouts (seconds), as Frappe has them. */

@@ -10,7 +10,7 @@ import { APP_NAME_RULE, QUEUE_NAME_RULE, isAppName, isQueueName } from './names.
 import { nearMiss } from './near-miss.js';
 import { redactUrl } from '../util/redact.js';
 import { parseRedisUrl } from './redis-url.js';
-import { BACKGROUND_WORKERS_RANGE, KEY_SPECS, QUEUE_TIMEOUT_RANGE, type KeySpec, type KnownKey } from './schema.js';
+import { BACKGROUND_WORKERS_RANGE, KEY_SPECS, METRIC_LABELS, QUEUE_TIMEOUT_RANGE, type KeySpec, type KnownKey } from './schema.js';
 
 export type RawConfig = Record<string, unknown>;
 
@@ -132,6 +132,18 @@ function checkValue(spec: KeySpec, value: unknown, path: string, report: Report)
       return checkHostPortList(value, path, report);
     case 'redisUrlList':
       return checkRedisUrlList(value, path, report);
+    case 'dashboardUsers':
+      return checkDashboardUsers(value, path, report);
+    case 'nameList':
+      if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/.test(v))) {
+        report.problem(path, expected('a list of kwargs key names (letters, digits, "_", "." or "-", at most 64 characters)', value));
+      }
+      return;
+    case 'metricLabels':
+      if (!Array.isArray(value) || !value.every((v) => (METRIC_LABELS as readonly unknown[]).includes(v))) {
+        report.problem(path, expected(`a list of labels among ${METRIC_LABELS.map((l) => `"${l}"`).join(', ')}`, value));
+      }
+      return;
   }
 }
 
@@ -188,6 +200,32 @@ function checkRedisUrlList(value: unknown, path: string, report: Report): void {
     const { endpoint } = parseRedisUrl(entry);
     if (endpoint !== undefined && endpoint.db !== 0) report.problem(at, `expected database 0 (a Redis Cluster has no other), found /${endpoint.db}`);
   });
+}
+
+const USER_FIELDS = ['password', 'role', 'sites', 'tokens'];
+
+/** dashboard_users: name -> {password hash, role, sites, tokens}; a value is never echoed (hashes). */
+function checkDashboardUsers(value: unknown, path: string, report: Report): void {
+  if (!isObject(value)) return report.problem(path, `expected an object of user name -> {"password", "role", "sites", "tokens"}, found ${describeSecret(value)}`);
+  for (const [name, user] of Object.entries(value)) {
+    const at = `${path}.${printable(name)}`;
+    if (!/^[A-Za-z0-9_.@-]{1,64}$/.test(name)) report.problem(at, `expected a user name of letters, digits, "_", ".", "@" or "-" (1-64 characters), found ${quoted(name)}`);
+    if (!isObject(user)) {
+      report.problem(at, `expected an object {"password", "role", "sites", "tokens"}, found ${describeSecret(user)}`);
+      continue;
+    }
+    if (user['role'] !== 'admin' && user['role'] !== 'viewer') report.problem(`${at}.role`, expected('"admin" or "viewer"', user['role']));
+    const sites = user['sites'];
+    if (!Array.isArray(sites) || sites.length === 0 || !sites.every((s) => typeof s === 'string' && s.length > 0)) report.problem(`${at}.sites`, expected('a non-empty list of site names, or ["*"]', sites));
+    if (user['password'] !== undefined && !(typeof user['password'] === 'string' && user['password'].startsWith('scrypt$'))) {
+      report.problem(`${at}.password`, `expected a hash written by bench dashboard set-password, found ${describeSecret(user['password'])}`);
+    }
+    const tokens = user['tokens'];
+    if (tokens !== undefined && !(Array.isArray(tokens) && tokens.every((t) => typeof t === 'string' && /^[0-9a-f]{64}$/.test(t)))) {
+      report.problem(`${at}.tokens`, `expected a list of token hashes written by bench dashboard token, found ${describeSecret(tokens)}`);
+    }
+    for (const field of Object.keys(user)) if (!USER_FIELDS.includes(field)) report.nearMiss(`${at}.${field}`, field, USER_FIELDS);
+  }
 }
 
 /** "host:port" (a bracketed IPv6 host allowed) as its parts, or undefined when it is not one. */

@@ -36,6 +36,9 @@ const WRONG_TYPE: Record<KeyKind, unknown> = {
   jobCap: 'four',
   hostPortList: '127.0.0.1:26379',
   redisUrlList: 'redis://127.0.0.1:7000',
+  dashboardUsers: 'admin',
+  nameList: 'customer',
+  metricLabels: 'site',
 };
 
 const SPECS = Object.entries(KEY_SPECS) as [string, KeySpec][];
