@@ -13,6 +13,7 @@ const LAYERS = [
   { name: 'monitoring', paths: ['^src/monitor/'] },
   { name: 'client facade', paths: ['^src/client\\.ts$'] },
   { name: 'worker and bench processes', paths: ['^src/worker/', '^src/bench/'] },
+  { name: 'dashboard (HTTP server, API, metrics)', paths: ['^src/dashboard/'] },
   { name: 'cli', paths: ['^src/cli/'] },
   { name: 'library entry', paths: ['^src/index\\.ts$'] },
 ];

@@ -67,6 +67,11 @@ export interface QueueKeys {
   reaperLock: string;
   job(id: string): string;
   bulk(token: string): string;
+  paused: string;
+  /** Per-minute counters of UTC day `day` (floor(ms / 86400000)). */
+  history(day: number): string;
+  /** Jobs whose kwargs[key] is `value` (dashboard_index_keys). */
+  index(key: string, value: string): string;
 }
 
 const queueKeyCache = new Map<string, QueueKeys>();
@@ -103,6 +108,9 @@ function makeQueueKeys(benchId: string, queue: string): QueueKeys {
     reaperLock: `${prefix}reaper`,
     job: (id: string) => `${prefix}job:${id}`,
     bulk: (token: string) => `${prefix}bulk:${token}`,
+    paused: `${prefix}paused`,
+    history: (day: number) => `${prefix}history:${day}`,
+    index: (key: string, value: string) => `${prefix}index:${key}=${value}`,
   };
 }
 
