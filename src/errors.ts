@@ -44,6 +44,9 @@ export type BenchErrorCode =
   | 'ERR_COMMAND_FAILED'
   | 'ERR_TEMPLATE'
   | 'ERR_ALREADY_EXISTS'
+  | 'ERR_DASHBOARD_INSECURE'
+  | 'ERR_PORT_IN_USE'
+  | 'ERR_NOT_INDEXED'
   | 'ERR_USAGE';
 
 const brand = Symbol.for('bench-worker.error');
