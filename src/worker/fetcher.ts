@@ -79,6 +79,8 @@ export class Fetcher {
     private readonly queues: readonly QueueSpec[] = [],
     /** Each queue's per-site fairness rules (site-rules.ts); none: every site weight 1, no cap. */
     private readonly rules?: Pick<SiteRules, 'forQueue'>,
+    /** Days the per-minute history of ended jobs is kept after its day (dashboard_history_days). */
+    private readonly historyDays: number = DEFAULTS.dashboard_history_days,
   ) {}
 
   keys(queue: string): QueueKeys {
@@ -134,7 +136,7 @@ export class Fetcher {
     const keys: string[] = [];
     const started = options.started ?? [];
     const publish = isCluster(this.redis) ? 'always' : 'ask';
-    const args: (string | number)[] = [this.owner, requestId, count, options.startNow ?? count, this.recordMs, this.failedLimit, benchKeys(this.benchId).events, publish, options.tokenBase ?? 0];
+    const args: (string | number)[] = [this.owner, requestId, count, options.startNow ?? count, this.recordMs, this.failedLimit, benchKeys(this.benchId).events, publish, options.tokenBase ?? 0, this.historyDays];
     const single = queues.length === 1;
     for (const queue of queues) {
       const k = this.keys(queue);

@@ -228,7 +228,7 @@ export class Manager {
     const { redis, ownership } = connection;
     const context = {
       ownership,
-      fetcherFor: (owner: string) => new Fetcher(redis, this.options.bench.settings.bench_id, owner, this.stampMs, this.options.bench.settings.rq_failed_jobs_limit, this.options.bench.settings.rq_job_failure_ttl, this.options.bench.queues),
+      fetcherFor: (owner: string) => new Fetcher(redis, this.options.bench.settings.bench_id, owner, this.stampMs, this.options.bench.settings.rq_failed_jobs_limit, this.options.bench.settings.rq_job_failure_ttl, this.options.bench.queues, undefined, this.options.bench.settings.dashboard_history_days),
       queues: this.options.queues,
       maxStalls: this.options.bench.settings.job_crash_limit,
       failureTtl: this.options.bench.settings.rq_job_failure_ttl,

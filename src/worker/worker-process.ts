@@ -105,7 +105,7 @@ async function start(): Promise<void> {
   const env = jobEnvironment(bench, log, redis);
   const board = new SlotBoard(config.concurrency, config.supervisorPid);
   const rules = new SiteRules(bench, (site, err) => log.warn({ site, err }, 'site config not loaded; its fairness rules are kept as they were'));
-  const fetcher = new Fetcher(redis, settings.bench_id, name, settings.worker_lease_ttl * 1000, settings.rq_failed_jobs_limit, settings.rq_job_failure_ttl, bench.queues, rules);
+  const fetcher = new Fetcher(redis, settings.bench_id, name, settings.worker_lease_ttl * 1000, settings.rq_failed_jobs_limit, settings.rq_job_failure_ttl, bench.queues, rules, settings.dashboard_history_days);
   const processor = new Processor({
     fetcher,
     blockingConnection: () => connect('blocking'),

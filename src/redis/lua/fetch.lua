@@ -16,6 +16,11 @@
   supervisor) is still in the future: a process whose stamp lapsed may have had its jobs handed to
   others. Scheduled jobs that are due are promoted first, and the reply says when the next one falls
   due. A replayed call (same requestId) returns the jobs the first one claimed instead of claiming more.
+  A paused queue (its `paused` key exists: monitor/pause.ts) is not claimed from; the rest goes on for it
+  (ends, promotion of due jobs), and its empty share of the claim lets the worker block as on an empty queue.
+
+  Each call counts the jobs it ended per queue and outcome in the queue's per-minute history
+  (includes/history: one HINCRBY per queue and outcome, not per job); a scheduled retry counts as failed.
 
   Job events go out on `channel` while anyone listens there: job_started for the first `startNow` jobs
   claimed (the process starts them at once) and for each job it reports started (one it had prefetched),
@@ -34,7 +39,8 @@
                          subscribers may be connected to another node, and NUMSUB counts only this one's)
     ARGV[9] tokenBase    claim tokens count on from this (a Cluster splits one claim into a call per queue:
                          the later calls go on numbering from what the earlier ones claimed; else 0)
-    then per queue: its name, the key prefix of its job hashes, the number of its ended jobs and each:
+    ARGV[10] historyDays days a day's per-minute history is kept after that day (dashboard_history_days)
+    ARGV[11..], per queue: its name, the key prefix of its job hashes, the number of its ended jobs and each:
       id, token, "f", result JSON, ttl s                              finished
       id, token, "x" or "s", error JSON, ttl s, retryMs, errors JSON  failed or stopped; retryMs > 0 schedules
                                                                       a retry (failed only); errors "" keeps the history
@@ -61,6 +67,7 @@
 --@include "trimFailed"
 --@include "jobEvents"
 --@include "claimFields"
+--@include "history"
 local owner, requestId = ARGV[1], ARGV[2]
 local count, startNow = tonumber(ARGV[3]), tonumber(ARGV[4])
 local recordMs, failedLimit, channel = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
@@ -99,8 +106,8 @@ end
 -- Each queue's part of ARGV, read once: its name, job-hash prefix, ended jobs (ARGV index of each entry),
 -- prefetched jobs that started, and its fairness rules.
 local sections = {}
-local tokenBase = tonumber(ARGV[9])
-local a = 10
+local tokenBase, historyDays = tonumber(ARGV[9]), tonumber(ARGV[10])
+local a = 11
 for q = 1, nQueues do
   local section = { name = ARGV[a], prefix = ARGV[a + 1], entries = {} }
   local n = tonumber(ARGV[a + 2])
@@ -147,6 +154,8 @@ for q = 1, nQueues do
     inActive = redis.call('ZMSCORE', activeKey, unpack(ids))
   end
   local running, finished, failedAny = {}, {}, false
+  -- Jobs ended by this call, per outcome (f, x, s), for the queue's per-minute history.
+  local ends = {}
   -- A job under its site's cap ended: blocked workers wake, as the site may have jobs it held back.
   local capFreed = false
   for k = 1, n do
@@ -170,6 +179,7 @@ for q = 1, nQueues do
       end
     else
       running[#running + 1] = id
+      ends[outcome] = (ends[outcome] or 0) + 1
       if own[2] then
         uncountRunning(prefix, jobKey, id)
         capFreed = true
@@ -204,7 +214,10 @@ for q = 1, nQueues do
     codes[#codes + 1] = code
   end
   -- Expired entries of the finished set are dropped by the reaper (reap-6.lua).
-  if #running > 0 then inSlices('ZREM', activeKey, running) end
+  if #running > 0 then
+    inSlices('ZREM', activeKey, running)
+    countEnds(prefix, now, ends, historyDays)
+  end
   if #finished > 0 then inSlices('ZADD', finishedKey, finished) end
   if failedAny then trimFailed(failedKey, prefix, failedLimit) end
   if capFreed then redis.call('ZADD', KEYS[q * 7 - 4], 0, '0') end
@@ -360,7 +373,8 @@ for q = 1, nQueues do
     local inMs = math.max(1, tonumber(head[2]) - now)
     if nextDue < 0 or inMs < nextDue then nextDue = inMs end
   end
-  if claimed < count and status == CODE.OK then
+  -- A paused queue is passed over (one EXISTS per queue of a call that claims).
+  if claimed < count and status == CODE.OK and redis.call('EXISTS', prefix .. 'paused') == 0 then
     local stamp = redis.call('ZSCORE', ownersKey, owner)
     if not stamp or tonumber(stamp) < now then
       status = CODE.OWNER_LOST

@@ -21,6 +21,7 @@
 --@include "codes"
 --@include "now"
 --@include "trimFailed"
+--@include "history"
 --@include "requeueOrAbandon"
 local activeKey, waitKey, markerKey, failedKey, lockKey, ownersKey, finishedKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local prefix = ARGV[1]

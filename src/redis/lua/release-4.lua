@@ -18,6 +18,7 @@
 --@include "codes"
 --@include "now"
 --@include "trimFailed"
+--@include "history"
 --@include "requeueOrAbandon"
 local activeKey, waitKey, markerKey, failedKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local prefix, mode, maxStalls, reason, failedLimit = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])

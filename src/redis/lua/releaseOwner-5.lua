@@ -16,6 +16,7 @@
 --@include "codes"
 --@include "now"
 --@include "trimFailed"
+--@include "history"
 --@include "requeueOrAbandon"
 local activeKey, waitKey, markerKey, failedKey, ownersKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local prefix, owner, countStall = ARGV[1], ARGV[2], ARGV[3] == '1'
