@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Redis } from './redis/client-type.js';
 import { pino } from 'pino';
-import { findBenchPath, listSites, loadBenchConfig, loadSiteConfig, type BenchConfig, type SiteConfig } from './config/load.js';
+import { findBenchPath, getQueueSpec, listSites, loadBenchConfig, loadSiteConfig, type BenchConfig, type SiteConfig } from './config/load.js';
 import { BenchError } from './errors.js';
 import type { Logger } from './log/logger.js';
 import { createRedis } from './redis/connection.js';
@@ -29,6 +29,7 @@ import { publishEnvelope, realtimeEnvelope, type RealtimeOptions } from './realt
 import { cancelJob, deleteJob, purgeEverySite, purgeJobs, requeueFailed, retryJob, type JobActionOptions, type JobFilter } from './monitor/actions.js';
 import { getJobs, listJobs, type JobPage, type ListJobsOptions } from './monitor/jobs.js';
 import { getWorkers, type WorkerInfo } from './monitor/workers.js';
+import { isQueuePaused, pauseQueue, resumeQueue, type PauseChange } from './monitor/pause.js';
 import type { SchedulerEnv } from './scheduler/tick.js';
 import { schedulerStatus, setScheduler, triggerSchedulerEvent, type SchedulerAction, type SchedulerStatus, type TriggerResult } from './scheduler/status.js';
 
@@ -342,6 +343,27 @@ export class BenchClient {
   /** Delete the queued jobs of every site (of one queue; with one event): Frappe's purge-jobs without --site. */
   async purgeEverySite(filter?: { queue?: string; event?: string }): Promise<number> {
     return purgeEverySite(await this.monitorContext(), filter);
+  }
+
+  /**
+   * Stop workers claiming from `queue` (enqueues, running jobs and due scheduled jobs go on); logged
+   * with `by`, who asked. An unknown queue: ERR_QUEUE_UNKNOWN.
+   */
+  async pauseQueue(queue: string, by?: string): Promise<PauseChange> {
+    getQueueSpec(this.bench, queue);
+    return pauseQueue(await this.monitorContext(), queue, by);
+  }
+
+  /** Let workers claim from `queue` again (a worker blocked on it wakes at once); logged with `by`. */
+  async resumeQueue(queue: string, by?: string): Promise<PauseChange> {
+    getQueueSpec(this.bench, queue);
+    return resumeQueue(await this.monitorContext(), queue, by);
+  }
+
+  /** Whether workers are kept from claiming from `queue` (pauseQueue). An unknown queue: ERR_QUEUE_UNKNOWN. */
+  async isQueuePaused(queue: string): Promise<boolean> {
+    getQueueSpec(this.bench, queue);
+    return isQueuePaused(await this.connection(), this.bench.settings.bench_id, queue);
   }
 
   private async monitorContext(): Promise<{ redis: Redis; bench: BenchConfig; log: Logger | undefined }> {
