@@ -4,7 +4,7 @@
 // queue table (live workers, queued, scheduled, running, failed per queue), the queued and running jobs
 // of each site on each queue (`-----Queues by site-----`; each queue's `bySite` in --json), the
 // scheduler lease, and a warning for each other bench namespace on the Redis holding jobs that no live
-// worker serves.
+// worker serves. A line under the queue table names the paused queues (`bench queue pause`), if any.
 // Unlike Frappe's (always exit 0), it exits 1 when jobs wait on a queue that no live worker listens to,
 // naming the queue; or when the jobs of the id this bench's path gives (the old default) wait while the
 // bench uses another id: clearly its own jobs, left behind. Other benches' namespaces only warn.
@@ -14,6 +14,7 @@ import { listSites, loadSiteConfig, type BenchConfig } from '../../config/load.j
 import { BenchError } from '../../errors.js';
 import { doctorReport, type DoctorReport } from '../../monitor/doctor.js';
 import { pendingMethods, type QueueMethods } from '../../monitor/pending-methods.js';
+import { pausedQueues } from '../../monitor/pause.js';
 import { schedulerHealth, type SchedulerHealth } from '../../scheduler/health.js';
 import { BenchClient } from '../../client.js';
 import { globals, siteFilter } from '../context.js';
@@ -43,10 +44,11 @@ export function makeDoctorCommand(): Command {
         const scheduler = await schedulerHealth(redis, client.bench);
         const sites = siteStates(client.bench, site);
         const pending = await pendingMethods(redis, client.bench, site);
+        const paused = await pausedQueues(redis, client.bench);
         printResult(
           Boolean(flags.json),
-          { ...report, site: site ?? null, sites, pending, scheduler },
-          [formatFrappe(sites, report.workersOnline, pending, site), formatQueues(report), formatScheduler(scheduler)].join('\n'),
+          { ...report, pausedQueues: paused, site: site ?? null, sites, pending, scheduler },
+          [formatFrappe(sites, report.workersOnline, pending, site), formatQueues(report, paused), formatScheduler(scheduler)].join('\n'),
         );
         if (report.unserved.length > 0) {
           const waiting = report.queues
@@ -118,11 +120,12 @@ function formatScheduler(health: SchedulerHealth): string {
   ].join('\n');
 }
 
-function formatQueues(report: DoctorReport): string {
+function formatQueues(report: DoctorReport, paused: readonly string[]): string {
   const rows = report.queues.map((q) => [q.queue, String(q.workers), String(q.queued), String(q.scheduled), String(q.started), String(q.failed)]);
   return [
     '-----Queues-----',
     table(['QUEUE', 'WORKERS', 'QUEUED', 'SCHEDULED', 'RUNNING', 'FAILED'], rows),
+    ...(paused.length > 0 ? [`Paused (workers claim nothing from them; bench queue resume QUEUE): ${paused.join(', ')}`] : []),
     '-----Queues by site-----',
     siteLoadTable(report.queues),
     ...report.orphaned.map(
