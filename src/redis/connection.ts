@@ -232,6 +232,16 @@ function isRefusal(err: unknown): err is BenchError {
 }
 
 /**
+ * Close `client`: QUIT (its replies in flight arrive first) within `ms` when it is connected, then
+ * disconnect, which also ends what QUIT leaves open: the failover detector's Sentinel connections
+ * (they kept processes alive and logged unhandled ECONNREFUSED once the Sentinels went away).
+ */
+export async function closeRedis(client: Redis, ms = 2000): Promise<void> {
+  if (client.status === 'ready') await withDeadline(client.quit(), ms, 'quit timed out').catch(() => undefined);
+  client.disconnect();
+}
+
+/**
  * `promise`, or a rejection with `message` after `ms`: for Redis calls that a silent network can
  * hang forever (the caller then drops the connection).
  */

@@ -3,7 +3,7 @@
 // command's rejection passes through here first: its secret arguments are replaced in place (the
 // same error object also reaches 'error' listeners and every command flushed with it), and a NOPERM
 // (the ACL user may not run the command, or touch its keys) becomes ERR_REDIS_NOPERM naming the
-// command and the user.
+// command and the user, and a NOREPLICAS (min-replicas-to-write) becomes ERR_REDIS_NOREPLICAS.
 import type { Redis as ServerClient } from 'ioredis';
 import type { Redis } from './client-type.js';
 import { BenchError, isBenchError } from '../errors.js';
@@ -35,6 +35,15 @@ export function guardCommandErrors(client: Redis, user: string): void {
 export function commandError(err: Error, command: string, user: string): Error {
   scrubError(err);
   if (isBenchError(err)) return err;
+  if (err.message.startsWith('NOREPLICAS')) {
+    // min-replicas-to-write: the master refuses writes while too few replicas are in sync; the refused
+    // command (or the script's first write) wrote nothing.
+    return new BenchError(
+      'ERR_REDIS_NOREPLICAS',
+      `Redis refused ${command.toUpperCase()}: fewer replicas are in sync than its min-replicas-to-write asks, so it accepts no write (nothing was written). Retry once a replica is back.`,
+      { cause: err, details: { command } },
+    );
+  }
   const refusal = aclRefusal(err.message);
   if (refusal === undefined) return err;
   const sent = command.toUpperCase();

@@ -10,7 +10,7 @@ import type { Redis } from '../redis/client-type.js';
 import { getQueueSpec, type BenchConfig } from '../config/load.js';
 import type { Logger } from '../log/logger.js';
 import { Heartbeat, HEARTBEAT_INTERVAL_MS, utilizationPercent } from '../monitor/heartbeat.js';
-import { createRedis, withDeadline, type RedisCredentials } from '../redis/connection.js';
+import { closeRedis, createRedis, type RedisCredentials } from '../redis/connection.js';
 import { listenForControl } from '../redis/control.js';
 import { Manager, type Connection } from './manager.js';
 import { Ownership } from './ownership.js';
@@ -222,11 +222,7 @@ export class Supervisor {
     if (!redis) return;
     // A supervisor must be able to stop while Redis is unreachable: nothing is waited for when the
     // connection is down, and at most 2 s when it is slow.
-    if (redis.status !== 'ready') {
-      redis.disconnect();
-      return;
-    }
-    await withDeadline(redis.quit(), CLEANUP_DEADLINE_MS, 'quit timed out').catch(() => redis.disconnect());
+    await closeRedis(redis, CLEANUP_DEADLINE_MS);
   }
 }
 

@@ -11,7 +11,7 @@ import { serializeError } from '../errors.js';
 import { runFailureEpilogue, closeSiteDatabases } from '../jobs/execute.js';
 import { createLogger } from '../log/logger.js';
 import { isCluster } from '../redis/cluster.js';
-import { createRedis, withDeadline, type RedisRole } from '../redis/connection.js';
+import { closeRedis, createRedis, type RedisRole } from '../redis/connection.js';
 import { Fetcher } from './fetcher.js';
 import { SiteRules } from './site-rules.js';
 import { jobEnvironment, type JobEnvironment } from './job-env.js';
@@ -181,10 +181,7 @@ async function leave(code: number): Promise<void> {
     report();
     await Promise.allSettled([running.env.close(), closeSiteDatabases(running.env), running.board.close()]);
   }
-  for (const client of connections) {
-    if (client.status === 'ready') await withDeadline(client.quit(), 1000, 'quit timed out').catch(() => client.disconnect());
-    else client.disconnect();
-  }
+  for (const client of connections) await closeRedis(client, 1000);
   process.exit(code);
 }
 
