@@ -5,20 +5,17 @@
 // nothing in flight or queued, every worker process still taking work, and a job run again only under a
 // claim of its own (a run twice is counted and printed). The test's own checks go to Redis directly.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
 import { BenchClient } from '../../src/client.ts';
 import { isBenchError } from '../../src/errors.ts';
 import { benchKeys, queueKeys } from '../../src/redis/keys.ts';
-import { makeBench, type TestBench } from '../helpers/bench.ts';
-import { FaultProxy, localPortsOf } from '../helpers/fault-proxy.ts';
+import { localPortsOf } from '../helpers/fault-proxy.ts';
+import { faultyBench as makeFaultyBench, type FaultyBench } from '../helpers/faulty-bench.ts';
 import { startSupervisor, stopped } from '../helpers/jobs.ts';
 import { within } from '../helpers/process.ts';
 import { queuedCount, queuedIds } from '../helpers/queued.ts';
-import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
 const WORKERS = 2;
@@ -31,35 +28,7 @@ after(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-/** A private Redis behind a fault proxy: `bench` reaches it through the proxy, `client` (same bench_id) directly. */
-interface FaultyBench {
-  redis: TestRedis;
-  proxy: FaultProxy;
-  bench: TestBench;
-  client: BenchClient;
-  runsFile: string;
-}
-
-async function faultyBench(extra: Record<string, unknown> = {}): Promise<FaultyBench> {
-  const common = { max_queued_jobs: 100_000, ...extra };
-  const redis = await startRedis();
-  const proxy = new FaultProxy(redis.port);
-  const port = await proxy.start();
-  const bench = makeBench({ redisUrl: `redis://127.0.0.1:${port}`, common });
-  const direct = makeBench({ redisUrl: redis.url });
-  direct.writeCommon({ ...common, bench_id: bench.benchId });
-  const client = await BenchClient.open({ benchPath: direct.path });
-  const runsFile = path.join(os.tmpdir(), `bw-faults-${process.pid}-${Date.now()}-${Math.random().toString(16).slice(2)}`);
-  cleanups.push(async () => {
-    await client.close();
-    await proxy.close();
-    await redis.stop();
-    bench.remove();
-    direct.remove();
-    rmSync(runsFile, { force: true });
-  });
-  return { redis, proxy, bench, client, runsFile };
-}
+const faultyBench = (extra: Record<string, unknown> = {}) => makeFaultyBench((cleanup) => cleanups.push(cleanup), extra);
 
 /** Runs per job id, from the lines testapp.tasks.chaos appends ("jobId attempt pid"), from byte `from` on. */
 function runsOf(file: string, from = 0): Map<string, { attempt: number; pid: number }[]> {
