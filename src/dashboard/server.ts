@@ -18,15 +18,18 @@ import { matchRoute, type Route } from './routes.js';
 import { serveAsset, type Assets } from './static.js';
 import { HttpError, type Principal } from './types.js';
 
-/** What the server needs of the auth module (auth/): who a request is, login and logout, CSRF. */
+/** What the server needs of the auth module (auth/dashboard-auth.ts): who a request is, login and logout, CSRF. */
 export interface AuthGate {
   usersConfigured(): boolean;
   /** The request's principal (session or token; the open admin when no user is configured), or undefined. */
   authenticate(req: IncomingMessage): Principal | undefined;
+  /** The principal, or HttpError 401 (403 for an open dashboard asked by a name that is not loopback). */
+  requirePrincipal(req: IncomingMessage): Principal;
   login(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<unknown>;
   logout(req: IncomingMessage, res: ServerResponse): void;
-  /** Throws HttpError 403 when a session's state change lacks its CSRF token. */
+  /** Throws HttpError 403 when a state change lacks its CSRF token or comes from another origin. */
   checkCsrf(req: IncomingMessage, principal: Principal): void;
+  whoami(req: IncomingMessage, principal: Principal): object;
 }
 
 export interface DashboardDeps {
@@ -39,8 +42,8 @@ export interface DashboardDeps {
   assets: Assets;
   /** GET /events: the live stream (sse.ts). */
   events(req: IncomingMessage, res: ServerResponse, principal: Principal): void;
-  /** GET /metrics: Prometheus text, or undefined to answer 404. */
-  metrics?(principal: Principal | undefined, req: IncomingMessage): Promise<string>;
+  /** GET /metrics: Prometheus text, or undefined when this caller may not scrape (401). */
+  metrics?(principal: Principal | undefined, req: IncomingMessage): Promise<string | undefined>;
 }
 
 /** Largest JSON body accepted (an enqueue's kwargs, a bulk action's ids). */
@@ -57,22 +60,23 @@ async function handle(deps: DashboardDeps, req: IncomingMessage, res: ServerResp
   const path = url.pathname;
   setSecurityHeaders(res, deps.assets);
   if (req.method === 'GET' && (path === '/' || path.startsWith('/assets/') || path === '/favicon.ico')) {
-    return serveAsset(deps.assets, path, res);
+    return serveAsset(deps.assets, path, res, req.headers['if-none-match']);
   }
   if (path === '/metrics' && req.method === 'GET' && deps.metrics) {
     const text = await deps.metrics(deps.auth.authenticate(req), req);
+    if (text === undefined) throw new HttpError(401, 'ERR_UNAUTHORIZED', '/metrics needs a token (Authorization: Bearer …) unless metrics_public is true');
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' });
     res.end(text);
     return;
   }
   if (path === '/api/login' && req.method === 'POST') return sendJson(res, await deps.auth.login(req, res, await readJson(req)));
+  const principal = deps.auth.requirePrincipal(req);
   if (path === '/api/logout' && req.method === 'POST') {
+    deps.auth.checkCsrf(req, principal);
     deps.auth.logout(req, res);
     return sendJson(res, { ok: true });
   }
-  const principal = deps.auth.authenticate(req);
-  if (!principal) throw new HttpError(401, 'ERR_UNAUTHORIZED', 'log in first (or send Authorization: Bearer <token>)');
-  if (path === '/api/me' && req.method === 'GET') return sendJson(res, describePrincipal(principal, deps.auth));
+  if (path === '/api/me' && req.method === 'GET') return sendJson(res, { ...deps.auth.whoami(req, principal), login: deps.auth.usersConfigured() });
   if (path === '/events' && req.method === 'GET') return deps.events(req, res, principal);
   const found = matchRoute(deps.routes, req.method ?? 'GET', path);
   if (!found) throw new HttpError(404, 'ERR_NOT_FOUND', `no route ${req.method ?? ''} ${path}`);
@@ -85,10 +89,6 @@ async function handle(deps: DashboardDeps, req: IncomingMessage, res: ServerResp
   const result = await route.handler({ principal, bench: deps.bench, client: deps.client, redis: deps.redis, log: deps.log, query: url.searchParams, params, body });
   if (route.method === 'POST') deps.log.info({ user: principal.user, via: principal.via, action: route.name, params, body: summarize(body) }, 'dashboard action');
   sendJson(res, result);
-}
-
-function describePrincipal(principal: Principal, auth: AuthGate): unknown {
-  return { user: principal.user, role: principal.role, sites: principal.sites ? [...principal.sites] : ['*'], via: principal.via, login: auth.usersConfigured() };
 }
 
 /** What an action's log line keeps of its body: small values, not kwargs or long id lists. */

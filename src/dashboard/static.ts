@@ -42,9 +42,19 @@ function uiDir(): string {
   return found;
 }
 
+/** The folder of package `name` (some do not export their package.json: walk up from its entry). */
+function packageDir(name: string): string {
+  let dir = path.dirname(createRequire(import.meta.url).resolve(name));
+  while (!existsSync(path.join(dir, 'package.json')) || (JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string }).name !== name) {
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error(`cannot find the package folder of ${name}`);
+    dir = up;
+  }
+  return dir;
+}
+
 function vendorFiles(): Record<string, string> {
-  const require = createRequire(import.meta.url);
-  const dir = (pkg: string) => path.dirname(require.resolve(`${pkg}/package.json`));
+  const dir = packageDir;
   return {
     'preact.js': path.join(dir('preact'), 'dist', 'preact.mjs'),
     'hooks.js': path.join(dir('preact'), 'hooks', 'dist', 'hooks.mjs'),

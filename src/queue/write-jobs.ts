@@ -67,6 +67,7 @@ export async function writeJobs(redis: Redis, bench: BenchConfig, fields: Enqueu
   if (options.atFront) batches.reverse();
   const tracked = batches.length > 1 || options.resume !== undefined;
   const progress = tracked ? await startProgress(redis, keys, fields.site, common, payloads, options) : undefined;
+  if (progress && options.resume === undefined) recordStart(redis, keys, progress);
   const ids = payloads.map((_, i) => (options.userIds?.[i] === undefined ? `${fields.site}||${generatedJobId()}` : namespacedJobId(fields.site, options.userIds[i] as string)));
   const nonces = payloads.map((_, i) => (options.userIds?.[i] === undefined ? '' : generatedJobId()));
   const accepted: boolean[] = ids.map(() => true);
@@ -164,7 +165,22 @@ async function startProgress(redis: Redis, keys: QueueKeys, site: string, common
   return { token, digest, from: Number(next) };
 }
 
-/** The error of a tracked request that failed: how far it got (read from Redis when it answers) and how to resume. */
+/**
+ * Record a new request's progress (nothing written yet) ahead of its first call, on the same connection so
+ * that it lands first (not waited for: a failure here fails that call too). Then its token resumes it even
+ * when the error could not tell whether anything was written: a resume reads how far it got from here.
+ */
+function recordStart(redis: Redis, keys: QueueKeys, progress: Progress): void {
+  const key = keys.bulk(progress.token);
+  redis.hset(key, 'next', '0', 'digest', progress.digest).catch(() => undefined);
+  redis.expire(key, RESUME_TTL_SECONDS).catch(() => undefined);
+}
+
+/**
+ * The error of a tracked request that failed: how far it got and how to resume. The count is exact when
+ * Redis answered the progress read; otherwise it is what the replies confirmed, a lower bound (a call whose
+ * reply was lost may have written), and the token is always given: a resume reads the progress itself.
+ */
 async function cutShort(redis: Redis, keys: QueueKeys, progress: Progress, batches: readonly Batch[], written: readonly boolean[], total: number, cause: unknown, options: WriteOptions): Promise<unknown> {
   // What the replies confirmed: the batches written, in send order, up to the first that was not.
   let confirmed = 0;
@@ -177,8 +193,11 @@ async function cutShort(redis: Redis, keys: QueueKeys, progress: Progress, batch
     () => undefined,
   );
   const done = stored ?? confirmed;
-  if (done === 0 && isBenchError(cause)) return cause;
-  // The first entry (in the list's own order) of the batches not written.
+  const exact = stored !== undefined;
+  // Only a progress read from Redis can say that nothing was written.
+  const nothing = exact && done === 0;
+  if (nothing && isBenchError(cause)) return cause;
+  // The first entry (in the list's own order) of the batches not written (or, not exact, not confirmed).
   let sent = 0;
   let firstMissing = total;
   for (const batch of batches) {
@@ -186,13 +205,15 @@ async function cutShort(redis: Redis, keys: QueueKeys, progress: Progress, batch
     sent += batch.end - batch.start;
   }
   const reason = cause instanceof Error ? cause.message : String(cause);
-  const count = stored === undefined ? `at least ${done}` : String(done);
-  const next = firstMissing < total ? `${options.describeEntry(firstMissing)} and those after it were not` : 'the rest was not';
-  const summary = `bulk enqueue stopped: ${count} of ${total} jobs were enqueued; ${next} (${reason}).`;
-  const resume = done === 0 ? 'Nothing was written: run it again.' : `Resume with token ${progress.token} (kept ${RESUME_TTL_SECONDS / 3600} h): it writes exactly the jobs not yet written.`;
+  const count = exact ? `${done} of ${total} jobs were enqueued` : `at least ${done} of ${total} jobs were enqueued (Redis could not be asked how many more)`;
+  const next = firstMissing < total
+    ? `${options.describeEntry(firstMissing)} and those after it ${exact ? 'were not' : 'may not have been'}`
+    : `the rest ${exact ? 'was not' : 'may not have been'}`;
+  const summary = `bulk enqueue stopped: ${count}; ${next} (${reason}).`;
+  const resume = nothing ? 'Nothing was written: run it again.' : `Resume with token ${progress.token} (kept ${RESUME_TTL_SECONDS / 3600} h): it writes exactly the jobs not yet written.`;
   return new BenchError('ERR_ENQUEUE_INCOMPLETE', `${summary} ${resume}`, {
     cause,
-    details: { summary, enqueued: done, total, firstNotEnqueued: firstMissing < total ? firstMissing : undefined, resumeToken: done === 0 ? undefined : progress.token, exact: stored !== undefined },
+    details: { summary, enqueued: done, total, firstNotEnqueued: firstMissing < total ? firstMissing : undefined, resumeToken: nothing ? undefined : progress.token, exact },
   });
 }
 

@@ -10,17 +10,38 @@ interface Point {
   minute: number;
   finished: number;
   failed: number;
+  stopped: number;
+}
+
+interface History {
+  available: boolean;
+  reason: string | null;
+  queues: { queue: string; points: Point[] }[];
+}
+
+/** Every queue's points summed minute by minute. */
+function summed(history: History): Point[] {
+  const byMinute = new Map<number, Point>();
+  for (const { points } of history.queues) {
+    for (const p of points) {
+      const sum = byMinute.get(p.minute) ?? { minute: p.minute, finished: 0, failed: 0, stopped: 0 };
+      sum.finished += p.finished;
+      sum.failed += p.failed + p.stopped;
+      byMinute.set(p.minute, sum);
+    }
+  }
+  return [...byMinute.values()].sort((a, b) => a.minute - b.minute);
 }
 
 const MINUTES = 180;
 
-export function Chart({ queues }: { queues: string[] }) {
-  const { data } = useApi<{ points: Point[] }>(`/api/history?minutes=${MINUTES}`);
+export function Chart() {
+  const { data } = useApi<History>(`/api/history?minutes=${MINUTES}`);
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | undefined>(undefined);
   useEffect(() => {
-    if (!data || !box.current) return undefined;
-    const points = data.points;
+    if (!data || !data.available || !box.current) return undefined;
+    const points = summed(data);
     const series: uPlot.AlignedData = [points.map((p) => p.minute / 1000), points.map((p) => p.finished), points.map((p) => p.failed)];
     if (plot.current) {
       plot.current.setData(series);
@@ -30,7 +51,7 @@ export function Chart({ queues }: { queues: string[] }) {
       {
         width: Math.min(900, box.current.clientWidth || 900),
         height: 220,
-        series: [{}, { label: 'finished', stroke: '#2f6feb', width: 1.5 }, { label: 'failed', stroke: '#d1242f', width: 1.5 }],
+        series: [{}, { label: 'finished', stroke: '#2f6feb', width: 1.5 }, { label: 'failed or stopped', stroke: '#d1242f', width: 1.5 }],
         axes: [{}, { label: 'jobs/min' }],
       },
       series,
@@ -39,5 +60,6 @@ export function Chart({ queues }: { queues: string[] }) {
     return undefined;
   }, [data]);
   useEffect(() => () => plot.current?.destroy(), []);
-  return html`<div class="chart" ref=${box} data-queues=${queues.join(',')}></div>`;
+  if (data && !data.available) return html`<p class="muted">${data.reason}</p>`;
+  return html`<div class="chart" ref=${box} data-testid="chart"></div>`;
 }

@@ -8,12 +8,10 @@ import { duration, html, link, when } from './html.js';
 import { subscribe } from './live.js';
 
 export interface JobError {
-  name?: string;
-  message?: string;
+  name: string;
+  message: string;
   stack?: string;
   code?: string;
-  attempt?: number;
-  at?: number;
 }
 
 export interface JobDetail {
@@ -22,17 +20,14 @@ export interface JobDetail {
   site: string;
   method: string;
   status: string;
-  user?: string | null;
-  jobName?: string | null;
-  kwargs?: unknown;
-  enqueuedAt?: number | null;
-  startedAt?: number | null;
-  endedAt?: number | null;
-  waitMs?: number | null;
-  runMs?: number | null;
-  attempts?: number;
-  errors?: JobError[];
-  result?: unknown;
+  user: string | null;
+  jobName: string;
+  kwargs: unknown;
+  timings: { enqueuedAt: number; dueAt: number | null; startedAt: number | null; endedAt: number | null; waitMs: number | null; runMs: number | null };
+  attempts: number;
+  worker: string | null;
+  errors: JobError[];
+  result: unknown;
 }
 
 const ACTIONS: Record<string, string[]> = {
@@ -69,20 +64,22 @@ export function JobPage({ me, id }: { me: Me; id: string }) {
       <dt>Method</dt><dd><code>${data.method}</code></dd>
       <dt>Site</dt><dd>${data.site}</dd>
       <dt>User</dt><dd>${data.user ?? '—'}</dd>
-      <dt>Name</dt><dd>${data.jobName ?? '—'}</dd>
-      <dt>Enqueued</dt><dd>${when(data.enqueuedAt)}</dd>
-      <dt>Started</dt><dd>${when(data.startedAt)}</dd>
-      <dt>Ended</dt><dd>${when(data.endedAt)}</dd>
-      <dt>Wait</dt><dd>${duration(data.waitMs)}</dd>
-      <dt>Run</dt><dd>${duration(data.runMs)}</dd>
-      <dt>Attempts</dt><dd>${data.attempts ?? 0}</dd>
+      <dt>Name</dt><dd>${data.jobName}</dd>
+      <dt>Enqueued</dt><dd>${when(data.timings.enqueuedAt)}</dd>
+      ${data.timings.dueAt ? html`<dt>Due</dt><dd>${when(data.timings.dueAt)}</dd>` : ''}
+      <dt>Started</dt><dd>${when(data.timings.startedAt)}</dd>
+      <dt>Ended</dt><dd>${when(data.timings.endedAt)}</dd>
+      <dt>Wait</dt><dd>${duration(data.timings.waitMs)}</dd>
+      <dt>Run</dt><dd>${duration(data.timings.runMs)}</dd>
+      <dt>Attempts</dt><dd>${data.attempts}</dd>
+      <dt>Worker</dt><dd>${data.worker ?? '—'}</dd>
     </dl>
     <h2>Arguments</h2>
     <pre data-testid="kwargs">${JSON.stringify(data.kwargs ?? {}, null, 2)}</pre>
     ${data.result !== undefined && data.result !== null ? html`<h2>Result</h2><pre data-testid="result">${JSON.stringify(data.result, null, 2)}</pre>` : ''}
-    ${(data.errors ?? []).length > 0
-      ? html`<h2>Errors</h2>${(data.errors ?? []).map(
-          (e, i) => html`<details open=${i === (data.errors ?? []).length - 1}><summary>${e.attempt !== undefined ? `attempt ${e.attempt}: ` : ''}${e.name ?? 'Error'}${e.code ? ` [${e.code}]` : ''}: ${e.message ?? ''}</summary><pre>${e.stack ?? ''}</pre></details>`,
+    ${data.errors.length > 0
+      ? html`<h2>Errors</h2>${data.errors.map(
+          (e, i) => html`<details open=${i === data.errors.length - 1} data-testid="job-error"><summary>${data.errors.length > 1 ? `error ${i + 1}: ` : ''}${e.name}${e.code ? ` [${e.code}]` : ''}: ${e.message}</summary><pre>${e.stack ?? ''}</pre></details>`,
         )}`
       : ''}
   `;

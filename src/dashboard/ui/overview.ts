@@ -8,8 +8,9 @@ import type { Me } from './api.js';
 
 export interface QueueOverview {
   queue: string;
-  counts: Record<string, number>;
-  latencyMs: number | null;
+  /** null: not counted for this user (too many ids to read). */
+  counts: Record<string, number | null>;
+  latencyMs: number;
   workers: number;
   unserved: boolean;
   paused: boolean;
@@ -18,7 +19,7 @@ export interface QueueOverview {
 export const STATES = ['queued', 'scheduled', 'started', 'finished', 'failed', 'stopped', 'canceled'] as const;
 
 export function Overview({ me }: { me: Me }) {
-  const { data, error, reload } = useApi<{ queues: QueueOverview[] }>('/api/overview');
+  const { data, error, reload } = useApi<{ queues: QueueOverview[]; restricted: boolean }>('/api/overview');
   if (error) return html`<p class="error">${error.message}</p>`;
   if (!data) return html`<p class="muted">Loading…</p>`;
   const act = async (queue: string, action: 'pause' | 'resume' | 'requeue-failed') => {
@@ -33,8 +34,8 @@ export function Overview({ me }: { me: Me }) {
         ${data.queues.map(
           (q) => html`<tr class=${q.unserved ? 'alert' : ''} data-queue=${q.queue}>
             <td><a href=${link(['queue', q.queue])}>${q.queue}</a>${q.paused ? html` <span class="badge">paused</span>` : ''}${q.unserved ? html` <span class="badge alert">no worker</span>` : ''}</td>
-            ${STATES.map((s) => html`<td class="num" data-state=${s}><a href=${link(['queue', q.queue], { state: s })}>${q.counts[s] ?? 0}</a></td>`)}
-            <td class="num">${q.latencyMs === null ? '—' : duration(q.latencyMs)}</td>
+            ${STATES.map((s) => html`<td class="num" data-state=${s}>${s === 'canceled' ? (q.counts[s] ?? '—') : html`<a href=${link(['queue', q.queue], { state: s })}>${q.counts[s] ?? '—'}</a>`}</td>`)}
+            <td class="num">${q.latencyMs > 0 ? duration(q.latencyMs) : '—'}</td>
             <td class="num">${q.workers}</td>
             <td class="actions">${me.role === 'admin'
               ? html`<button onClick=${() => act(q.queue, q.paused ? 'resume' : 'pause')}>${q.paused ? 'Resume' : 'Pause'}</button>
@@ -44,7 +45,8 @@ export function Overview({ me }: { me: Me }) {
         )}
       </tbody>
     </table>
-    <h2>Throughput and failures (jobs per minute)</h2>
-    <${Chart} queues=${data.queues.map((q) => q.queue)} />
+    ${data.restricted ? html`<p class="muted">Counts are of your sites' jobs only.</p>` : ''}
+    <h2>Throughput and failures (jobs per minute, last 3 hours)</h2>
+    <${Chart} />
   `;
 }

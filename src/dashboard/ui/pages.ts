@@ -7,13 +7,15 @@ import type { JobSummary } from './queue.js';
 
 interface WorkerRow {
   name: string;
-  hostname?: string;
-  pid?: number;
+  host: string;
+  pid: number;
   queues: string[];
   state: string;
-  currentJobs?: string[];
-  utilizationPercent?: number;
-  uptimeMs?: number;
+  concurrency: number;
+  currentJobs: string[];
+  hiddenJobs: number;
+  utilizationPercent: number;
+  uptimeMs: number;
 }
 
 export function WorkersPage() {
@@ -23,45 +25,58 @@ export function WorkersPage() {
   return html`<h1>Workers</h1>
     <table class="grid" data-testid="workers"><thead><tr><th>Name</th><th>Host</th><th class="num">Pid</th><th>Queues</th><th>State</th><th>Current jobs</th><th class="num">Utilisation</th><th class="num">Up</th></tr></thead>
       <tbody>${data.workers.map(
-        (w) => html`<tr><td>${w.name}</td><td>${w.hostname ?? '—'}</td><td class="num">${w.pid ?? '—'}</td><td>${w.queues.join(', ')}</td><td>${w.state}</td>
-          <td>${(w.currentJobs ?? []).map((id) => html`<a href=${link(['job', id])}>${id.split('||').pop()}</a> `)}</td>
-          <td class="num">${w.utilizationPercent === undefined ? '—' : `${w.utilizationPercent.toFixed(0)}%`}</td><td class="num">${duration(w.uptimeMs)}</td></tr>`,
+        (w) => html`<tr><td>${w.name}</td><td>${w.host}</td><td class="num">${w.pid}</td><td>${w.queues.join(', ')}</td><td>${w.state} (${w.concurrency} slot${w.concurrency === 1 ? '' : 's'})</td>
+          <td>${w.currentJobs.map((id) => html`<a href=${link(['job', id])}>${id.split('||').pop()}</a> `)}${w.hiddenJobs > 0 ? html`<span class="muted">+${w.hiddenJobs} of other sites</span>` : ''}</td>
+          <td class="num">${`${w.utilizationPercent.toFixed(0)}%`}</td><td class="num">${duration(w.uptimeMs)}</td></tr>`,
       )}</tbody></table>`;
 }
 
 interface SiteRow {
   site: string;
-  queued: number;
-  running: number;
-  finished: number;
-  failed: number;
+  counts: Record<string, number | null>;
 }
+
+const SITE_STATES = ['queued', 'scheduled', 'started', 'finished', 'failed', 'stopped'] as const;
 
 export function SitesPage() {
   const { data, error } = useApi<{ sites: SiteRow[] }>('/api/sites');
   if (error) return html`<p class="error">${error.message}</p>`;
   if (!data) return html`<p class="muted">Loading…</p>`;
   return html`<h1>Sites</h1>
-    <table class="grid" data-testid="sites"><thead><tr><th>Site</th><th class="num">Queued</th><th class="num">Running</th><th class="num">Finished</th><th class="num">Failed</th></tr></thead>
-      <tbody>${data.sites.map((s) => html`<tr><td>${s.site}</td><td class="num">${s.queued}</td><td class="num">${s.running}</td><td class="num">${s.finished}</td><td class="num">${s.failed}</td></tr>`)}</tbody></table>`;
+    <table class="grid" data-testid="sites"><thead><tr><th>Site</th>${SITE_STATES.map((s) => html`<th class="num">${s}</th>`)}</tr></thead>
+      <tbody>${data.sites.map((row) => html`<tr data-site=${row.site}><td>${row.site}</td>${SITE_STATES.map((s) => html`<td class="num">${row.counts[s] ?? '—'}</td>`)}</tr>`)}</tbody></table>`;
 }
 
-interface SchedulerRow {
-  site: string;
-  event?: string;
-  method?: string;
-  lastRun?: number | null;
-  nextRun?: number | null;
+interface ScheduledMethod {
+  name: string;
+  method: string;
+  frequency: string;
+  queue: string;
+  stopped: boolean;
+  lastExecution: number | null;
+  nextExecution: number | null;
+}
+
+type SiteSchedule = { site: string; status: string; timeZone: string; methods: ScheduledMethod[] } | { site: string; error: { code: string; message: string } };
+
+interface Holder {
+  host?: string;
+  pid?: number;
 }
 
 export function SchedulerPage() {
-  const { data, error } = useApi<{ up: boolean; holder?: string | null; lastTick?: number | null; jobs: SchedulerRow[] }>('/api/scheduler');
+  const { data, error } = useApi<{ up: boolean; holder: Holder | null; lastTick: number | null; sites: SiteSchedule[] }>('/api/scheduler');
   if (error) return html`<p class="error">${error.message}</p>`;
   if (!data) return html`<p class="muted">Loading…</p>`;
   return html`<h1>Scheduler</h1>
-    <p>${data.up ? html`Ticking (${data.holder ?? 'a scheduler'}), last tick ${when(data.lastTick)}` : html`<span class="badge alert">not running</span>`}</p>
-    <table class="grid" data-testid="scheduler"><thead><tr><th>Site</th><th>Event</th><th>Method</th><th>Last run</th><th>Next run</th></tr></thead>
-      <tbody>${data.jobs.map((j) => html`<tr><td>${j.site}</td><td>${j.event ?? '—'}</td><td><code>${j.method ?? ''}</code></td><td>${when(j.lastRun)}</td><td>${when(j.nextRun)}</td></tr>`)}</tbody></table>`;
+    <p>${data.up ? html`Ticking (${data.holder?.host ?? 'a scheduler'}${data.holder?.pid ? ` pid ${data.holder.pid}` : ''}), last tick ${when(data.lastTick)}` : html`<span class="badge alert">no scheduler holds the lease</span> last tick ${when(data.lastTick)}`}</p>
+    ${data.sites.map((site) =>
+      'error' in site
+        ? html`<h2>${site.site}</h2><p class="error">${site.error.message}</p>`
+        : html`<h2>${site.site} <span class="badge">${site.status}</span></h2>
+          <table class="grid" data-testid="scheduler"><thead><tr><th>Job</th><th>Frequency</th><th>Queue</th><th>Last run</th><th>Next run</th></tr></thead>
+            <tbody>${site.methods.map((m) => html`<tr><td><code>${m.method}</code>${m.stopped ? html` <span class="badge">stopped</span>` : ''}</td><td>${m.frequency}</td><td>${m.queue}</td><td>${when(m.lastExecution)}</td><td>${when(m.nextExecution)}</td></tr>`)}</tbody></table>`,
+    )}`;
 }
 
 export function FindPage({ query }: { query: URLSearchParams }) {

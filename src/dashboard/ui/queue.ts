@@ -12,10 +12,12 @@ export interface JobSummary {
   site: string;
   method: string;
   status: string;
-  enqueuedAt?: number | null;
-  startedAt?: number | null;
-  endedAt?: number | null;
-  attempts?: number;
+  enqueuedAt: number;
+  startedAt: number | null;
+  endedAt: number | null;
+  attempts: number;
+  error: { name: string; message: string } | null;
+  kwargsPreview: string;
 }
 
 const PAGE = 50;
@@ -66,12 +68,12 @@ export function QueuePage({ me, queue, query }: { me: Me; queue: string; query: 
       : ''}
     ${error ? html`<p class="error">${error.message}</p>` : !data ? html`<p class="muted">Loading…</p>` : html`
       <table class="grid" data-testid="jobs">
-        <thead><tr><th></th><th>Job</th><th>Site</th><th>Method</th><th>Status</th><th>Enqueued</th><th>Started</th><th>Ended</th></tr></thead>
+        <thead><tr><th></th><th>Job</th><th>Site</th><th>Method</th><th>Arguments</th><th>Status</th><th>Enqueued</th><th>Started</th><th>Ended</th></tr></thead>
         <tbody>${data.jobs.map(
           (job) => html`<tr data-job=${job.id}>
             <td><input type="checkbox" checked=${selected.has(job.id)} onChange=${() => toggle(job.id)} aria-label="select" /></td>
             <td><a href=${link(['job', job.id])}>${job.id.split('||').pop()}</a></td>
-            <td>${job.site}</td><td>${job.method}</td><td class=${`status ${job.status}`}>${job.status}</td>
+            <td>${job.site}</td><td>${job.method}</td><td class="preview" title=${job.error ? `${job.error.name}: ${job.error.message}` : ''}><code>${job.kwargsPreview}</code></td><td class=${`status ${job.status}`}>${job.status}</td>
             <td>${when(job.enqueuedAt)}</td><td>${when(job.startedAt)}</td><td>${when(job.endedAt)}</td>
           </tr>`,
         )}</tbody>
