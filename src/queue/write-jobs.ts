@@ -2,8 +2,9 @@
 // and by bytes. A request of more than one call is tracked in a progress hash (keys.bulk(token)) that the
 // script moves forward in the same step as each write, and a call writes only when every earlier call
 // of its request did. So a request cut short (Redis out of memory, a connection lost) has written a
-// prefix of its batches, the error says exactly how far it got, and `resume: token` carries on from
-// there: no job is written twice, even when a reply was lost. A request of one job goes through
+// prefix of its batches, the error says how far it got (at least, when Redis cannot be asked: the
+// connection is gone), and `resume: token` carries on from exactly there, read from the progress hash
+// (made before the first call): no job is written twice, even when a reply was lost. A request of one job goes through
 // ./single-writes.ts, which sends the single-job requests of one turn together.
 import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from '../redis/client-type.js';

@@ -70,7 +70,7 @@ export class FaultProxy {
   /** Bytes passed on from clients to Redis so far. */
   bytesToRedis = 0;
   private armedCut: { remaining: number; done: () => void } | undefined;
-  private armedReplyCut: { only: ConnectionFilter; done: () => void } | undefined;
+  private armedReplyCut: { only: ConnectionFilter; which: (reply: Buffer) => boolean; done: () => void } | undefined;
 
   constructor(private readonly targetPort: number) {
     this.server = net.createServer((client) => this.accept(client));
@@ -124,11 +124,12 @@ export class FaultProxy {
   }
 
   /**
-   * Cut the connections (`only`: those of these client ports) as soon as Redis next answers one of them,
-   * that answer lost: the command ran, its client never hears so. Resolves once the cut is made.
+   * Cut the connections (`only`: those of these client ports) as soon as Redis next answers one of them
+   * (`which`: with bytes it accepts; others pass), that answer lost: the command ran, its client never
+   * hears so. Resolves once the cut is made.
    */
-  cutOnNextReply(only?: ConnectionFilter): Promise<void> {
-    return new Promise((resolve) => (this.armedReplyCut = { only, done: resolve }));
+  cutOnNextReply(only?: ConnectionFilter, which: (reply: Buffer) => boolean = () => true): Promise<void> {
+    return new Promise((resolve) => (this.armedReplyCut = { only, which, done: resolve }));
   }
 
   get connections(): number {
@@ -166,7 +167,7 @@ export class FaultProxy {
 
   private toClient(pair: Pair, link: Link, buf: Buffer): void {
     const armed = this.armedReplyCut;
-    if (armed === undefined || (armed.only !== undefined && !armed.only.has(pair.clientPort))) {
+    if (armed === undefined || (armed.only !== undefined && !armed.only.has(pair.clientPort)) || !armed.which(buf)) {
       link.push(buf);
       return;
     }
