@@ -55,6 +55,8 @@ export class BenchClient {
   private readonly cache: ProducerCache;
   private readonly waiter: JobWaiter;
   private connecting: Promise<Redis> | undefined;
+  /** What `connecting` resolved to, for connection() to see synchronously that it ended. */
+  private connected: Redis | undefined;
 
   private constructor(bench: BenchConfig, options: BenchClientOptions) {
     this.cache = new ProducerCache(bench);
@@ -99,6 +101,16 @@ export class BenchClient {
    * redis/bench-id.ts): every call that reads or writes the bench's keys goes through here.
    */
   connection(): Promise<Redis> {
+    // A producer connection gives up reconnecting after a few attempts (about 1 s): once it has, the
+    // next call makes a new one (ERR_REDIS_UNAVAILABLE while Redis is still down), shared by the calls
+    // made meanwhile, and the old one is closed for good.
+    const ended = this.connected;
+    if (ended?.status === 'end') {
+      this.connected = undefined;
+      this.connecting = undefined;
+      // It is closed already; this also ends its Sentinel failover detector's connections, if any.
+      ended.disconnect();
+    }
     this.connecting ??= createRedis(this.bench.settings, { role: 'producer', log: this.options.log })
       .then(async (redis) => {
         if (this.bench.benchIdSaved) return redis;
@@ -111,6 +123,7 @@ export class BenchClient {
         this.cache.reloadBench();
         return redis;
       })
+      .then((redis) => (this.connected = redis))
       .catch((err: unknown) => {
         this.connecting = undefined;
         throw err;

@@ -251,7 +251,7 @@ describe('network faults during a bulk enqueue', () => {
     assert.match(outcome, /^rejected .* resumed/);
   });
 
-  it('the producer that got the error resumes on its own once Redis answers again', { timeout: 60_000, todo: 'client.ts connection(): a producer connection that gave up reconnecting stays cached, every later call fails "Connection is closed."' }, async () => {
+  it('the producer that got the error resumes on its own once Redis answers again', { timeout: 60_000 }, async () => {
     const f = await faultyBench();
     const outcome = await bulkThrough(f, () => f.proxy.cutAfter(400_000).then(() => void (f.proxy.refuseNew = true)), 'same producer resumes', true);
     assert.match(outcome, /^rejected .* resumed/);

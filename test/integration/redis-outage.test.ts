@@ -1,7 +1,8 @@
 // The worker through Redis outages: a Redis restart (AOF on) in the middle of a run loses no
 // accepted job and is logged once per connection, not once per reconnect attempt; a connection
 // that silently stops answering (a partition) is detected and replaced, and so is a connection
-// attempt that the partition swallows mid-handshake.
+// attempt that the partition swallows mid-handshake; an app's client whose connection gave up
+// reconnecting during an outage connects again on its next call.
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, describe, it } from 'node:test';
@@ -160,6 +161,35 @@ describe('Redis outages', () => {
         await worker.stop();
         await done;
       }
+    } finally {
+      await client.close();
+      await proxy.close();
+      await redis.stop();
+    }
+  });
+
+  it("an app's client whose connection gave up during an outage connects again on its next call, calls made at once sharing it", { timeout: 30_000 }, async () => {
+    const redis = await startRedis();
+    const proxy = new FaultProxy(redis.port);
+    const bench = makeBench({ redisUrl: `redis://127.0.0.1:${await proxy.start()}` });
+    benches.push(bench);
+    const client = await BenchClient.open({ benchPath: bench.path });
+    try {
+      const first = await client.connection();
+      proxy.refuseNew = true;
+      proxy.cutExisting();
+      const cutAt = Date.now();
+      await waitFor(() => first.status === 'end', { what: 'the producer connection to give up reconnecting' });
+      console.log(`the producer connection gave up ${Date.now() - cutAt} ms after the cut`);
+      // Redis still unreachable: each call tries a new connection, and says so clearly.
+      for (let n = 0; n < 2; n++) await assert.rejects(client.getJob('site1.test', 'some-job'), { code: 'ERR_REDIS_UNAVAILABLE' });
+      proxy.refuseNew = false;
+      const [a, b] = await Promise.all([client.connection(), client.connection()]);
+      assert.equal(a, b, 'calls made at once share one new connection');
+      assert.notEqual(a, first);
+      assert.equal(await client.getJob('site1.test', 'some-job'), undefined);
+      assert.equal(first.status, 'end', 'the old connection stays closed');
+      assert.equal(proxy.connections, 1, 'one connection open through the proxy');
     } finally {
       await client.close();
       await proxy.close();
