@@ -83,14 +83,16 @@ const baseUsers = (): Record<string, DashboardUserConfig> => ({
 });
 
 describe('DashboardAuth', () => {
-  test('no users: an open admin of every site, only for requests addressed to a loopback name', async () => {
+  test('no users: an open admin of every site, only for requests from this machine addressed to a loopback name', async () => {
     setUsers({});
     const auth = newAuth();
     assert.equal(auth.usersConfigured(), false);
     for (const host of ['127.0.0.1:9181', 'localhost:9181', '[::1]:9181', 'LOCALHOST']) {
       assert.deepEqual(auth.authenticate(request({ headers: { host } })), { user: 'anonymous', role: 'admin', sites: undefined, via: 'open' }, host);
     }
+    assert.deepEqual(auth.authenticate(request({ remote: '::ffff:127.0.0.1' }))?.via, 'open');
     assert.equal(auth.authenticate(request({ headers: { host: 'evil.example:9181' } })), undefined, 'DNS rebinding');
+    assert.equal(auth.authenticate(request({ remote: '10.0.0.7' })), undefined, 'from another machine, whatever its Host header says');
     await refused(() => auth.requirePrincipal(request({ headers: { host: '10.0.0.5:9181' } })), 403, 'ERR_FORBIDDEN');
     await refused(auth.login(request({ method: 'POST' }), response(request()), { user: 'admin', password: 'x' }), 409, 'ERR_NO_USERS');
     const open = auth.requirePrincipal(request());

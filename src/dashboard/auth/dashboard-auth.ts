@@ -14,7 +14,8 @@
 //   auth.whoami(req, principal): WhoAmI      // GET /api/me: user, role, sites, via, csrfToken of a session
 //
 // Proof, in this order: no users configured -> the open admin principal (via 'open'), but only for
-// requests addressed to a loopback name; `Authorization: Bearer bwd_…` -> that token's user (via 'token';
+// requests from a loopback address to a loopback name (should users be removed from the config of a
+// dashboard bound elsewhere, the rest of the network still gets nothing); `Authorization: Bearer bwd_…` -> that token's user (via 'token';
 // a present but wrong Authorization header is no proof, even with a cookie); the bw_session cookie ->
 // its user (via 'session'). Role and sites are read from the config at each request, so an edit applies
 // at once; a session dies when its user's password hash changes or the user is removed. CSRF: a
@@ -29,7 +30,7 @@ import { findTokenUser } from './api-token.js';
 import { readCookie, sessionCookie, SESSION_COOKIE } from './cookies.js';
 import { DEFAULT_SCRYPT, hashPassword, MAX_PASSWORD_LENGTH, passwordFingerprint, verifyPassword, type ScryptParams } from './password.js';
 import { LoginRateLimiter, type RateLimitOptions } from './rate-limit.js';
-import { addressedToLoopback, assertSameOrigin, remoteAddress } from './request-origin.js';
+import { localAndAddressedToLoopback, assertSameOrigin, remoteAddress } from './request-origin.js';
 import { SessionStore, type Session, type SessionOptions } from './sessions.js';
 import { dashboardUsers, findUser, OPEN_PRINCIPAL, principalOf, sitesShown, type DashboardUsers } from './users.js';
 
@@ -97,7 +98,7 @@ export class DashboardAuth {
 
   authenticate(req: IncomingMessage): Principal | undefined {
     const users = this.users();
-    if (Object.keys(users).length === 0) return addressedToLoopback(req) ? OPEN_PRINCIPAL : undefined;
+    if (Object.keys(users).length === 0) return localAndAddressedToLoopback(req) ? OPEN_PRINCIPAL : undefined;
     const authorization = req.headers.authorization;
     if (authorization !== undefined) {
       const bearer = /^Bearer +(\S+) *$/i.exec(authorization);
@@ -114,7 +115,7 @@ export class DashboardAuth {
     const principal = this.authenticate(req);
     if (principal !== undefined) return principal;
     if (!this.usersConfigured()) {
-      throw new HttpError(403, 'ERR_FORBIDDEN', 'this dashboard has no users (bench dashboard set-password): it answers only requests to localhost, 127.0.0.1 or [::1]');
+      throw new HttpError(403, 'ERR_FORBIDDEN', 'this dashboard has no users (bench dashboard set-password): it answers only requests from this machine to localhost, 127.0.0.1 or [::1]');
     }
     throw new HttpError(401, 'ERR_UNAUTHORIZED', 'log in, or send Authorization: Bearer <token> (bench dashboard token)');
   }

@@ -1,8 +1,8 @@
 // Where a request comes from, as far as the dashboard's guards care: whether a browser sent it from
 // another origin (another site, another port of localhost, a sandboxed page: its Origin or its
-// Sec-Fetch-Site say so; curl and scripts send neither), whether it was addressed to a loopback name
-// (a page of evil.example whose name was re-pointed at 127.0.0.1, "DNS rebinding", is not), and the
-// remote address logins are throttled by.
+// Sec-Fetch-Site say so; curl and scripts send neither), whether it came from this machine addressed to
+// a loopback name (a page of evil.example whose name was re-pointed at 127.0.0.1, "DNS rebinding", is
+// not), and the remote address logins are throttled by.
 import type { IncomingMessage } from 'node:http';
 import { HttpError } from '../types.js';
 
@@ -12,10 +12,15 @@ function hostName(host: string): string {
   return (match?.[1] ?? '').toLowerCase();
 }
 
-/** Is the request addressed to localhost, 127.x.x.x or [::1]? */
-export function addressedToLoopback(req: IncomingMessage): boolean {
+const isLoopbackAddress = (address: string): boolean => address === '::1' || /^(::ffff:)?127(\.\d{1,3}){3}$/.test(address);
+
+/**
+ * Did the request come from this machine (its peer a loopback address: the Host header alone is the
+ * client's word) and was it addressed to localhost, 127.x.x.x or [::1]?
+ */
+export function localAndAddressedToLoopback(req: IncomingMessage): boolean {
   const name = hostName(req.headers.host ?? '');
-  return name === 'localhost' || name === '::1' || /^127(\.\d{1,3}){3}$/.test(name);
+  return isLoopbackAddress(req.socket.remoteAddress ?? '') && (name === 'localhost' || isLoopbackAddress(name));
 }
 
 /** Refuse (403 ERR_CSRF) a request a browser sent from a page of another origin. */
