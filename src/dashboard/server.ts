@@ -70,6 +70,10 @@ async function handle(deps: DashboardDeps, req: IncomingMessage, res: ServerResp
     return;
   }
   if (path === '/api/login' && req.method === 'POST') return sendJson(res, await deps.auth.login(req, res, await readJson(req)));
+  // The page asks who it is first: "nobody" is an answer (the login form), not an error in its console.
+  if (path === '/api/me' && req.method === 'GET' && deps.auth.authenticate(req) === undefined && deps.auth.usersConfigured()) {
+    return sendJson(res, { user: null, login: true });
+  }
   const principal = deps.auth.requirePrincipal(req);
   if (path === '/api/logout' && req.method === 'POST') {
     deps.auth.checkCsrf(req, principal);

@@ -62,8 +62,9 @@ function App() {
   const [live, setLive] = useState(mode);
   useEffect(() => {
     whenUnauthorized(() => setMe(null));
-    get<Me>('/api/me').then(
+    get<Me | { user: null }>('/api/me').then(
       (who) => {
+        if (who.user === null) return setMe(null);
         setCsrfToken(who.csrfToken);
         setMe(who);
       },
