@@ -171,10 +171,11 @@ function askHidden(prompts: readonly string[]): Promise<string[]> {
         } else if (ch >= ' ') current += ch;
       }
     };
-    process.stderr.write(prompts[0] ?? '');
+    // Echo off before the question shows: an answer typed (or pasted) at once must not be echoed.
     input.setRawMode(true);
     input.setEncoding('utf8');
     input.on('data', onData);
     input.resume();
+    process.stderr.write(prompts[0] ?? '');
   });
 }
