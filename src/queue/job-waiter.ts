@@ -5,6 +5,7 @@
 // fall in between), at each event of its job, and after a reconnect (events sent meanwhile are lost).
 import type { Redis } from '../redis/client-type.js';
 import { BenchError } from '../errors.js';
+import { keepSubscriberAlive } from '../redis/keep-alive.js';
 import { jobRoom } from '../realtime/realtime.js';
 import { checkRange, WAIT_RANGE } from '../util/limits.js';
 import { setLongTimeout, type LongTimeout } from '../util/long-timeout.js';
@@ -88,6 +89,8 @@ export class JobWaiter {
       // Events published while the connection was down are lost: every wait reads its job again.
       subscriber.on('ready', () => this.wakeAll());
       await subscriber.subscribe(this.channel());
+      // A connection that a silent stall left dead is replaced (then 'ready' wakes every wait).
+      keepSubscriberAlive(subscriber);
       return subscriber;
     });
     this.subscriber.catch(() => (this.subscriber = undefined));

@@ -2,6 +2,7 @@
 // bench subscribes to one channel, and the one running the named job acts on it.
 import type { Redis } from './client-type.js';
 import type { Logger } from '../log/logger.js';
+import { keepSubscriberAlive } from './keep-alive.js';
 import { benchKeys } from './keys.js';
 
 /** stop-job: the supervisor of the worker process that runs the job (in `queue`) kills that process. */
@@ -15,7 +16,10 @@ export async function publishControl(redis: Redis, benchId: string, command: Con
   return redis.publish(controlChannel(benchId), JSON.stringify(command));
 }
 
-/** Subscribe `subscriber` (a dedicated connection) and hand each well-formed command to `handle`. */
+/**
+ * Subscribe `subscriber` (a dedicated connection) and hand each well-formed command to `handle`; a
+ * connection that a silent stall left dead is replaced (keep-alive.ts), until `subscriber` is closed.
+ */
 export async function listenForControl(subscriber: Redis, benchId: string, log: Logger, handle: (command: ControlCommand) => void): Promise<void> {
   const channel = controlChannel(benchId);
   subscriber.on('message', (from: string, text: string) => {
@@ -31,6 +35,7 @@ export async function listenForControl(subscriber: Redis, benchId: string, log: 
     else log.warn({ command }, 'ignoring unknown control command');
   });
   await subscriber.subscribe(channel);
+  keepSubscriberAlive(subscriber);
 }
 
 function isControlCommand(value: unknown): value is ControlCommand {
