@@ -264,6 +264,9 @@ export interface DashboardUserConfig {
   tokens?: readonly string[];
 }
 
+/** Names of dashboard users (keys of dashboard_users). */
+export const DASHBOARD_USER_NAME = /^[A-Za-z0-9_.@-]{1,64}$/;
+
 /** Labels /metrics may add when metrics_labels allows them. */
 export const METRIC_LABELS = ['site', 'method'] as const;
 export type MetricLabel = (typeof METRIC_LABELS)[number];

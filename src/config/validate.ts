@@ -10,7 +10,7 @@ import { APP_NAME_RULE, QUEUE_NAME_RULE, isAppName, isQueueName } from './names.
 import { nearMiss } from './near-miss.js';
 import { redactUrl } from '../util/redact.js';
 import { parseRedisUrl } from './redis-url.js';
-import { BACKGROUND_WORKERS_RANGE, KEY_SPECS, METRIC_LABELS, QUEUE_TIMEOUT_RANGE, type KeySpec, type KnownKey } from './schema.js';
+import { BACKGROUND_WORKERS_RANGE, DASHBOARD_USER_NAME, KEY_SPECS, METRIC_LABELS, QUEUE_TIMEOUT_RANGE, type KeySpec, type KnownKey } from './schema.js';
 
 export type RawConfig = Record<string, unknown>;
 
@@ -209,7 +209,7 @@ function checkDashboardUsers(value: unknown, path: string, report: Report): void
   if (!isObject(value)) return report.problem(path, `expected an object of user name -> {"password", "role", "sites", "tokens"}, found ${describeSecret(value)}`);
   for (const [name, user] of Object.entries(value)) {
     const at = `${path}.${printable(name)}`;
-    if (!/^[A-Za-z0-9_.@-]{1,64}$/.test(name)) report.problem(at, `expected a user name of letters, digits, "_", ".", "@" or "-" (1-64 characters), found ${quoted(name)}`);
+    if (!DASHBOARD_USER_NAME.test(name)) report.problem(at, `expected a user name of letters, digits, "_", ".", "@" or "-" (1-64 characters), found ${quoted(name)}`);
     if (!isObject(user)) {
       report.problem(at, `expected an object {"password", "role", "sites", "tokens"}, found ${describeSecret(user)}`);
       continue;

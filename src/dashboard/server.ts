@@ -16,7 +16,7 @@ import type { Logger } from '../log/logger.js';
 import type { Redis } from '../redis/client-type.js';
 import { matchRoute, type Route } from './routes.js';
 import { serveAsset, type Assets } from './static.js';
-import { HttpError, type Principal } from './types.js';
+import { HttpError, requireAdmin, type Principal } from './types.js';
 
 /** What the server needs of the auth module (auth/dashboard-auth.ts): who a request is, login and logout, CSRF. */
 export interface AuthGate {
@@ -87,7 +87,7 @@ async function handle(deps: DashboardDeps, req: IncomingMessage, res: ServerResp
   const { route, params } = found;
   if (route.method === 'POST') {
     deps.auth.checkCsrf(req, principal);
-    if (route.admin !== false && principal.role !== 'admin') throw new HttpError(403, 'ERR_FORBIDDEN', `user "${principal.user}" is a viewer: it may look, not act`);
+    if (route.admin !== false) requireAdmin(principal);
   }
   const body = route.method === 'POST' ? await readJson(req) : undefined;
   const result = await route.handler({ principal, bench: deps.bench, client: deps.client, redis: deps.redis, log: deps.log, query: url.searchParams, params, body });

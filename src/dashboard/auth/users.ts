@@ -2,13 +2,13 @@
 // become. A user's sites are ["*"] (every site) or a list of exact site names; a "*" among other names
 // grants nothing more (least privilege for a hand edit the CLI would have refused).
 import type { BenchConfig } from '../../config/load.js';
-import type { DashboardUserConfig } from '../../config/schema.js';
+import { DASHBOARD_USER_NAME, type DashboardUserConfig } from '../../config/schema.js';
 import type { Principal } from '../types.js';
 
 export type DashboardUsers = Readonly<Record<string, DashboardUserConfig>>;
 
-/** User names the config accepts (as config/validate.ts checks them). */
-export const USER_NAME = /^[A-Za-z0-9_.@-]{1,64}$/;
+/** User names the config accepts (config/validate.ts checks them with the same pattern). */
+export const USER_NAME = DASHBOARD_USER_NAME;
 
 /** The name of the principal of a dashboard without users (reachable on loopback only). */
 export const OPEN_USER = 'anonymous';
