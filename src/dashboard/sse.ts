@@ -10,6 +10,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../log/logger.js';
 import type { Redis } from '../redis/client-type.js';
+import { keepSubscriberAlive } from '../redis/keep-alive.js';
 import { seesSite, type Principal } from './types.js';
 
 /** A job event as jobEvents.lua publishes it. */
@@ -35,6 +36,7 @@ export class LiveEvents {
   private subscriber: Redis | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
   private nextId = 1;
+  private stopKeepAlive: () => void = () => {};
 
   constructor(
     private readonly options: {
@@ -52,6 +54,9 @@ export class LiveEvents {
     this.subscriber = subscriber;
     subscriber.on('message', (_channel: string, text: string) => this.onMessage(text));
     await subscriber.subscribe(this.options.channel());
+    // A silently dead subscriber is replaced (and resubscribed); events missed meanwhile: every page refetches.
+    this.stopKeepAlive = keepSubscriberAlive(subscriber);
+    subscriber.on('ready', () => this.touchAll());
     this.timers.push(setInterval(() => this.flushChanged(), CHANGED_EVERY_MS).unref());
     this.timers.push(setInterval(() => this.ping(), PING_EVERY_MS).unref());
   }
@@ -71,6 +76,7 @@ export class LiveEvents {
   }
 
   close(): void {
+    this.stopKeepAlive();
     for (const timer of this.timers) clearInterval(timer);
     for (const client of this.clients) client.res.end();
     this.clients.clear();
@@ -117,6 +123,11 @@ export class LiveEvents {
 
   private send(client: Client, event: string, data: string): void {
     client.res.write(`event: ${event}\nid: ${this.nextId++}\ndata: ${data}\n\n`);
+  }
+
+  /** Every stream refetches everything (after a reconnect: job events may have been missed). */
+  private touchAll(): void {
+    for (const client of this.clients) this.send(client, 'changed', JSON.stringify({ queues: [] }));
   }
 
   /** Tell every stream that something changed outside the job events (an action: pause, retry...). */
