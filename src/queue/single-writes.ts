@@ -9,6 +9,7 @@ import { corkForThisTurn } from '../redis/cork.js';
 import { generatedJobId, namespacedJobId, siteOf, type EnqueueFields } from '../redis/job-record.js';
 import type { QueueKeys } from '../redis/keys.js';
 import { runScript } from '../redis/scripts.js';
+import { commonCountArg, indexKeysOf, indexSection, type IndexPlan } from './kwargs-index.js';
 
 /**
  * Payload bytes per script call at most (one larger job goes alone): Redis runs a script to its end,
@@ -38,6 +39,8 @@ interface PendingJob {
   payload: string;
   nonce: string;
   deduplicate: boolean;
+  /** The kwargs index keys the job goes in (none without dashboard_index_keys). */
+  indexKeys: readonly string[];
   resolve: (id: string | undefined) => void;
   reject: (err: unknown) => void;
 }
@@ -51,9 +54,12 @@ interface Group {
   maxQueuedPerSite: number;
   delayMs: number;
   common: readonly string[];
+  index: IndexPlan | undefined;
   jobs: PendingJob[];
   bytes: number;
 }
+
+const NO_INDEX_KEYS: readonly string[] = [];
 
 /** This turn's groups, in the order they were opened (the order they go out in). */
 let pending: Group[] = [];
@@ -69,7 +75,7 @@ let flushQueued = false;
  * own result or error. Requests to a queue go out in the order they were made: a request unlike the one
  * before it (other fields, limit or delay) opens a new group, and the groups are sent in order.
  */
-export function writeOne(redis: Redis, keys: QueueKeys, fields: EnqueueFields, common: readonly string[], payload: string, options: SingleWriteOptions): Promise<string | undefined> {
+export function writeOne(redis: Redis, keys: QueueKeys, fields: EnqueueFields, common: readonly string[], payload: string, options: SingleWriteOptions, index?: IndexPlan): Promise<string | undefined> {
   const userId = options.userIds?.[0];
   const id = userId === undefined ? `${fields.site}||${generatedJobId()}` : namespacedJobId(fields.site, userId);
   const nonce = userId === undefined ? '' : generatedJobId();
@@ -84,14 +90,16 @@ export function writeOne(redis: Redis, keys: QueueKeys, fields: EnqueueFields, c
     group.maxQueued !== options.maxQueued ||
     group.maxQueuedPerSite !== options.maxQueuedPerSite ||
     group.delayMs !== options.delayMs ||
+    group.index !== index ||
     !sameStrings(group.common, common)
   ) {
-    group = { redis, keys, queue: fields.queue, maxQueued: options.maxQueued, maxQueuedPerSite: options.maxQueuedPerSite, delayMs: options.delayMs, common, jobs: [], bytes: 0 };
+    group = { redis, keys, queue: fields.queue, maxQueued: options.maxQueued, maxQueuedPerSite: options.maxQueuedPerSite, delayMs: options.delayMs, common, index, jobs: [], bytes: 0 };
     byQueue.set(keys.prefix, group);
     pending.push(group);
   }
+  const indexKeys = index === undefined ? NO_INDEX_KEYS : indexKeysOf(index, keys, payload);
   const promise = new Promise<string | undefined>((resolve, reject) => {
-    (group as Group).jobs.push({ id, payload, nonce, deduplicate: options.deduplicate, resolve, reject });
+    (group as Group).jobs.push({ id, payload, nonce, deduplicate: options.deduplicate, indexKeys, resolve, reject });
   });
   group.bytes += Buffer.byteLength(payload);
   if (group.jobs.length >= MERGE_MAX_JOBS || group.bytes >= BATCH_BYTES) flushGroups(false);
@@ -116,7 +124,9 @@ export function flushGroups(cork = true): void {
 function sendGroup(group: Group, cork: boolean): void {
   const { redis, keys, jobs } = group;
   const scriptKeys: string[] = [keys.wait, keys.marker, keys.finished, keys.failed, keys.delayed, keys.wait];
-  const args: string[] = ['0', String(group.maxQueued), '', '0', String(group.delayMs), '', '', '', '0', keys.prefix, String(group.maxQueuedPerSite), String(group.common.length / 2), ...group.common];
+  const section = group.index === undefined ? undefined : indexSection(group.index, jobs.map((job) => job.indexKeys));
+  const args: string[] = ['0', String(group.maxQueued), '', '0', String(group.delayMs), '', '', '', '0', keys.prefix, String(group.maxQueuedPerSite), commonCountArg(group.common.length, section), ...group.common];
+  if (section !== undefined) args.push(...section);
   for (const job of jobs) args.push(job.id, job.payload, job.nonce);
   if (cork) corkForThisTurn(redis);
   runScript(redis, 'enqueue', scriptKeys, args).then(

@@ -17,6 +17,7 @@ import { queueKeys, type QueueKeys } from '../redis/keys.js';
 import { runScript } from '../redis/scripts.js';
 import { enqueueFieldPairs, generatedJobId, namespacedJobId, type EnqueueFields } from '../redis/job-record.js';
 import { BATCH_BYTES, flushGroups, jobExists, queueFull, siteFull, writeOne } from './single-writes.js';
+import { commonCountArg, indexKeysOf, indexPlan, indexSection } from './kwargs-index.js';
 
 /** Frappe's QUEUE_STARVATION_THRESHOLD. */
 export const STARVATION_THRESHOLD = 16;
@@ -60,8 +61,9 @@ interface Batch {
 export async function writeJobs(redis: Redis, bench: BenchConfig, fields: EnqueueFields, payloads: readonly string[], options: WriteOptions): Promise<(string | undefined)[]> {
   const keys = queueKeys(bench.settings.bench_id, fields.queue);
   const common = enqueueFieldPairs(fields);
+  const index = indexPlan(bench, fields);
   if (payloads.length === 1 && options.resume === undefined && !options.atFront && !options.atFrontWhenStarved) {
-    return [await writeOne(redis, keys, fields, common, payloads[0] as string, options)];
+    return [await writeOne(redis, keys, fields, common, payloads[0] as string, options, index)];
   }
   const batches = batchesOf(payloads);
   // At the front, the last batch goes first so the whole list keeps its order at the head.
@@ -90,6 +92,7 @@ export async function writeJobs(redis: Redis, bench: BenchConfig, fields: Enqueu
       continue;
     }
     if (failure !== undefined) break;
+    const section = index === undefined ? undefined : indexSection(index, payloads.slice(batch.start, batch.end).map((payload) => indexKeysOf(index, keys, payload)));
     const head = [
       options.atFront ? '1' : '0',
       String(options.maxQueued),
@@ -102,10 +105,11 @@ export async function writeJobs(redis: Redis, bench: BenchConfig, fields: Enqueu
       String(RESUME_TTL_SECONDS),
       keys.prefix,
       String(options.maxQueuedPerSite),
-      String(common.length / 2),
+      commonCountArg(common.length, section),
       ...common,
     ];
     const args: string[] = head;
+    if (section !== undefined) for (const arg of section) args.push(arg);
     for (let i = batch.start; i < batch.end; i++) args.push(ids[i] as string, payloads[i] as string, nonces[i] as string);
     // Cork only a request of one call: it lets concurrent single enqueues share a write. A bulk request's
     // calls each go out as soon as built, so Redis runs one while the next is being built.

@@ -31,8 +31,16 @@
     ARGV[9] seconds the progress hash is kept after this call
     ARGV[10] the queue's key prefix (keys.ts)
     ARGV[11] max ids of one site's lane (max_queued_jobs_per_site), 0 for no limit: checked as ARGV[2] is
-    ARGV[12] n: number of field/value pairs common to every job, then the 2n pairs
+    ARGV[12] n: number of field/value pairs common to every job, then the 2n pairs; or "n,m" when the m
+            arguments of an index section follow the pairs (dashboard_index_keys; queue/kwargs-index.ts):
+            keepMs, refreshMs, then per index entry: the job's place in this call (from 1), the index key
     then, per job: id, kwargs JSON, nonce ("" when the id was generated)
+
+  The kwargs index: each job written (OK) goes in its index keys, scored by when it is due (now, or its
+  run-at when delayed). Each index key named in the call costs one PTTL besides its ZADDs: when the key
+  would expire less than keepMs after the last job due (a new key has no expiry), its expiry is moved to
+  keepMs + refreshMs past that (so about once per refreshMs; never shortened), and its entries due more
+  than keepMs ago are trimmed, at most TRIM_MAX of the oldest; a trim also runs on 1 call in TRIM_EVERY.
 
   A tracked call writes only when the request's earlier calls all did (next = ARGV[6]), and moves next to
   ARGV[7] in the same step: the entries written are always a prefix of the request, so a request cut
@@ -67,9 +75,15 @@ local progressFrom, progressTo, digest = tonumber(ARGV[6]), tonumber(ARGV[7]), A
 local prefix = ARGV[10]
 local maxSite = tonumber(ARGV[11])
 local nCommon = tonumber(ARGV[12])
+local nIndex = 0
+if not nCommon then
+  local nPairs, nEntries = string.match(ARGV[12], '^(%d+),(%d+)$')
+  nCommon, nIndex = tonumber(nPairs), tonumber(nEntries)
+end
 local common = {}
 for i = 13, 12 + nCommon * 2 do common[#common + 1] = ARGV[i] end
-local base = 13 + nCommon * 2
+local indexAt = 13 + nCommon * 2
+local base = indexAt + nIndex
 local nJobs = (#ARGV - base + 1) / 3
 
 if progressFrom then
@@ -173,6 +187,30 @@ end
 pushQueued(prefix, pushIds, atFront)
 -- A due-now job wakes a worker; a delayed one wakes the workers so they shorten their wait to it.
 if nPush > 0 or delayMs > 0 then redis.call('ZADD', markerKey, 0, '0') end
+if nIndex > 0 then
+  local TRIM_EVERY, TRIM_MAX = 16, 1000
+  local keepMs, refreshMs = tonumber(ARGV[indexAt]), tonumber(ARGV[indexAt + 1])
+  local lifeMs = delayMs + keepMs
+  local sampled = tonumber(call('TIME')[2]) % TRIM_EVERY == 0
+  local cutoff = '(' .. (now - keepMs)
+  local kept = {}
+  for e = indexAt + 2, indexAt + nIndex - 1, 2 do
+    local j = tonumber(ARGV[e])
+    if codes[j] == CODE.OK then
+      local indexKey = ARGV[e + 1]
+      call('ZADD', indexKey, runAt, ARGV[base + (j - 1) * 3])
+      if not kept[indexKey] then
+        kept[indexKey] = true
+        local expiring = call('PTTL', indexKey) < lifeMs
+        if expiring then call('PEXPIRE', indexKey, lifeMs + refreshMs) end
+        if expiring or sampled then
+          local old = call('ZCOUNT', indexKey, '-inf', cutoff)
+          if old > 0 then call('ZREMRANGEBYRANK', indexKey, 0, math.min(old, TRIM_MAX) - 1) end
+        end
+      end
+    end
+  end
+end
 if progressFrom then
   redis.call('HSET', progressKey, 'next', progressTo, 'digest', digest)
   redis.call('EXPIRE', progressKey, ARGV[9])
