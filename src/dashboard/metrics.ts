@@ -20,7 +20,8 @@
 //       of enqueue and due time. job_started carries neither the enqueue time (hash field `enq`), the
 //       due time (`runAt`) nor the start time (`started`): the ids are kept (at most MAX_PENDING_WAITS
 //       between two scrapes; further starts are counted in bench_worker_job_wait_unobserved_total) and
-//       their three fields read at the next scrape, one pipelined HMGET each.
+//       their three fields read at the next scrape, one pipelined HMGET each. `started` is the claim time,
+//       so a prefetched job's wait ends when a worker process claimed it, not when it began running.
 //   bench_worker_workers{queue,state}              gauge  live workers listening to the queue, idle/busy.
 //   bench_worker_scheduler_up                      gauge  1 while the scheduler lease key exists (a
 //       `bench schedule` renews it every scheduler_lease_ttl/4 s; it expires after scheduler_lease_ttl).
