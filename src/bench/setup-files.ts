@@ -3,7 +3,7 @@
 // is absolute so that they keep working after a reboot, and written by the quoting rules of its file
 // (config-quoting.ts): a path with spaces or "%" works, and one no file can hold (a newline would add a
 // directive of its own) is refused (ERR_UNSAFE_PATH). The queue Redis is part of the setup only when
-// redis_queue is on this machine (and not --skip-redis).
+// redis_queue is on this machine (and not --skip-redis); the dashboard only when dashboard_in_units.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
@@ -13,7 +13,7 @@ import { BenchError } from '../errors.js';
 import { refuseUnsafe, type ConfigFormat } from './config-quoting.js';
 import { localRedisPort } from './local-redis.js';
 import { renderTemplate } from './templates.js';
-import { BENCH_BIN, benchName, scheduleCommand, singleQueueGroups, workerCommand, workerGroups } from './worker-groups.js';
+import { BENCH_BIN, benchName, dashboardCommand, scheduleCommand, singleQueueGroups, workerCommand, workerGroups } from './worker-groups.js';
 
 export interface RenderedFile {
   /** Path relative to the bench. */
@@ -59,6 +59,29 @@ function refuseUnsafePaths(bench: BenchConfig, format: ConfigFormat, file: strin
   refuseUnsafe(BENCH_BIN, 'bench-worker path', format, file);
 }
 
+/** A one-process program beside the workers, in their group (supervisor) or target (systemd). */
+interface SingleProgram {
+  [key: string]: string | readonly string[];
+  /** "<bench>-frappe-schedule": the supervisor program and the systemd unit's name. */
+  program: string;
+  command: readonly string[];
+  log: string;
+  error_log: string;
+}
+
+/** The scheduler, as Frappe runs it, and the dashboard when dashboard_in_units is true. */
+function singlePrograms(bench: BenchConfig): SingleProgram[] {
+  const logs = path.join(bench.path, 'logs');
+  const programs = [{ name: 'schedule', command: scheduleCommand(bench) }];
+  if (bench.settings.dashboard_in_units) programs.push({ name: 'dashboard', command: dashboardCommand(bench) });
+  return programs.map(({ name, command }) => ({
+    program: `${benchName(bench)}-frappe-${name}`,
+    command,
+    log: path.join(logs, `${name}.log`),
+    error_log: path.join(logs, `${name}.error.log`),
+  }));
+}
+
 /** Values every unit template uses. */
 function common(bench: BenchConfig, options: UnitOptions) {
   const logs = path.join(bench.path, 'logs');
@@ -68,11 +91,8 @@ function common(bench: BenchConfig, options: UnitOptions) {
     user: checkUserName(options.user ?? os.userInfo().username),
     redis: runsLocalRedis(bench, options),
     redis_command: ['/usr/bin/env', 'redis-server', path.join(bench.path, 'config', 'redis_queue.conf')],
-    schedule: scheduleCommand(bench),
     worker_log: path.join(logs, 'worker.log'),
     worker_error_log: path.join(logs, 'worker.error.log'),
-    schedule_log: path.join(logs, 'schedule.log'),
-    schedule_error_log: path.join(logs, 'schedule.error.log'),
     redis_log: path.join(logs, 'redis-queue.log'),
     redis_error_log: path.join(logs, 'redis-queue.error.log'),
   };
@@ -108,8 +128,9 @@ export function renderSupervisor(bench: BenchConfig, options: UnitOptions = {}):
     stop_wait: group.stopWaitSeconds,
     processes: group.processes,
   }));
-  const programs = [`${values.bench_name}-frappe-schedule`, ...workers.map((w) => w.program)];
-  return { file, content: renderTemplate('supervisor.conf', { ...values, workers, programs }) };
+  const singles = singlePrograms(bench);
+  const programs = [...singles.map((s) => s.program), ...workers.map((w) => w.program)];
+  return { file, content: renderTemplate('supervisor.conf', { ...values, singles, workers, programs }) };
 }
 
 /** The units of `bench setup systemd`, under config/systemd/, named as frappe-bench's. */
@@ -134,8 +155,10 @@ export function renderSystemd(bench: BenchConfig, options: UnitOptions = {}): Re
       stop_wait: group.stopWaitSeconds,
     });
   }
-  wants.push(`${name}-frappe-schedule.service`);
-  unit(`${name}-frappe-schedule.service`, 'bench-frappe-schedule.service', { command: values.schedule });
+  for (const single of singlePrograms(bench)) {
+    wants.push(`${single.program}.service`);
+    unit(`${single.program}.service`, 'bench-frappe-single.service', single);
+  }
   unit(`${name}-workers.target`, 'bench-workers.target', { wants });
   const requires = [`${name}-workers.target`];
   if (values.redis) {

@@ -2,7 +2,8 @@
 // worker consuming short,default, a long worker consuming long,default,short (Frappe's
 // multi_queue_consumption shape); for systemd one single-queue worker per built-in queue (default,
 // short, long); for both one worker per custom queue, and the scheduler (`bench schedule`) beside
-// them. Also the command lines the Procfile of `bench start` runs.
+// them (and the dashboard, `bench dashboard`, when dashboard_in_units). Also the command lines the
+// Procfile of `bench start` runs.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { queueTimeout, type BenchConfig } from '../config/load.js';
@@ -65,14 +66,24 @@ export function benchCommand(args: readonly string[]): string[] {
   return [process.execPath, BENCH_BIN, ...args];
 }
 
-/** The command line that runs one process of `group` (absolute paths, so units survive a reboot). */
+/** This package's own `bench` with `args` for a process manager: absolute paths, so units survive a reboot. */
+function unitCommand(bench: BenchConfig, args: readonly string[]): string[] {
+  return [process.execPath, BENCH_BIN, '--bench-path', bench.path, ...args];
+}
+
+/** The command line that runs one process of `group`. */
 export function workerCommand(bench: BenchConfig, group: WorkerGroup): string[] {
-  return [process.execPath, BENCH_BIN, '--bench-path', bench.path, 'worker', '--queue', group.queues.join(',')];
+  return unitCommand(bench, ['worker', '--queue', group.queues.join(',')]);
 }
 
 /** The command line of the bench's scheduler (`bench schedule`), run beside the workers as Frappe does. */
 export function scheduleCommand(bench: BenchConfig): string[] {
-  return [process.execPath, BENCH_BIN, '--bench-path', bench.path, 'schedule'];
+  return unitCommand(bench, ['schedule']);
+}
+
+/** The command line of the bench's dashboard (`bench dashboard`: 127.0.0.1, dashboard_port). */
+export function dashboardCommand(bench: BenchConfig): string[] {
+  return unitCommand(bench, ['dashboard']);
 }
 
 /** Frappe names process-manager programs after the bench folder. */

@@ -1,6 +1,6 @@
 // `bench setup` on a bench whose path holds a space, "%", "$", quotes and ";": the files it writes
 // work with the real tools (redis-server, systemd-analyze verify, supervisord running the generated
-// programs), and the install commands it prints run in sh. A path that a file cannot hold (a newline
+// programs, the dashboard of dashboard_in_units among them), and the install commands it prints run in sh. A path that a file cannot hold (a newline
 // would add a directive of its own) is refused with ERR_UNSAFE_PATH and nothing is written.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -23,12 +23,14 @@ import { waitFor } from '../helpers/wait-for.ts';
 const FOLDER = `my bench 100%x $HOME 'q' "d" a;b`;
 
 let port: number;
+let dashboardPort: number;
 let bench: TestBench;
 const cleanups: (() => unknown)[] = [];
 
 before(async () => {
   port = await freePort();
-  bench = makeBench({ redisUrl: `redis://127.0.0.1:${port}`, folder: FOLDER });
+  dashboardPort = await freePort();
+  bench = makeBench({ redisUrl: `redis://127.0.0.1:${port}`, folder: FOLDER, common: { dashboard_in_units: true, dashboard_port: dashboardPort } });
 });
 
 after(async () => {
@@ -84,7 +86,7 @@ describe('bench setup on a path with a space, %, $, quotes and ;', () => {
     }
   });
 
-  it('systemd: systemd-analyze verify accepts the units; ExecStart runs the exact worker argv', { timeout: 30_000 }, async () => {
+  it('systemd: systemd-analyze verify accepts the units; ExecStart runs the exact worker and dashboard argv', { timeout: 30_000 }, async () => {
     const result = await runBench(['setup', 'systemd'], { cwd: bench.path });
     assert.equal(result.code, 0, result.stderr);
     const dir = path.join(bench.path, 'config', 'systemd');
@@ -98,6 +100,9 @@ describe('bench setup on a path with a space, %, $, quotes and ;', () => {
     assert.deepEqual(execStartArgv(setting(worker, 'Service', 'ExecStart')), [process.execPath, BENCH_BIN, '--bench-path', bench.path, 'worker', '--queue', 'short']);
     assert.equal(setting(worker, 'Service', 'WorkingDirectory').replace(/%%/g, '%'), bench.path);
     assert.equal(setting(worker, 'Service', 'StandardOutput').replace(/%%/g, '%'), `append:${path.join(bench.path, 'logs', 'worker.log')}`);
+    const dashboard = read(`config/systemd/${name}-frappe-dashboard.service`);
+    assert.deepEqual(execStartArgv(setting(dashboard, 'Service', 'ExecStart')), [process.execPath, BENCH_BIN, '--bench-path', bench.path, 'dashboard']);
+    assert.equal(setting(dashboard, 'Service', 'StandardOutput').replace(/%%/g, '%'), `append:${path.join(bench.path, 'logs', 'dashboard.log')}`);
     const redisUnit = read(`config/systemd/${name}-redis-queue.service`);
     assert.deepEqual(execStartArgv(setting(redisUnit, 'Service', 'ExecStart')), ['/usr/bin/env', 'redis-server', path.join(bench.path, 'config', 'redis_queue.conf')]);
 
@@ -106,7 +111,7 @@ describe('bench setup on a path with a space, %, $, quotes and ;', () => {
     assert.deepEqual(calls.slice(1), [['systemctl', 'daemon-reload'], ['systemctl', 'enable', '--now', `${name}.target`]]);
   });
 
-  it('supervisor: supervisord runs every generated program, and the workers run jobs of this bench', { timeout: 90_000 }, async () => {
+  it('supervisor: supervisord runs every generated program, the workers run jobs of this bench, the dashboard answers', { timeout: 90_000 }, async () => {
     const result = await runBench(['setup', 'supervisor'], { cwd: bench.path });
     assert.equal(result.code, 0, result.stderr);
     const conf = path.join(bench.path, 'config', 'supervisor.conf');
@@ -115,7 +120,13 @@ describe('bench setup on a path with a space, %, $, quotes and ;', () => {
 
     const supervisord: TestSupervisord = await startSupervisord([conf]);
     cleanups.push(() => supervisord.stop());
-    const programs = [`${name}-redis:${name}-redis-queue`, `${name}-workers:${name}-frappe-schedule`, `${name}-workers:${name}-frappe-short-worker-0`, `${name}-workers:${name}-frappe-long-worker-0`];
+    const programs = [
+      `${name}-redis:${name}-redis-queue`,
+      `${name}-workers:${name}-frappe-schedule`,
+      `${name}-workers:${name}-frappe-dashboard`,
+      `${name}-workers:${name}-frappe-short-worker-0`,
+      `${name}-workers:${name}-frappe-long-worker-0`,
+    ];
     await waitFor(
       () => {
         const status = supervisord.status();
@@ -134,8 +145,11 @@ describe('bench setup on a path with a space, %, $, quotes and ;', () => {
     } finally {
       client.disconnect();
     }
+    const page = await waitFor(() => fetch(`http://127.0.0.1:${dashboardPort}/`), { what: 'the dashboard to answer on its dashboard_port' });
+    assert.equal(page.status, 200);
     // The log paths (expanded twice by supervisor) are the bench's own.
     assert.match(read('logs/worker.log'), /worker started/);
+    assert.match(read('logs/dashboard.log'), /dashboard listening/);
     await supervisord.stop();
   });
 });

@@ -1,12 +1,14 @@
 // `bench setup redis | supervisor | systemd`: the files are written under config/, shaped as Frappe's,
 // with absolute paths; the Redis config really starts a durable Redis, and the worker command in
-// the units really runs.
+// the units really runs. With dashboard_in_units, a dashboard program / unit joins the scheduler's
+// group / target; turned off again, it goes.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
+import { BENCH_BIN } from '../../src/bench/worker-groups.ts';
 import { makeBench, type TestBench } from '../helpers/bench.ts';
 import { runBench } from '../helpers/cli.ts';
 import { freePort } from '../helpers/redis-server.ts';
@@ -16,12 +18,11 @@ let bench: TestBench;
 let port: number;
 let name: string;
 
+const COMMON = { background_workers: 2, workers: { email_queue: { timeout: 600, background_workers: 3 } } };
+
 before(async () => {
   port = await freePort();
-  bench = makeBench({
-    redisUrl: `redis://127.0.0.1:${port}`,
-    common: { background_workers: 2, workers: { email_queue: { timeout: 600, background_workers: 3 } } },
-  });
+  bench = makeBench({ redisUrl: `redis://127.0.0.1:${port}`, common: COMMON });
   name = path.basename(bench.path);
 });
 
@@ -151,5 +152,41 @@ describe('bench setup', () => {
     assert.match(benchTarget, new RegExp(`^Requires=${name}-workers\\.target ${name}-redis\\.target$`, 'm'), 'Requires= as bench does');
     assert.match(benchTarget, /^WantedBy=multi-user\.target$/m, 'survives a reboot once enabled');
     assert.ok(existsSync(path.join(bench.path, 'logs')));
+  });
+
+  it('dashboard_in_units: a dashboard program and unit beside the scheduler, in its group and target, its logs beside theirs; off again, gone', { timeout: 30_000 }, async () => {
+    bench.writeCommon({ ...COMMON, dashboard_in_units: true });
+    const supervisor = await runBench(['setup', 'supervisor', '--yes'], { cwd: bench.path });
+    assert.equal(supervisor.code, 0, supervisor.stderr);
+    const ini = parseIni(read('config/supervisor.conf'));
+    const dashboard = ini[`program:${name}-frappe-dashboard`];
+    assert.ok(dashboard, Object.keys(ini).join(', '));
+    assert.equal(dashboard['command'], `${process.execPath} ${BENCH_BIN} --bench-path ${bench.path} dashboard`, 'absolute node and bench paths, as the others');
+    assert.equal(dashboard['stdout_logfile'], path.join(bench.path, 'logs', 'dashboard.log'));
+    assert.equal(dashboard['stderr_logfile'], path.join(bench.path, 'logs', 'dashboard.error.log'));
+    assert.equal(dashboard['numprocs'] ?? '1', '1');
+    assert.equal(dashboard['killasgroup'], 'true');
+    assert.equal(dashboard['directory'], bench.path);
+    assert.equal(ini[`group:${name}-workers`]?.['programs']?.split(',').filter((p) => p === `${name}-frappe-dashboard`).length, 1, 'in the workers group');
+
+    const systemd = await runBench(['setup', 'systemd', '--yes'], { cwd: bench.path });
+    assert.equal(systemd.code, 0, systemd.stderr);
+    const unit = read(`config/systemd/${name}-frappe-dashboard.service`);
+    assert.match(unit, new RegExp(`^ExecStart=/\\S+ \\S+bench\\.js --bench-path \\S+ dashboard$`, 'm'));
+    assert.match(unit, new RegExp(`^PartOf=${name}-workers\\.target$`, 'm'));
+    assert.match(unit, new RegExp(`^After=${name}-redis-queue\\.service$`, 'm'));
+    assert.match(unit, /^Restart=always$/m);
+    assert.ok(unit.split('\n').includes(`StandardOutput=append:${path.join(bench.path, 'logs', 'dashboard.log')}`), unit);
+    const wants = /^Wants=(.*)$/m.exec(read(`config/systemd/${name}-workers.target`))?.[1]?.split(' ') ?? [];
+    assert.ok(wants.includes(`${name}-frappe-dashboard.service`), wants.join(' '));
+    assert.equal(wants.length, 2 + 2 + 2 + 3 + 1 + 1);
+
+    bench.writeCommon(COMMON);
+    const off = await runBench(['setup', 'systemd', '--yes'], { cwd: bench.path });
+    assert.equal(off.code, 0, off.stderr);
+    assert.match(off.stdout, new RegExp(`^removed \\S+${name}-frappe-dashboard\\.service$`, 'm'));
+    assert.doesNotMatch(read(`config/systemd/${name}-workers.target`), /dashboard/);
+    assert.equal((await runBench(['setup', 'supervisor', '--yes'], { cwd: bench.path })).code, 0);
+    assert.doesNotMatch(read('config/supervisor.conf'), /dashboard/);
   });
 });

@@ -24,7 +24,7 @@ interface SystemdFlags {
 
 export function makeSetupSystemdCommand(): Command {
   return new Command('systemd')
-    .description("write units under config/systemd/ named as frappe-bench's: default/short/long workers, one per custom queue, the scheduler, the queue Redis when local, and their targets")
+    .description("write units under config/systemd/ named as frappe-bench's: default/short/long workers, one per custom queue, the scheduler, the queue Redis when local, the dashboard when dashboard_in_units, and their targets")
     .option('--user <user>', 'user the units run as (default: the current user)')
     .option('-y, --yes', 'replace the units in config/systemd/ without asking')
     .option('--skip-redis', 'leave the queue Redis out (it is left out anyway when redis_queue is on another machine)')

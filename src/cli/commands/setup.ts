@@ -32,7 +32,7 @@ export function makeSetupCommand(): Command {
     });
   setup
     .command('procfile')
-    .description("write the Procfile of bench start: redis_queue (when local), worker, worker_<queue> per custom queue, schedule")
+    .description("write the Procfile of bench start: redis_queue (when local), worker, worker_<queue> per custom queue, schedule, dashboard")
     .option('-y, --yes', 'replace an existing Procfile without asking')
     .action(async (flags: UnitFlags, command: Command) => {
       const bench = benchFrom(command);
@@ -44,7 +44,7 @@ export function makeSetupCommand(): Command {
     });
   setup
     .command('supervisor')
-    .description('write config/supervisor.conf: the scheduler, a short and a long worker, one per custom queue, and the queue Redis when local')
+    .description('write config/supervisor.conf: the scheduler, a short and a long worker, one per custom queue, the queue Redis when local, and the dashboard when dashboard_in_units')
     .option('--user <user>', 'user the programs run as (default: the current user)')
     .option('-y, --yes', 'replace an existing config/supervisor.conf without asking')
     .option('--skip-redis', 'leave the queue Redis out (it is left out anyway when redis_queue is on another machine)')
