@@ -1,7 +1,8 @@
 // The bench's Procfile, as Frappe's `bench start` (honcho) runs it: `name: command` lines, each run
 // with sh in the bench folder. Renders Frappe's entries for this bench (config/Procfile: redis_queue
-// when the queue Redis is local, worker, worker_<queue> per custom queue, schedule), reads a Procfile
-// back, and finds the entries a Procfile lacks (a file of extras only, as the demo bench's once was).
+// when the queue Redis is local, worker, worker_<queue> per custom queue, schedule, and this package's
+// dashboard), reads a Procfile back, and finds the entries a Procfile lacks (a file of extras only, as
+// the demo bench's once was, or one written before the dashboard entry existed).
 import { readFileSync } from 'node:fs';
 import type { BenchConfig } from '../config/load.js';
 import { BenchError } from '../errors.js';
@@ -25,6 +26,7 @@ export function renderProcfile(bench: BenchConfig): string {
     worker: benchCommand(['worker']),
     custom_workers: bench.queues.slice(3).map((queue) => ({ queue: queue.name, command: benchCommand(['worker', '--queue', queue.name]) })),
     schedule: benchCommand(['schedule']),
+    dashboard: benchCommand(['dashboard']),
   });
 }
 
@@ -50,14 +52,28 @@ export function readProcfile(file: string): ProcfileEntry[] {
   return parseProcfile(readFileSync(file, 'utf8'), file);
 }
 
-/** Frappe's entries (of `renderProcfile`) that `existing` lacks, by name. */
-export function missingEntries(bench: BenchConfig, existing: readonly ProcfileEntry[]): ProcfileEntry[] {
-  const names = new Set(existing.map((e) => e.name));
-  return parseProcfile(renderProcfile(bench), 'config/Procfile').filter((entry) => !names.has(entry.name));
+/** What a Procfile lacks of Frappe's entries (of `renderProcfile`), by name, and where they would go. */
+export interface ProcfileGap {
+  missing: ProcfileEntry[];
+  /** The line of the last of Frappe's entries the Procfile has (0 when it has none): the missing go after it. */
+  after: number;
 }
 
-/** `text` with `missing` added before its own lines (Redis and the workers first, the extras after). */
-export function withEntries(text: string, missing: readonly ProcfileEntry[]): string {
-  const added = missing.map((e) => `${e.name}: ${e.command}\n`).join('');
-  return text === '' ? added : `${added}${text.endsWith('\n') ? text : `${text}\n`}`;
+export function missingEntries(bench: BenchConfig, existing: readonly ProcfileEntry[]): ProcfileGap {
+  const own = parseProcfile(renderProcfile(bench), 'config/Procfile');
+  const names = new Set(existing.map((e) => e.name));
+  const ownNames = new Set(own.map((e) => e.name));
+  const after = Math.max(0, ...existing.filter((e) => ownNames.has(e.name)).map((e) => e.line));
+  return { missing: own.filter((entry) => !names.has(entry.name)), after };
+}
+
+/**
+ * `text` with `missing` added after its line `after` (1-based; 0: before its own lines), so that Frappe's
+ * entries stay together ahead of the extras: a Procfile of extras only gets them first, one written
+ * before the dashboard entry existed gets it after its `schedule`.
+ */
+export function withEntries(text: string, missing: readonly ProcfileEntry[], after = 0): string {
+  const lines = text === '' ? [] : (text.endsWith('\n') ? text.slice(0, -1) : text).split('\n');
+  lines.splice(after, 0, ...missing.map((e) => `${e.name}: ${e.command}`));
+  return `${lines.join('\n')}\n`;
 }

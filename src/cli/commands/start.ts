@@ -1,10 +1,10 @@
 // `bench start` (development), as Frappe's: runs the bench's Procfile, honcho-style. Without a
 // Procfile it writes Frappe's (`bench setup procfile`) first; a Procfile that lacks some of Frappe's
-// entries (redis_queue, worker, worker_<queue>, schedule) gets them added after a question (or
-// --yes). The redis_queue entry starts first, and is skipped when something already answers on its
-// port; its config/redis_queue.conf is written when missing. Output lines are prefixed by process
-// name; when one process ends the others are stopped, and the exit code is that of the first one
-// to end on its own when it failed (ERR_COMMAND_FAILED), else 0.
+// entries (redis_queue, worker, worker_<queue>, schedule, and this package's dashboard) gets them
+// added after a question (or --yes). The redis_queue entry starts first, and is skipped when
+// something already answers on its port; its config/redis_queue.conf is written when missing.
+// Output lines are prefixed by process name; when one process ends the others are stopped, and the
+// exit code is that of the first one to end on its own when it failed (ERR_COMMAND_FAILED), else 0.
 // Ctrl-C (or SIGTERM) is forwarded to every process group; a second one kills them at once.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -45,7 +45,7 @@ function concurrencyFlag(value: string, previous: Record<string, number>): Recor
 
 export function makeStartCommand(): Command {
   return new Command('start')
-    .description("development: run the bench's Procfile (Redis, the workers, the scheduler, your extras), writing or completing it first")
+    .description("development: run the bench's Procfile (Redis, the workers, the scheduler, the dashboard, your extras), writing or completing it first")
     .option('--no-dev', 'do not set DEV_SERVER=true for the processes (Frappe sets it for development)')
     .option('-c, --concurrency <name=n>', 'processes of a Procfile entry, e.g. -c worker=2,worker_reports=0', concurrencyFlag, {})
     .option('--no-prefix', 'print process output without the name prefix')
@@ -69,11 +69,11 @@ async function procfileEntries(bench: BenchConfig, yes: boolean): Promise<Procfi
   }
   const text = readFileSync(file, 'utf8');
   const entries = parseProcfile(text, file);
-  const missing = missingEntries(bench, entries);
+  const { missing, after } = missingEntries(bench, entries);
   if (missing.length === 0) return entries;
   const names = missing.map((e) => e.name).join(', ');
   await confirmChange(`${file} has no ${names}: add them?`, `add ${names} to ${file}`, yes);
-  writeFileSync(file, withEntries(text, missing));
+  writeFileSync(file, withEntries(text, missing, after));
   process.stdout.write(`bench start: added ${names} to ${file}\n`);
   return parseProcfile(readFileSync(file, 'utf8'), file);
 }
