@@ -2,7 +2,7 @@
 // by real workers: counts by state, latency, workers, unserved and paused queues in the overview; pages of
 // a queue's jobs; a job's whole record with every attempt's error; workers, sites, scheduler and the
 // per-minute history. A viewer limited to a.com sees only a.com's jobs (never a.com.au's: exact names),
-// and gets 404s for the rest. Then the queue page at 1,000,000 queued jobs, timed (printed, not asserted).
+// and gets 404s for the rest. Large queues: dashboard.read.large.test.ts.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { queueKeys } from '../../src/redis/keys.ts';
@@ -10,7 +10,6 @@ import { MS_PER_MINUTE } from '../../src/monitor/history.ts';
 import { SchedulerLease } from '../../src/scheduler/lease.ts';
 import { history, job, overview, queueJobs, scheduler, sites, workers, type WorkerView } from '../../src/dashboard/api/read.ts';
 import type { QueueOverview } from '../../src/dashboard/api/overview.ts';
-import { fillJobs } from '../helpers/bulk-jobs.ts';
 import { ADMIN, context, rejectsWith, viewerOf } from '../helpers/dashboard-context.ts';
 import { startSupervisor, stopped, waitForStatus, type RunningSupervisor } from '../helpers/jobs.ts';
 import { useMonitorBenches, LONG_SITE, runningJob, SHORT_SITE, SITE, type Fresh } from '../helpers/monitor.ts';
@@ -317,62 +316,5 @@ describe('scheduler', () => {
     } finally {
       await lease.release();
     }
-  });
-});
-
-describe('queueJobs on large queues', () => {
-  it('answers a page at offset 0 and 500,000 (timings printed)', { timeout: 120_000 }, async () => {
-    const fresh = await benches.fresh({ max_queued_jobs: 2_000_000 });
-    const redis = benches.redis.client;
-    const k = queueKeys(fresh.bench.benchId, 'default');
-    const n = 1_000_000;
-    const ids = Array.from({ length: n }, (_, i) => `${SITE}||j${String(i).padStart(7, '0')}`);
-    const fillStart = Date.now();
-    await fillJobs(redis, k, ids);
-    // fillJobs writes the legacy wait list; a bench of today holds them in the site's lane.
-    await redis.multi().rename(k.wait, k.lane(SITE)).rpush(k.sites, SITE).set(k.queued, n).exec();
-    console.log(`filled ${n} queued jobs in ${Date.now() - fillStart} ms`);
-    const time = async (label: string, query: Record<string, string>) => {
-      const start = performance.now();
-      const page = await queueJobs(await context(fresh.client, ADMIN, { params: { queue: 'default' }, query }));
-      console.log(`queueJobs ${label}: ${(performance.now() - start).toFixed(0)} ms (total ${page.total}, ${page.jobs.length} jobs)`);
-      return page;
-    };
-    const first = await time('offset 0, limit 50', {});
-    assert.equal(first.total, n);
-    assert.equal(first.jobs[0]?.id, ids[0]);
-    const deep = await time('offset 500,000, limit 200', { offset: '500000', limit: '200' });
-    assert.equal(deep.total, n);
-    assert.deepEqual(deep.jobs.map((j) => j.id), ids.slice(500_000, 500_200));
-    const bySite = await time('site filter, offset 0', { site: SITE });
-    assert.equal(bySite.total, n);
-    await time('site filter, offset 500,000', { site: SITE, offset: '500000' });
-    for (const principal of [ADMIN, SHORT_ONLY]) {
-      const start = performance.now();
-      const o = await overview(await context(fresh.client, principal));
-      console.log(`overview (${principal.user}): ${(performance.now() - start).toFixed(0)} ms, default queued ${String(byQueue(o.queues, 'default').counts.queued)}`);
-    }
-  });
-
-  it("reads one site's finished jobs past the per-site count bound by listJobs (timed); their per-site count is null", { timeout: 120_000 }, async () => {
-    const fresh = await benches.fresh();
-    const redis = benches.redis.client;
-    const k = queueKeys(fresh.bench.benchId, 'default');
-    const n = 200_000;
-    // Finished ids are scored by expiry: an hour from now.
-    await fillJobs(redis, k, Array.from({ length: n }, (_, i) => `${i % 2 ? SITE : SHORT_SITE}||f${i}`), { status: 'finished', score: Date.now() + 3_600_000 });
-    const start = performance.now();
-    const page = await queueJobs(await context(fresh.client, SHORT_ONLY, { params: { queue: 'default' }, query: { state: 'finished', offset: '50000' } }));
-    console.log(`queueJobs finished, one site of 2, ${n} in the set, offset 50,000 (listJobs reads every id): ${(performance.now() - start).toFixed(0)} ms`);
-    assert.equal(page.total, n / 2);
-    assert.ok(page.jobs.every((j) => j.site === SHORT_SITE));
-    const admin = byQueue((await overview(await context(fresh.client, ADMIN))).queues, 'default');
-    assert.equal(admin.counts.finished, n);
-    const limited = byQueue((await overview(await context(fresh.client, SHORT_ONLY))).queues, 'default');
-    assert.equal(limited.counts.finished, null);
-    assert.deepEqual(limited.uncounted, ['finished']);
-    const bySite = await sites(await context(fresh.client, ADMIN));
-    assert.deepEqual(bySite.uncounted, { finished: ['default'] });
-    assert.equal(bySite.sites.find((r) => r.site === SITE)?.counts.finished, null);
   });
 });
