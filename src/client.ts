@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import { findBenchPath, getQueueSpec, listSites, loadBenchConfig, loadSiteConfig, type BenchConfig, type SiteConfig } from './config/load.js';
 import { BenchError } from './errors.js';
 import type { Logger } from './log/logger.js';
-import { createRedis } from './redis/connection.js';
+import { closeRedis, createRedis } from './redis/connection.js';
 import { ensureBenchId } from './redis/bench-id.js';
 import { benchKeys } from './redis/keys.js';
 import { publishControl } from './redis/control.js';
@@ -248,7 +248,7 @@ export class BenchClient {
     this.connecting = undefined;
     if (!connecting) return;
     const redis = await connecting.catch(() => undefined);
-    await redis?.quit().catch(() => redis.disconnect());
+    if (redis) await closeRedis(redis);
   }
 
   /** `kwargsList`: objects to check and serialise, or JSON text already checked (enqueueManyJson). */

@@ -12,6 +12,7 @@ import { makeWorkerCommand, makeWorkerPoolCommand } from './commands/worker.js';
 import { makeDoctorCommand } from './commands/doctor.js';
 import { makeJobsCommand } from './commands/jobs.js';
 import { makeQueueCommand } from './commands/queue.js';
+import { dashboardCommand } from './commands/dashboard.js';
 import { makeReadyForMigrationCommand, makeShowPendingJobsCommand } from './commands/site-jobs.js';
 import { makePurgeJobsCommand } from './commands/purge-jobs.js';
 import { makeExecuteCommand } from './commands/execute.js';
@@ -44,7 +45,7 @@ export function makeProgram(): Command {
     })
     .showHelpAfterError()
     .exitOverride();
-  for (const command of [makeWorkerCommand(), makeWorkerPoolCommand(), makeEnqueueCommand(), makeStopJobCommand(), makeStartCommand(), makeSetupCommand(), makeCreateRqUsersCommand(), makeDoctorCommand(), makeShowPendingJobsCommand(), makePurgeJobsCommand(), makeReadyForMigrationCommand(), makeJobsCommand(), makeQueueCommand(), makeScheduleCommand(), makeSchedulerCommand(), makeEnableSchedulerCommand(), makeDisableSchedulerCommand(), makeTriggerSchedulerEventCommand(), makeExecuteCommand(), makeSetMaintenanceModeCommand(), makeInitCommand(), makeNewSiteCommand(), makeNewAppCommand(), makeCompletionCommand()]) {
+  for (const command of [makeWorkerCommand(), makeWorkerPoolCommand(), makeEnqueueCommand(), makeStopJobCommand(), makeStartCommand(), makeSetupCommand(), makeCreateRqUsersCommand(), makeDoctorCommand(), makeShowPendingJobsCommand(), makePurgeJobsCommand(), makeReadyForMigrationCommand(), makeJobsCommand(), makeQueueCommand(), dashboardCommand(), makeScheduleCommand(), makeSchedulerCommand(), makeEnableSchedulerCommand(), makeDisableSchedulerCommand(), makeTriggerSchedulerEventCommand(), makeExecuteCommand(), makeSetMaintenanceModeCommand(), makeInitCommand(), makeNewSiteCommand(), makeNewAppCommand(), makeCompletionCommand()]) {
     program.addCommand(command.exitOverride());
   }
   addHelpExamples(program);
