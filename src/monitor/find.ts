@@ -1,27 +1,28 @@
 // The dashboard's find: one query text names jobs by id, id prefix, method=, site= or <kwarg>=<value>,
 // and each kind is answered by a bounded read, never a SCAN of the keyspace:
 //  - an id: its hash on each queue (one round trip); a short id (no "SITE||") on each site the caller
-//    may see; else, as an id prefix, through prefix.ts (bounded ZSCANs and pending windows);
+//    may see; else, as an id prefix, the first ids of each structure read at once (find-prefix.ts);
 //  - key=value of a key in dashboard_index_keys: that value's index zset per queue (queue/kwargs-index.ts),
 //    newest first; an entry whose job is gone or no longer holds the value is dropped. A key that is not
 //    indexed is ERR_NOT_INDEXED rather than a read of every job;
-//  - method= and site=: a read of the queues' structures capped at FIND_SCAN_LIMIT ids (find-scan.ts).
+//  - method= and site=: a read of the queues' structures, matched in Redis window by window, capped at
+//    FIND_SCAN_LIMIT ids (find-scan.ts).
 // Every answer keeps to the sites the caller may see and to `limit` jobs, and says `partial` when a cap
 // stopped the read before it was complete.
 import type { Redis } from '../redis/client-type.js';
 import { listSites, type BenchConfig } from '../config/load.js';
-import { BenchError, isBenchError } from '../errors.js';
+import { BenchError } from '../errors.js';
 import { siteOf, SITE_SEPARATOR } from '../redis/job-record.js';
 import { queueKeys } from '../redis/keys.js';
 import { crossSlotPipeline } from '../redis/cross-slot.js';
-import { pendingCount } from '../queue/lanes.js';
 import { indexValue } from '../queue/kwargs-index.js';
 import { checkRange, wholeRange } from '../util/limits.js';
 import type { JobRecord } from '../vocabulary.js';
 import { locateJob } from './actions.js';
 import { execAll, readJobs, selectQueues, type JobRef } from './jobs.js';
-import { PREFIX_CANDIDATES, PREFIX_SCAN_LIMIT, resolveJobRef, type JobMatch } from './prefix.js';
+import { JOB_PREFIX_MIN } from './prefix.js';
 import { scanForJobs } from './find-scan.js';
+import { findByIdPrefix } from './find-prefix.js';
 
 export const FIND_DEFAULT_LIMIT = 50;
 export const FIND_MAX_LIMIT = 500;
@@ -92,7 +93,8 @@ export async function findJobs(redis: Redis, bench: BenchConfig, query: string |
     }
     case 'method':
     case 'site': {
-      const site = parsed.kind === 'site' ? parsed.site : options.site;
+      // One site to read: the query's, or the only one the caller names or sees (its lane alone is read).
+      const site = parsed.kind === 'site' ? parsed.site : (options.site ?? (options.sites?.length === 1 ? options.sites[0] : undefined));
       if (site !== undefined && !visible(site)) return { query: parsed, via: 'scan', jobs: [], partial: false };
       const method = parsed.kind === 'method' ? parsed.method : undefined;
       const { refs, partial } = await scanForJobs(redis, benchId, queues, { site, method, visible }, limit);
@@ -104,46 +106,19 @@ export async function findJobs(redis: Redis, bench: BenchConfig, query: string |
 
 /** An exact id (full, or short on each site the caller may see), else an id prefix. */
 async function findById(redis: Redis, bench: BenchConfig, query: { kind: 'id'; text: string }, queues: readonly string[], visible: (site: string) => boolean, options: FindOptions, limit: number): Promise<FindResult> {
-  const full = query.text.includes(SITE_SEPARATOR);
-  const sites = full ? [siteOf(query.text)] : options.site !== undefined ? [options.site] : (options.sites ?? listSites(bench));
-  const ids = sites.filter(visible).map((site) => (full ? query.text : `${site}${SITE_SEPARATOR}${query.text}`));
+  const at = query.text.indexOf(SITE_SEPARATOR);
+  const named = at === -1 ? undefined : query.text.slice(0, at);
+  const sites = named !== undefined ? [named] : options.site !== undefined ? [options.site] : (options.sites ?? listSites(bench));
+  const local = at === -1 ? query.text : query.text.slice(at + SITE_SEPARATOR.length);
+  const ids = sites.filter(visible).map((site) => `${site}${SITE_SEPARATOR}${local}`);
   const queue = queues.length === 1 ? queues[0] : undefined;
   const exact = (await Promise.all(ids.map((id) => locateJob(redis, bench, id, queue)))).flat();
   if (exact.length > 0) return { query, via: 'id', jobs: newestFirst(exact).slice(0, limit), partial: false };
-  if (ids.length === 0) return { query, via: 'id', jobs: [], partial: false };
-  // A prefix: within the one site when the caller names or sees only one, else over every site.
-  const site = !full && ids.length === 1 ? sites.find(visible) : undefined;
-  const matches = (await prefixMatches(redis, bench, site, query.text, queue)).filter((match) => visible(siteOf(match.id)));
-  const partial = matches.length >= PREFIX_CANDIDATES || (await anyLongerThan(redis, bench, queues, PREFIX_SCAN_LIMIT));
-  return { query, via: 'prefix', jobs: newestFirst(await readJobs(redis, bench, matches)).slice(0, limit), partial };
-}
-
-/** The jobs whose id starts with `prefix` (up to PREFIX_CANDIDATES; prefix.ts), none when too short or unmatched. */
-async function prefixMatches(redis: Redis, bench: BenchConfig, site: string | undefined, prefix: string, queue: string | undefined): Promise<JobMatch[]> {
-  try {
-    return [await resolveJobRef(redis, bench, site, prefix, queue)];
-  } catch (err) {
-    if (!isBenchError(err)) throw err;
-    if (err.code === 'ERR_JOB_NOT_FOUND') return [];
-    if (err.code === 'ERR_JOB_AMBIGUOUS' && Array.isArray(err.details.candidates)) return err.details.candidates as JobMatch[];
-    // The same id on several queues: each is a match.
-    if (err.code === 'ERR_JOB_AMBIGUOUS' && Array.isArray(err.details.queues)) {
-      return (err.details.queues as string[]).map((queue) => ({ id: String(err.details.jobId), queue }));
-    }
-    throw err;
-  }
-}
-
-/** Does any structure of the queues hold more ids than a prefix search looks through? */
-async function anyLongerThan(redis: Redis, bench: BenchConfig, queues: readonly string[], limit: number): Promise<boolean> {
-  const pipeline = crossSlotPipeline(redis);
-  for (const queue of queues) {
-    const k = queueKeys(bench.settings.bench_id, queue);
-    pipeline.zcard(k.active).zcard(k.delayed).zcard(k.failed).zcard(k.finished);
-  }
-  const sizes = (await execAll(pipeline)).map(Number);
-  const pending = await Promise.all(queues.map((queue) => pendingCount(redis, queueKeys(bench.settings.bench_id, queue))));
-  return [...sizes, ...pending].some((size) => size > limit);
+  if (ids.length === 0 || local.length < JOB_PREFIX_MIN) return { query, via: 'prefix', jobs: [], partial: false };
+  // Within the one site the query names, or the caller names or sees; else over every site.
+  const site = named ?? (ids.length === 1 ? siteOf(ids[0] as string) : undefined);
+  const { refs, partial } = await findByIdPrefix(redis, bench.settings.bench_id, queues, { site, local }, visible, limit);
+  return { query, via: 'prefix', jobs: newestFirst(await readJobs(redis, bench, refs)), partial };
 }
 
 /**
