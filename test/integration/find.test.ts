@@ -11,6 +11,7 @@ import { loadBenchConfig, type BenchConfig } from '../../src/config/load.ts';
 import { queueKeys } from '../../src/redis/keys.ts';
 import { findJobs, type FindOptions } from '../../src/monitor/find.ts';
 import { scanForJobs } from '../../src/monitor/find-scan.ts';
+import { PREFIX_READ_LIMIT } from '../../src/monitor/find-prefix.ts';
 import { INDEX_VALUE_MAX } from '../../src/queue/kwargs-index.ts';
 import { fillJobs } from '../helpers/bulk-jobs.ts';
 import { useRedisBenches } from '../helpers/suite.ts';
@@ -215,6 +216,13 @@ describe('findJobs', () => {
     assert.deepEqual(capped, { refs: [], partial: true });
     const whole = await scanForJobs(redis.redis.client, b.benchId, ['long'], { method: 'no.such.method', visible: () => true }, 50, 10_000);
     assert.deepEqual(whole, { refs: [], partial: false });
+    // An id prefix reads PREFIX_READ_LIMIT ids of a structure: past that, partial.
+    assert.deepEqual(await b.find('zzzzzzzz'), { query: { kind: 'id', text: 'zzzzzzzz' }, via: 'prefix', jobs: [], partial: false });
+    await fillJobs(redis.redis.client, queueKeys(b.benchId, 'long'), Array.from({ length: PREFIX_READ_LIMIT }, (_, i) => `${A}||more-${i}`));
+    assert.deepEqual(await b.find('zzzzzzzz'), { query: { kind: 'id', text: 'zzzzzzzz' }, via: 'prefix', jobs: [], partial: true });
+    const prefixed = await b.find(`${A}||fill`, { limit: 5 });
+    assert.deepEqual([prefixed.via, prefixed.jobs.length, prefixed.partial], ['prefix', 5, false]);
+    assert.ok(prefixed.jobs.every((job) => job.id.startsWith(`${A}||filler-`)));
   });
 });
 
