@@ -191,7 +191,7 @@ if nIndex > 0 then
   local TRIM_EVERY, TRIM_MAX = 16, 1000
   local keepMs, refreshMs = tonumber(ARGV[indexAt]), tonumber(ARGV[indexAt + 1])
   local lifeMs = delayMs + keepMs
-  local sampled = tonumber(call('TIME')[2]) % TRIM_EVERY == 0
+  local sampled = now % TRIM_EVERY == 0
   local cutoff = '(' .. (now - keepMs)
   local kept = {}
   for e = indexAt + 2, indexAt + nIndex - 1, 2 do
