@@ -39,8 +39,9 @@
   The kwargs index: each job written (OK) goes in its index keys, scored by when it is due (now, or its
   run-at when delayed). Each index key named in the call costs one PTTL besides its ZADDs: when the key
   would expire less than keepMs after the last job due (a new key has no expiry), its expiry is moved to
-  keepMs + refreshMs past that (so about once per refreshMs; never shortened), and its entries due more
-  than keepMs ago are trimmed, at most TRIM_MAX of the oldest; a trim also runs on 1 call in TRIM_EVERY.
+  keepMs + refreshMs past that (so about once per refreshMs; never shortened), and, unless the call made
+  the key, its entries due more than keepMs ago are trimmed, at most TRIM_MAX of the oldest; a trim also
+  runs on 1 call in TRIM_EVERY (by the call's clock).
 
   A tracked call writes only when the request's earlier calls all did (next = ARGV[6]), and moves next to
   ARGV[7] in the same step: the entries written are always a prefix of the request, so a request cut
@@ -201,9 +202,10 @@ if nIndex > 0 then
       call('ZADD', indexKey, runAt, ARGV[base + (j - 1) * 3])
       if not kept[indexKey] then
         kept[indexKey] = true
-        local expiring = call('PTTL', indexKey) < lifeMs
-        if expiring then call('PEXPIRE', indexKey, lifeMs + refreshMs) end
-        if expiring or sampled then
+        -- -1: no expiry, so the ZADD above made the key (nothing to trim yet).
+        local ttl = call('PTTL', indexKey)
+        if ttl < lifeMs then call('PEXPIRE', indexKey, lifeMs + refreshMs) end
+        if ttl >= 0 and (ttl < lifeMs or sampled) then
           local old = call('ZCOUNT', indexKey, '-inf', cutoff)
           if old > 0 then call('ZREMRANGEBYRANK', indexKey, 0, math.min(old, TRIM_MAX) - 1) end
         end
