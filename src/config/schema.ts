@@ -179,7 +179,7 @@ export const KEY_SPECS = {
   },
   dashboard_index_keys: {
     kind: 'nameList',
-    doc: 'kwargs keys whose values are indexed at enqueue, so that the dashboard finds a job by `key=value` at once (e.g. ["customer"]). Unset: none (finding by kwargs then reads the jobs).',
+    doc: 'kwargs keys whose values are indexed at enqueue, so that the dashboard finds a job by `key=value` at once (e.g. ["customer"]). Unset: none (a find by a kwargs key is then refused, ERR_NOT_INDEXED, rather than read from every job).',
   },
   metrics_public: { kind: 'flag', doc: 'true (or 1): /metrics answers without a token (only on a dashboard that is not reachable from outside).' },
   metrics_labels: {

@@ -25,6 +25,12 @@
 //   claim:<req> str   ids claimed by one claim call, so a replayed call returns them (expires after a stamp's length)
 //   bulk:<tok>  hash  progress of a bulk enqueue written in several calls (next entry, digest), for its
 //                     resume; expires a day after its last call
+//   paused      str   present: the queue is paused, workers claim nothing from it (bench queue pause)
+//   history:<day> hash per-minute job counters of one UTC day (day = floor(ms / 86400000)): field
+//                     "<minute of the day>:<f|x|s>" -> jobs finished / failed / stopped in that minute,
+//                     written by fetch.lua; kept dashboard_history_days (the dashboard's charts, /metrics)
+//   index:<key>=<value> zset ids of jobs whose kwargs[key] is value (keys of dashboard_index_keys) -> when
+//                     each is due (ms); trimmed by age, expiring with the longest job TTL (queue/kwargs-index.ts)
 // Per bench (prefix `bw:{<bench_id>}:`):
 //   workers     zset  worker process name -> last heartbeat (ms)
 //   worker:<n>  hash  one worker process's state, expires when its heartbeats stop
