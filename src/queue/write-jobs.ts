@@ -199,8 +199,10 @@ async function cutShort(redis: Redis, keys: QueueKeys, progress: Progress, batch
   );
   const done = stored ?? confirmed;
   const exact = stored !== undefined;
-  // Only a progress read from Redis can say that nothing was written.
+  // Only a progress read from Redis can say that nothing was written. Then the request's progress record
+  // goes too (no token is given): a refused request (a full queue) leaves Redis as it found it.
   const nothing = exact && done === 0;
+  if (nothing) await redis.del(keys.bulk(progress.token)).catch(() => undefined);
   if (nothing && isBenchError(cause)) return cause;
   // The first entry (in the list's own order) of the batches not written (or, not exact, not confirmed).
   let sent = 0;

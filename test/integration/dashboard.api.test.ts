@@ -153,6 +153,23 @@ describe('dashboard API', () => {
     void bench;
   });
 
+  it('a bulk action on every job matching a filter (queue, state, site) stays within the user\'s sites', async () => {
+    const { dashboard, client, users } = await setup(USERS);
+    const [admin, , alice] = users as [TestUser, TestUser, TestUser];
+    const ofA = await Promise.all([1, 2, 3].map(() => client.enqueue('testapp.tasks.echo', { site: A }) as Promise<string>));
+    const ofB = await Promise.all([1, 2].map(() => client.enqueue('testapp.tasks.echo', { site: B }) as Promise<string>));
+    const asAlice = new DashboardClient(dashboard.url);
+    await asAlice.login(alice.name, alice.password);
+    const mine = await asAlice.post<{ done: number; truncated: boolean }>('/api/jobs/bulk', { action: 'cancel', filter: { queue: 'default', state: 'queued' } });
+    assert.deepEqual([mine.status, mine.body.done, mine.body.truncated], [200, 3, false], JSON.stringify(mine.body));
+    for (const id of ofA) assert.equal(await client.getJobStatus(A, id), 'canceled');
+    for (const id of ofB) assert.equal(await client.getJobStatus(B, id), 'queued', "another site's jobs are not in alice's filter");
+    const asAdmin = new DashboardClient(dashboard.url, admin.token);
+    const rest = await asAdmin.post<{ done: number }>('/api/jobs/bulk', { action: 'delete', filter: { queue: 'default', state: 'queued', site: B } }, { csrf: '' });
+    assert.equal(rest.body.done, 2);
+    assert.equal((await asAdmin.post('/api/jobs/bulk', { action: 'delete', filter: { state: 'queued' } }, { csrf: '' })).status, 400, 'a filter names its queue');
+  });
+
   it('retries a failed job and requeues all failed of a queue, run by a real worker', { timeout: 60_000 }, async () => {
     const { bench, dashboard, client, users } = await setup(USERS);
     const http = new DashboardClient(dashboard.url);

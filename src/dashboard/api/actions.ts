@@ -8,6 +8,7 @@ import { isBenchError } from '../../errors.js';
 import { siteOf } from '../../redis/job-record.js';
 import type { JobRecord } from '../../vocabulary.js';
 import { HttpError, requireSite, seesSite, type ApiContext, type Principal } from '../types.js';
+import { MAX_PAGE, queueJobs } from './jobs.js';
 
 /** Jobs one bulk request may name. */
 export const BULK_MAX = 1000;
@@ -54,12 +55,19 @@ export function jobAction(action: JobAction) {
   };
 }
 
-/** POST /api/jobs/bulk {action, ids: [...]}: each job's outcome, in order. */
+/**
+ * POST /api/jobs/bulk {action, ids: [...]} or {action, filter: {queue, state, site?}}: each job's outcome,
+ * in order. A filter names every job of a queue in one state (of one site) as the queue page lists them,
+ * read first (up to BULK_MAX), then acted on; `truncated` says when more matched.
+ */
 export async function bulkJobAction(ctx: ApiContext): Promise<unknown> {
   const action = requiredString(ctx.body, 'action');
   if (!(JOB_ACTIONS as readonly string[]).includes(action)) throw new HttpError(400, 'ERR_USAGE', `action must be one of ${JOB_ACTIONS.join(', ')}`);
-  const ids = (ctx.body as { ids?: unknown }).ids;
-  if (!Array.isArray(ids) || ids.length === 0 || !ids.every((id): id is string => typeof id === 'string')) throw new HttpError(400, 'ERR_USAGE', 'ids must be a non-empty list of job ids');
+  const filter = (ctx.body as { filter?: unknown }).filter;
+  const { ids, truncated } = filter === undefined ? { ids: (ctx.body as { ids?: unknown }).ids, truncated: false } : await idsMatching(ctx, filter);
+  if (!Array.isArray(ids) || !ids.every((id): id is string => typeof id === 'string') || (filter === undefined && ids.length === 0)) {
+    throw new HttpError(400, 'ERR_USAGE', 'ids must be a non-empty list of job ids (or give a filter)');
+  }
   if (ids.length > BULK_MAX) throw new HttpError(400, 'ERR_USAGE', `at most ${BULK_MAX} jobs per request (got ${ids.length})`);
   const results: ActionResult[] = [];
   for (const id of ids) {
@@ -72,7 +80,23 @@ export async function bulkJobAction(ctx: ApiContext): Promise<unknown> {
       results.push({ id, ok: false, error: { code: err.code, message: err.message } });
     }
   }
-  return { action, done: results.filter((r) => r.ok).length, failed: results.filter((r) => !r.ok).length, results };
+  return { action, done: results.filter((r) => r.ok).length, failed: results.filter((r) => !r.ok).length, truncated, results };
+}
+
+/** The ids of the jobs a bulk filter {queue, state, site?} names, page by page as the queue page reads them. */
+async function idsMatching(ctx: ApiContext, filter: unknown): Promise<{ ids: string[]; truncated: boolean }> {
+  const queue = optionalString(filter, 'queue');
+  const state = optionalString(filter, 'state');
+  if (queue === undefined || state === undefined) throw new HttpError(400, 'ERR_USAGE', 'a filter names a queue and a state: {queue, state, site?}');
+  const site = optionalString(filter, 'site');
+  const ids: string[] = [];
+  for (let offset = 0; ids.length < BULK_MAX; offset += MAX_PAGE) {
+    const query = new URLSearchParams({ state, offset: String(offset), limit: String(MAX_PAGE), ...(site !== undefined && { site }) });
+    const page = await queueJobs({ ...ctx, params: { queue }, query });
+    ids.push(...page.jobs.map((job) => job.id));
+    if (offset + MAX_PAGE >= page.total) return { ids: ids.slice(0, BULK_MAX), truncated: page.total > BULK_MAX };
+  }
+  return { ids: ids.slice(0, BULK_MAX), truncated: true };
 }
 
 /**

@@ -22,6 +22,9 @@ export interface JobSummary {
 
 const PAGE = 50;
 
+/** The actions offered on every job matching the page's filter (state and site), by state. */
+const BULK_EVERY: Record<string, string[]> = { queued: ['cancel', 'delete'], scheduled: ['cancel', 'delete'], failed: ['retry', 'delete'], stopped: ['retry', 'delete'], finished: ['delete'] };
+
 export function QueuePage({ me, queue, query }: { me: Me; queue: string; query: URLSearchParams }) {
   const state = query.get('state') ?? 'queued';
   const site = query.get('site') ?? '';
@@ -31,9 +34,11 @@ export function QueuePage({ me, queue, query }: { me: Me; queue: string; query: 
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
   const [message, setMessage] = useState('');
   const go = (q: Record<string, string | number | undefined>) => (location.hash = link(['queue', queue], { state, site, ...q }));
-  const bulk = async (action: string) => {
-    const reply = await post<{ done: number; failed: number }>('/api/jobs/bulk', { action, ids: [...selected] });
-    setMessage(`${action}: ${reply.done} done${reply.failed ? `, ${reply.failed} refused` : ''}`);
+  const bulk = async (action: string, every = false) => {
+    if (every && !window.confirm(`${action} every ${state} job of ${queue}${site ? ` of ${site}` : ''} (${data?.total ?? 0})?`)) return;
+    const request = every ? { action, filter: { queue, state, ...(site ? { site } : {}) } } : { action, ids: [...selected] };
+    const reply = await post<{ done: number; failed: number; truncated: boolean }>('/api/jobs/bulk', request);
+    setMessage(`${action}: ${reply.done} done${reply.failed ? `, ${reply.failed} refused` : ''}${reply.truncated ? ' (more matched: run it again)' : ''}`);
     setSelected(new Set());
     reload();
   };
@@ -64,6 +69,7 @@ export function QueuePage({ me, queue, query }: { me: Me; queue: string; query: 
           <button disabled=${selected.size === 0} onClick=${() => bulk('retry')}>Retry selected</button>
           <button disabled=${selected.size === 0} onClick=${() => bulk('cancel')}>Cancel selected</button>
           <button disabled=${selected.size === 0} onClick=${() => bulk('delete')}>Delete selected</button>
+          ${BULK_EVERY[state]?.map((action) => html`<button disabled=${!data || data.total === 0} onClick=${() => bulk(action, true)} data-every=${action}>${action} all ${state}</button>`)}
         </div>`
       : ''}
     ${error ? html`<p class="error">${error.message}</p>` : !data ? html`<p class="muted">Loading…</p>` : html`
