@@ -11,6 +11,7 @@ import { nearMiss } from './near-miss.js';
 import { redactUrl } from '../util/redact.js';
 import { parseRedisUrl } from './redis-url.js';
 import { BACKGROUND_WORKERS_RANGE, DASHBOARD_USER_NAME, KEY_SPECS, METRIC_LABELS, QUEUE_TIMEOUT_RANGE, type KeySpec, type KnownKey } from './schema.js';
+import { isRecord as isObject } from '../util/records.js';
 
 export type RawConfig = Record<string, unknown>;
 
@@ -259,9 +260,6 @@ export function isTimeZone(value: unknown): value is string {
   }
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function isUrlOf(value: unknown, protocols: readonly string[]): boolean {
   if (typeof value !== 'string') return false;

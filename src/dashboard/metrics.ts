@@ -40,6 +40,7 @@ import { queueLatencyMs } from './api/overview.js';
 import { queueNames, redisNow } from './api/params.js';
 import { Exposition, Histogram, type Labels, type Sample } from './metrics-format.js';
 import { HttpError, type ApiContext } from './types.js';
+import { isRecord } from '../util/records.js';
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -205,9 +206,6 @@ function workerSamples(workers: readonly { queues: readonly string[]; state: str
   );
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function text(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;

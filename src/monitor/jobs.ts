@@ -13,6 +13,7 @@ import { queueKeys } from '../redis/keys.js';
 import { pendingCount } from '../queue/lanes.js';
 import { pendingWindows, zsetWindows } from './scan.js';
 import { crossSlotPipeline } from '../redis/cross-slot.js';
+import { redisNow } from '../redis/clock.js';
 
 /** Statuses a list can be asked for: each lives in one structure of its queue. */
 export type ListableStatus = Exclude<JobStatus, 'canceled'>;
@@ -65,11 +66,6 @@ function newestFirst(status: ListableStatus): boolean {
   return status === 'finished' || status === 'failed' || status === 'stopped';
 }
 
-/** The Redis clock in ms (finished ids are scored by expiry: those past it have lost their hash). */
-async function redisNow(redis: Redis): Promise<number> {
-  const [sec, usec] = await redis.time();
-  return Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
-}
 
 /**
  * The jobs with `status` in one queue, of `site`, in listing order, window by window. Failed and

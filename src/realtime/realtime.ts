@@ -4,6 +4,7 @@
 // else the task's progress room, the user's room, the document's, the DocType's, or the whole site.
 import type { Redis } from '../redis/client-type.js';
 import { DEFAULTS } from '../config/schema.js';
+import { isRecord } from '../util/records.js';
 
 /** The Redis channel realtime messages are published on unless realtime_channel names another. */
 export const REALTIME_CHANNEL = DEFAULTS.realtime_channel;
@@ -71,9 +72,6 @@ export async function publishEnvelope(redis: Redis, channel: string, envelope: R
   return redis.publish(channel, JSON.stringify(envelope));
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function stringField(value: unknown, key: string): string | undefined {
   return isRecord(value) && typeof value[key] === 'string' ? value[key] : undefined;

@@ -16,6 +16,7 @@ import { hooksFile } from '../jobs/hooks.js';
 import { resolveMethodFile } from '../jobs/loader.js';
 import { CRON_EVENTS, FIXED_EVENTS, parseCron, type SchedulerEvent, type Schedule } from './plan.js';
 import { fileStamp } from '../util/file-stamp.js';
+import { isRecord } from '../util/records.js';
 
 /** One scheduled method of a site: Frappe's Scheduled Job Type. */
 export interface ScheduledJobType {
@@ -170,6 +171,3 @@ function cronMessage(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).replace(/^CronPattern: /, '');
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}

@@ -4,7 +4,6 @@
 // (enq, started, ended) are written with it, so an age computed with the dashboard's own clock would be
 // off by the two machines' skew.
 import { listSites, type BenchConfig } from '../../config/load.js';
-import type { Redis } from '../../redis/client-type.js';
 import { HttpError, seesSite, type ApiContext, type Principal } from '../types.js';
 
 /** The queue named by the route's :queue (or the `queue` query parameter), as the bench spells it. */
@@ -51,10 +50,7 @@ export function visibleBenchSites(ctx: ApiContext): string[] {
 }
 
 /** Epoch ms by the Redis server's clock. */
-export async function redisNow(redis: Redis): Promise<number> {
-  const [sec, usec] = await redis.time();
-  return Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
-}
+export { redisNow } from '../../redis/clock.js';
 
 /** `value`, or null when undefined (payloads keep every field, so the UI never tests for absence). */
 export function orNull<T>(value: T | undefined): T | null {

@@ -1,0 +1,6 @@
+// Narrowing of parsed JSON (config files, events, request bodies): one definition of "an object".
+
+/** A JSON object: not null, not an array. */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
